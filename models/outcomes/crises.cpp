@@ -1,0 +1,66 @@
+#include <algorithm>
+#include <boost/random/uniform_real_distribution.hpp>
+
+#include "models/outcomes/outcomes.hpp"
+
+namespace schoolsim::models {
+
+namespace {
+
+struct CrisisParams {
+  double rate, rate_exponent, severity_min, fade;
+};
+
+using R = ParamType;
+const ParamTable<CrisisParams> kTable = {
+    {{"rate", R::real, 0.06, 0, 1, "per term",
+      "chance per term that a school of zero capacity meets an immediate problem",
+      "stated reason: about one school in ten meets a serious problem in a year; Ainscow, "
+      "Muijs & West (2006) describe leadership loss, staffing and failed inspections"},
+     &CrisisParams::rate},
+    {{"rate_exponent", R::real, 2, 0, 10, "exponent",
+      "arrival chance is rate * (1 - capacity)^rate_exponent: crises come more often to weak schools",
+      "MODEL.md 4.6: crises arrive at a rate that falls with capacity"},
+     &CrisisParams::rate_exponent},
+    {{"severity_min", R::real, 0.3, 0, 1, "[0,1]",
+      "a new crisis has severity drawn uniformly from [severity_min, 1]",
+      "stated reason: only problems that disrupt teaching are modelled"},
+     &CrisisParams::severity_min},
+    {{"fade", R::real, 0.2, 0, 1, "per term", "share of crisis severity that fades each term",
+      "stated reason: a typical crisis is mostly over within about two years"},
+     &CrisisParams::fade},
+};
+
+class Crises final : public MechanismWith<CrisisParams> {
+ public:
+  using MechanismWith::MechanismWith;
+  void step(const State& in, State& out, const StepContext& ctx) override {
+    const auto& p = params();
+    boost::random::uniform_real_distribution<double> severity(p.severity_min, 1.0);
+    for (std::int32_t i = 0; i < in.n_schools(); ++i) {
+      Stream rng = ctx.stream(static_cast<std::uint64_t>(i));
+      const double chance = p.rate * std::pow(1.0 - in.capacity[i], p.rate_exponent);
+      const double faded = in.crisis[i] * (1.0 - p.fade);
+      out.crisis[i] = rng.uniform() < chance ? std::max(faded, severity(rng)) : faded;
+    }
+  }
+};
+
+}  // namespace
+
+MechanismInfo crises_info() {
+  MechanismInfo m;
+  m.name = "crises";
+  m.family = "outcomes";
+  m.summary =
+      "Immediate problems (leadership loss, staffing, a failed inspection) arrive more often in "
+      "low-capacity schools and fade over time.";
+  m.cadence = Cadence::term;
+  m.reads = {Field::capacity, Field::crisis};
+  m.writes = {Field::crisis};
+  m.params = kTable.specs();
+  m.make = [](std::span<const double> v) { return std::make_unique<Crises>(kTable, v); };
+  return m;
+}
+
+}  // namespace schoolsim::models

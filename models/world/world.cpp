@@ -1,0 +1,184 @@
+#include "models/world/world.hpp"
+
+#include <algorithm>
+#include <boost/random/normal_distribution.hpp>
+#include <boost/random/uniform_int_distribution.hpp>
+#include <cmath>
+
+#include "models/outcomes/outcomes.hpp"
+
+namespace schoolsim::models {
+
+namespace {
+
+struct WorldParams {
+  double schools, areas, map_km, area_radius_km, secondary_share, primary_places,
+      secondary_places, occupancy, practice_dims, mean_disadvantaged, area_disadvantage_sd,
+      school_disadvantage_sd, capacity_mean, capacity_sd, capacity_disadvantage_slope,
+      expectations_mean, expectations_sd, expectations_disadvantage_slope, autonomy_mean,
+      initial_ties_per_school;
+};
+
+using R = ParamType;
+const ParamTable<WorldParams> kTable = {
+    {{"schools", R::integer, 2000, 2, 1000000, "schools", "number of schools in the system",
+      "England has about 24,000 state schools (MODEL.md section 8)"},
+     &WorldParams::schools},
+    {{"areas", R::integer, 20, 1, 10000, "areas", "number of areas (local authorities)",
+      "England has about 150 local authorities (MODEL.md section 8)"},
+     &WorldParams::areas},
+    {{"map_km", R::real, 350, 1, 10000, "km", "side of the square map",
+      "England covers about 130,000 km^2, a square of about 360 km"},
+     &WorldParams::map_km},
+    {{"area_radius_km", R::real, 12, 0.1, 1000, "km",
+      "standard deviation of school locations around their area's centre",
+      "chosen so that a school has about six others within ten minutes' drive (MODEL.md section 8)"},
+     &WorldParams::area_radius_km},
+    {{"secondary_share", R::real, 0.15, 0, 1, "share", "share of schools that are secondary",
+      "about 3,500 of England's 24,000 state schools are secondary"},
+     &WorldParams::secondary_share},
+    {{"primary_places", R::real, 300, 10, 5000, "pupils", "mean places of a primary school",
+      "typical English primary: one or two forms of entry"},
+     &WorldParams::primary_places},
+    {{"secondary_places", R::real, 1000, 10, 5000, "pupils", "mean places of a secondary school",
+      "typical English secondary: about 1,000 pupils"},
+     &WorldParams::secondary_places},
+    {{"occupancy", R::real, 0.9, 0.1, 1, "share", "initial pupils as a share of places",
+      "England's schools ran at roughly 90% of places in the 2010s"},
+     &WorldParams::occupancy},
+    {{"practice_dims", R::integer, 4, 2, 8, "dimensions", "length k of the practice vector",
+      "MODEL.md section 2 (k about 4 to 8)"},
+     &WorldParams::practice_dims},
+    {{"mean_disadvantaged", R::real, 0.24, 0.01, 0.99, "share",
+      "mean share of disadvantaged pupils", "about 24% of pupils in England are eligible for free school meals"},
+     &WorldParams::mean_disadvantaged},
+    {{"area_disadvantage_sd", R::real, 0.5, 0, 5, "logit",
+      "spread of disadvantage between areas, on the logit scale",
+      "stated reason: areas differ widely in deprivation; calibrated with the market issue"},
+     &WorldParams::area_disadvantage_sd},
+    {{"school_disadvantage_sd", R::real, 0.6, 0, 5, "logit",
+      "spread of disadvantage between schools of an area, on the logit scale",
+      "stated reason: intakes vary within areas; calibrated with the market issue"},
+     &WorldParams::school_disadvantage_sd},
+    {{"capacity_mean", R::real, 0.5, 0, 1, "[0,1]", "mean initial capacity",
+      "stated reason: the midpoint of the scale"},
+     &WorldParams::capacity_mean},
+    {{"capacity_sd", R::real, 0.15, 0, 1, "[0,1]", "spread of initial capacity",
+      "stated reason: leaves room at both ends of the scale"},
+     &WorldParams::capacity_sd},
+    {{"capacity_disadvantage_slope", R::real, -0.4, -2, 2, "capacity per unit share",
+      "how initial capacity falls with the share of disadvantaged pupils",
+      "schools in challenging circumstances struggle to recruit (Ainscow, Muijs & West 2006)"},
+     &WorldParams::capacity_disadvantage_slope},
+    {{"expectations_mean", R::real, 0.5, 0, 1, "[0,1]", "mean initial expectations",
+      "stated reason: the midpoint of the scale"},
+     &WorldParams::expectations_mean},
+    {{"expectations_sd", R::real, 0.1, 0, 1, "[0,1]", "spread of initial expectations",
+      "stated reason: narrower than capacity"},
+     &WorldParams::expectations_sd},
+    {{"expectations_disadvantage_slope", R::real, -0.4, -2, 2, "expectations per unit share",
+      "how initial expectations fall with the share of disadvantaged pupils",
+      "low expectations of disadvantaged intakes (Ainscow, Muijs & West 2006)"},
+     &WorldParams::expectations_disadvantage_slope},
+    {{"autonomy_mean", R::real, 0.6, 0, 1, "[0,1]", "initial professional autonomy",
+      "stated reason: moderate prescription in the English system of the 2000s"},
+     &WorldParams::autonomy_mean},
+    {{"initial_ties_per_school", R::real, 0, 0, 50, "ties per school",
+      "mean degree of random within-area ties present at the start",
+      "stated reason: 0 lets ties come only from mechanisms; benchmarks set it"},
+     &WorldParams::initial_ties_per_school},
+};
+
+double logistic(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+double clamp01(double x) { return std::clamp(x, 0.0, 1.0); }
+
+void build(std::span<const double> values, const Streams& streams, State& s) {
+  const WorldParams p = kTable.make(values);
+  const auto n = static_cast<std::int32_t>(p.schools);
+  const auto areas = static_cast<std::int32_t>(std::min(p.areas, p.schools));
+  const auto k = static_cast<Eigen::Index>(p.practice_dims);
+  s.allocate(n, areas, k);
+  boost::random::normal_distribution<double> normal;
+
+  // Area centres and area-level disadvantage (logit scale).
+  std::vector<double> cx(static_cast<std::size_t>(areas)), cy(cx.size()), area_logit(cx.size());
+  const double base_logit = std::log(p.mean_disadvantaged / (1 - p.mean_disadvantaged));
+  for (std::int32_t a = 0; a < areas; ++a) {
+    Stream rng = streams.stream(kWorldStreamKey, 0, static_cast<std::uint64_t>(a));
+    const auto ai = static_cast<std::size_t>(a);
+    cx[ai] = rng.uniform() * p.map_km;
+    cy[ai] = rng.uniform() * p.map_km;
+    area_logit[ai] = base_logit + p.area_disadvantage_sd * normal(rng);
+  }
+
+  // Schools, assigned to areas in contiguous blocks.
+  const AttainmentParams ap = default_attainment_params();
+  for (std::int32_t i = 0; i < n; ++i) {
+    Stream rng = streams.stream(kWorldStreamKey, 1, static_cast<std::uint64_t>(i));
+    const std::int32_t a = static_cast<std::int32_t>(static_cast<std::int64_t>(i) * areas / n);
+    const auto ai = static_cast<std::size_t>(a);
+    s.area[i] = a;
+    s.x[i] = std::clamp(cx[ai] + p.area_radius_km * normal(rng), 0.0, p.map_km);
+    s.y[i] = std::clamp(cy[ai] + p.area_radius_km * normal(rng), 0.0, p.map_km);
+    const bool secondary = rng.uniform() < p.secondary_share;
+    s.phase[i] = secondary ? 1 : 0;
+    const double mean_places = secondary ? p.secondary_places : p.primary_places;
+    s.places[i] = std::max(10, static_cast<int>(std::lround(mean_places * std::exp(0.25 * normal(rng)))));
+    s.pupils[i] = static_cast<int>(std::lround(p.occupancy * s.places[i]));
+    const double d = logistic(area_logit[ai] + p.school_disadvantage_sd * normal(rng));
+    s.disadvantaged[i] = d;
+    s.capacity[i] = clamp01(p.capacity_mean + p.capacity_disadvantage_slope * (d - p.mean_disadvantaged) +
+                            p.capacity_sd * normal(rng));
+    s.expectations[i] =
+        clamp01(p.expectations_mean + p.expectations_disadvantage_slope * (d - p.mean_disadvantaged) +
+                p.expectations_sd * normal(rng));
+    s.autonomy[i] = clamp01(p.autonomy_mean + 0.1 * normal(rng));
+    s.opportunity[i] = clamp01(0.3 + 0.4 * std::min(1.0, s.pupils[i] / 1000.0));
+    for (Eigen::Index j = 0; j < k; ++j) s.practice(j, i) = normal(rng);
+    s.practice.col(i).normalize();
+    s.budget[i] = 1.0;
+    // Last year's results, so that reputation and the system measures have a
+    // baseline before the first simulated year ends.
+    s.attainment_dis[i] = expected_attainment(ap, s.capacity[i], 0, s.expectations[i],
+                                              s.opportunity[i], d, true);
+    s.attainment_adv[i] = expected_attainment(ap, s.capacity[i], 0, s.expectations[i],
+                                              s.opportunity[i], d, false);
+    s.reputation[i] = d * s.attainment_dis[i] + (1 - d) * s.attainment_adv[i];
+  }
+
+  // Random within-area ties (off by default).
+  if (p.initial_ties_per_school > 0) {
+    const double attempts_per_school = p.initial_ties_per_school / 2;
+    for (std::int32_t i = 0; i < n; ++i) {
+      Stream rng = streams.stream(kWorldStreamKey, 2, static_cast<std::uint64_t>(i));
+      const std::int32_t a = s.area[i];
+      const auto first = static_cast<std::int32_t>((static_cast<std::int64_t>(a) * n + areas - 1) / areas);
+      const auto last = static_cast<std::int32_t>((static_cast<std::int64_t>(a + 1) * n + areas - 1) / areas);
+      const auto whole = static_cast<int>(attempts_per_school);
+      const int tries = whole + (rng.uniform() < attempts_per_school - whole ? 1 : 0);
+      boost::random::uniform_int_distribution<std::int32_t> pick(first, last - 1);
+      for (int t = 0; t < tries && last - first > 1; ++t) {
+        const std::int32_t j = pick(rng);
+        if (j == i || s.ties.find(i, j) != TieStore::kNone) continue;
+        s.ties.add({.a = std::min(i, j), .b = std::max(i, j), .strength = 0.5, .trust = 0.5});
+      }
+    }
+  }
+}
+
+}  // namespace
+
+WorldInfo world_info() {
+  WorldInfo w;
+  w.summary =
+      "Schools on a square map in areas (local authorities): clustered locations, primary and "
+      "secondary phases, places, and spatially correlated disadvantage (area and school effects "
+      "on the logit scale); capacity and expectations fall with disadvantage.";
+  w.params = kTable.specs();
+  w.build = build;
+  w.schools_param = 0;
+  w.areas_param = 1;
+  return w;
+}
+
+}  // namespace schoolsim::models

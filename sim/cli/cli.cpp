@@ -1,0 +1,377 @@
+#include "sim/cli/cli.hpp"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+
+#include "sim/config/config.hpp"
+#include "sim/io/output.hpp"
+#include "sim/measures.hpp"
+#include "sim/simulation.hpp"
+
+namespace schoolsim {
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void on_sigint(int) { g_interrupted = true; }
+
+const char* kExitCodesHelp =
+    "Exit codes: 0 success; 1 the run failed (nothing left at the output path); 2 bad scenario "
+    "or command line (nothing written); 130 interrupted by Ctrl-C (nothing written).";
+
+// A one-line progress bar on a terminal; silent when stderr is not a terminal.
+class Progress {
+ public:
+  Progress(std::int64_t total, bool enabled) : total_(total), enabled_(enabled), start_(clock::now()) {}
+  void tick() {
+    const std::int64_t done = ++done_;
+    if (!enabled_) return;
+    const auto now = clock::now();
+    std::unique_lock lock(mu_, std::try_to_lock);
+    if (!lock.owns_lock() || (now - last_ < std::chrono::milliseconds(100) && done < total_)) return;
+    last_ = now;
+    const double frac = static_cast<double>(done) / static_cast<double>(total_);
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    const int width = 30;
+    const int filled = static_cast<int>(frac * width);
+    std::fprintf(stderr, "\r[%s%s] %3d%%  %lld/%lld terms  %.1fs elapsed, ~%.1fs left ",
+                 std::string(static_cast<std::size_t>(filled), '#').c_str(),
+                 std::string(static_cast<std::size_t>(width - filled), '.').c_str(),
+                 static_cast<int>(frac * 100), static_cast<long long>(done),
+                 static_cast<long long>(total_), elapsed, frac > 0 ? elapsed * (1 - frac) / frac : 0.0);
+    std::fflush(stderr);
+  }
+  void finish() {
+    if (enabled_) std::fprintf(stderr, "\r%*s\r", 90, "");
+  }
+
+ private:
+  using clock = std::chrono::steady_clock;
+  std::int64_t total_;
+  bool enabled_;
+  std::atomic<std::int64_t> done_{0};
+  std::mutex mu_;
+  clock::time_point start_, last_{};
+};
+
+void print_errors(const std::vector<Diagnostic>& errors) {
+  for (const auto& d : errors) std::cerr << d.str() << '\n';
+  std::cerr << errors.size() << (errors.size() == 1 ? " problem" : " problems")
+            << " found; nothing was run or written.\n";
+}
+
+std::string cadence_name(Cadence c) { return c == Cadence::term ? "every term" : "yearly"; }
+
+std::string range_text(const ParamSpec& p) {
+  if (p.type == ParamType::boolean) return "true/false";
+  std::ostringstream o;
+  o << "[" << p.lo << ", " << p.hi << "]";
+  return o.str();
+}
+
+std::string default_text(const ParamSpec& p) {
+  if (p.type == ParamType::boolean) return p.def != 0 ? "true" : "false";
+  std::ostringstream o;
+  o << p.def;
+  return o.str();
+}
+
+std::string field_list(const std::vector<Field>& fields) {
+  std::string out;
+  for (Field f : fields) out += (out.empty() ? "" : ", ") + std::string(info(f).name);
+  return out.empty() ? "-" : out;
+}
+
+void describe_params_text(std::ostream& out, const std::vector<ParamSpec>& params) {
+  for (const auto& p : params) {
+    out << "    " << std::left << std::setw(30) << p.name << " default " << std::setw(8)
+        << default_text(p) << " range " << std::setw(14) << range_text(p) << " " << p.unit << "\n"
+        << "        " << p.meaning << "\n"
+        << "        source: " << p.source << "\n";
+  }
+}
+
+void describe_params_markdown(std::ostream& out, const std::vector<ParamSpec>& params) {
+  out << "| parameter | default | range | unit | meaning | source |\n"
+      << "|---|---|---|---|---|---|\n";
+  for (const auto& p : params)
+    out << "| `" << p.name << "` | " << default_text(p) << " | " << range_text(p) << " | "
+        << p.unit << " | " << p.meaning << " | " << p.source << " |\n";
+}
+
+int cmd_describe(const Registry& registry, const std::vector<std::string>& only, bool markdown) {
+  for (const auto& name : only)
+    if (name != "world" && !registry.find(name)) {
+      std::cerr << "schoolsim describe: unknown mechanism '" << name << "'";
+      auto names = registry.names();
+      const std::string guess = nearest(name, names);
+      if (!guess.empty()) std::cerr << "; did you mean '" << guess << "'?";
+      std::cerr << "\nvalid names: world";
+      for (const auto& n : names) std::cerr << ", " << n;
+      std::cerr << '\n';
+      return kExitBadInput;
+    }
+  auto wanted = [&](const std::string& name) {
+    return only.empty() || std::find(only.begin(), only.end(), name) != only.end();
+  };
+  auto& out = std::cout;
+  if (markdown) {
+    if (wanted("world")) {
+      out << "### world\n\n" << registry.world().summary << "\n\n";
+      describe_params_markdown(out, registry.world().params);
+      out << "\n";
+    }
+    for (const auto& m : registry.mechanisms()) {
+      if (!wanted(m.name)) continue;
+      out << "### " << m.name << " (`models/" << m.family << "`, " << cadence_name(m.cadence)
+          << ")\n\n"
+          << m.summary << "\n\nReads: " << field_list(m.reads)
+          << ". Writes: " << field_list(m.writes) << (m.writes_ties ? ", ties" : "") << ".\n\n";
+      describe_params_markdown(out, m.params);
+      out << "\n";
+    }
+    if (only.empty()) {
+      out << "### School variables\n\n| variable | unit | fixed or dynamic | meaning |\n|---|---|---|---|\n";
+      for (const auto& f : kFields)
+        out << "| `" << f.name << "` | " << f.unit << " | "
+            << (f.role == Role::fixed ? "fixed" : "dynamic") << " | " << f.meaning << " |\n";
+      out << "\n### System measures\n\n| measure | unit | meaning |\n|---|---|---|\n";
+      for (const auto& m : kSystemMeasures)
+        out << "| `" << m.name << "` | " << m.unit << " | " << m.meaning << " |\n";
+    }
+    return kExitOk;
+  }
+  if (wanted("world")) {
+    out << "world: " << registry.world().summary << "\n  parameters (scenario key 'world'):\n";
+    describe_params_text(out, registry.world().params);
+    out << "\n";
+  }
+  for (const auto& m : registry.mechanisms()) {
+    if (!wanted(m.name)) continue;
+    out << m.name << " (models/" << m.family << ", " << cadence_name(m.cadence) << "): " << m.summary
+        << "\n  reads: " << field_list(m.reads) << "\n  writes: " << field_list(m.writes)
+        << (m.writes_ties ? ", ties" : "") << "\n  parameters:\n";
+    describe_params_text(out, m.params);
+    out << "\n";
+  }
+  if (only.empty()) {
+    out << "school variables:\n";
+    for (const auto& f : kFields)
+      out << "  " << std::left << std::setw(16) << f.name << std::setw(24) << f.unit << f.meaning
+          << "\n";
+    out << "\nsystem measures (/system):\n";
+    for (const auto& m : kSystemMeasures)
+      out << "  " << std::left << std::setw(22) << m.name << std::setw(16) << m.unit << m.meaning
+          << "\n";
+  }
+  return kExitOk;
+}
+
+int cmd_validate(const Registry& registry, const std::vector<std::string>& files, bool resolved) {
+  int status = kExitOk;
+  for (const auto& file : files) {
+    LoadResult r = load_scenario(file, registry);
+    if (!r.scenario) {
+      print_errors(r.errors);
+      status = kExitBadInput;
+      continue;
+    }
+    if (resolved)
+      std::cout << "# " << file << " (resolved)\n" << to_yaml(*r.scenario, registry);
+    else
+      std::cout << file << ": ok (" << r.scenario->pipeline.size() << " mechanisms, "
+                << r.scenario->years << " years, " << r.scenario->replicates << " replicates)\n";
+  }
+  return status;
+}
+
+struct RunArgs {
+  std::string scenario;
+  std::string output;
+  std::optional<std::uint64_t> seed;
+  std::optional<std::int32_t> replicates;
+  std::optional<std::int32_t> years;
+  std::int32_t threads = 1;
+  bool quiet = false;
+};
+
+std::string human_bytes(std::uintmax_t bytes) {
+  std::ostringstream o;
+  o << std::fixed << std::setprecision(1);
+  if (bytes >= (1u << 20))
+    o << static_cast<double>(bytes) / (1 << 20) << " MiB";
+  else
+    o << static_cast<double>(bytes) / (1 << 10) << " KiB";
+  return o.str();
+}
+
+int cmd_run(const Registry& registry, const RunArgs& args) {
+  LoadResult r = load_scenario(args.scenario, registry);
+  if (!r.scenario) {
+    print_errors(r.errors);
+    return kExitBadInput;
+  }
+  Scenario sc = std::move(*r.scenario);
+  if (args.seed) sc.seed = *args.seed;
+  if (args.replicates) sc.replicates = *args.replicates;
+  if (args.years) {
+    sc.years = *args.years;
+    for (const auto& ev : sc.timeline)
+      if (ev.year >= sc.years) {
+        std::cerr << "schoolsim run: --years " << sc.years << " is too short for the timeline event in year "
+                  << ev.year << "; nothing was run or written.\n";
+        return kExitBadInput;
+      }
+  }
+  const std::filesystem::path out_path =
+      args.output.empty() ? std::filesystem::path("results") /
+                                (std::filesystem::path(args.scenario).stem().string() + ".h5")
+                          : std::filesystem::path(args.output);
+
+  RunMeta meta{sc.name, to_yaml(sc, registry), sc.seed, sc.replicates, sc.years, SCHOOLSIM_VERSION};
+  const auto t0 = std::chrono::steady_clock::now();
+  std::optional<OutputFile> file;
+  try {
+    file.emplace(out_path, meta);
+  } catch (const std::exception& e) {
+    std::cerr << "schoolsim run: cannot create the output: " << e.what() << '\n';
+    return kExitFailure;
+  }
+
+  const bool tty = !args.quiet && isatty(STDERR_FILENO);
+  Progress progress(static_cast<std::int64_t>(sc.terms()) * sc.replicates, tty);
+  RunOptions opts;
+  opts.threads = args.threads;
+  opts.on_term = [&] { progress.tick(); };
+  opts.cancel = &g_interrupted;
+  std::signal(SIGINT, on_sigint);
+  std::signal(SIGTERM, on_sigint);
+
+  std::array<double, kMeasureCount> start{}, end{};
+  std::int32_t n_schools = 0, n_areas = 0;
+  try {
+    run_all(sc, registry, opts, [&](Recording&& rec) {
+      file->write(rec);
+      n_schools = rec.n_schools;
+      n_areas = rec.n_areas;
+      for (std::size_t m = 0; m < kMeasureCount; ++m) {
+        start[m] += kSystemMeasures[m].compute(rec.initial) / sc.replicates;
+        end[m] += kSystemMeasures[m].compute(rec.final_state) / sc.replicates;
+      }
+    });
+    if (g_interrupted) throw Interrupted();
+    file->commit();
+  } catch (const Interrupted&) {
+    progress.finish();
+    file.reset();
+    std::cerr << "schoolsim run: interrupted; nothing was written to " << out_path.string() << '\n';
+    return kExitInterrupted;
+  } catch (const std::exception& e) {
+    progress.finish();
+    file.reset();
+    std::cerr << "schoolsim run: " << e.what() << "\nnothing was written to " << out_path.string() << '\n';
+    return kExitFailure;
+  }
+  progress.finish();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  if (!args.quiet) {
+    auto& o = std::cout;
+    o << "schoolsim " << SCHOOLSIM_VERSION << ": scenario '" << sc.name << "' (" << args.scenario
+      << "), seed " << sc.seed << "\n"
+      << n_schools << " schools in " << n_areas << " areas, " << sc.years << " years (" << sc.terms()
+      << " terms), " << sc.replicates << (sc.replicates == 1 ? " replicate" : " replicates")
+      << (sc.replicates > 1 ? " (means shown)" : "") << "\n\n"
+      << std::left << std::setw(26) << "" << std::right << std::setw(10) << "start" << std::setw(10)
+      << "end" << "\n";
+    for (std::size_t m = 0; m < kMeasureCount; ++m) {
+      const auto& mi = kSystemMeasures[m];
+      o << std::left << std::setw(26) << mi.name << std::right << std::fixed << std::setprecision(3)
+        << std::setw(10) << start[m] << std::setw(10) << end[m] << "  " << mi.unit << "\n";
+    }
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(out_path, ec);
+    o << "\nwrote " << out_path.string() << " (" << (ec ? "?" : human_bytes(size)) << ") in "
+      << std::setprecision(2) << secs << " s\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv, const Registry& registry) {
+  CLI::App app{
+      "schoolsim: an agent-based simulation of school-to-school collaboration and competition.\n"
+      "Schools' capacity and expectations evolve through collaboration ties, under market and "
+      "policy regimes set by a YAML scenario; results are written to HDF5."};
+  app.footer(kExitCodesHelp);
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("schoolsim ") + SCHOOLSIM_VERSION);
+
+  RunArgs run_args;
+  auto* run = app.add_subcommand("run", "Run a scenario and write its time series to an HDF5 file");
+  run->add_option("scenario", run_args.scenario, "Scenario file (YAML)")->required()->check(CLI::ExistingFile);
+  run->add_option("-o,--output", run_args.output,
+                  "Output HDF5 file (default: results/<scenario file name>.h5)");
+  run->add_option("--seed", run_args.seed, "Override the scenario's seed");
+  run->add_option("--replicates", run_args.replicates, "Override the number of replicates")
+      ->check(CLI::Range(1, 100000));
+  run->add_option("--years", run_args.years, "Override the number of simulated years")
+      ->check(CLI::Range(1, 200));
+  run->add_option("--threads", run_args.threads,
+                  "Threads to run replicates on; results are identical for any count")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  run->add_flag("-q,--quiet", run_args.quiet, "Print nothing but errors (no progress bar or summary)");
+  run->footer(kExitCodesHelp);
+
+  std::vector<std::string> validate_files;
+  bool resolved = false;
+  auto* validate = app.add_subcommand(
+      "validate", "Check scenario files and list every problem as file:line:column");
+  validate->add_option("scenarios", validate_files, "Scenario files (YAML)")->required();
+  validate->add_flag("--resolved", resolved,
+                     "Print each valid scenario with every default filled in");
+  validate->footer(kExitCodesHelp);
+
+  std::vector<std::string> describe_only;
+  bool markdown = false;
+  auto* describe = app.add_subcommand(
+      "describe",
+      "List the world generator and every mechanism with its parameters, defaults, units, "
+      "meaning and source; then the school variables and system measures");
+  describe->add_option("names", describe_only, "Only these mechanisms ('world' for the world generator)");
+  describe->add_flag("--markdown", markdown, "Print Markdown tables (as in docs/ODD.md)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitBadInput;
+  }
+
+  try {
+    if (*run) return cmd_run(registry, run_args);
+    if (*validate) return cmd_validate(registry, validate_files, resolved);
+    if (*describe) return cmd_describe(registry, describe_only, markdown);
+  } catch (const std::exception& e) {
+    std::cerr << "schoolsim: " << e.what() << '\n';
+    return kExitFailure;
+  }
+  return kExitBadInput;
+}
+
+}  // namespace schoolsim

@@ -1,0 +1,40 @@
+// Scenario files: parsed and validated once, at the edge (docs/SCENARIOS.md).
+//
+// This is the only code that includes yaml-cpp. It turns a YAML scenario into a
+// plain Scenario with every default filled in, or into the complete list of
+// problems found, each with file, line and column.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/registry.hpp"
+#include "sim/scenario.hpp"
+
+namespace schoolsim {
+
+struct Diagnostic {
+  std::string file;
+  int line = 0;    // 1-based; 0 when the problem has no place in the file
+  int column = 0;  // 1-based
+  std::string message;
+  std::string str() const;  // "file:line:column: error: message"
+};
+
+struct LoadResult {
+  std::optional<Scenario> scenario;  // set only when there are no errors
+  std::vector<Diagnostic> errors;
+};
+
+// Reads and validates a scenario file.
+LoadResult load_scenario(const std::string& path, const Registry& registry);
+// Validates scenario text; `name` stands for the file in messages.
+LoadResult parse_scenario(const std::string& text, const std::string& name,
+                          const Registry& registry);
+
+// The resolved scenario as YAML: every key present, defaults filled in. Parsing
+// this text again gives the same Scenario.
+std::string to_yaml(const Scenario& scenario, const Registry& registry);
+
+}  // namespace schoolsim

@@ -1,0 +1,76 @@
+// The one table of per-school variables (MODEL.md section 2).
+//
+// Every school variable is listed exactly once here. The table drives the
+// members of State, their allocation, the HDF5 output and `schoolsim describe`.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <optional>
+#include <string_view>
+
+namespace schoolsim {
+
+// How a field is stored: a real column (Eigen::ArrayXd), an integer column
+// (Eigen::ArrayXi), or a small vector per school (a column of Eigen::MatrixXd).
+enum class Storage { real, integer, vector };
+
+// Static fields are fixed when the world is generated; dynamic ones evolve.
+enum class Role { fixed, dynamic };
+
+// X(name, storage, role, unit, meaning)
+#define SCHOOLSIM_SCHOOL_FIELDS(X)                                                              \
+  X(capacity, real, dynamic, "[0,1]", "professional capacity: teaching quality, leadership, know-how") \
+  X(practice, vector, dynamic, "unit vector in R^k",                                            \
+    "the school's approach to teaching; diversity between partners fuels new knowledge")        \
+  X(expectations, real, dynamic, "[0,1]", "what staff believe their pupils can achieve")        \
+  X(autonomy, real, dynamic, "[0,1]", "professional agency; prescriptive policy erodes it")     \
+  X(commitment, real, dynamic, "[0,1]", "shared commitment to equity (social-movement variable)") \
+  X(crisis, real, dynamic, "[0,1]", "severity of an immediate problem (leadership loss, staffing, failed inspection)") \
+  X(opportunity, real, dynamic, "[0,1]", "breadth of learning opportunities open to its pupils, own or through partners") \
+  X(pupils, integer, dynamic, "pupils", "enrolment")                                            \
+  X(places, integer, fixed, "pupils", "physical capacity (places)")                             \
+  X(disadvantaged, real, dynamic, "[0,1]", "share of pupils from disadvantaged homes (vulnerable learners)") \
+  X(budget, real, dynamic, "money per pupil-year", "funding per pupil, with a premium per disadvantaged pupil") \
+  X(attainment_dis, real, dynamic, "pupil SD", "mean result of disadvantaged pupils, yearly")   \
+  X(attainment_adv, real, dynamic, "pupil SD", "mean result of other (advantaged) pupils, yearly") \
+  X(reputation, real, dynamic, "pupil SD", "published or perceived results, lagged a year")     \
+  X(phase, integer, fixed, "0 primary, 1 secondary", "phase of education")                      \
+  X(area, integer, fixed, "index", "local authority the school belongs to")                     \
+  X(x, real, fixed, "km", "east-west location on the map")                                      \
+  X(y, real, fixed, "km", "north-south location on the map")
+
+enum class Field : std::size_t {
+#define SCHOOLSIM_ENUM(name, storage, role, unit, meaning) name,
+  SCHOOLSIM_SCHOOL_FIELDS(SCHOOLSIM_ENUM)
+#undef SCHOOLSIM_ENUM
+};
+
+struct FieldInfo {
+  std::string_view name;
+  Field field;
+  Storage storage;
+  Role role;
+  std::string_view unit;
+  std::string_view meaning;
+};
+
+inline constexpr std::array kFields = {
+#define SCHOOLSIM_INFO(name, storage, role, unit, meaning) \
+  FieldInfo{#name, Field::name, Storage::storage, Role::role, unit, meaning},
+    SCHOOLSIM_SCHOOL_FIELDS(SCHOOLSIM_INFO)
+#undef SCHOOLSIM_INFO
+};
+
+inline constexpr std::size_t kFieldCount = kFields.size();
+
+constexpr const FieldInfo& info(Field f) { return kFields[static_cast<std::size_t>(f)]; }
+
+// Looks a field up by name: used only at the input edge (scenario parsing).
+inline std::optional<Field> field_by_name(std::string_view name) {
+  for (const auto& f : kFields)
+    if (f.name == name) return f.field;
+  return std::nullopt;
+}
+
+}  // namespace schoolsim

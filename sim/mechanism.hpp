@@ -1,0 +1,146 @@
+// Mechanisms: the steps of the pipeline, and the parameter tables that describe them.
+//
+// A mechanism holds only its parsed parameters. Each term it computes a function
+// of (state at the start of its phase, parameters, keyed random streams) into the
+// next state. It declares the fields it writes; the pipeline hands it a scratch
+// state in which exactly those columns start as copies of the current ones, so
+// every school reads the state as it was at the start of the phase whatever the
+// order of visits.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "sim/fields.hpp"
+#include "sim/rng.hpp"
+#include "sim/state.hpp"
+
+namespace schoolsim {
+
+// ---------------------------------------------------------------- parameters
+
+enum class ParamType { real, integer, boolean };
+
+struct ParamSpec {
+  std::string name;
+  ParamType type = ParamType::real;
+  double def = 0;
+  double lo = 0;
+  double hi = 1;
+  std::string unit;
+  std::string meaning;
+  std::string source;  // a citation, or the stated reason for the value
+};
+
+// A parameter table bound to the members of a plain parameter struct P.
+// The table is the single place a parameter's default, range and meaning live.
+template <class P>
+class ParamTable {
+ public:
+  struct Entry {
+    ParamSpec spec;
+    double P::*member;
+  };
+  ParamTable(std::initializer_list<Entry> entries) : entries_(entries) {}
+
+  std::vector<ParamSpec> specs() const {
+    std::vector<ParamSpec> out;
+    for (const auto& e : entries_) out.push_back(e.spec);
+    return out;
+  }
+  P make(std::span<const double> values) const {
+    P p{};
+    for (std::size_t i = 0; i < entries_.size(); ++i)
+      p.*(entries_[i].member) = i < values.size() ? values[i] : entries_[i].spec.def;
+    return p;
+  }
+  void set(P& p, std::size_t i, double v) const { p.*(entries_.at(i).member) = v; }
+
+ private:
+  std::vector<Entry> entries_;
+};
+
+std::vector<double> defaults(std::span<const ParamSpec> specs);
+
+// ---------------------------------------------------------------- time
+
+inline constexpr std::int32_t kTermsPerYear = 3;
+
+struct Clock {
+  std::int32_t term = 0;  // 0-based index of the term being simulated
+  std::int32_t year() const { return term / kTermsPerYear; }
+  std::int32_t term_of_year() const { return term % kTermsPerYear + 1; }  // 1, 2 or 3
+  bool year_end() const { return term_of_year() == kTermsPerYear; }
+};
+
+// ---------------------------------------------------------------- mechanisms
+
+// How often a mechanism runs: every term, or once a year after the third term.
+enum class Cadence { term, year };
+
+struct StepContext {
+  Clock clock;
+  const Streams& streams;
+  std::uint32_t key;  // this mechanism's stream key
+  std::vector<TieEvent>& tie_events;
+
+  Stream stream(std::uint64_t entity) const {
+    return streams.stream(key, static_cast<std::uint32_t>(clock.term), entity);
+  }
+};
+
+class Mechanism {
+ public:
+  virtual ~Mechanism() = default;
+  // Reads `in`; writes only the declared columns of `out` (and out.ties if declared).
+  virtual void step(const State& in, State& out, const StepContext& ctx) = 0;
+  // Changes one parameter during a run (timeline events).
+  virtual void set_param(std::size_t index, double value) = 0;
+};
+
+// A mechanism whose parameters are the struct P described by a ParamTable.
+template <class P>
+class MechanismWith : public Mechanism {
+ public:
+  MechanismWith(const ParamTable<P>& table, std::span<const double> values)
+      : table_(table), p_(table.make(values)) {}
+  void set_param(std::size_t index, double value) override { table_.set(p_, index, value); }
+  const P& params() const { return p_; }
+
+ protected:
+  const ParamTable<P>& table_;
+  P p_;
+};
+
+struct MechanismInfo {
+  std::string name;
+  std::string family;   // the models/ folder it lives in
+  std::string summary;  // one line: what it does, in the model's words
+  Cadence cadence = Cadence::term;
+  std::vector<Field> reads;
+  std::vector<Field> writes;
+  bool writes_ties = false;
+  std::vector<ParamSpec> params;
+  std::function<std::unique_ptr<Mechanism>(std::span<const double>)> make;
+};
+
+// ---------------------------------------------------------------- world
+
+// Builds the initial state of one replicate from the world parameters.
+struct WorldInfo {
+  std::string summary;
+  std::vector<ParamSpec> params;
+  std::function<void(std::span<const double>, const Streams&, State&)> build;
+  // The indices of the world parameters that set the number of schools and areas.
+  std::size_t schools_param = 0;
+  std::size_t areas_param = 1;
+};
+
+// Stream keys used by world generation, distinct from any mechanism name's key.
+inline constexpr std::uint32_t kWorldStreamKey = stream_key("world");
+
+}  // namespace schoolsim

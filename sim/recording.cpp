@@ -1,0 +1,63 @@
+#include "sim/recording.hpp"
+
+#include <type_traits>
+
+namespace schoolsim {
+
+Recorder::Recorder(const RecordConfig& config, const State& initial, std::int32_t replicate)
+    : config_(config) {
+  rec_.replicate = replicate;
+  rec_.n_schools = initial.n_schools();
+  rec_.n_areas = initial.n_areas;
+  rec_.initial = initial;
+  for (Field f : config_.schools) {
+    SeriesBuffer buf;
+    buf.field = f;
+    buf.width = info(f).storage == Storage::vector ? static_cast<std::int32_t>(initial.practice_dims()) : 1;
+    rec_.series.push_back(std::move(buf));
+  }
+  if (config_.system) rec_.system.resize(kMeasureCount);
+}
+
+void Recorder::capture(const State& s, std::int32_t terms_done, bool year_end) {
+  const bool series_due = config_.every == Cadence::term || year_end;
+  if (series_due && !rec_.series.empty()) {
+    rec_.series_terms.push_back(terms_done);
+    for (auto& buf : rec_.series) {
+      visit_field(s, buf.field, [&](const auto& col) {
+        using T = std::decay_t<decltype(col)>;
+        if constexpr (std::is_same_v<T, Eigen::ArrayXi>) {
+          buf.integer.insert(buf.integer.end(), col.data(), col.data() + col.size());
+        } else {
+          for (Eigen::Index i = 0; i < col.size(); ++i)
+            buf.real.push_back(static_cast<float>(col.data()[i]));
+        }
+      });
+    }
+  }
+  // Attainment is produced once a year; the start of the run holds the
+  // generated world's baseline.
+  if (config_.attainment && year_end) {
+    rec_.attainment_years.push_back(terms_done / kTermsPerYear);
+    for (std::int32_t i = 0; i < s.n_schools(); ++i) {
+      rec_.attainment_dis.push_back(static_cast<float>(s.attainment_dis[i]));
+      rec_.attainment_adv.push_back(static_cast<float>(s.attainment_adv[i]));
+    }
+  }
+  if (config_.system) {
+    rec_.system_terms.push_back(terms_done);
+    for (std::size_t m = 0; m < kMeasureCount; ++m)
+      rec_.system[m].push_back(kSystemMeasures[m].compute(s));
+  }
+}
+
+void Recorder::add_events(const std::vector<TieEvent>& events) {
+  if (config_.ties) rec_.tie_events.insert(rec_.tie_events.end(), events.begin(), events.end());
+}
+
+Recording Recorder::finish(State final_state) && {
+  rec_.final_state = std::move(final_state);
+  return std::move(rec_);
+}
+
+}  // namespace schoolsim

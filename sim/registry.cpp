@@ -1,0 +1,63 @@
+#include "sim/registry.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace schoolsim {
+
+std::vector<double> defaults(std::span<const ParamSpec> specs) {
+  std::vector<double> v;
+  v.reserve(specs.size());
+  for (const auto& s : specs) v.push_back(s.def);
+  return v;
+}
+
+void Registry::add(MechanismInfo info) {
+  if (find(info.name)) throw std::logic_error("mechanism registered twice: " + info.name);
+  mechanisms_.push_back(std::move(info));
+}
+
+const MechanismInfo* Registry::find(std::string_view name) const {
+  for (const auto& m : mechanisms_)
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+std::vector<std::string> Registry::names() const {
+  std::vector<std::string> out;
+  for (const auto& m : mechanisms_) out.push_back(m.name);
+  return out;
+}
+
+int param_index(const std::vector<ParamSpec>& specs, std::string_view name) {
+  for (std::size_t i = 0; i < specs.size(); ++i)
+    if (specs[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string nearest(std::string_view word, const std::vector<std::string>& candidates) {
+  std::string best;
+  std::size_t best_d = std::max<std::size_t>(2, word.size() / 3) + 1;
+  for (const auto& c : candidates) {
+    const std::size_t d = edit_distance(word, c);
+    if (d < best_d) best_d = d, best = c;
+  }
+  return best;
+}
+
+}  // namespace schoolsim

@@ -1,0 +1,38 @@
+// The registry names the world generator and every mechanism a scenario may list.
+// It is filled by one explicit function (models/register_all.cpp), never by
+// self-registering statics.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sim/mechanism.hpp"
+
+namespace schoolsim {
+
+class Registry {
+ public:
+  void add(MechanismInfo info);
+  void set_world(WorldInfo world) { world_ = std::move(world); }
+
+  // nullptr when unknown.
+  const MechanismInfo* find(std::string_view name) const;
+  const std::vector<MechanismInfo>& mechanisms() const { return mechanisms_; }
+  std::vector<std::string> names() const;
+  const WorldInfo& world() const { return world_; }
+
+ private:
+  std::vector<MechanismInfo> mechanisms_;
+  WorldInfo world_;
+};
+
+// The index of the named parameter in specs, or -1.
+int param_index(const std::vector<ParamSpec>& specs, std::string_view name);
+
+// Levenshtein distance; used to suggest the nearest valid name for a typo.
+std::size_t edit_distance(std::string_view a, std::string_view b);
+// The candidate nearest to `word`, or "" when none is close enough to be a typo.
+std::string nearest(std::string_view word, const std::vector<std::string>& candidates);
+
+}  // namespace schoolsim

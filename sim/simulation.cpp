@@ -1,0 +1,138 @@
+#include "sim/simulation.hpp"
+
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+namespace schoolsim {
+
+State generate_world(const Scenario& scenario, const Registry& registry, std::int32_t replicate) {
+  State s;
+  const Streams streams(scenario.seed, static_cast<std::uint32_t>(replicate));
+  registry.world().build(scenario.world, streams, s);
+  return s;
+}
+
+Simulation::Simulation(const Scenario& scenario, const Registry& registry, std::int32_t replicate)
+    : Simulation(scenario, registry, replicate, generate_world(scenario, registry, replicate)) {}
+
+Simulation::Simulation(const Scenario& scenario, const Registry&, std::int32_t replicate,
+                       State initial)
+    : scenario_(scenario),
+      streams_(scenario.seed, static_cast<std::uint32_t>(replicate)),
+      state_(std::move(initial)) {
+  scratch_ = state_;
+  for (const auto& entry : scenario.pipeline) {
+    mechanisms_.push_back(entry.info->make(entry.values));
+    keys_.push_back(stream_key(entry.info->name));
+  }
+}
+
+void Simulation::step() {
+  const Clock clock{terms_done_};
+  events_.clear();
+
+  for (const auto& ev : scenario_.timeline)
+    if (ev.absolute_term() == clock.term) mechanisms_[ev.entry]->set_param(ev.param, ev.value);
+
+  for (std::size_t i = 0; i < mechanisms_.size(); ++i) {
+    const MechanismInfo& info = *scenario_.pipeline[i].info;
+    if (info.cadence == Cadence::year && !clock.year_end()) continue;
+    for (Field f : info.writes) scratch_.copy_field(f, state_);
+    if (info.writes_ties) scratch_.ties = state_.ties;
+    const StepContext ctx{clock, streams_, keys_[i], events_};
+    mechanisms_[i]->step(state_, scratch_, ctx);
+    for (Field f : info.writes) state_.swap_field(f, scratch_);
+    if (info.writes_ties) std::swap(state_.ties, scratch_.ties);
+  }
+
+  state_.ties.for_each([&](TieStore::Slot s) { ++state_.ties.age[s]; });
+  ++terms_done_;
+}
+
+Recording run_replicate(const Scenario& scenario, const Registry& registry, std::int32_t replicate,
+                        const RunOptions& options) {
+  Simulation sim(scenario, registry, replicate);
+  Recorder recorder(scenario.record, sim.state(), replicate);
+  recorder.capture(sim.state(), 0, true);
+  while (!sim.finished()) {
+    if (options.cancel && options.cancel->load()) throw Interrupted();
+    sim.step();
+    recorder.add_events(sim.last_events());
+    recorder.capture(sim.state(), sim.terms_done(), sim.terms_done() % kTermsPerYear == 0);
+    if (options.on_term) options.on_term();
+  }
+  return std::move(recorder).finish(sim.state());
+}
+
+void run_all(const Scenario& scenario, const Registry& registry, const RunOptions& options,
+             const std::function<void(Recording&&)>& sink) {
+  const std::int32_t n = scenario.replicates;
+  const std::int32_t n_threads = std::max(1, std::min(options.threads, n));
+  if (n_threads == 1) {
+    for (std::int32_t r = 0; r < n; ++r) sink(run_replicate(scenario, registry, r, options));
+    return;
+  }
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::optional<Recording>> done(static_cast<std::size_t>(n));
+  std::exception_ptr error;
+  std::atomic<std::int32_t> next{0};
+  std::atomic<bool> stop{false};
+  RunOptions worker_options = options;
+  // Workers stop early when the caller cancels or another worker failed.
+  std::atomic<bool> cancel{false};
+  worker_options.cancel = &cancel;
+
+  auto worker = [&] {
+    for (std::int32_t r; !stop && (r = next++) < n;) {
+      try {
+        if (options.cancel && options.cancel->load()) cancel = true;
+        Recording rec = run_replicate(scenario, registry, r, worker_options);
+        std::lock_guard lock(mu);
+        done[static_cast<std::size_t>(r)] = std::move(rec);
+      } catch (...) {
+        std::lock_guard lock(mu);
+        if (!error) error = std::current_exception();
+        stop = true;
+        cancel = true;
+      }
+      cv.notify_all();
+    }
+  };
+
+  std::vector<std::thread> pool;
+  for (std::int32_t t = 0; t < n_threads; ++t) pool.emplace_back(worker);
+
+  std::exception_ptr sink_error;
+  for (std::int32_t r = 0; r < n; ++r) {
+    std::optional<Recording> rec;
+    {
+      std::unique_lock lock(mu);
+      while (!done[r] && !error) {
+        // Forward the caller's cancel flag to the workers while waiting.
+        if (options.cancel && options.cancel->load()) cancel = true;
+        cv.wait_for(lock, std::chrono::milliseconds(50), [&] { return done[r] || error; });
+      }
+      if (error) break;
+      rec = std::move(done[r]);
+      done[r].reset();
+    }
+    try {
+      sink(std::move(*rec));
+    } catch (...) {
+      sink_error = std::current_exception();
+      stop = true;
+      cancel = true;
+      break;
+    }
+  }
+  for (auto& t : pool) t.join();
+  if (sink_error) std::rethrow_exception(sink_error);
+  if (error) std::rethrow_exception(error);
+}
+
+}  // namespace schoolsim

@@ -1,0 +1,70 @@
+// The term/year loop (MODEL.md section 3) over a pipeline of mechanisms.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "sim/recording.hpp"
+#include "sim/registry.hpp"
+#include "sim/scenario.hpp"
+#include "sim/state.hpp"
+
+namespace schoolsim {
+
+// One replicate of a scenario, stepped one term at a time.
+class Simulation {
+ public:
+  Simulation(const Scenario& scenario, const Registry& registry, std::int32_t replicate);
+  // Starts from a given state instead of a generated world (tests, restarts).
+  Simulation(const Scenario& scenario, const Registry& registry, std::int32_t replicate,
+             State initial);
+
+  // Simulates the next term: timeline events due now, then each mechanism of
+  // the pipeline in order (yearly ones only after the third term).
+  void step();
+
+  const State& state() const { return state_; }
+  std::int32_t terms_done() const { return terms_done_; }
+  bool finished() const { return terms_done_ >= scenario_.terms(); }
+  // Tie events of the last step.
+  const std::vector<TieEvent>& last_events() const { return events_; }
+
+ private:
+  const Scenario& scenario_;
+  Streams streams_;
+  State state_, scratch_;
+  std::vector<std::unique_ptr<Mechanism>> mechanisms_;
+  std::vector<std::uint32_t> keys_;
+  std::vector<TieEvent> events_;
+  std::int32_t terms_done_ = 0;
+};
+
+// Builds the initial world of one replicate.
+State generate_world(const Scenario& scenario, const Registry& registry, std::int32_t replicate);
+
+struct RunOptions {
+  std::int32_t threads = 1;
+  // Called from worker threads after each term of any replicate (must be thread-safe).
+  std::function<void()> on_term;
+  // When set to true, the run stops at the next term and throws Interrupted.
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct Interrupted : std::exception {
+  const char* what() const noexcept override { return "interrupted"; }
+};
+
+// Runs one replicate to the end and returns what it recorded.
+Recording run_replicate(const Scenario& scenario, const Registry& registry, std::int32_t replicate,
+                        const RunOptions& options);
+
+// Runs every replicate of the scenario on up to options.threads threads and
+// hands each Recording to `sink` in replicate order (0, 1, 2, ...), on the
+// calling thread, so whatever the sink writes does not depend on the thread count.
+void run_all(const Scenario& scenario, const Registry& registry, const RunOptions& options,
+             const std::function<void(Recording&&)>& sink);
+
+}  // namespace schoolsim

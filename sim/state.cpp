@@ -1,0 +1,39 @@
+#include "sim/state.hpp"
+
+#include <type_traits>
+
+namespace schoolsim {
+
+void State::allocate(std::int32_t n, std::int32_t areas, Eigen::Index practice_dims) {
+  for (const auto& fi : kFields) {
+    visit_field(*this, fi.field, [&](auto& col) {
+      using T = std::decay_t<decltype(col)>;
+      if constexpr (std::is_same_v<T, Eigen::MatrixXd>)
+        col = T::Zero(practice_dims, n);
+      else
+        col = T::Zero(n);
+    });
+  }
+  ties.reset(n);
+  n_areas = areas;
+}
+
+void State::copy_field(Field f, const State& from) {
+  visit_field(*this, f, [&](auto& col) {
+    visit_field(from, f, [&](const auto& src) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(col)>, std::decay_t<decltype(src)>>)
+        col = src;
+    });
+  });
+}
+
+void State::swap_field(Field f, State& other) {
+  visit_field(*this, f, [&](auto& col) {
+    visit_field(other, f, [&](auto& o) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(col)>, std::decay_t<decltype(o)>>)
+        col.swap(o);
+    });
+  });
+}
+
+}  // namespace schoolsim

@@ -1,0 +1,62 @@
+// The state of a simulated school system: one column per school variable
+// (sim/fields.hpp) plus the tie store.
+#pragma once
+
+#include <Eigen/Core>
+#include <cstdint>
+
+#include "sim/fields.hpp"
+#include "sim/ties.hpp"
+
+namespace schoolsim {
+
+template <Storage S>
+struct ColumnType;
+template <>
+struct ColumnType<Storage::real> {
+  using type = Eigen::ArrayXd;
+};
+template <>
+struct ColumnType<Storage::integer> {
+  using type = Eigen::ArrayXi;
+};
+template <>
+struct ColumnType<Storage::vector> {
+  using type = Eigen::MatrixXd;  // k rows, one column per school
+};
+
+struct State {
+#define SCHOOLSIM_MEMBER(name, storage, role, unit, meaning) \
+  ColumnType<Storage::storage>::type name;
+  SCHOOLSIM_SCHOOL_FIELDS(SCHOOLSIM_MEMBER)
+#undef SCHOOLSIM_MEMBER
+
+  TieStore ties;
+  std::int32_t n_areas = 0;
+
+  std::int32_t n_schools() const { return static_cast<std::int32_t>(capacity.size()); }
+  Eigen::Index practice_dims() const { return practice.rows(); }
+
+  // Sizes every column for n schools (zero-filled) and empties the tie store.
+  void allocate(std::int32_t n, std::int32_t areas, Eigen::Index practice_dims);
+
+  // Copies one column from another state of the same size.
+  void copy_field(Field f, const State& from);
+  // Exchanges one column with another state's (O(1)).
+  void swap_field(Field f, State& other);
+};
+
+// Calls f(column) with the column of field `fld`, typed by its storage.
+template <class S, class F>
+decltype(auto) visit_field(S& state, Field fld, F&& f) {
+  switch (fld) {
+#define SCHOOLSIM_CASE(name, storage, role, unit, meaning) \
+  case Field::name:                                        \
+    return f(state.name);
+    SCHOOLSIM_SCHOOL_FIELDS(SCHOOLSIM_CASE)
+#undef SCHOOLSIM_CASE
+  }
+  return f(state.capacity);  // unreachable: every enumerator is handled above
+}
+
+}  // namespace schoolsim

@@ -1,0 +1,119 @@
+#include "sim/ties.hpp"
+
+#include <sstream>
+#include <stdexcept>
+
+namespace schoolsim {
+
+void TieStore::reset(std::int32_t n_schools) {
+  *this = TieStore();
+  head_.assign(static_cast<std::size_t>(n_schools), kNone);
+  degree_.assign(static_cast<std::size_t>(n_schools), 0);
+}
+
+TieStore::Slot TieStore::add(const NewTie& t) {
+  if (t.a == t.b || t.a < 0 || t.b < 0 || t.a >= n_schools() || t.b >= n_schools())
+    throw std::invalid_argument("TieStore::add: bad endpoints");
+  Slot s;
+  if (!free_.empty()) {
+    s = free_.back();
+    free_.pop_back();
+  } else {
+    s = static_cast<Slot>(alive.size());
+    a.push_back(0), b.push_back(0), strength.push_back(0), trust.push_back(0), age.push_back(0);
+    kind.push_back(TieKind::voluntary), lead.push_back(TieLead::none), network.push_back(-1);
+    activities.push_back(0), id.push_back(0), alive.push_back(0);
+    for (int side = 0; side < 2; ++side) next_[side].push_back(kNone), prev_[side].push_back(kNone);
+  }
+  a[s] = t.a, b[s] = t.b, strength[s] = t.strength, trust[s] = t.trust, age[s] = 0;
+  kind[s] = t.kind, lead[s] = t.lead, network[s] = t.network, activities[s] = t.activities;
+  id[s] = next_id_++;
+  alive[s] = 1;
+  link(s, 0, t.a);
+  link(s, 1, t.b);
+  ++n_alive_;
+  return s;
+}
+
+void TieStore::remove(Slot s) {
+  if (!is_alive(s)) throw std::invalid_argument("TieStore::remove: slot is not a live tie");
+  unlink(s, 0, a[s]);
+  unlink(s, 1, b[s]);
+  alive[s] = 0;
+  free_.push_back(s);
+  --n_alive_;
+}
+
+void TieStore::link(Slot s, int side, std::int32_t school) {
+  const std::int64_t h = 2 * static_cast<std::int64_t>(s) + side;
+  const std::int64_t old = head_[school];
+  next_[side][s] = old;
+  prev_[side][s] = kNone;
+  if (old != kNone) prev_[old & 1][static_cast<Slot>(old >> 1)] = h;
+  head_[school] = h;
+  ++degree_[school];
+}
+
+void TieStore::unlink(Slot s, int side, std::int32_t school) {
+  const std::int64_t nx = next_[side][s];
+  const std::int64_t pv = prev_[side][s];
+  if (pv != kNone)
+    next_[pv & 1][static_cast<Slot>(pv >> 1)] = nx;
+  else
+    head_[school] = nx;
+  if (nx != kNone) prev_[nx & 1][static_cast<Slot>(nx >> 1)] = pv;
+  --degree_[school];
+}
+
+std::int64_t TieStore::find(std::int32_t x, std::int32_t y) const {
+  if (degree_[y] < degree_[x]) std::swap(x, y);
+  std::int64_t found = kNone;
+  for_each_tie(x, [&](Slot s, std::int32_t partner) {
+    if (partner == y) found = s;
+  });
+  return found;
+}
+
+std::string TieStore::check_invariants() const {
+  std::ostringstream err;
+  std::size_t live = 0;
+  std::vector<std::int32_t> seen_degree(head_.size(), 0);
+  for (Slot s = 0; s < alive.size(); ++s) {
+    if (!alive[s]) continue;
+    ++live;
+    if (a[s] == b[s]) err << "tie " << s << " is a loop; ";
+    ++seen_degree[static_cast<std::size_t>(a[s])];
+    ++seen_degree[static_cast<std::size_t>(b[s])];
+  }
+  if (live != n_alive_) err << "live count " << live << " != " << n_alive_ << "; ";
+  if (live + free_.size() != alive.size()) err << "free list does not cover the dead slots; ";
+  for (std::size_t i = 0; i < head_.size(); ++i) {
+    std::int32_t walked = 0;
+    std::int64_t prev = kNone;
+    for (std::int64_t h = head_[i]; h != kNone; h = next_[h & 1][static_cast<Slot>(h >> 1)]) {
+      const auto s = static_cast<Slot>(h >> 1);
+      const auto side = static_cast<int>(h & 1);
+      if (!alive[s]) err << "school " << i << " lists dead slot " << s << "; ";
+      if ((side == 0 ? a[s] : b[s]) != static_cast<std::int32_t>(i))
+        err << "school " << i << " lists slot " << s << " on the wrong side; ";
+      if (prev_[side][s] != prev) err << "broken back link at slot " << s << "; ";
+      prev = h;
+      if (++walked > static_cast<std::int32_t>(alive.size()) * 2) {
+        err << "cycle in the list of school " << i << "; ";
+        break;
+      }
+    }
+    if (walked != degree_[i] || walked != seen_degree[i])
+      err << "school " << i << " degree " << degree_[i] << " but lists " << walked << " and has "
+          << seen_degree[i] << "; ";
+  }
+  for (Slot s = 0; s < alive.size(); ++s) {
+    if (!alive[s]) continue;
+    std::int32_t count = 0;
+    for_each_tie(a[s], [&](Slot, std::int32_t partner) { count += partner == b[s]; });
+    if (count != 1) err << "schools " << a[s] << " and " << b[s] << " are tied " << count << " times; ";
+  }
+  return err.str();
+}
+
+}  // namespace schoolsim

@@ -1,0 +1,147 @@
+// The tie store: undirected collaboration ties between schools (MODEL.md section 2).
+//
+// Ties live in slots of parallel arrays (one array per attribute). Each school
+// keeps an intrusive doubly-linked list of its ties threaded through the slots,
+// so adding and removing a tie is O(1) and a school's ties are visited without
+// scanning the others. Freed slots are reused last-in first-out, which keeps the
+// layout a deterministic function of the sequence of calls. Every tie gets a
+// unique, never reused id that event records refer to.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace schoolsim {
+
+enum class TieKind : std::uint8_t { voluntary, programme, federation, movement };
+inline constexpr std::array<std::string_view, 4> kTieKindNames = {"voluntary", "programme",
+                                                                  "federation", "movement"};
+
+// Which side leads where power is unequal.
+enum class TieLead : std::int8_t { none = -1, a = 0, b = 1 };
+
+// Activities on a tie, as bit flags.
+enum Activity : std::uint8_t {
+  staff_development = 1u << 0,
+  staff_exchange = 1u << 1,
+  joint_provision = 1u << 2,
+  shared_data = 1u << 3,
+  shared_governance = 1u << 4,
+};
+inline constexpr std::array<std::string_view, 5> kActivityNames = {
+    "staff_development", "staff_exchange", "joint_provision", "shared_data", "shared_governance"};
+
+// Why a tie formed or dissolved; stored with every tie event.
+enum class TieReason : std::uint8_t {
+  initial,          // present when the world was generated
+  search,           // formed by a school's own partner search
+  programme,        // formed by a networking programme
+  federation,       // formed by a federation or support pairing
+  brokered,         // formed by an area strategy
+  benefit_below_cost,
+  trust_lost,
+  funding_ended,
+  withdrawal,       // an anomic school withdrew
+  removed,          // removed by a scenario or a test
+};
+inline constexpr std::array<std::string_view, 10> kTieReasonNames = {
+    "initial",   "search",  "programme",     "federation", "brokered", "benefit_below_cost",
+    "trust_lost", "funding_ended", "withdrawal", "removed"};
+
+enum class TieEventType : std::uint8_t { formed, dissolved };
+
+struct TieEvent {
+  std::int32_t term;
+  std::uint64_t tie;
+  std::int32_t school_a;
+  std::int32_t school_b;
+  TieKind kind;
+  TieEventType event;
+  TieReason reason;
+};
+
+struct NewTie {
+  std::int32_t a;
+  std::int32_t b;
+  double strength = 0.5;
+  double trust = 0.5;
+  TieKind kind = TieKind::voluntary;
+  TieLead lead = TieLead::none;
+  std::int32_t network = -1;
+  std::uint8_t activities = staff_development;
+};
+
+class TieStore {
+ public:
+  using Slot = std::uint32_t;
+  static constexpr std::int64_t kNone = -1;
+
+  TieStore() = default;
+  explicit TieStore(std::int32_t n_schools) { reset(n_schools); }
+
+  void reset(std::int32_t n_schools);
+
+  // Adds a tie and returns its slot. a != b, both in range, and not yet tied.
+  Slot add(const NewTie& t);
+  void remove(Slot s);
+
+  std::int32_t n_schools() const { return static_cast<std::int32_t>(head_.size()); }
+  std::size_t size() const { return n_alive_; }
+  // One past the highest slot ever used: loop bound for scanning all ties.
+  std::size_t slot_bound() const { return alive.size(); }
+  bool is_alive(Slot s) const { return s < alive.size() && alive[s] != 0; }
+  std::int32_t degree(std::int32_t school) const { return degree_[school]; }
+  std::uint64_t next_id() const { return next_id_; }
+
+  // The slot of the tie between a and b, or kNone. O(min degree).
+  std::int64_t find(std::int32_t a, std::int32_t b) const;
+
+  // Calls f(slot, partner) for each tie of `school`.
+  template <class F>
+  void for_each_tie(std::int32_t school, F&& f) const {
+    for (std::int64_t h = head_[school]; h != kNone;) {
+      const auto s = static_cast<Slot>(h >> 1);
+      const int side = static_cast<int>(h & 1);
+      const std::int64_t nx = next_[side][s];
+      f(s, side == 0 ? b[s] : a[s]);
+      h = nx;
+    }
+  }
+
+  // Calls f(slot) for each live tie, in slot order.
+  template <class F>
+  void for_each(F&& f) const {
+    for (Slot s = 0; s < alive.size(); ++s)
+      if (alive[s]) f(s);
+  }
+
+  // Checks every internal invariant; returns an empty string when all hold.
+  std::string check_invariants() const;
+
+  // Tie attributes, one entry per slot (valid where alive[s] != 0).
+  std::vector<std::int32_t> a, b;
+  std::vector<double> strength, trust;
+  std::vector<std::int32_t> age;  // terms since formed
+  std::vector<TieKind> kind;
+  std::vector<TieLead> lead;
+  std::vector<std::int32_t> network;  // formal network, or -1
+  std::vector<std::uint8_t> activities;
+  std::vector<std::uint64_t> id;
+  std::vector<std::uint8_t> alive;
+
+ private:
+  void link(Slot s, int side, std::int32_t school);
+  void unlink(Slot s, int side, std::int32_t school);
+
+  // Half-edge h = 2*slot + side, where side 0 is endpoint a and 1 is endpoint b.
+  std::array<std::vector<std::int64_t>, 2> next_, prev_;
+  std::vector<std::int64_t> head_;
+  std::vector<std::int32_t> degree_;
+  std::vector<Slot> free_;
+  std::size_t n_alive_ = 0;
+  std::uint64_t next_id_ = 0;
+};
+
+}  // namespace schoolsim

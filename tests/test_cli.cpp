@@ -1,0 +1,107 @@
+// The schoolsim executable end to end: exit codes, nothing written on bad input.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "models/register_all.hpp"
+#include "test_util.hpp"
+
+using namespace schoolsim;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+Result run(const std::string& args, const fs::path& dir) {
+  const fs::path out = dir / "stdout.txt", err = dir / "stderr.txt";
+  const std::string cmd = "cd '" + dir.string() + "' && '" + std::string(SCHOOLSIM_EXE) + "' " + args +
+                          " > '" + out.string() + "' 2> '" + err.string() + "' < /dev/null";
+  const int status = std::system(cmd.c_str());
+  Result r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, test::read_bytes(out), test::read_bytes(err)};
+  fs::remove(out);
+  fs::remove(err);
+  return r;
+}
+
+const std::string kSource = SCHOOLSIM_SOURCE_DIR;
+
+}  // namespace
+
+TEST_CASE("cli: validate on a broken file lists every problem, exits 2 and writes nothing") {
+  test::TempDir dir;
+  test::write_text(dir.path() / "bad.yaml", "yeers: 3\nreplicates: 0\npipeline: [turnovr]\n");
+  const Result r = run("validate bad.yaml", dir.path());
+  CHECK(r.code == 2);
+  CHECK(r.err.find("bad.yaml:1:1: error: unknown key 'yeers'; did you mean 'years'?") != std::string::npos);
+  CHECK(r.err.find("bad.yaml:2:13: error: replicates: 0 is out of range [1, 100000]") != std::string::npos);
+  CHECK(r.err.find("bad.yaml:3:12: error: pipeline[0]: unknown mechanism 'turnovr'") != std::string::npos);
+  CHECK(r.err.find("3 problems found") != std::string::npos);
+  CHECK(test::count_entries(dir.path()) == 1);  // only bad.yaml
+}
+
+TEST_CASE("cli: run on a bad scenario exits 2 before any work and creates no output") {
+  test::TempDir dir;
+  test::write_text(dir.path() / "bad.yaml", "years: 0\n");
+  const Result r = run("run bad.yaml -o out/result.h5", dir.path());
+  CHECK(r.code == 2);
+  CHECK(r.err.find("bad.yaml:1:8: error: years: 0 is out of range") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir.path() / "out"));
+  CHECK_FALSE(fs::exists(dir.path() / "results"));
+}
+
+TEST_CASE("cli: run writes the file and a summary; a failed run leaves the old file alone") {
+  test::TempDir dir;
+  test::write_text(dir.path() / "small.yaml", "years: 2\nworld: {schools: 40, areas: 2}\n");
+  Result r = run("run small.yaml --seed 5", dir.path());
+  CHECK(r.code == 0);
+  CHECK(fs::exists(dir.path() / "results" / "small.h5"));
+  CHECK(r.out.find("mean_attainment") != std::string::npos);
+  CHECK(r.out.find("wrote results/small.h5") != std::string::npos);
+  CHECK(r.err.empty());  // no progress bar when stderr is not a terminal
+  const std::string good = test::read_bytes(dir.path() / "results" / "small.h5");
+
+  // The output path is a directory that cannot be replaced: the run fails, and
+  // no temporary file is left behind.
+  fs::create_directories(dir.path() / "taken.h5" / "inside");
+  r = run("run small.yaml -o taken.h5", dir.path());
+  CHECK(r.code == 1);
+  CHECK(fs::is_directory(dir.path() / "taken.h5"));
+  for (const auto& e : fs::directory_iterator(dir.path()))
+    CHECK(e.path().filename().string().find(".tmp") == std::string::npos);
+  CHECK(test::read_bytes(dir.path() / "results" / "small.h5") == good);
+}
+
+TEST_CASE("cli: help, version, usage errors and describe") {
+  test::TempDir dir;
+  Result r = run("--help", dir.path());
+  CHECK(r.code == 0);
+  CHECK(r.out.find("run") != std::string::npos);
+  CHECK(r.out.find("Exit codes") != std::string::npos);
+  for (const char* sub : {"run", "validate", "describe"}) {
+    r = run(std::string(sub) + " --help", dir.path());
+    CHECK(r.code == 0);
+  }
+  CHECK(run("--version", dir.path()).out.find("schoolsim") != std::string::npos);
+  CHECK(run("frobnicate", dir.path()).code == 2);
+  CHECK(run("run", dir.path()).code == 2);
+  CHECK(run("run missing.yaml", dir.path()).code == 2);
+  CHECK(run("describe turnovr", dir.path()).code == 2);
+
+  r = run("describe", dir.path());
+  CHECK(r.code == 0);
+  const Registry& reg = models::registry();
+  for (const auto& p : reg.world().params) CHECK_MESSAGE(r.out.find(p.name) != std::string::npos, p.name);
+  for (const auto& m : reg.mechanisms()) {
+    CHECK(r.out.find(m.name + " (models/" + m.family) != std::string::npos);
+    for (const auto& p : m.params) {
+      CHECK_MESSAGE(r.out.find(p.name) != std::string::npos, m.name << "." << p.name);
+      CHECK(r.out.find(p.source) != std::string::npos);
+    }
+  }
+}

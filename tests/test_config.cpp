@@ -1,0 +1,147 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "models/register_all.hpp"
+#include "sim/config/config.hpp"
+
+using namespace schoolsim;
+namespace fs = std::filesystem;
+
+namespace {
+
+const Registry& reg() { return models::registry(); }
+
+std::vector<std::string> lines_of(const fs::path& p) {
+  std::ifstream in(p);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty() && line[0] != '#') out.push_back(line);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a minimal scenario gets every default filled in") {
+  auto r = parse_scenario("years: 3\n", "mini.yaml", reg());
+  REQUIRE(r.errors.empty());
+  const Scenario& s = *r.scenario;
+  CHECK(s.name == "mini");
+  CHECK(s.years == 3);
+  CHECK(s.seed == 1);
+  CHECK(s.replicates == 1);
+  CHECK(s.world.size() == reg().world().params.size());
+  // No pipeline given: every registered mechanism, in registry order.
+  REQUIRE(s.pipeline.size() == reg().mechanisms().size());
+  for (std::size_t i = 0; i < s.pipeline.size(); ++i) {
+    CHECK(s.pipeline[i].info->name == reg().mechanisms()[i].name);
+    CHECK(s.pipeline[i].values == defaults(reg().mechanisms()[i].params));
+  }
+  CHECK(s.record.every == Cadence::year);
+  CHECK(!s.record.schools.empty());
+}
+
+TEST_CASE("parameters, pipeline order and timeline are read as written") {
+  const char* text = R"(
+seed: 18446744073709551615
+years: 4
+world: {schools: 12, areas: 3}
+pipeline:
+  - attainment
+  - turnover: {reversion: 0.25}
+timeline:
+  - {year: 2, term: 3, set: {turnover.reversion: 0.5, attainment.noise_sd: 0}}
+record: {every: term, schools: [capacity, practice], ties: false}
+)";
+  auto r = parse_scenario(text, "x.yaml", reg());
+  REQUIRE_MESSAGE(r.errors.empty(), (r.errors.empty() ? "" : r.errors[0].str()));
+  const Scenario& s = *r.scenario;
+  CHECK(s.seed == 18446744073709551615ull);
+  CHECK(s.world[reg().world().schools_param] == 12);
+  REQUIRE(s.pipeline.size() == 2);
+  CHECK(s.pipeline[0].info->name == "attainment");
+  CHECK(s.pipeline[1].info->name == "turnover");
+  CHECK(s.pipeline[1].values[param_index(s.pipeline[1].info->params, "reversion")] == 0.25);
+  REQUIRE(s.timeline.size() == 2);
+  CHECK(s.timeline[0].absolute_term() == 2 * 3 + 2);
+  CHECK(s.timeline[0].entry == 1);
+  CHECK(s.timeline[0].value == 0.5);
+  CHECK(s.timeline[1].entry == 0);
+  CHECK(s.record.every == Cadence::term);
+  CHECK(s.record.schools == std::vector<Field>{Field::capacity, Field::practice});
+  CHECK_FALSE(s.record.ties);
+
+  // The resolved text parses back to the same scenario.
+  const std::string yaml = to_yaml(s, reg());
+  auto again = parse_scenario(yaml, "resolved.yaml", reg());
+  REQUIRE_MESSAGE(again.errors.empty(), yaml);
+  CHECK(to_yaml(*again.scenario, reg()) == yaml);
+  CHECK(again.scenario->seed == s.seed);
+  CHECK(again.scenario->pipeline[1].values == s.pipeline[1].values);
+  CHECK(again.scenario->timeline.size() == 2);
+}
+
+TEST_CASE("every scenario shipped in scenarios/ validates") {
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(SCHOOLSIM_SOURCE_DIR) / "scenarios")) {
+    if (e.path().extension() != ".yaml") continue;
+    auto r = load_scenario(e.path().string(), reg());
+    CHECK_MESSAGE(r.errors.empty(), e.path().string() << ": "
+                                                      << (r.errors.empty() ? "" : r.errors[0].str()));
+    ++n;
+  }
+  CHECK(n >= 1);
+}
+
+TEST_CASE("broken scenario corpus: every problem is reported at its line and column") {
+  const fs::path dir = fs::path(SCHOOLSIM_SOURCE_DIR) / "tests" / "scenarios" / "bad";
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().extension() == ".yaml") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  CHECK(files.size() >= 15);
+  for (const auto& file : files) {
+    CAPTURE(file.filename().string());
+    const fs::path expected_path = fs::path(file).replace_extension(".expected");
+    REQUIRE(fs::exists(expected_path));
+    const auto expected = lines_of(expected_path);
+    const auto r = load_scenario(file.string(), reg());
+    CHECK_FALSE(r.scenario.has_value());
+    std::ostringstream got;
+    for (const auto& d : r.errors) got << d.str() << "\n";
+    CAPTURE(got.str());
+    CHECK(r.errors.size() == expected.size());
+    for (const auto& want : expected) {
+      // "LINE:COL: substring"
+      const auto c1 = want.find(':'), c2 = want.find(':', c1 + 1);
+      REQUIRE(c2 != std::string::npos);
+      const int line = std::stoi(want.substr(0, c1));
+      const int col = std::stoi(want.substr(c1 + 1, c2 - c1 - 1));
+      const std::string needle = want.substr(want.find_first_not_of(' ', c2 + 1));
+      const bool found = std::any_of(r.errors.begin(), r.errors.end(), [&](const Diagnostic& d) {
+        return d.line == line && d.column == col && d.message.find(needle) != std::string::npos &&
+               d.file == file.string();
+      });
+      CHECK_MESSAGE(found, "expected " << want);
+    }
+  }
+}
+
+TEST_CASE("typos get the nearest valid name; far-off words get the list") {
+  auto r = parse_scenario("yeers: 3\nbanana: 1\npipeline: [turnovr]\n", "t.yaml", reg());
+  REQUIRE(r.errors.size() == 3);
+  CHECK(r.errors[0].str() == "t.yaml:1:1: error: unknown key 'yeers'; did you mean 'years'?");
+  CHECK(r.errors[1].message.find("valid keys are: name, description, seed") != std::string::npos);
+  CHECK(r.errors[2].line == 3);
+  CHECK(r.errors[2].column == 12);
+  CHECK(r.errors[2].message.find("did you mean 'turnover'?") != std::string::npos);
+}
+
+TEST_CASE("nearest and edit distance") {
+  CHECK(edit_distance("kitten", "sitting") == 3);
+  CHECK(edit_distance("", "abc") == 3);
+  CHECK(nearest("capacty", {"capacity", "crisis"}) == "capacity");
+  CHECK(nearest("zzzzzz", {"capacity", "crisis"}).empty());
+}
