@@ -34,7 +34,7 @@ struct Recording {
   std::vector<std::int32_t> series_terms;  // terms completed at each record row (0 = start)
   std::vector<SeriesBuffer> series;
 
-  std::vector<std::int32_t> attainment_years;  // 0-based year of each row
+  std::vector<std::int32_t> attainment_years;  // years completed at each row (0 = baseline)
   std::vector<float> attainment_dis, attainment_adv;  // [year x school], row-major
 
   std::vector<std::int32_t> system_terms;       // terms completed at each row (0 = start)

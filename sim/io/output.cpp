@@ -1,0 +1,365 @@
+// The run's output file (schema: docs/OUTPUT.md). The only code that touches HDF5.
+#include "sim/io/output.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <vector>
+
+#include "sim/io/h5.hpp"
+
+namespace schoolsim {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Chunk shape limits for per-school tables: rows (record points) x schools.
+constexpr hsize_t kChunkRows = 8;
+constexpr hsize_t kChunkSchools = 8192;
+constexpr hsize_t kChunkEvents = 4096;
+constexpr unsigned kDeflateLevel = 1;
+
+struct Describe {
+  std::string_view unit;
+  std::string_view meaning;
+};
+
+hsize_t product(const std::vector<hsize_t>& dims) {
+  return std::accumulate(dims.begin(), dims.end(), hsize_t{1}, std::multiplies<>());
+}
+
+// A chunk no larger than the dataset in any dimension, and at least 1.
+std::vector<hsize_t> chunk_for(const std::vector<hsize_t>& dims, const std::vector<hsize_t>& limits) {
+  std::vector<hsize_t> c(dims.size());
+  for (std::size_t i = 0; i < dims.size(); ++i) c[i] = std::max<hsize_t>(1, std::min(dims[i], limits[i]));
+  return c;
+}
+
+// Dataset creation properties: no time stamps; chunked, shuffled and deflated
+// when `chunk` is given.
+h5::Plist dataset_plist(const std::vector<hsize_t>& chunk) {
+  h5::Plist dcpl = h5::untimed_plist(H5P_DATASET_CREATE);
+  if (!chunk.empty()) {
+    h5::check(H5Pset_chunk(dcpl.id(), static_cast<int>(chunk.size()), chunk.data()), "set chunk shape");
+    // Edge chunks are filled with zeros in full, so no stray bytes reach the file.
+    h5::check(H5Pset_fill_time(dcpl.id(), H5D_FILL_TIME_ALLOC), "set fill time");
+    h5::check(H5Pset_shuffle(dcpl.id()), "set shuffle filter");
+    h5::check(H5Pset_deflate(dcpl.id(), kDeflateLevel), "set deflate filter");
+  }
+  return dcpl;
+}
+
+void describe(hid_t obj, const Describe& d) {
+  h5::write_string_attribute(obj, "unit", std::string(d.unit));
+  h5::write_string_attribute(obj, "meaning", std::string(d.meaning));
+}
+
+// Writes an array of `dims` (row-major) from `data`. Per-school tables are
+// chunked and compressed (`chunk_limits` given); empty arrays are written as
+// zero-size contiguous datasets.
+template <class T>
+void write_array(hid_t parent, const std::string& name, const std::vector<hsize_t>& dims, const T* data,
+                 const Describe& d, const std::vector<hsize_t>& chunk_limits = {}) {
+  const hsize_t n = product(dims);
+  const h5::Dataspace space = h5::simple_space(dims);
+  const h5::Plist dcpl =
+      dataset_plist(n > 0 && !chunk_limits.empty() ? chunk_for(dims, chunk_limits) : std::vector<hsize_t>{});
+  const h5::Dataset ds(
+      H5Dcreate2(parent, name.c_str(), h5::TypeOf<T>::file(), space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
+      "create dataset '" + name + "'");
+  if (n > 0)
+    h5::check(H5Dwrite(ds.id(), h5::TypeOf<T>::mem(), h5::kAll, h5::kAll, H5P_DEFAULT, data),
+              "write dataset '" + name + "'");
+  describe(ds.id(), d);
+}
+
+Describe describe_field(Field f) { return {info(f).unit, info(f).meaning}; }
+
+// An enumeration over 8-bit unsigned integers with the given names (values 0, 1, ...).
+template <std::size_t N>
+h5::Datatype enum_type(hid_t base, const std::array<std::string_view, N>& names) {
+  h5::Datatype t(H5Tenum_create(base), "create enum type");
+  for (std::size_t i = 0; i < N; ++i) {
+    const auto v = static_cast<std::uint8_t>(i);
+    h5::check(H5Tenum_insert(t.id(), std::string(names[i]).c_str(), &v), "insert enum value");
+  }
+  return t;
+}
+
+inline constexpr std::array<std::string_view, 2> kTieEventNames = {"formed", "dissolved"};
+
+// The tie event compound type: in memory (laid out as TieEvent) or in the file
+// (packed, little-endian).
+h5::Datatype tie_event_type(bool in_memory) {
+  const auto pick = [&](hid_t mem, hid_t file) { return in_memory ? mem : file; };
+  const hid_t u8 = pick(H5T_NATIVE_UINT8, H5T_STD_U8LE);
+  const h5::Datatype kind = enum_type(u8, kTieKindNames);
+  const h5::Datatype event = enum_type(u8, kTieEventNames);
+  const h5::Datatype reason = enum_type(u8, kTieReasonNames);
+  struct Member {
+    const char* name;
+    hid_t type;
+    std::size_t mem_offset;
+  };
+  const Member members[] = {
+      {"term", pick(H5T_NATIVE_INT32, H5T_STD_I32LE), offsetof(TieEvent, term)},
+      {"tie", pick(H5T_NATIVE_UINT64, H5T_STD_U64LE), offsetof(TieEvent, tie)},
+      {"school_a", pick(H5T_NATIVE_INT32, H5T_STD_I32LE), offsetof(TieEvent, school_a)},
+      {"school_b", pick(H5T_NATIVE_INT32, H5T_STD_I32LE), offsetof(TieEvent, school_b)},
+      {"kind", kind.id(), offsetof(TieEvent, kind)},
+      {"event", event.id(), offsetof(TieEvent, event)},
+      {"reason", reason.id(), offsetof(TieEvent, reason)},
+  };
+  std::size_t packed = 0;
+  for (const auto& m : members) packed += H5Tget_size(m.type);
+  h5::Datatype t(H5Tcreate(H5T_COMPOUND, in_memory ? sizeof(TieEvent) : packed), "create compound type");
+  std::size_t offset = 0;
+  for (const auto& m : members) {
+    h5::check(H5Tinsert(t.id(), m.name, in_memory ? m.mem_offset : offset, m.type),
+              std::string("insert compound member '") + m.name + "'");
+    offset += H5Tget_size(m.type);
+  }
+  return t;
+}
+
+void require(bool ok, const std::string& what) {
+  if (!ok) throw std::invalid_argument("inconsistent recording: " + what);
+}
+
+// Checks every buffer's size against the recording's dimensions, so that no
+// HDF5 write reads past the end of a buffer.
+void validate(const Recording& rec) {
+  const auto n = static_cast<std::size_t>(rec.n_schools);
+  require(rec.n_schools >= 0, "negative n_schools");
+  require(rec.replicate >= 0, "negative replicate index");
+  for (const auto& fi : kFields) {
+    if (fi.role != Role::fixed) continue;
+    visit_field(rec.initial, fi.field, [&](const auto& col) {
+      const auto schools = fi.storage == Storage::vector ? col.cols() : col.size();
+      require(static_cast<std::size_t>(schools) == n,
+              "initial state column '" + std::string(fi.name) + "' does not have n_schools entries");
+    });
+  }
+  const std::size_t rows = rec.series_terms.size();
+  for (const auto& buf : rec.series) {
+    const auto& fi = info(buf.field);
+    const std::string name(fi.name);
+    require(buf.width >= 1, "series '" + name + "' has width < 1");
+    require(fi.storage == Storage::vector || buf.width == 1, "scalar series '" + name + "' has width != 1");
+    const std::size_t expected = rows * n * static_cast<std::size_t>(buf.width);
+    if (fi.storage == Storage::integer)
+      require(buf.integer.size() == expected && buf.real.empty(),
+              "series '" + name + "' does not hold rows x n_schools integers");
+    else
+      require(buf.real.size() == expected && buf.integer.empty(),
+              "series '" + name + "' does not hold rows x n_schools x width reals");
+  }
+  const std::size_t years = rec.attainment_years.size();
+  require(rec.attainment_dis.size() == years * n && rec.attainment_adv.size() == years * n,
+          "attainment tables do not hold years x n_schools values");
+  if (!rec.system.empty()) {
+    require(rec.system.size() == kMeasureCount, "system measures do not match kSystemMeasures");
+    for (std::size_t m = 0; m < kMeasureCount; ++m)
+      require(rec.system[m].size() == rec.system_terms.size(),
+              "system measure '" + std::string(kSystemMeasures[m].name) + "' does not have one value per row");
+  }
+}
+
+void write_schools(hid_t rep, const Recording& rec) {
+  const h5::Group g = h5::create_group(rep, "schools");
+  const auto n = static_cast<hsize_t>(rec.n_schools);
+  for (const auto& fi : kFields) {
+    if (fi.role != Role::fixed) continue;
+    const std::string name(fi.name);
+    visit_field(rec.initial, fi.field, [&](const auto& col) {
+      using T = std::decay_t<decltype(col)>;
+      if constexpr (std::is_same_v<T, Eigen::ArrayXi>) {
+        const std::vector<std::int32_t> v(col.data(), col.data() + col.size());
+        write_array(g.id(), name, {n}, v.data(), describe_field(fi.field), {kChunkSchools});
+      } else if constexpr (std::is_same_v<T, Eigen::ArrayXd>) {
+        write_array(g.id(), name, {n}, col.data(), describe_field(fi.field), {kChunkSchools});
+      } else {  // k x n column-major: school-major in memory, written as [n x k]
+        const auto k = static_cast<hsize_t>(col.rows());
+        write_array(g.id(), name, {n, k}, col.data(), describe_field(fi.field), {kChunkSchools, k});
+      }
+    });
+  }
+}
+
+void write_series(hid_t rep, const Recording& rec) {
+  if (rec.series.empty()) return;
+  const h5::Group g = h5::create_group(rep, "series");
+  const auto rows = static_cast<hsize_t>(rec.series_terms.size());
+  const auto n = static_cast<hsize_t>(rec.n_schools);
+  write_array(g.id(), "term", {rows}, rec.series_terms.data(),
+              {"terms", "terms completed at each record row (0 = the initial state)"});
+  for (const auto& buf : rec.series) {
+    const auto& fi = info(buf.field);
+    const std::string name(fi.name);
+    const auto d = describe_field(buf.field);
+    switch (fi.storage) {
+      case Storage::integer:
+        write_array(g.id(), name, {rows, n}, buf.integer.data(), d, {kChunkRows, kChunkSchools});
+        break;
+      case Storage::real:
+        write_array(g.id(), name, {rows, n}, buf.real.data(), d, {kChunkRows, kChunkSchools});
+        break;
+      case Storage::vector: {
+        const auto w = static_cast<hsize_t>(buf.width);
+        write_array(g.id(), name, {rows, n, w}, buf.real.data(), d,
+                    {kChunkRows, std::max<hsize_t>(1, kChunkSchools / w), w});
+        break;
+      }
+    }
+  }
+}
+
+void write_attainment(hid_t rep, const Recording& rec) {
+  if (rec.attainment_years.empty()) return;
+  const h5::Group g = h5::create_group(rep, "attainment");
+  const auto years = static_cast<hsize_t>(rec.attainment_years.size());
+  const auto n = static_cast<hsize_t>(rec.n_schools);
+  write_array(g.id(), "year", {years}, rec.attainment_years.data(),
+              {"years", "years completed when the row was recorded (0 = the generated world's baseline)"});
+  write_array(g.id(), "attainment_dis", {years, n}, rec.attainment_dis.data(),
+              describe_field(Field::attainment_dis), {kChunkRows, kChunkSchools});
+  write_array(g.id(), "attainment_adv", {years, n}, rec.attainment_adv.data(),
+              describe_field(Field::attainment_adv), {kChunkRows, kChunkSchools});
+}
+
+void write_system(hid_t rep, const Recording& rec) {
+  if (rec.system.empty()) return;
+  const h5::Group g = h5::create_group(rep, "system");
+  const auto rows = static_cast<hsize_t>(rec.system_terms.size());
+  write_array(g.id(), "term", {rows}, rec.system_terms.data(),
+              {"terms", "terms completed at each row (0 = the initial state)"});
+  for (std::size_t m = 0; m < kMeasureCount; ++m) {
+    const auto& mi = kSystemMeasures[m];
+    write_array(g.id(), std::string(mi.name), {rows}, rec.system[m].data(), {mi.unit, mi.meaning});
+  }
+}
+
+void write_ties(hid_t rep, const Recording& rec) {
+  const h5::Datatype mem = tie_event_type(true);
+  const h5::Datatype file = tie_event_type(false);
+  const auto n = static_cast<hsize_t>(rec.tie_events.size());
+  // Extendible in principle, so that it can be chunked (and compressed) even when empty.
+  const h5::Dataspace space = h5::simple_space({n}, {H5S_UNLIMITED});
+  const h5::Plist dcpl = dataset_plist({std::clamp<hsize_t>(n, 1, kChunkEvents)});
+  const h5::Dataset ds(H5Dcreate2(rep, "ties", file.id(), space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
+                       "create dataset 'ties'");
+  if (n > 0)
+    h5::check(H5Dwrite(ds.id(), mem.id(), h5::kAll, h5::kAll, H5P_DEFAULT, rec.tie_events.data()),
+              "write dataset 'ties'");
+  describe(ds.id(), {"events", "tie formation and dissolution events, in the order they happened"});
+}
+
+}  // namespace
+
+struct OutputFile::Impl {
+  fs::path destination;
+  fs::path temporary;
+  h5::File file;
+  h5::Group replicates;
+  bool committed = false;
+
+  ~Impl() {
+    if (committed) return;
+    replicates.reset();
+    file.reset();
+    std::error_code ec;
+    fs::remove(temporary, ec);  // best effort: never throws
+  }
+
+  [[noreturn]] void fail(const std::string& doing, const std::exception& e) const {
+    throw std::runtime_error("output file " + destination.string() + " (temporary " + temporary.string() +
+                             "): " + doing + ": " + e.what());
+  }
+};
+
+OutputFile::OutputFile(const fs::path& destination, const RunMeta& meta) : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.destination = destination;
+  m.temporary = destination;
+  m.temporary += ".tmp-" + std::to_string(::getpid());
+  try {
+    if (destination.has_parent_path()) fs::create_directories(destination.parent_path());
+    h5::silence_errors();
+
+    const h5::Plist fcpl = h5::untimed_plist(H5P_FILE_CREATE);  // the root group's times
+    const h5::Plist fapl(H5Pcreate(H5P_FILE_ACCESS), "create file access property list");
+    h5::check(H5Pset_fclose_degree(fapl.id(), H5F_CLOSE_STRONG), "set file close degree");
+    m.file = h5::File(H5Fcreate(m.temporary.c_str(), H5F_ACC_TRUNC, fcpl.id(), fapl.id()), "create file");
+
+    const h5::Group g = h5::create_group(m.file.id(), "meta");
+    h5::write_scalar_attribute(g.id(), "schema_version", kSchemaVersion);
+    h5::write_string_attribute(g.id(), "program", "schoolsim");
+    h5::write_string_attribute(g.id(), "program_version", meta.program_version);
+    h5::write_scalar_attribute(g.id(), "seed", meta.seed);
+    h5::write_scalar_attribute(g.id(), "replicates", meta.replicates);
+    h5::write_scalar_attribute(g.id(), "years", meta.years);
+    h5::write_string_attribute(g.id(), "scenario_name", meta.scenario_name);
+    {
+      const h5::Datatype type = h5::utf8_string_type();
+      const h5::Dataspace space = h5::scalar_space();
+      const h5::Plist dcpl = dataset_plist({});
+      const h5::Dataset ds(H5Dcreate2(g.id(), "scenario", type.id(), space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
+                           "create dataset 'scenario'");
+      const char* text = meta.scenario_yaml.c_str();
+      h5::check(H5Dwrite(ds.id(), type.id(), h5::kAll, h5::kAll, H5P_DEFAULT, &text), "write dataset 'scenario'");
+      describe(ds.id(), {"YAML", "the resolved scenario, every default filled in"});
+    }
+    m.replicates = h5::create_group(m.file.id(), "replicates");
+  } catch (const std::exception& e) {
+    m.fail("cannot create", e);  // impl_'s destructor removes the temporary
+  }
+}
+
+OutputFile::~OutputFile() = default;
+
+void OutputFile::write(const Recording& rec) {
+  Impl& m = *impl_;
+  const std::string where = "replicate " + std::to_string(rec.replicate);
+  try {
+    if (m.committed || !m.file.valid()) throw std::logic_error("the file is already closed");
+    validate(rec);
+    const h5::Group rep = h5::create_group(m.replicates.id(), std::to_string(rec.replicate));
+    h5::write_scalar_attribute(rep.id(), "n_schools", rec.n_schools);
+    h5::write_scalar_attribute(rep.id(), "n_areas", rec.n_areas);
+    write_schools(rep.id(), rec);
+    write_series(rep.id(), rec);
+    write_attainment(rep.id(), rec);
+    write_system(rep.id(), rec);
+    write_ties(rep.id(), rec);
+  } catch (const std::exception& e) {
+    m.fail("cannot write " + where, e);
+  }
+}
+
+void OutputFile::commit() {
+  Impl& m = *impl_;
+  try {
+    if (m.committed || !m.file.valid()) throw std::logic_error("commit() called twice");
+    m.replicates.close("close group /replicates");
+    m.file.close("close file");
+    fs::rename(m.temporary, m.destination);
+    m.committed = true;
+  } catch (const std::exception& e) {
+    m.fail("cannot commit", e);
+  }
+}
+
+const fs::path& OutputFile::temporary_path() const { return impl_->temporary; }
+
+}  // namespace schoolsim
