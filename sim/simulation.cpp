@@ -1,12 +1,47 @@
 #include "sim/simulation.hpp"
 
+#include <algorithm>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <thread>
+#include <type_traits>
 
 namespace schoolsim {
+
+#ifdef SCHOOLSIM_CHECKS
+namespace {
+
+// Kernel checks (debug and sanitizer builds): a mechanism writes only what it
+// declares, writes no NaN, and leaves the tie store consistent.
+void check_step(const MechanismInfo& info, const State& before, const State& after) {
+  for (const auto& fi : kFields) {
+    const bool declared = std::find(info.writes.begin(), info.writes.end(), fi.field) != info.writes.end();
+    visit_field(before, fi.field, [&](const auto& b) {
+      visit_field(after, fi.field, [&](const auto& a) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(a)>, std::decay_t<decltype(b)>>) {
+          if (!declared && !(a.size() == b.size() && (a == b).all()))
+            throw std::logic_error("mechanism '" + info.name + "' wrote '" + std::string(fi.name) +
+                                   "', which it does not declare");
+          if constexpr (!std::is_integral_v<typename std::decay_t<decltype(a)>::Scalar>)
+            if (declared && a.hasNaN())
+              throw std::logic_error("mechanism '" + info.name + "' wrote NaN to '" +
+                                     std::string(fi.name) + "'");
+        }
+      });
+    });
+  }
+  if (info.writes_ties) {
+    const std::string problems = after.ties.check_invariants();
+    if (!problems.empty())
+      throw std::logic_error("mechanism '" + info.name + "' broke the tie store: " + problems);
+  }
+}
+
+}  // namespace
+#endif
 
 State generate_world(const Scenario& scenario, const Registry& registry, std::int32_t replicate) {
   State s;
@@ -40,10 +75,18 @@ void Simulation::step() {
   for (std::size_t i = 0; i < mechanisms_.size(); ++i) {
     const MechanismInfo& info = *scenario_.pipeline[i].info;
     if (info.cadence == Cadence::year && !clock.year_end()) continue;
+#ifdef SCHOOLSIM_CHECKS
+    // Start from a full copy so that writes to undeclared columns can be caught.
+    for (const auto& fi : kFields) scratch_.copy_field(fi.field, state_);
+#else
     for (Field f : info.writes) scratch_.copy_field(f, state_);
+#endif
     if (info.writes_ties) scratch_.ties = state_.ties;
     const StepContext ctx{clock, streams_, keys_[i], events_};
     mechanisms_[i]->step(state_, scratch_, ctx);
+#ifdef SCHOOLSIM_CHECKS
+    check_step(info, state_, scratch_);
+#endif
     for (Field f : info.writes) state_.swap_field(f, scratch_);
     if (info.writes_ties) std::swap(state_.ties, scratch_.ties);
   }

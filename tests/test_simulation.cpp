@@ -117,3 +117,26 @@ TEST_CASE("run_all stops when cancelled and reports it") {
   };
   CHECK_THROWS_AS(run_all(sc, models::registry(), opt, [](Recording&&) {}), Interrupted);
 }
+
+#ifdef SCHOOLSIM_CHECKS
+namespace {
+struct Rogue final : Mechanism {
+  void step(const State& in, State& out, const StepContext&) override {
+    out.capacity = in.capacity;
+    out.expectations = in.expectations + 0.1;  // not declared below
+  }
+  void set_param(std::size_t, double) override {}
+};
+}  // namespace
+
+TEST_CASE("checked builds catch a mechanism writing a field it does not declare") {
+  MechanismInfo info;
+  info.name = "rogue";
+  info.writes = {Field::capacity};
+  info.make = [](std::span<const double>) { return std::make_unique<Rogue>(); };
+  Scenario sc = scenario("years: 1\nworld: {schools: 5, areas: 1}\npipeline: []\n");
+  sc.pipeline.push_back({&info, {}});
+  Simulation sim(sc, models::registry(), 0);
+  CHECK_THROWS_WITH_AS(sim.step(), doctest::Contains("wrote 'expectations'"), std::logic_error);
+}
+#endif

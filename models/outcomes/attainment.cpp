@@ -8,7 +8,7 @@ namespace {
 
 using R = ParamType;
 const ParamTable<AttainmentParams> kTable = {
-    {{"intercept", R::real, -0.8, -5, 5, "pupil SD",
+    {{"intercept", R::real, -0.57, -5, 5, "pupil SD",
       "attainment of a school with zero capacity, expectations and opportunity and no disadvantage",
       "stated reason: centres mean attainment near 0 at the default world"},
      &AttainmentParams::intercept},

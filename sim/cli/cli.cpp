@@ -297,8 +297,11 @@ int cmd_run(const Registry& registry, const RunArgs& args) {
       << "end" << "\n";
     for (std::size_t m = 0; m < kMeasureCount; ++m) {
       const auto& mi = kSystemMeasures[m];
-      o << std::left << std::setw(26) << mi.name << std::right << std::fixed << std::setprecision(3)
-        << std::setw(10) << start[m] << std::setw(10) << end[m] << "  " << mi.unit << "\n";
+      // Counts read as whole numbers (means over replicates get one decimal).
+      const bool count = mi.unit == "schools" || mi.unit == "ties";
+      o << std::left << std::setw(26) << mi.name << std::right << std::fixed
+        << std::setprecision(count ? (sc.replicates > 1 ? 1 : 0) : 3) << std::setw(10) << start[m]
+        << std::setw(10) << end[m] << "  " << mi.unit << "\n";
     }
     std::error_code ec;
     const auto size = std::filesystem::file_size(out_path, ec);
