@@ -6,7 +6,7 @@
 namespace schoolsim::models {
 
 // Fills the registry with the world generator and every mechanism, in the
-// order of the process overview (MODEL.md section 3); a scenario without a
+// order of the process overview (docs/ODD.md, process overview); a scenario without a
 // pipeline runs them all in this order.
 void register_all(Registry& registry);
 

@@ -1,4 +1,4 @@
-// The one table of per-school variables (MODEL.md section 2).
+// The one table of per-school variables (docs/ODD.md, entities and state).
 //
 // Every school variable is listed exactly once here. The table drives the
 // members of State, their allocation, the HDF5 output and `schoolsim describe`.

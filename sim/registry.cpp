@@ -1,6 +1,8 @@
 #include "sim/registry.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <stdexcept>
 
 namespace schoolsim {
@@ -33,6 +35,13 @@ int param_index(const std::vector<ParamSpec>& specs, std::string_view name) {
   for (std::size_t i = 0; i < specs.size(); ++i)
     if (specs[i].name == name) return static_cast<int>(i);
   return -1;
+}
+
+std::string format_number(double v) {
+  if (v == std::floor(v) && std::abs(v) < 1e15) return std::to_string(static_cast<long long>(v));
+  char buf[64];
+  const auto res = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, res.ptr);
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {

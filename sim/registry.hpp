@@ -30,6 +30,9 @@ class Registry {
 // The index of the named parameter in specs, or -1.
 int param_index(const std::vector<ParamSpec>& specs, std::string_view name);
 
+// Shortest text that reads back as the same double; whole numbers without an exponent.
+std::string format_number(double v);
+
 // Levenshtein distance; used to suggest the nearest valid name for a typo.
 std::size_t edit_distance(std::string_view a, std::string_view b);
 // The candidate nearest to `word`, or "" when none is close enough to be a typo.

@@ -22,7 +22,7 @@ void check_step(const MechanismInfo& info, const State& before, const State& aft
     visit_field(before, fi.field, [&](const auto& b) {
       visit_field(after, fi.field, [&](const auto& a) {
         if constexpr (std::is_same_v<std::decay_t<decltype(a)>, std::decay_t<decltype(b)>>) {
-          if (!declared && !(a.size() == b.size() && (a == b).all()))
+          if (!declared && !(a.size() == b.size() && (a.array() == b.array()).all()))
             throw std::logic_error("mechanism '" + info.name + "' wrote '" + std::string(fi.name) +
                                    "', which it does not declare");
           if constexpr (!std::is_integral_v<typename std::decay_t<decltype(a)>::Scalar>)

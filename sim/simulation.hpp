@@ -1,4 +1,4 @@
-// The term/year loop (MODEL.md section 3) over a pipeline of mechanisms.
+// The term/year loop (docs/ODD.md, process overview) over a pipeline of mechanisms.
 #pragma once
 
 #include <atomic>

@@ -1,4 +1,4 @@
-// The tie store: undirected collaboration ties between schools (MODEL.md section 2).
+// The tie store: undirected collaboration ties between schools (docs/ODD.md).
 //
 // Ties live in slots of parallel arrays (one array per attribute). Each school
 // keeps an intrusive doubly-linked list of its ties threaded through the slots,

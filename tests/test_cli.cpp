@@ -33,7 +33,7 @@ const std::string kSource = SCHOOLSIM_SOURCE_DIR;
 
 }  // namespace
 
-TEST_CASE("cli: validate on a broken file lists every problem, exits 2 and writes nothing") {
+TEST_CASE("cli: validate on a broken file lists every problem exits 2 and writes nothing") {
   test::TempDir dir;
   test::write_text(dir.path() / "bad.yaml", "yeers: 3\nreplicates: 0\npipeline: [turnovr]\n");
   const Result r = run("validate bad.yaml", dir.path());
@@ -55,7 +55,7 @@ TEST_CASE("cli: run on a bad scenario exits 2 before any work and creates no out
   CHECK_FALSE(fs::exists(dir.path() / "results"));
 }
 
-TEST_CASE("cli: run writes the file and a summary; a failed run leaves the old file alone") {
+TEST_CASE("cli: run writes the file and a summary - a failed run leaves the old file alone") {
   test::TempDir dir;
   test::write_text(dir.path() / "small.yaml", "years: 2\nworld: {schools: 40, areas: 2}\n");
   Result r = run("run small.yaml --seed 5", dir.path());
@@ -77,7 +77,7 @@ TEST_CASE("cli: run writes the file and a summary; a failed run leaves the old f
   CHECK(test::read_bytes(dir.path() / "results" / "small.h5") == good);
 }
 
-TEST_CASE("cli: help, version, usage errors and describe") {
+TEST_CASE("cli: help version usage errors and describe") {
   test::TempDir dir;
   Result r = run("--help", dir.path());
   CHECK(r.code == 0);

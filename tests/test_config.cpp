@@ -43,7 +43,7 @@ TEST_CASE("a minimal scenario gets every default filled in") {
   CHECK(!s.record.schools.empty());
 }
 
-TEST_CASE("parameters, pipeline order and timeline are read as written") {
+TEST_CASE("parameters pipeline order and timeline are read as written") {
   const char* text = R"(
 seed: 18446744073709551615
 years: 4
@@ -129,7 +129,7 @@ TEST_CASE("broken scenario corpus: every problem is reported at its line and col
   }
 }
 
-TEST_CASE("typos get the nearest valid name; far-off words get the list") {
+TEST_CASE("typos get the nearest valid name - far-off words get the list") {
   auto r = parse_scenario("yeers: 3\nbanana: 1\npipeline: [turnovr]\n", "t.yaml", reg());
   REQUIRE(r.errors.size() == 3);
   CHECK(r.errors[0].str() == "t.yaml:1:1: error: unknown key 'yeers'; did you mean 'years'?");

@@ -39,7 +39,7 @@ std::string run_to_bytes(std::uint64_t seed, int threads, const fs::path& dir) {
 
 }  // namespace
 
-TEST_CASE("determinism: same seed gives identical files at 1 and 2 threads; another seed differs") {
+TEST_CASE("determinism: same seed gives identical files at 1 and 2 threads - another seed differs") {
   test::TempDir dir;
   const std::string a = run_to_bytes(11, 1, dir.path());
   const std::string b = run_to_bytes(11, 1, dir.path());

@@ -65,7 +65,7 @@ TEST_CASE("transfer: dc_i = alpha * sum_j w tau (c_j - c_i)+ * c_i / (c_i + c_ha
   CHECK(out.capacity[3] == doctest::Approx(0.9));
 }
 
-TEST_CASE("transfer: alpha 0 changes nothing; a school of capacity 0 absorbs nothing") {
+TEST_CASE("transfer: alpha 0 changes nothing - a school of capacity 0 absorbs nothing") {
   State s = small_state(3);
   s.capacity << 0.0, 1.0, 0.4;
   s.ties.add({.a = 0, .b = 1, .strength = 1, .trust = 1});
@@ -89,7 +89,7 @@ TEST_CASE("turnover without noise: c + r (target - c) - loss * crisis * c") {
   CHECK(out.capacity[2] == doctest::Approx(0.9 - 0.1 * 0.3 - 0.2 * 0.5 * 0.9));
 }
 
-TEST_CASE("crises: rate 0 only fades; rate 1 with exponent 0 strikes every school") {
+TEST_CASE("crises: rate 0 only fades - rate 1 with exponent 0 strikes every school") {
   State s = small_state(5);
   s.capacity << 0.0, 0.2, 0.5, 0.8, 1.0;
   s.crisis << 0.0, 0.5, 1.0, 0.1, 0.0;
@@ -109,7 +109,7 @@ TEST_CASE("crises: rate 0 only fades; rate 1 with exponent 0 strikes every schoo
   CHECK(strong.crisis[0] >= 0.3);  // capacity 0: arrival chance 1
 }
 
-TEST_CASE("attainment without noise follows the formula; reputation is last year's result") {
+TEST_CASE("attainment without noise follows the formula - reputation is last year's result") {
   State s = small_state(3);
   s.capacity << 0.2, 0.5, 0.9;
   s.crisis << 0.5, 0.0, 0.0;
@@ -133,7 +133,7 @@ TEST_CASE("attainment without noise follows the formula; reputation is last year
   }
 }
 
-TEST_CASE("world: areas in contiguous blocks, sizes as asked, disadvantage lowers capacity") {
+TEST_CASE("world: areas in contiguous blocks sizes as asked disadvantage lowers capacity") {
   const WorldInfo& w = models::registry().world();
   auto v = defaults(w.params);
   v[static_cast<std::size_t>(param_index(w.params, "schools"))] = 3000;

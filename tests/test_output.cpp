@@ -222,7 +222,7 @@ std::vector<TieRow> read_ties(hid_t file, const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("output file: every group, dataset and attribute reads back exactly") {
+TEST_CASE("output file: every group dataset and attribute reads back exactly") {
   TempDir dir;
   const fs::path dest = dir.path / "nested" / "run.h5";  // parent directories are created
   {

@@ -34,7 +34,7 @@ TEST_CASE("streams depend on their key only") {
   CHECK(first(a, 5, 0, 1) == first(b, 5, 0, 1));
 }
 
-TEST_CASE("stream: uniforms in [0,1) and Boost normals with the right moments") {
+TEST_CASE("stream: uniforms in 0 to 1 and Boost normals with the right moments") {
   const Streams s(1, 0);
   Stream r = s.stream(stream_key("moments"), 0, 0);
   double sum = 0, sum2 = 0, lo = 1, hi = 0;

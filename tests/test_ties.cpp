@@ -9,7 +9,7 @@
 
 using namespace schoolsim;
 
-TEST_CASE("tie store: add, find, iterate and remove on a hand-built network") {
+TEST_CASE("tie store: add find iterate and remove on a hand-built network") {
   TieStore t(4);
   const auto s01 = t.add({.a = 0, .b = 1, .strength = 0.3});
   const auto s12 = t.add({.a = 1, .b = 2, .trust = 0.9});

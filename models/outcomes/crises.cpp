@@ -20,7 +20,7 @@ const ParamTable<CrisisParams> kTable = {
      &CrisisParams::rate},
     {{"rate_exponent", R::real, 2, 0, 10, "exponent",
       "arrival chance is rate * (1 - capacity)^rate_exponent: crises come more often to weak schools",
-      "MODEL.md 4.6: crises arrive at a rate that falls with capacity"},
+      "Ainscow, Muijs & West (2006): immediate problems beset schools in challenging circumstances most"},
      &CrisisParams::rate_exponent},
     {{"severity_min", R::real, 0.3, 0, 1, "[0,1]",
       "a new crisis has severity drawn uniformly from [severity_min, 1]",

@@ -7,7 +7,7 @@ namespace schoolsim::models {
 MechanismInfo crises_info();
 MechanismInfo attainment_info();
 
-// Expected attainment of one pupil group (MODEL.md 4.6), before cohort noise.
+// Expected attainment of one pupil group (docs/ODD.md), before cohort noise.
 struct AttainmentParams {
   double intercept, beta_capacity, beta_expectations, beta_opportunity, beta_disadvantaged,
       penalty_dis, noise_sd;

@@ -75,16 +75,12 @@ std::string cadence_name(Cadence c) { return c == Cadence::term ? "every term" :
 
 std::string range_text(const ParamSpec& p) {
   if (p.type == ParamType::boolean) return "true/false";
-  std::ostringstream o;
-  o << "[" << p.lo << ", " << p.hi << "]";
-  return o.str();
+  return "[" + format_number(p.lo) + ", " + format_number(p.hi) + "]";
 }
 
 std::string default_text(const ParamSpec& p) {
   if (p.type == ParamType::boolean) return p.def != 0 ? "true" : "false";
-  std::ostringstream o;
-  o << p.def;
-  return o.str();
+  return format_number(p.def);
 }
 
 std::string field_list(const std::vector<Field>& fields) {
@@ -110,6 +106,41 @@ void describe_params_markdown(std::ostream& out, const std::vector<ParamSpec>& p
         << p.unit << " | " << p.meaning << " | " << p.source << " |\n";
 }
 
+}  // namespace
+
+std::string describe_markdown(const Registry& registry, const std::vector<std::string>& only) {
+  auto wanted = [&](const std::string& name) {
+    return only.empty() || std::find(only.begin(), only.end(), name) != only.end();
+  };
+  std::ostringstream out;
+  if (wanted("world")) {
+    out << "### world\n\n" << registry.world().summary << "\n\n";
+    describe_params_markdown(out, registry.world().params);
+    out << "\n";
+  }
+  for (const auto& m : registry.mechanisms()) {
+    if (!wanted(m.name)) continue;
+    out << "### " << m.name << " (`models/" << m.family << "`, " << cadence_name(m.cadence)
+        << ")\n\n"
+        << m.summary << "\n\nReads: " << field_list(m.reads)
+        << ". Writes: " << field_list(m.writes) << (m.writes_ties ? ", ties" : "") << ".\n\n";
+    describe_params_markdown(out, m.params);
+    out << "\n";
+  }
+  if (only.empty()) {
+    out << "### School variables\n\n| variable | unit | fixed or dynamic | meaning |\n|---|---|---|---|\n";
+    for (const auto& f : kFields)
+      out << "| `" << f.name << "` | " << f.unit << " | "
+          << (f.role == Role::fixed ? "fixed" : "dynamic") << " | " << f.meaning << " |\n";
+    out << "\n### System measures\n\n| measure | unit | meaning |\n|---|---|---|\n";
+    for (const auto& m : kSystemMeasures)
+      out << "| `" << m.name << "` | " << m.unit << " | " << m.meaning << " |\n";
+  }
+  return out.str();
+}
+
+namespace {
+
 int cmd_describe(const Registry& registry, const std::vector<std::string>& only, bool markdown) {
   for (const auto& name : only)
     if (name != "world" && !registry.find(name)) {
@@ -125,33 +156,11 @@ int cmd_describe(const Registry& registry, const std::vector<std::string>& only,
   auto wanted = [&](const std::string& name) {
     return only.empty() || std::find(only.begin(), only.end(), name) != only.end();
   };
-  auto& out = std::cout;
   if (markdown) {
-    if (wanted("world")) {
-      out << "### world\n\n" << registry.world().summary << "\n\n";
-      describe_params_markdown(out, registry.world().params);
-      out << "\n";
-    }
-    for (const auto& m : registry.mechanisms()) {
-      if (!wanted(m.name)) continue;
-      out << "### " << m.name << " (`models/" << m.family << "`, " << cadence_name(m.cadence)
-          << ")\n\n"
-          << m.summary << "\n\nReads: " << field_list(m.reads)
-          << ". Writes: " << field_list(m.writes) << (m.writes_ties ? ", ties" : "") << ".\n\n";
-      describe_params_markdown(out, m.params);
-      out << "\n";
-    }
-    if (only.empty()) {
-      out << "### School variables\n\n| variable | unit | fixed or dynamic | meaning |\n|---|---|---|---|\n";
-      for (const auto& f : kFields)
-        out << "| `" << f.name << "` | " << f.unit << " | "
-            << (f.role == Role::fixed ? "fixed" : "dynamic") << " | " << f.meaning << " |\n";
-      out << "\n### System measures\n\n| measure | unit | meaning |\n|---|---|---|\n";
-      for (const auto& m : kSystemMeasures)
-        out << "| `" << m.name << "` | " << m.unit << " | " << m.meaning << " |\n";
-    }
+    std::cout << describe_markdown(registry, only);
     return kExitOk;
   }
+  auto& out = std::cout;
   if (wanted("world")) {
     out << "world: " << registry.world().summary << "\n  parameters (scenario key 'world'):\n";
     describe_params_text(out, registry.world().params);

@@ -1,6 +1,9 @@
 // The schoolsim command line (docs/CLI.md): run, validate, describe.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "sim/registry.hpp"
 
 namespace schoolsim {
@@ -12,6 +15,12 @@ enum ExitCode : int {
   kExitBadInput = 2,     // a bad scenario or command line; nothing was written
   kExitInterrupted = 130 // stopped by Ctrl-C; nothing was written
 };
+
+// Markdown tables of the named mechanisms ('world' for the world generator), or
+// of everything with the school variables and system measures when `only` is empty.
+// docs/ODD.md and models/*/README.md embed this text between
+// <!-- BEGIN describe NAMES --> and <!-- END describe --> markers.
+std::string describe_markdown(const Registry& registry, const std::vector<std::string>& only);
 
 int run_cli(int argc, char** argv, const Registry& registry);
 

@@ -39,13 +39,7 @@ std::string join(const std::vector<std::string>& words) {
   return out;
 }
 
-// Shortest text that reads back as the same double; whole numbers without an exponent.
-std::string fmt(double v) {
-  if (v == std::floor(v) && std::abs(v) < 1e15) return std::to_string(static_cast<long long>(v));
-  char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, res.ptr);
-}
+std::string fmt(double v) { return format_number(v); }
 
 class Checker {
  public:
