@@ -1,8 +1,12 @@
 // The schoolsim executable end to end: exit codes, nothing written on bad input.
 #include <doctest/doctest.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 #include <filesystem>
 
 #include "models/register_all.hpp"
@@ -104,4 +108,31 @@ TEST_CASE("cli: help version usage errors and describe") {
       CHECK(r.out.find(p.source) != std::string::npos);
     }
   }
+}
+
+TEST_CASE("cli: Ctrl-C stops a run with exit code 130 and leaves no file") {
+  test::TempDir dir;
+  test::write_text(dir.path() / "long.yaml", "years: 200\nworld: {schools: 20000, areas: 50}\n");
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    if (chdir(dir.path().c_str()) != 0) _exit(99);
+    if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(99);
+    execl(SCHOOLSIM_EXE, "schoolsim", "run", "long.yaml", "-o", "out.h5", static_cast<char*>(nullptr));
+    _exit(98);
+  }
+  // Wait until the run has started writing (its temporary file exists), then interrupt it.
+  const fs::path tmp = dir.path() / ("out.h5.tmp-" + std::to_string(pid));
+  for (int i = 0; i < 2000 && !fs::exists(tmp); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CHECK(fs::exists(tmp));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  kill(pid, SIGINT);
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
+  CHECK_FALSE(fs::exists(dir.path() / "out.h5"));
+  CHECK_FALSE(fs::exists(tmp));
+  CHECK(test::count_entries(dir.path()) == 1);  // only long.yaml
 }
