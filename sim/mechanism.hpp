@@ -91,6 +91,12 @@ struct StepContext {
   Stream stream(std::uint64_t entity) const {
     return streams.stream(key, static_cast<std::uint32_t>(clock.term), entity);
   }
+
+  // Logs a tie event of this term. Its term is the number of terms completed
+  // once this one ends, the same axis as the recorded series (0 = the world).
+  void log(const TieStore& ties, TieStore::Slot s, TieEventType type, TieReason reason) const {
+    tie_events.push_back({clock.term + 1, ties.id[s], ties.a[s], ties.b[s], ties.kind[s], type, reason});
+  }
 };
 
 class Mechanism {

@@ -17,6 +17,14 @@ Recorder::Recorder(const RecordConfig& config, const State& initial, std::int32_
     rec_.series.push_back(std::move(buf));
   }
   if (config_.system) rec_.system.resize(kMeasureCount);
+  // Ties present in the generated world are logged as formed at term 0, so the
+  // event log adds up to the tie counts from the start.
+  if (config_.ties)
+    initial.ties.for_each([&](TieStore::Slot t) {
+      const TieStore& ties = initial.ties;
+      rec_.tie_events.push_back({0, ties.id[t], ties.a[t], ties.b[t], ties.kind[t],
+                                 TieEventType::formed, TieReason::initial});
+    });
 }
 
 void Recorder::capture(const State& s, std::int32_t terms_done, bool year_end) {

@@ -53,7 +53,7 @@ inline constexpr std::array<std::string_view, 10> kTieReasonNames = {
 enum class TieEventType : std::uint8_t { formed, dissolved };
 
 struct TieEvent {
-  std::int32_t term;
+  std::int32_t term;  // terms completed when it happened (0 = present in the generated world)
   std::uint64_t tie;
   std::int32_t school_a;
   std::int32_t school_b;

@@ -140,3 +140,21 @@ TEST_CASE("checked builds catch a mechanism writing a field it does not declare"
   CHECK_THROWS_WITH_AS(sim.step(), doctest::Contains("wrote 'expectations'"), std::logic_error);
 }
 #endif
+
+TEST_CASE("tie events add up to the tie counts of the system series") {
+  const Scenario sc =
+      scenario("years: 2\nworld: {schools: 60, areas: 3, initial_ties_per_school: 3}\n");
+  const Recording rec = run_replicate(sc, models::registry(), 0, {});
+  REQUIRE(rec.system.size() == kMeasureCount);
+  std::size_t n_ties_measure = 0;
+  while (kSystemMeasures[n_ties_measure].name != "n_ties") ++n_ties_measure;
+  // Replay the events term by term and compare with n_ties after each term.
+  std::int64_t live = 0;
+  std::size_t e = 0;
+  for (std::size_t row = 0; row < rec.system_terms.size(); ++row) {
+    for (; e < rec.tie_events.size() && rec.tie_events[e].term <= rec.system_terms[row]; ++e)
+      live += rec.tie_events[e].event == TieEventType::formed ? 1 : -1;
+    CHECK(static_cast<double>(live) == rec.system[n_ties_measure][row]);
+  }
+  CHECK(live > 0);
+}
