@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 #include <set>
+#include <tuple>
 #include <sstream>
 
 namespace schoolsim {
@@ -53,36 +54,43 @@ class Checker {
   }
   void error(const YAML::Node& node, const std::string& msg) { error(node.Mark(), msg); }
 
+  static std::string prefix(const std::string& path) { return path.empty() ? "" : path + ": "; }
+
   // Checks that `node` is a map whose keys are scalars, unique and among
   // `valid`; reports each problem. Returns false if `node` is not a map.
   bool check_map(const YAML::Node& node, const std::string& path,
-                 const std::vector<std::string>& valid) {
+                 const std::vector<std::string>& valid, const std::string& noun = "key") {
     if (!node.IsMap()) {
-      error(node, path + ": expected a mapping of keys to values, found " + describe(node));
+      error(node, prefix(path) + "expected a mapping of keys to values, found " + describe(node));
       return false;
     }
     std::set<std::string> seen;
     for (const auto& kv : node) {
       const YAML::Node& key = kv.first;
       if (!key.IsScalar()) {
-        error(key, path + ": keys must be plain names");
+        error(key, prefix(path) + "keys must be plain names");
         continue;
       }
       const std::string k = key.Scalar();
-      if (!seen.insert(k).second) error(key, path + ": key '" + k + "' appears twice");
-      if (std::find(valid.begin(), valid.end(), k) == valid.end()) unknown(key, path, k, valid);
+      if (!seen.insert(k).second) error(key, prefix(path) + "key '" + k + "' appears twice");
+      if (std::find(valid.begin(), valid.end(), k) == valid.end()) unknown(key, path, k, valid, noun);
     }
     return true;
   }
 
+  // "unknown parameter 'x' of crises; did you mean 'y'?" or "...; valid
+  // parameters of crises are: a, b".
   void unknown(const YAML::Node& at, const std::string& path, const std::string& word,
-               const std::vector<std::string>& valid, const std::string& what = "key") {
-    std::string msg = (path.empty() ? "" : path + ": ") + "unknown " + what + " '" + word + "'";
+               const std::vector<std::string>& valid, const std::string& noun = "key",
+               const std::string& of = "") {
+    std::string msg = prefix(path) + "unknown " + noun + " '" + word + "'" + of;
     const std::string guess = nearest(word, valid);
     if (!guess.empty())
       msg += "; did you mean '" + guess + "'?";
+    else if (valid.empty())
+      msg += "; there are none to choose from";
     else
-      msg += "; valid " + what + "s are: " + join(valid);
+      msg += "; valid " + noun + "s" + of + " are: " + join(valid);
     error(at, msg);
   }
 
@@ -101,7 +109,12 @@ class Checker {
                                double lo, double hi, const std::string& unit = "") {
     const char* kind = type == ParamType::integer ? "an integer" : "a number";
     if (type == ParamType::boolean) return boolean(n, path);
-    if (!n.IsScalar() || n.Tag() == "!") {
+    if (quoted(n)) {
+      error(n, path + ": expected " + std::string(kind) + ", found the quoted text \"" + n.Scalar() +
+                   "\"; write numbers without quotes");
+      return std::nullopt;
+    }
+    if (!n.IsScalar()) {
       error(n, path + ": expected " + std::string(kind) + ", found " + describe(n));
       return std::nullopt;
     }
@@ -126,8 +139,15 @@ class Checker {
     return v;
   }
 
+  static bool quoted(const YAML::Node& n) { return n.IsScalar() && n.Tag() == "!"; }
+
   std::optional<double> boolean(const YAML::Node& n, const std::string& path) {
-    if (n.IsScalar() && n.Tag() != "!") {
+    if (quoted(n)) {
+      error(n, path + ": expected true or false, found the quoted text \"" + n.Scalar() +
+                   "\"; write true or false without quotes");
+      return std::nullopt;
+    }
+    if (n.IsScalar()) {
       const std::string& s = n.Scalar();
       if (s == "true" || s == "True" || s == "TRUE") return 1.0;
       if (s == "false" || s == "False" || s == "FALSE") return 0.0;
@@ -151,7 +171,7 @@ class Checker {
     if (!node || node.IsNull()) return;
     std::vector<std::string> names;
     for (const auto& s : specs) names.push_back(s.name);
-    if (!check_map(node, path, names)) return;
+    if (!check_map(node, path, names, "parameter")) return;
     for (const auto& kv : node) {
       if (!kv.first.IsScalar()) continue;
       const int i = param_index(specs, kv.first.Scalar());
@@ -169,15 +189,18 @@ class Checker {
   std::vector<Diagnostic>& errors_;
 };
 
-void parse_pipeline(Checker& c, const YAML::Node& node, const Registry& registry, Scenario& sc) {
+// Returns false when any entry could not be resolved, so that timeline events
+// naming mechanisms are not blamed for the pipeline's problems.
+bool parse_pipeline(Checker& c, const YAML::Node& node, const Registry& registry, Scenario& sc) {
   if (!node || node.IsNull()) {
     for (const auto& m : registry.mechanisms()) sc.pipeline.push_back({&m, defaults(m.params)});
-    return;
+    return true;
   }
   if (!node.IsSequence()) {
     c.error(node, "pipeline: expected a list of mechanisms, found " + Checker::describe(node));
-    return;
+    return false;
   }
+  bool ok = true;
   const auto names = registry.names();
   std::set<std::string> seen;
   for (std::size_t i = 0; i < node.size(); ++i) {
@@ -190,17 +213,26 @@ void parse_pipeline(Checker& c, const YAML::Node& node, const Registry& registry
       name_node = item.begin()->first;
       params = item.begin()->second;
     } else {
-      c.error(item, path + ": expected a mechanism name, or one name mapped to its parameters");
+      std::string found = Checker::describe(item);
+      if (item.IsMap()) {
+        found = "a mapping with keys";
+        for (const auto& kv : item) found += " '" + (kv.first.IsScalar() ? kv.first.Scalar() : "?") + "'";
+        found += " (indent a mechanism's parameters under its name)";
+      }
+      c.error(item, path + ": expected a mechanism name, or one name mapped to its parameters; found " + found);
+      ok = false;
       continue;
     }
     if (!name_node.IsScalar()) {
       c.error(name_node, path + ": expected a mechanism name");
+      ok = false;
       continue;
     }
     const std::string name = name_node.Scalar();
     const MechanismInfo* info = registry.find(name);
     if (!info) {
       c.unknown(name_node, path, name, names, "mechanism");
+      ok = false;
       continue;
     }
     if (!seen.insert(name).second) {
@@ -211,9 +243,12 @@ void parse_pipeline(Checker& c, const YAML::Node& node, const Registry& registry
     c.params(params, name, info->params, entry.values);
     sc.pipeline.push_back(std::move(entry));
   }
+  return ok;
 }
 
-void parse_timeline(Checker& c, const YAML::Node& node, Scenario& sc, bool years_known) {
+void parse_timeline(Checker& c, const YAML::Node& node, const Registry& registry, Scenario& sc,
+                    bool years_known, bool pipeline_known) {
+  std::set<std::tuple<std::int32_t, std::size_t, std::size_t>> changed;  // (term, entry, param)
   if (!node || node.IsNull()) return;
   if (!node.IsSequence()) {
     c.error(node, "timeline: expected a list of events, found " + Checker::describe(node));
@@ -229,7 +264,7 @@ void parse_timeline(Checker& c, const YAML::Node& node, Scenario& sc, bool years
       c.error(ev, path + ": missing key 'year'");
       ok = false;
     } else if (auto y = c.number(ev["year"], path + ".year", ParamType::integer, 0,
-                                 years_known ? sc.years - 1 : kMaxYears,
+                                 years_known ? sc.years - 1 : kMaxYears - 1,
                                  "years from the start, 0 = first year")) {
       base.year = static_cast<std::int32_t>(*y);
     } else {
@@ -250,8 +285,17 @@ void parse_timeline(Checker& c, const YAML::Node& node, Scenario& sc, bool years
       c.error(set, path + ".set: expected a mapping of mechanism.parameter to value");
       continue;
     }
+    if (set.size() == 0) {
+      c.error(set, path + ".set: no parameters to change");
+      continue;
+    }
+    std::set<std::string> keys;
     for (const auto& kv : set) {
       const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+      if (!keys.insert(key).second) {
+        c.error(kv.first, path + ".set: '" + key + "' appears twice");
+        continue;
+      }
       const auto dot = key.find('.');
       if (dot == std::string::npos) {
         c.error(kv.first, path + ".set: '" + key + "' should be mechanism.parameter");
@@ -265,7 +309,13 @@ void parse_timeline(Checker& c, const YAML::Node& node, Scenario& sc, bool years
         if (sc.pipeline[e].info->name == mech) entry = e;
       }
       if (entry == sc.pipeline.size()) {
-        c.unknown(kv.first, path + ".set", mech, in_pipeline, "mechanism of this pipeline");
+        if (!pipeline_known) continue;  // the pipeline's own error says why
+        if (registry.find(mech))
+          c.error(kv.first, path + ".set: '" + mech +
+                                "' is not in the pipeline of this scenario; add it to the pipeline "
+                                "or remove this change");
+        else
+          c.unknown(kv.first, path + ".set", mech, in_pipeline, "mechanism");
         continue;
       }
       const auto& specs = sc.pipeline[entry].info->params;
@@ -273,7 +323,7 @@ void parse_timeline(Checker& c, const YAML::Node& node, Scenario& sc, bool years
       if (pi < 0) {
         std::vector<std::string> pnames;
         for (const auto& s : specs) pnames.push_back(s.name);
-        c.unknown(kv.first, path + ".set", param, pnames, "parameter of " + mech);
+        c.unknown(kv.first, path + ".set", param, pnames, "parameter", " of " + mech);
         continue;
       }
       const ParamSpec& spec = specs[static_cast<std::size_t>(pi)];
@@ -283,6 +333,11 @@ void parse_timeline(Checker& c, const YAML::Node& node, Scenario& sc, bool years
       e.entry = entry;
       e.param = static_cast<std::size_t>(pi);
       e.value = *v;
+      if (!changed.insert({e.absolute_term(), e.entry, e.param}).second) {
+        c.error(kv.first, path + ".set: '" + key + "' is already changed in year " +
+                              std::to_string(e.year) + " term " + std::to_string(e.term));
+        continue;
+      }
       sc.timeline.push_back(e);
     }
   }
@@ -304,7 +359,8 @@ void parse_record(Checker& c, const YAML::Node& node, RecordConfig& rec) {
   }
   if (const YAML::Node schools = node["schools"]) {
     std::vector<std::string> names;
-    for (const auto& f : kFields) names.push_back(std::string(f.name));
+    for (const auto& f : kFields)
+      if (f.role == Role::dynamic) names.push_back(std::string(f.name));
     if (schools.IsScalar() && schools.Scalar() == "all") {
       rec.schools.clear();
       for (const auto& f : kFields)
@@ -388,12 +444,55 @@ LoadResult parse_node(const YAML::Node& root, const std::string& name, const Reg
       years_ok = false;
   }
   c.params(root["world"], "world", registry.world().params, sc.world);
-  parse_pipeline(c, root["pipeline"], registry, sc);
-  parse_timeline(c, root["timeline"], sc, years_ok);
+  const bool pipeline_ok = parse_pipeline(c, root["pipeline"], registry, sc);
+  parse_timeline(c, root["timeline"], registry, sc, years_ok, pipeline_ok);
   parse_record(c, root["record"], sc.record);
 
+  // Report in the order of the file.
+  std::stable_sort(result.errors.begin(), result.errors.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+  });
   if (result.errors.empty()) result.scenario = std::move(sc);
   return result;
+}
+
+// yaml-cpp notices an unclosed '[' or '{' only where the flow should have
+// ended; the place to fix is the opener. Returns the innermost bracket still
+// open before `stop`, skipping quoted text and comments.
+YAML::Mark unclosed_flow(const std::string& text, const YAML::Mark& stop) {
+  std::vector<YAML::Mark> open;
+  YAML::Mark at;
+  at.line = 0, at.column = 0;
+  char quote = 0;
+  bool comment = false;
+  char prev = '\n';
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (!stop.is_null() && (at.line > stop.line || (at.line == stop.line && at.column >= stop.column)))
+      break;
+    const char ch = text[i];
+    if (ch == '\n') {
+      comment = false;
+      ++at.line, at.column = 0;
+      prev = ch;
+      continue;
+    }
+    if (!comment) {
+      if (quote) {
+        if (ch == quote && !(quote == '"' && prev == '\\')) quote = 0;
+      } else if (ch == '#' && (prev == ' ' || prev == '\t' || prev == '\n')) {
+        comment = true;
+      } else if (ch == '"' || ch == '\'') {
+        quote = ch;
+      } else if (ch == '[' || ch == '{') {
+        open.push_back(at);
+      } else if ((ch == ']' || ch == '}') && !open.empty()) {
+        open.pop_back();
+      }
+    }
+    prev = ch;
+    ++at.column;
+  }
+  return open.empty() ? stop : open.back();
 }
 
 }  // namespace
@@ -405,7 +504,14 @@ LoadResult parse_scenario(const std::string& text, const std::string& name,
   } catch (const YAML::Exception& e) {
     LoadResult r;
     Checker c(name, r.errors);
-    c.error(e.mark, "YAML syntax: " + e.msg);
+    if (e.msg.find("flow not found") != std::string::npos) {
+      const bool seq = e.msg.find("sequence") != std::string::npos;
+      c.error(unclosed_flow(text, e.mark),
+              std::string("YAML syntax: this ") + (seq ? "'['" : "'{'") + " is never closed with " +
+                  (seq ? "']'" : "'}'"));
+    } else {
+      c.error(e.mark, "YAML syntax: " + e.msg);
+    }
     return r;
   }
 }
