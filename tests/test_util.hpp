@@ -5,7 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
-#include <iterator>
+#include <sstream>
 #include <string>
 
 namespace schoolsim::test {
@@ -33,8 +33,12 @@ class TempDir {
 };
 
 inline std::string read_bytes(const std::filesystem::path& p) {
+  // Through a stringstream: building a string from istreambuf_iterators trips
+  // GCC 12's -Wnull-dereference in Release builds.
   std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
 }
 
 inline void write_text(const std::filesystem::path& p, const std::string& text) {
