@@ -35,8 +35,11 @@ enum class Role { fixed, dynamic };
   X(attainment_dis, real, dynamic, "pupil SD", "mean result of disadvantaged pupils, yearly")   \
   X(attainment_adv, real, dynamic, "pupil SD", "mean result of other (advantaged) pupils, yearly") \
   X(reputation, real, dynamic, "pupil SD", "published or perceived results, lagged a year")     \
+  X(pressure, real, dynamic, "[0,1]", "accountability pressure from league tables and inspections") \
   X(phase, integer, fixed, "0 primary, 1 secondary", "phase of education")                      \
   X(area, integer, fixed, "index", "local authority the school belongs to")                     \
+  X(home_cohort, real, fixed, "pupils per year", "children per year group living nearer this school than any other of its phase") \
+  X(home_disadvantaged, real, fixed, "[0,1]", "share of disadvantaged families among those living nearest this school") \
   X(x, real, fixed, "km", "east-west location on the map")                                      \
   X(y, real, fixed, "km", "north-south location on the map")
 

@@ -1,5 +1,9 @@
 #include "sim/measures.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
 namespace schoolsim {
 
 namespace {
@@ -51,7 +55,72 @@ double between_school_share(const State& s) {
       ((w.dis * (s.attainment_dis - school_mean).square()).sum() +
        (w.adv * (s.attainment_adv - school_mean).square()).sum()) /
       total;
-  return between / (between + within_groups + 1.0);
+  return between / (between + within_groups + kWithinGroupVariance);
+}
+
+double school_sd(const State& s) {
+  const auto w = weights(s);
+  const Eigen::ArrayXd n = w.dis + w.adv;
+  const double total = n.sum();
+  if (total <= 0) return 0.0;
+  const Eigen::ArrayXd m = (w.dis * s.attainment_dis + w.adv * s.attainment_adv) / n.max(1e-12);
+  const double mean = (n * m).sum() / total;
+  return std::sqrt((n * (m - mean).square()).sum() / total);
+}
+
+double total_pupils(const State& s) { return static_cast<double>(s.pupils.cast<double>().sum()); }
+
+double dissimilarity(const State& s) {
+  // Schools of an area are a contiguous block of indices.
+  const std::int32_t n = s.n_schools();
+  double weighted = 0, all = 0;
+  for (std::int32_t first = 0; first < n;) {
+    std::int32_t last = first;
+    while (last < n && s.area[last] == s.area[first]) ++last;
+    for (int phase = 0; phase < 2; ++phase) {
+      double dis = 0, adv = 0;
+      for (std::int32_t i = first; i < last; ++i)
+        if (s.phase[i] == phase) {
+          dis += s.pupils[i] * s.disadvantaged[i];
+          adv += s.pupils[i] * (1 - s.disadvantaged[i]);
+        }
+      if (dis <= 0 || adv <= 0) continue;
+      double d = 0;
+      for (std::int32_t i = first; i < last; ++i)
+        if (s.phase[i] == phase)
+          d += std::abs(s.pupils[i] * s.disadvantaged[i] / dis - s.pupils[i] * (1 - s.disadvantaged[i]) / adv);
+      weighted += 0.5 * d * (dis + adv);
+      all += dis + adv;
+    }
+    first = last;
+  }
+  return all > 0 ? weighted / all : 0.0;
+}
+
+double enrolment_gini(const State& s) {
+  const std::int32_t n = s.n_schools();
+  if (n == 0) return 0.0;
+  std::vector<double> occ(static_cast<std::size_t>(n));
+  for (std::int32_t i = 0; i < n; ++i)
+    occ[static_cast<std::size_t>(i)] = s.places[i] > 0 ? static_cast<double>(s.pupils[i]) / s.places[i] : 0.0;
+  std::sort(occ.begin(), occ.end());
+  double cum = 0, sum = 0;
+  for (std::size_t i = 0; i < occ.size(); ++i) {
+    cum += (2.0 * static_cast<double>(i + 1) - static_cast<double>(n) - 1.0) * occ[i];
+    sum += occ[i];
+  }
+  return sum > 0 ? cum / (static_cast<double>(n) * sum) : 0.0;
+}
+
+double n_challenging(const State& s) {
+  const double mean = mean_attainment(s);
+  double count = 0;
+  for (std::int32_t i = 0; i < s.n_schools(); ++i) {
+    const double d = s.disadvantaged[i];
+    const double m = d * s.attainment_dis[i] + (1 - d) * s.attainment_adv[i];
+    count += (d >= kChallengingDisadvantaged || m - mean <= kChallengingResult) ? 1 : 0;
+  }
+  return count;
 }
 
 double n_schools_in_crisis(const State& s) {

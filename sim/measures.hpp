@@ -25,10 +25,26 @@ double attainment_gap(const State& s);
 double between_school_share(const State& s);
 double n_schools_in_crisis(const State& s);
 double n_ties(const State& s);
+double total_pupils(const State& s);
+double dissimilarity(const State& s);
+double enrolment_gini(const State& s);
+double school_sd(const State& s);
+double n_challenging(const State& s);
 double mean_degree(const State& s);
 
 // Crisis severity above which a school counts as being in crisis.
 inline constexpr double kCrisisThreshold = 0.5;
+// Variance of pupils' results around their school-and-group mean, in pupil
+// SD^2: with the default world, school means vary by about 0.4 SD^2, so the
+// total variance of pupil results is about 1 (attainment is in pupil-SD units)
+// and about 40% of it lies between schools (OECD 2019).
+inline constexpr double kWithinGroupVariance = 0.6;
+// A school is in challenging circumstances when at least 35% of its pupils are
+// disadvantaged or its mean result is half a pupil SD or more below average:
+// the two criteria of the DfES "schools facing challenging circumstances"
+// programme (high free-school-meal share, or low results).
+inline constexpr double kChallengingDisadvantaged = 0.35;
+inline constexpr double kChallengingResult = -0.5;
 
 inline constexpr std::array kSystemMeasures = {
     MeasureInfo{"mean_capacity", "[0,1]", "mean professional capacity over schools", mean_capacity},
@@ -43,10 +59,25 @@ inline constexpr std::array kSystemMeasures = {
                 attainment_gap},
     MeasureInfo{"between_school_share", "share",
                 "share of the variance of pupil attainment that lies between schools "
-                "(within-group pupil variance taken as 1 SD^2)",
+                "(pupils vary around their school-and-group mean with variance 0.6 SD^2)",
                 between_school_share},
+    MeasureInfo{"school_sd", "pupil SD",
+                "pupil-weighted standard deviation of school mean attainment (polarisation "
+                "between schools)",
+                school_sd},
+    MeasureInfo{"dissimilarity", "index [0,1]",
+                "segregation of disadvantaged pupils: the dissimilarity index over the schools of "
+                "each area and phase, averaged with pupil weights",
+                dissimilarity},
+    MeasureInfo{"enrolment_gini", "index [0,1]",
+                "Gini coefficient of occupancy (pupils per place) across schools", enrolment_gini},
+    MeasureInfo{"n_challenging", "schools",
+                "schools in challenging circumstances: at least 35% disadvantaged pupils or a mean "
+                "result at least 0.5 pupil SD below average",
+                n_challenging},
     MeasureInfo{"n_schools_in_crisis", "schools", "schools whose crisis severity exceeds 0.5",
                 n_schools_in_crisis},
+    MeasureInfo{"pupils", "pupils", "pupils enrolled in all schools", total_pupils},
     MeasureInfo{"n_ties", "ties", "collaboration ties in place", n_ties},
     MeasureInfo{"mean_degree", "ties per school", "mean number of ties per school", mean_degree},
 };

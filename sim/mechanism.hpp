@@ -102,7 +102,8 @@ struct StepContext {
 class Mechanism {
  public:
   virtual ~Mechanism() = default;
-  // Reads `in`; writes only the declared columns of `out` (and out.ties if declared).
+  // Reads `in`; writes only the declared columns of `out` (and out.ties or
+  // out.near.rivalry if declared).
   virtual void step(const State& in, State& out, const StepContext& ctx) = 0;
   // Changes one parameter during a run (timeline events).
   virtual void set_param(std::size_t index, double value) = 0;
@@ -130,6 +131,7 @@ struct MechanismInfo {
   std::vector<Field> reads;
   std::vector<Field> writes;
   bool writes_ties = false;
+  bool writes_rivalry = false;  // Neighbours::rivalry
   std::vector<ParamSpec> params;
   std::function<std::unique_ptr<Mechanism>(std::span<const double>)> make;
 };

@@ -12,6 +12,7 @@
 namespace schoolsim {
 
 #ifdef SCHOOLSIM_CHECKS
+constexpr bool kChecks = true;
 namespace {
 
 // Kernel checks (debug and sanitizer builds): a mechanism writes only what it
@@ -33,6 +34,8 @@ void check_step(const MechanismInfo& info, const State& before, const State& aft
       });
     });
   }
+  if (!info.writes_rivalry && after.near.rivalry != before.near.rivalry)
+    throw std::logic_error("mechanism '" + info.name + "' wrote rivalry, which it does not declare");
   if (info.writes_ties) {
     const std::string problems = after.ties.check_invariants();
     if (!problems.empty())
@@ -41,6 +44,8 @@ void check_step(const MechanismInfo& info, const State& before, const State& aft
 }
 
 }  // namespace
+#else
+constexpr bool kChecks = false;
 #endif
 
 State generate_world(const Scenario& scenario, const Registry& registry, std::int32_t replicate) {
@@ -75,12 +80,14 @@ void Simulation::step() {
   for (std::size_t i = 0; i < mechanisms_.size(); ++i) {
     const MechanismInfo& info = *scenario_.pipeline[i].info;
     if (info.cadence == Cadence::year && !clock.year_end()) continue;
-#ifdef SCHOOLSIM_CHECKS
-    // Start from a full copy so that writes to undeclared columns can be caught.
-    for (const auto& fi : kFields) scratch_.copy_field(fi.field, state_);
-#else
-    for (Field f : info.writes) scratch_.copy_field(f, state_);
-#endif
+    if (kChecks) {
+      // Start from a full copy so that writes to undeclared state can be caught.
+      for (const auto& fi : kFields) scratch_.copy_field(fi.field, state_);
+      scratch_.near.rivalry = state_.near.rivalry;
+    } else {
+      for (Field f : info.writes) scratch_.copy_field(f, state_);
+      if (info.writes_rivalry) scratch_.near.rivalry = state_.near.rivalry;
+    }
     if (info.writes_ties) scratch_.ties = state_.ties;
     const StepContext ctx{clock, streams_, keys_[i], events_};
     mechanisms_[i]->step(state_, scratch_, ctx);
@@ -89,6 +96,7 @@ void Simulation::step() {
 #endif
     for (Field f : info.writes) state_.swap_field(f, scratch_);
     if (info.writes_ties) std::swap(state_.ties, scratch_.ties);
+    if (info.writes_rivalry) state_.near.rivalry.swap(scratch_.near.rivalry);
   }
 
   state_.ties.for_each([&](TieStore::Slot s) { ++state_.ties.age[s]; });

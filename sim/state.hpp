@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "sim/fields.hpp"
+#include "sim/neighbours.hpp"
 #include "sim/ties.hpp"
 
 namespace schoolsim {
@@ -32,6 +33,7 @@ struct State {
 #undef SCHOOLSIM_MEMBER
 
   TieStore ties;
+  Neighbours near;  // schools within reach, and their rivalry
   std::int32_t n_areas = 0;
 
   std::int32_t n_schools() const { return static_cast<std::int32_t>(capacity.size()); }

@@ -127,14 +127,23 @@ std::string describe_markdown(const Registry& registry, const std::vector<std::s
     describe_params_markdown(out, m.params);
     out << "\n";
   }
-  if (only.empty()) {
-    out << "### School variables\n\n| variable | unit | fixed or dynamic | meaning |\n|---|---|---|---|\n";
+  const bool all = only.empty();
+  if (all || wanted("variables")) {
+    if (all) out << "### School variables\n\n";
+    out << "| variable | storage | fixed or dynamic | unit | meaning |\n|---|---|---|---|---|\n";
     for (const auto& f : kFields)
-      out << "| `" << f.name << "` | " << f.unit << " | "
-          << (f.role == Role::fixed ? "fixed" : "dynamic") << " | " << f.meaning << " |\n";
-    out << "\n### System measures\n\n| measure | unit | meaning |\n|---|---|---|\n";
+      out << "| `" << f.name << "` | "
+          << (f.storage == Storage::real ? "real" : f.storage == Storage::integer ? "integer" : "vector")
+          << " | " << (f.role == Role::fixed ? "fixed" : "dynamic") << " | " << f.unit << " | "
+          << f.meaning << " |\n";
+    out << "\n";
+  }
+  if (all || wanted("measures")) {
+    if (all) out << "### System measures\n\n";
+    out << "| measure | unit | meaning |\n|---|---|---|\n";
     for (const auto& m : kSystemMeasures)
       out << "| `" << m.name << "` | " << m.unit << " | " << m.meaning << " |\n";
+    out << "\n";
   }
   return out.str();
 }
@@ -143,12 +152,12 @@ namespace {
 
 int cmd_describe(const Registry& registry, const std::vector<std::string>& only, bool markdown) {
   for (const auto& name : only)
-    if (name != "world" && !registry.find(name)) {
+    if (name != "world" && name != "variables" && name != "measures" && !registry.find(name)) {
       std::cerr << "schoolsim describe: unknown mechanism '" << name << "'";
       auto names = registry.names();
       const std::string guess = nearest(name, names);
       if (!guess.empty()) std::cerr << "; did you mean '" << guess << "'?";
-      std::cerr << "\nvalid names: world";
+      std::cerr << "\nvalid names: world, variables, measures";
       for (const auto& n : names) std::cerr << ", " << n;
       std::cerr << '\n';
       return kExitBadInput;
@@ -302,15 +311,15 @@ int cmd_run(const Registry& registry, const RunArgs& args) {
       << n_schools << " schools in " << n_areas << " areas, " << sc.years << " years (" << sc.terms()
       << " terms), " << sc.replicates << (sc.replicates == 1 ? " replicate" : " replicates")
       << (sc.replicates > 1 ? " (means shown)" : "") << "\n\n"
-      << std::left << std::setw(26) << "" << std::right << std::setw(10) << "start" << std::setw(10)
+      << std::left << std::setw(26) << "" << std::right << std::setw(12) << "start" << std::setw(12)
       << "end" << "\n";
     for (std::size_t m = 0; m < kMeasureCount; ++m) {
       const auto& mi = kSystemMeasures[m];
       // Counts read as whole numbers (means over replicates get one decimal).
-      const bool count = mi.unit == "schools" || mi.unit == "ties";
+      const bool count = mi.unit == "schools" || mi.unit == "ties" || mi.unit == "pupils";
       o << std::left << std::setw(26) << mi.name << std::right << std::fixed
-        << std::setprecision(count ? (sc.replicates > 1 ? 1 : 0) : 3) << std::setw(10) << start[m]
-        << std::setw(10) << end[m] << "  " << mi.unit << "\n";
+        << std::setprecision(count ? (sc.replicates > 1 ? 1 : 0) : 3) << std::setw(12) << start[m]
+        << std::setw(12) << end[m] << "  " << mi.unit << "\n";
     }
     std::error_code ec;
     const auto size = std::filesystem::file_size(out_path, ec);
@@ -363,7 +372,9 @@ int run_cli(int argc, char** argv, const Registry& registry) {
       "describe",
       "List the world generator and every mechanism with its parameters, defaults, units, "
       "meaning and source; then the school variables and system measures");
-  describe->add_option("names", describe_only, "Only these mechanisms ('world' for the world generator)");
+  describe->add_option("names", describe_only,
+                       "Only these mechanisms ('world' for the world generator, 'variables' for "
+                       "the school variables, 'measures' for the system measures)");
   describe->add_flag("--markdown", markdown, "Print Markdown tables (as in docs/ODD.md)");
 
   try {
