@@ -1,6 +1,7 @@
 #include "models/register_all.hpp"
 
 #include "models/constructivism/constructivism.hpp"
+#include "models/market/market.hpp"
 #include "models/outcomes/outcomes.hpp"
 #include "models/school/school.hpp"
 #include "models/world/world.hpp"
@@ -15,8 +16,11 @@ void register_all(Registry& registry) {
   registry.add(transfer_info());
   // 5. school update
   registry.add(turnover_info());
-  // 7. yearly results
+  // 7. yearly: results, then admissions, funding and accountability, then
+  // the breadth the new rolls allow
   registry.add(attainment_info());
+  registry.add(market_info());
+  registry.add(opportunities_info());
 }
 
 const Registry& registry() {

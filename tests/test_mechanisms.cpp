@@ -77,16 +77,20 @@ TEST_CASE("transfer: alpha 0 changes nothing - a school of capacity 0 absorbs no
   CHECK(out.capacity[2] > 0.4);
 }
 
-TEST_CASE("turnover without noise: c + r (target - c) - loss * crisis * c") {
+TEST_CASE("turnover without noise: c + r (target + slope (d - d_ref) - c) - loss * crisis * c") {
   State s = small_state(3);
   s.capacity << 0.1, 0.5, 0.9;
   s.crisis << 0.0, 1.0, 0.5;
+  s.disadvantaged << 0.2, 0.5, 0.0;
   const auto& m = mech("turnover");
-  const State out = step_once(
-      m, with(m, {{"reversion", 0.1}, {"target", 0.6}, {"crisis_loss", 0.2}, {"noise_sd", 0}}), s);
-  CHECK(out.capacity[0] == doctest::Approx(0.1 + 0.1 * 0.5));
-  CHECK(out.capacity[1] == doctest::Approx(0.5 + 0.1 * 0.1 - 0.2 * 1.0 * 0.5));
-  CHECK(out.capacity[2] == doctest::Approx(0.9 - 0.1 * 0.3 - 0.2 * 0.5 * 0.9));
+  const State out = step_once(m,
+                              with(m, {{"reversion", 0.1}, {"target", 0.6}, {"recruitment_slope", -0.5},
+                                       {"reference_disadvantaged", 0.2}, {"crisis_loss", 0.2},
+                                       {"noise_sd", 0}}),
+                              s);
+  CHECK(out.capacity[0] == doctest::Approx(0.1 + 0.1 * (0.6 - 0.1)));
+  CHECK(out.capacity[1] == doctest::Approx(0.5 + 0.1 * (0.6 - 0.5 * 0.3 - 0.5) - 0.2 * 1.0 * 0.5));
+  CHECK(out.capacity[2] == doctest::Approx(0.9 + 0.1 * (0.6 + 0.5 * 0.2 - 0.9) - 0.2 * 0.5 * 0.9));
 }
 
 TEST_CASE("crises: rate 0 only fades - rate 1 with exponent 0 strikes every school") {

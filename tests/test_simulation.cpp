@@ -65,7 +65,7 @@ TEST_CASE("timeline events fire at the start of their term") {
 years: 3
 world: {schools: 20, areas: 2}
 pipeline:
-  - turnover: {reversion: 0, noise_sd: 0, crisis_loss: 0}
+  - turnover: {reversion: 0, noise_sd: 0, crisis_loss: 0, recruitment_slope: 0}
 timeline:
   - {year: 1, term: 2, set: {turnover.reversion: 1, turnover.target: 0.7}}
   - {year: 2, term: 1, set: {turnover.target: 0.2}}

@@ -8,14 +8,14 @@ namespace {
 
 using R = ParamType;
 const ParamTable<AttainmentParams> kTable = {
-    {{"intercept", R::real, -0.57, -5, 5, "pupil SD",
+    {{"intercept", R::real, -0.75, -5, 5, "pupil SD",
       "attainment of a school with zero capacity, expectations and opportunity and no disadvantage",
       "stated reason: centres mean attainment near 0 at the default world"},
      &AttainmentParams::intercept},
-    {{"beta_capacity", R::real, 1.0, 0, 5, "pupil SD per unit capacity",
+    {{"beta_capacity", R::real, 1.8, 0, 5, "pupil SD per unit capacity",
       "effect of effective capacity c*(1-crisis) on attainment",
-      "stated reason: a school at the top of the capacity scale is about one pupil SD ahead of "
-      "one at the bottom, near the range of school effects in England"},
+      "calibrated with the world's spreads so that about 40% of attainment variance lies between "
+      "schools (OECD 2019; docs/ODD.md)"},
      &AttainmentParams::beta_capacity},
     {{"beta_expectations", R::real, 0.5, 0, 5, "pupil SD per unit expectations",
       "effect of staff expectations on attainment", "Ainscow, Muijs & West (2006): expectations shape what pupils achieve"},
@@ -24,14 +24,19 @@ const ParamTable<AttainmentParams> kTable = {
       "effect of the breadth of learning opportunities on attainment",
       "Ainscow, Muijs & West (2006): collaboration widens learning opportunities"},
      &AttainmentParams::beta_opportunity},
-    {{"beta_disadvantaged", R::real, 0.5, 0, 5, "pupil SD per unit share",
+    {{"beta_disadvantaged", R::real, 1.0, 0, 5, "pupil SD per unit share",
       "peer effect: attainment of all pupils falls with the school's share of disadvantaged pupils",
-      "stated reason: school composition effects of about 0.5 SD between all-disadvantaged and no-disadvantaged intakes"},
+      "calibrated with the world (docs/ODD.md): compositional effects of about 1 SD between all- and no-disadvantaged intakes"},
      &AttainmentParams::beta_disadvantaged},
-    {{"penalty_dis", R::real, 0.6, 0, 3, "pupil SD",
+    {{"penalty_dis", R::real, 0.4, 0, 3, "pupil SD",
       "penalty of disadvantage: how far disadvantaged pupils trail others in the same school",
-      "the attainment gap in England is about 0.5 to 0.8 pupil SD (Education Endowment Foundation attainment gap reports)"},
+      "calibrated so that the national gap, which adds school composition to this within-school penalty, is about 0.75 pupil SD; England's is about 0.5 to 0.8 (Education Endowment Foundation)"},
      &AttainmentParams::penalty_dis},
+    {{"beta_pressure", R::real, 0.05, 0, 1, "pupil SD at full pressure",
+      "short-run effort of schools under accountability pressure (teaching to the test)",
+      "stated reason: accountability raises measured results a little in the short run "
+      "(Burgess, Wilson & Worth 2013 find about 0.09 SD from league tables)"},
+     &AttainmentParams::beta_pressure},
     {{"noise_sd", R::real, 0.1, 0, 2, "pupil SD", "year-to-year cohort noise in a school's results",
       "stated reason: cohorts of a few dozen pupils give school means that vary by about 0.1 SD"},
      &AttainmentParams::noise_sd},
@@ -48,24 +53,21 @@ class Attainment final : public MechanismWith<AttainmentParams> {
       const double d = in.disadvantaged[i];
       // Reputation is last year's published result (league tables lag a year).
       out.reputation[i] = d * in.attainment_dis[i] + (1 - d) * in.attainment_adv[i];
-      out.attainment_dis[i] = expected_attainment(p, in.capacity[i], in.crisis[i], in.expectations[i],
-                                                  in.opportunity[i], d, true) +
-                              noise(rng);
-      out.attainment_adv[i] = expected_attainment(p, in.capacity[i], in.crisis[i], in.expectations[i],
-                                                  in.opportunity[i], d, false) +
-                              noise(rng);
+      const SchoolInputs school{in.capacity[i], in.crisis[i], in.expectations[i],
+                                in.opportunity[i], d, in.pressure[i]};
+      out.attainment_dis[i] = expected_attainment(p, school, true) + noise(rng);
+      out.attainment_adv[i] = expected_attainment(p, school, false) + noise(rng);
     }
   }
 };
 
 }  // namespace
 
-double expected_attainment(const AttainmentParams& p, double capacity, double crisis,
-                           double expectations, double opportunity, double disadvantaged,
-                           bool disadvantaged_group) {
-  return p.intercept + p.beta_capacity * capacity * (1.0 - crisis) +
-         p.beta_expectations * expectations + p.beta_opportunity * opportunity -
-         p.beta_disadvantaged * disadvantaged - (disadvantaged_group ? p.penalty_dis : 0.0);
+double expected_attainment(const AttainmentParams& p, const SchoolInputs& s, bool disadvantaged_group) {
+  return p.intercept + p.beta_capacity * s.capacity * (1.0 - s.crisis) +
+         p.beta_expectations * s.expectations + p.beta_opportunity * s.opportunity -
+         p.beta_disadvantaged * s.disadvantaged + p.beta_pressure * s.pressure -
+         (disadvantaged_group ? p.penalty_dis : 0.0);
 }
 
 AttainmentParams default_attainment_params() { return kTable.make({}); }
@@ -79,7 +81,7 @@ MechanismInfo attainment_info() {
       "opportunities and intake; reputation becomes last year's results.";
   m.cadence = Cadence::year;
   m.reads = {Field::capacity, Field::crisis, Field::expectations, Field::opportunity,
-             Field::disadvantaged, Field::attainment_dis, Field::attainment_adv};
+             Field::disadvantaged, Field::pressure, Field::attainment_dis, Field::attainment_adv};
   m.writes = {Field::attainment_dis, Field::attainment_adv, Field::reputation};
   m.params = kTable.specs();
   m.make = [](std::span<const double> v) { return std::make_unique<Attainment>(kTable, v); };

@@ -6,15 +6,24 @@ namespace schoolsim::models {
 
 MechanismInfo crises_info();
 MechanismInfo attainment_info();
+MechanismInfo opportunities_info();
 
 // Expected attainment of one pupil group (docs/ODD.md), before cohort noise.
 struct AttainmentParams {
   double intercept, beta_capacity, beta_expectations, beta_opportunity, beta_disadvantaged,
-      penalty_dis, noise_sd;
+      penalty_dis, beta_pressure, noise_sd;
 };
-double expected_attainment(const AttainmentParams& p, double capacity, double crisis,
-                           double expectations, double opportunity, double disadvantaged,
-                           bool disadvantaged_group);
+struct SchoolInputs {
+  double capacity, crisis, expectations, opportunity, disadvantaged, pressure;
+};
+double expected_attainment(const AttainmentParams& p, const SchoolInputs& s, bool disadvantaged_group);
+// A school's own breadth of opportunities from its size .
+struct OpportunityParams {
+  double base, size_gain, full_size_primary, full_size_secondary;
+};
+double own_opportunity(const OpportunityParams& p, int pupils, int phase);
+OpportunityParams default_opportunity_params();
+
 // The attainment parameter defaults, for world generation's baseline year.
 AttainmentParams default_attainment_params();
 

@@ -8,7 +8,7 @@ namespace schoolsim::models {
 namespace {
 
 struct TurnoverParams {
-  double reversion, target, crisis_loss, noise_sd;
+  double reversion, target, recruitment_slope, reference_disadvantaged, crisis_loss, noise_sd;
 };
 
 using R = ParamType;
@@ -22,12 +22,22 @@ const ParamTable<TurnoverParams> kTable = {
       "capacity that staff turnover drifts toward (the system's typical know-how)",
       "stated reason: the midpoint of the scale, as the initial mean"},
      &TurnoverParams::target},
+    {{"recruitment_slope", R::real, -0.8, -2, 2, "capacity per unit share",
+      "how the capacity a school can recruit falls with its share of disadvantaged pupils",
+      "schools in challenging circumstances struggle to recruit and keep staff (Ainscow, Muijs & "
+      "West 2006); the same slope as the generated world's, so the world is in balance"},
+     &TurnoverParams::recruitment_slope},
+    {{"reference_disadvantaged", R::real, 0.24, 0, 1, "share",
+      "share of disadvantaged pupils at which a school recruits at the target capacity",
+      "the world's mean share of disadvantaged pupils"},
+     &TurnoverParams::reference_disadvantaged},
     {{"crisis_loss", R::real, 0.03, 0, 1, "per term at full crisis",
       "share of capacity lost per term to an immediate problem of severity 1",
       "stated reason: a severe crisis costs a school a third of its capacity over a few years"},
      &TurnoverParams::crisis_loss},
-    {{"noise_sd", R::real, 0.01, 0, 1, "[0,1] per term", "random change of capacity each term",
-      "stated reason: individual arrivals and departures of staff"},
+    {{"noise_sd", R::real, 0.032, 0, 1, "[0,1] per term", "random change of capacity each term",
+      "stated reason: arrivals and departures of staff; with reversion 0.02 it keeps the spread "
+      "of capacity around its target at the world's 0.16"},
      &TurnoverParams::noise_sd},
 };
 
@@ -40,7 +50,9 @@ class Turnover final : public MechanismWith<TurnoverParams> {
     for (std::int32_t i = 0; i < in.n_schools(); ++i) {
       Stream rng = ctx.stream(static_cast<std::uint64_t>(i));
       const double c = in.capacity[i];
-      const double next = c + p.reversion * (p.target - c) - p.crisis_loss * in.crisis[i] * c + noise(rng);
+      const double target =
+          p.target + p.recruitment_slope * (in.disadvantaged[i] - p.reference_disadvantaged);
+      const double next = c + p.reversion * (target - c) - p.crisis_loss * in.crisis[i] * c + noise(rng);
       out.capacity[i] = std::clamp(next, 0.0, 1.0);
     }
   }
@@ -53,10 +65,10 @@ MechanismInfo turnover_info() {
   m.name = "turnover";
   m.family = "school";
   m.summary =
-      "Staff turnover pulls capacity toward the system's typical level, crises erode it, and "
-      "arrivals and departures add noise.";
+      "Staff turnover pulls capacity toward the level a school can recruit, lower where intakes "
+      "are more disadvantaged; crises erode it, and arrivals and departures add noise.";
   m.cadence = Cadence::term;
-  m.reads = {Field::capacity, Field::crisis};
+  m.reads = {Field::capacity, Field::crisis, Field::disadvantaged};
   m.writes = {Field::capacity};
   m.params = kTable.specs();
   m.make = [](std::span<const double> v) { return std::make_unique<Turnover>(kTable, v); };

@@ -16,7 +16,7 @@ struct WorldParams {
       secondary_places, occupancy, practice_dims, mean_disadvantaged, area_disadvantage_sd,
       school_disadvantage_sd, capacity_mean, capacity_sd, capacity_disadvantage_slope,
       expectations_mean, expectations_sd, expectations_disadvantage_slope, autonomy_mean,
-      initial_ties_per_school;
+      reach_km, initial_ties_per_school;
 };
 
 using R = ParamType;
@@ -52,23 +52,23 @@ const ParamTable<WorldParams> kTable = {
     {{"mean_disadvantaged", R::real, 0.24, 0.01, 0.99, "share",
       "mean share of disadvantaged pupils", "about 24% of pupils in England are eligible for free school meals"},
      &WorldParams::mean_disadvantaged},
-    {{"area_disadvantage_sd", R::real, 0.5, 0, 5, "logit",
+    {{"area_disadvantage_sd", R::real, 0.6, 0, 5, "logit",
       "spread of disadvantage between areas, on the logit scale",
-      "stated reason: areas differ widely in deprivation; to be calibrated against segregation indices (docs/ODD.md)"},
+      "calibrated with the other world spreads so that about 40% of attainment variance lies between schools at the start (OECD 2019; docs/ODD.md)"},
      &WorldParams::area_disadvantage_sd},
-    {{"school_disadvantage_sd", R::real, 0.6, 0, 5, "logit",
+    {{"school_disadvantage_sd", R::real, 0.8, 0, 5, "logit",
       "spread of disadvantage between schools of an area, on the logit scale",
-      "stated reason: intakes vary within areas; to be calibrated against segregation indices (docs/ODD.md)"},
+      "calibrated with the other world spreads so that about 40% of attainment variance lies between schools at the start (OECD 2019; docs/ODD.md)"},
      &WorldParams::school_disadvantage_sd},
     {{"capacity_mean", R::real, 0.5, 0, 1, "[0,1]", "mean initial capacity",
       "stated reason: the midpoint of the scale"},
      &WorldParams::capacity_mean},
-    {{"capacity_sd", R::real, 0.15, 0, 1, "[0,1]", "spread of initial capacity",
-      "stated reason: leaves room at both ends of the scale"},
+    {{"capacity_sd", R::real, 0.2, 0, 1, "[0,1]", "spread of initial capacity",
+      "calibrated: with beta_capacity 1.8 gives about 40% of variance between schools (docs/ODD.md)"},
      &WorldParams::capacity_sd},
-    {{"capacity_disadvantage_slope", R::real, -0.4, -2, 2, "capacity per unit share",
+    {{"capacity_disadvantage_slope", R::real, -0.8, -2, 2, "capacity per unit share",
       "how initial capacity falls with the share of disadvantaged pupils",
-      "schools in challenging circumstances struggle to recruit (Ainscow, Muijs & West 2006)"},
+      "schools in challenging circumstances struggle to recruit (Ainscow, Muijs & West 2006); size calibrated with the other spreads (docs/ODD.md)"},
      &WorldParams::capacity_disadvantage_slope},
     {{"expectations_mean", R::real, 0.5, 0, 1, "[0,1]", "mean initial expectations",
       "stated reason: the midpoint of the scale"},
@@ -83,11 +83,56 @@ const ParamTable<WorldParams> kTable = {
     {{"autonomy_mean", R::real, 0.6, 0, 1, "[0,1]", "initial professional autonomy",
       "stated reason: moderate prescription in the English system of the 2000s"},
      &WorldParams::autonomy_mean},
+    {{"reach_km", R::real, 6, 0.1, 1000, "km",
+      "distance within which families consider a school of their area and phase",
+      "stated reason: about ten minutes' drive; Burgess et al. (2015) find most English families "
+      "choose among schools within a few kilometres"},
+     &WorldParams::reach_km},
     {{"initial_ties_per_school", R::real, 0, 0, 50, "ties per school",
       "mean degree of random within-area ties present at the start",
       "stated reason: 0 lets ties come only from mechanisms; benchmarks set it"},
      &WorldParams::initial_ties_per_school},
 };
+
+}  // namespace
+
+// Share of one disc of radius r covered by another at distance d (the lens of
+// two equal circles): how much two schools' catchments overlap.
+double lens_overlap(double d, double r) {
+  if (d >= 2 * r) return 0.0;
+  const double pi = 3.14159265358979323846;
+  const double area = 2 * r * r * std::acos(d / (2 * r)) - 0.5 * d * std::sqrt(4 * r * r - d * d);
+  return area / (pi * r * r);
+}
+
+void build_neighbours(State& s, double reach_km) {
+  const std::int32_t n = s.n_schools();
+  Neighbours& nb = s.near;
+  nb = Neighbours();
+  nb.offsets.assign(static_cast<std::size_t>(n) + 1, 0);
+  std::vector<std::pair<double, std::int32_t>> found;
+  std::int32_t block_start = 0;
+  for (std::int32_t i = 0; i < n; ++i) {
+    while (s.area[block_start] != s.area[i]) ++block_start;
+    found.clear();
+    for (std::int32_t j = block_start; j < n && s.area[j] == s.area[i]; ++j) {
+      if (s.phase[j] != s.phase[i]) continue;
+      const double dx = s.x[i] - s.x[j], dy = s.y[i] - s.y[j];
+      const double d2 = dx * dx + dy * dy;
+      if (j == i || d2 <= reach_km * reach_km) found.emplace_back(j == i ? -1.0 : std::sqrt(d2), j);
+    }
+    std::sort(found.begin(), found.end());
+    for (const auto& [d, j] : found) {
+      nb.school.push_back(j);
+      nb.distance_km.push_back(std::max(0.0, d));
+      nb.overlap.push_back(j == i ? 1.0 : lens_overlap(d, reach_km));
+    }
+    nb.offsets[static_cast<std::size_t>(i) + 1] = static_cast<std::int64_t>(nb.school.size());
+  }
+  nb.rivalry.assign(nb.school.size(), 0.0);
+}
+
+namespace {
 
 double logistic(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 double clamp01(double x) { return std::clamp(x, 0.0, 1.0); }
@@ -133,18 +178,21 @@ void build(std::span<const double> values, const Streams& streams, State& s) {
         clamp01(p.expectations_mean + p.expectations_disadvantage_slope * (d - p.mean_disadvantaged) +
                 p.expectations_sd * normal(rng));
     s.autonomy[i] = clamp01(p.autonomy_mean + 0.1 * normal(rng));
-    s.opportunity[i] = clamp01(0.3 + 0.4 * std::min(1.0, s.pupils[i] / 1000.0));
+    s.opportunity[i] = own_opportunity(default_opportunity_params(), s.pupils[i], s.phase[i]);
     for (Eigen::Index j = 0; j < k; ++j) s.practice(j, i) = normal(rng);
     s.practice.col(i).normalize();
     s.budget[i] = 1.0;
+    s.home_cohort[i] = s.pupils[i] / static_cast<double>(kYearsInPhase[static_cast<std::size_t>(s.phase[i])]);
+    s.home_disadvantaged[i] = d;
     // Last year's results, so that reputation and the system measures have a
     // baseline before the first simulated year ends.
-    s.attainment_dis[i] = expected_attainment(ap, s.capacity[i], 0, s.expectations[i],
-                                              s.opportunity[i], d, true);
-    s.attainment_adv[i] = expected_attainment(ap, s.capacity[i], 0, s.expectations[i],
-                                              s.opportunity[i], d, false);
+    const SchoolInputs inputs{s.capacity[i], 0.0, s.expectations[i], s.opportunity[i], d, 0.0};
+    s.attainment_dis[i] = expected_attainment(ap, inputs, true);
+    s.attainment_adv[i] = expected_attainment(ap, inputs, false);
     s.reputation[i] = d * s.attainment_dis[i] + (1 - d) * s.attainment_adv[i];
   }
+
+  build_neighbours(s, p.reach_km);
 
   // Random within-area ties (off by default).
   if (p.initial_ties_per_school > 0) {

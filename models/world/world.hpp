@@ -1,9 +1,23 @@
 #pragma once
 
+#include <array>
+
 #include "sim/mechanism.hpp"
 
 namespace schoolsim::models {
 
 WorldInfo world_info();
+
+// Fills s.near: for each school, the schools of the same area and phase within
+// reach_km (itself first, then by distance), with the overlap of their
+// catchments (the lens of two discs of radius reach_km). Needs area, phase, x, y.
+void build_neighbours(State& s, double reach_km);
+
+// Share of one disc of radius r covered by another at distance d.
+double lens_overlap(double d, double r);
+
+// Year groups in each phase (index = phase): primary Reception to Year 6,
+// secondary Years 7 to 11.
+inline constexpr std::array<int, 2> kYearsInPhase = {7, 5};
 
 }  // namespace schoolsim::models

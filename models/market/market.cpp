@@ -1,0 +1,418 @@
+#include "models/market/market.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "models/world/world.hpp"
+
+namespace schoolsim::models {
+
+void apportion(std::int64_t total, std::span<const double> weights, std::vector<std::int64_t>& out,
+               std::vector<std::pair<double, std::size_t>>& scratch) {
+  out.assign(weights.size(), 0);
+  if (weights.empty() || total <= 0) return;
+  const double sum = std::accumulate(weights.begin(), weights.end(), 0.0);
+  scratch.clear();
+  std::int64_t given = 0;
+  for (std::size_t i = 0; i < weights.size(); ++i) {
+    const double exact = sum > 0 ? static_cast<double>(total) * weights[i] / sum
+                                 : static_cast<double>(total) / static_cast<double>(weights.size());
+    out[i] = static_cast<std::int64_t>(std::floor(exact));
+    scratch.emplace_back(exact - static_cast<double>(out[i]), i);
+    given += out[i];
+  }
+  // The largest remainders get the units left over; ties go to the lower index.
+  const auto left = static_cast<std::size_t>(total - given);
+  auto by_remainder = [](const auto& a, const auto& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  };
+  if (left < scratch.size())
+    std::partial_sort(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(left), scratch.end(),
+                      by_remainder);
+  else
+    std::sort(scratch.begin(), scratch.end(), by_remainder);
+  for (std::size_t r = 0; given < total; r = (r + 1) % scratch.size(), ++given) ++out[scratch[r].second];
+}
+
+std::vector<std::int64_t> apportion(std::int64_t total, std::span<const double> weights) {
+  std::vector<std::int64_t> out;
+  std::vector<std::pair<double, std::size_t>> scratch;
+  apportion(total, weights, out, scratch);
+  return out;
+}
+
+namespace {
+
+struct MarketParams {
+  double choice, dis_active_ratio, beta_reputation, beta_peer_adv, beta_peer_dis, beta_distance_adv,
+      beta_distance_dis, league_tables,
+      perceived_weight, inspection_cycle, inspection_fail_share, inspection_severity,
+      league_pressure_share, pressure_decay, base_funding, premium, fixed_cost_share,
+      funding_sensitivity, reference_occupancy;
+};
+
+using R = ParamType;
+const ParamTable<MarketParams> kTable = {
+    {{"choice", R::real, 0.5, 0, 1, "share",
+      "intensity of parental choice: the share of families who choose actively by results, peers "
+      "and distance; the rest take the nearest school with room (0 = everyone does)",
+      "about 45% of English pupils attend their nearest school (Burgess et al. 2015)"},
+     &MarketParams::choice},
+    {{"dis_active_ratio", R::real, 0.2, 0, 1, "ratio",
+      "how likely a disadvantaged family is to choose actively, relative to an advantaged one",
+      "Burgess, Greaves & Vignoles (2015); Gewirtz, Ball & Bowe (1995): middle-class families "
+      "exercise choice more"},
+     &MarketParams::dis_active_ratio},
+    {{"beta_reputation", R::real, 2.0, 0, 20, "utility per pupil SD",
+      "weight active choosers give a school's (published or perceived) results",
+      "stated reason: a school 0.5 SD better is worth 2 km more travel to an advantaged family; "
+      "Burgess, Greaves & Vignoles (2015) find results weigh heavily in stated preferences"},
+     &MarketParams::beta_reputation},
+    {{"beta_peer_adv", R::real, 8.0, 0, 20, "utility per unit share",
+      "weight advantaged active choosers give to a school's share of advantaged pupils",
+      "Hastings, Kane & Staiger (2009); Burgess et al. (2015): families also choose by intake"},
+     &MarketParams::beta_peer_adv},
+    {{"beta_peer_dis", R::real, 0.0, 0, 20, "utility per unit share",
+      "weight disadvantaged active choosers give to a school's share of advantaged pupils",
+      "stated reason: Hastings et al. (2009) find low-income families weigh composition little; "
+      "set to 0, which with the other defaults reproduces sorting by choice (docs/ODD.md)"},
+     &MarketParams::beta_peer_dis},
+    {{"beta_distance_adv", R::real, 0.5, 0, 10, "utility per km",
+      "distance cost of advantaged families",
+      "stated reason: advantaged families travel further (car access)"},
+     &MarketParams::beta_distance_adv},
+    {{"beta_distance_dis", R::real, 1.5, 0, 10, "utility per km",
+      "distance cost of disadvantaged families: higher, they are less mobile",
+      "Burgess et al. (2015): poorer families' choice sets are more local"},
+     &MarketParams::beta_distance_dis},
+    {{"league_tables", R::boolean, 1, 0, 1, "true/false",
+      "results are published: reputation is last year's results, and low-ranked schools feel "
+      "accountability pressure",
+      "England has published school performance tables since 1992"},
+     &MarketParams::league_tables},
+    {{"perceived_weight", R::real, 0.3, 0, 1, "share",
+      "without league tables, how much of a school's results families perceive (the rest is the "
+      "local average)",
+      "stated reason: word of mouth carries part of the information tables publish"},
+     &MarketParams::perceived_weight},
+    {{"inspection_cycle", R::integer, 4, 0, 20, "years",
+      "years between a school's inspections (0 = no inspections)",
+      "Ofsted inspected most schools every three to five years"},
+     &MarketParams::inspection_cycle},
+    {{"inspection_fail_share", R::real, 0.1, 0, 1, "share",
+      "inspected schools in this bottom share of their phase's results are judged failing",
+      "stated reason: about one school in ten was judged to need improvement or worse"},
+     &MarketParams::inspection_fail_share},
+    {{"inspection_severity", R::real, 0.5, 0, 1, "[0,1]",
+      "crisis severity a failed inspection brings",
+      "Ainscow, Muijs & West (2006): a failed inspection is an immediate problem"},
+     &MarketParams::inspection_severity},
+    {{"league_pressure_share", R::real, 0.5, 0, 1, "share",
+      "with league tables, schools in this bottom share of their phase feel pressure, rising "
+      "linearly to 1 at the bottom",
+      "stated reason: pressure falls on schools below the median"},
+     &MarketParams::league_pressure_share},
+    {{"pressure_decay", R::real, 0.5, 0, 1, "per year", "share of accountability pressure that fades each year",
+      "stated reason: pressure from one bad year lasts about two years"},
+     &MarketParams::pressure_decay},
+    {{"base_funding", R::real, 1.0, 0, 10, "money per pupil-year (normalised)",
+      "funding per pupil", "normalised: 1 is the national base rate"},
+     &MarketParams::base_funding},
+    {{"premium", R::real, 0.3, 0, 5, "money per disadvantaged pupil-year",
+      "extra funding per disadvantaged pupil (pupil premium)",
+      "the pupil premium (about 1,300 to 1,450 pounds) was about 0.3 of base per-pupil funding"},
+     &MarketParams::premium},
+    {{"fixed_cost_share", R::real, 0.3, 0, 1, "share",
+      "share of a school's costs that scale with its places rather than its pupils (buildings, "
+      "leadership)",
+      "stated reason: a falling roll leaves fixed costs to be met from fewer pupils' funding"},
+     &MarketParams::fixed_cost_share},
+    {{"funding_sensitivity", R::real, 0.1, 0, 1, "capacity per year per unit of funding shortfall",
+      "how fast capacity drifts with funding relative to need",
+      "stated reason: a school 10% short of a typical school's resources loses about 0.01 "
+      "capacity a year, the falling-roll spiral"},
+     &MarketParams::funding_sensitivity},
+    {{"reference_occupancy", R::real, 0.9, 0.1, 1, "share",
+      "occupancy at which funding exactly meets need",
+      "stated reason: the system's typical occupancy"},
+     &MarketParams::reference_occupancy},
+};
+
+struct Application {
+  std::int32_t home;    // the school whose families these are (they live nearest it)
+  std::int32_t school;  // where they apply
+  double distance;      // km from home to school
+  std::int64_t count;
+  bool disadvantaged;
+  bool active;
+};
+
+class Market final : public MechanismWith<MarketParams> {
+ public:
+  using MechanismWith::MechanismWith;
+
+  void step(const State& in, State& out, const StepContext& ctx) override {
+    const auto& p = params();
+    const std::int32_t n = in.n_schools();
+    remain_.assign(static_cast<std::size_t>(n), 0);
+    remain_dis_.assign(static_cast<std::size_t>(n), 0);
+    admitted_.assign(static_cast<std::size_t>(n), 0);
+    admitted_dis_.assign(static_cast<std::size_t>(n), 0);
+    free_.assign(static_cast<std::size_t>(n), 0);
+
+    // Each area's schools are a contiguous block; admissions run per area and phase.
+    for (std::int32_t first = 0; first < n;) {
+      std::int32_t last = first;
+      while (last < n && in.area[last] == in.area[first]) ++last;
+      for (int phase = 0; phase < 2; ++phase) {
+        group_.clear();
+        for (std::int32_t i = first; i < last; ++i)
+          if (in.phase[i] == phase) group_.push_back(i);
+        if (!group_.empty()) admit(in, p, phase);
+      }
+      first = last;
+    }
+
+    for (std::int32_t i = 0; i < n; ++i) {
+      const auto k = static_cast<std::size_t>(i);
+      const std::int64_t pupils = remain_[k] + admitted_[k];
+      const std::int64_t dis = remain_dis_[k] + admitted_dis_[k];
+      out.pupils[i] = static_cast<int>(pupils);
+      out.disadvantaged[i] = pupils > 0 ? static_cast<double>(dis) / static_cast<double>(pupils)
+                                        : in.disadvantaged[i];
+      out.budget[i] = p.base_funding + p.premium * out.disadvantaged[i];
+      out.capacity[i] = std::clamp(in.capacity[i] + capacity_drift(p, pupils, in.places[i]), 0.0, 1.0);
+    }
+
+    for (std::int32_t i = 0; i < n; ++i)
+      for (std::int64_t e = in.near.begin(i); e < in.near.end(i); ++e) {
+        const auto ue = static_cast<std::size_t>(e);
+        out.near.rivalry[ue] = in.near.school[ue] == i ? 0.0 : p.choice * in.near.overlap[ue];
+      }
+
+    accountability(in, out, p, ctx.clock.year());
+  }
+
+ private:
+  // Capacity drifts with funding relative to need: funding follows pupils, but
+  // a share of costs follows places, so an emptying school is squeezed.
+  static double capacity_drift(const MarketParams& p, std::int64_t pupils, int places) {
+    const double f = p.fixed_cost_share;
+    const double occ = places > 0 ? static_cast<double>(pupils) / places : 0.0;
+    const double ratio = occ / ((1 - f) * occ + f);
+    const double ref = p.reference_occupancy / ((1 - f) * p.reference_occupancy + f);
+    return p.funding_sensitivity * (ratio / ref - 1.0);
+  }
+
+  double utility(const State& in, const MarketParams& p, std::int32_t school, double distance,
+                 bool disadvantaged, double mean_reputation) const {
+    const double rep = p.league_tables != 0
+                           ? in.reputation[school]
+                           : p.perceived_weight * in.reputation[school] +
+                                 (1 - p.perceived_weight) * mean_reputation;
+    return p.beta_reputation * rep +
+           (disadvantaged ? p.beta_peer_dis : p.beta_peer_adv) * (1.0 - in.disadvantaged[school]) -
+           (disadvantaged ? p.beta_distance_dis : p.beta_distance_adv) * distance;
+  }
+
+  bool open(std::int32_t j) const { return free_[static_cast<std::size_t>(j)] > 0; }
+
+  // Sends `count` families of `home` to schools with room: passive ones to the
+  // nearest, active ones by logit over the schools within reach.
+  void apply(const State& in, const MarketParams& p, std::int32_t home, std::int64_t count,
+             bool dis, bool active, double mean_rep, std::vector<Application>& apps) {
+    if (count <= 0) return;
+    options_.clear();
+    weights_.clear();
+    double best = -1e300;
+    for (std::int64_t e = in.near.begin(home); e < in.near.end(home); ++e) {
+      const auto ue = static_cast<std::size_t>(e);
+      const std::int32_t j = in.near.school[ue];
+      if (!open(j)) continue;
+      if (!active) {  // the nearest school with room
+        apps.push_back({home, j, in.near.distance_km[ue], count, dis, active});
+        return;
+      }
+      options_.push_back(static_cast<std::int32_t>(e));
+      const double u = utility(in, p, j, in.near.distance_km[ue], dis, mean_rep);
+      weights_.push_back(u);
+      best = std::max(best, u);
+    }
+    if (options_.empty()) {
+      // No school within reach has room: the nearest school of the area and
+      // phase that has (the local authority finds a place).
+      std::int32_t nearest = -1;
+      double nd = 1e300;
+      for (std::int32_t j : group_) {
+        if (!open(j)) continue;
+        const double d = std::hypot(in.x[home] - in.x[j], in.y[home] - in.y[j]);
+        if (d < nd) nd = d, nearest = j;
+      }
+      if (nearest >= 0) apps.push_back({home, nearest, nd, count, dis, active});
+      return;
+    }
+    for (double& w : weights_) w = std::exp(w - best);
+    apportion(count, weights_, parts_, scratch_);
+    for (std::size_t o = 0; o < options_.size(); ++o)
+      if (parts_[o] > 0) {
+        const auto e = static_cast<std::size_t>(options_[o]);
+        apps.push_back({home, in.near.school[e], in.near.distance_km[e], parts_[o], dis, active});
+      }
+  }
+
+  void admit(const State& in, const MarketParams& p, int phase) {
+    const int years = kYearsInPhase[static_cast<std::size_t>(phase)];
+    std::int64_t entrants = 0;
+    double mean_rep = 0;
+    std::vector<double> home_weights;
+    for (std::int32_t j : group_) {
+      const auto k = static_cast<std::size_t>(j);
+      const std::int64_t pupils = in.pupils[j];
+      const std::int64_t dis = std::llround(in.disadvantaged[j] * static_cast<double>(pupils));
+      const std::int64_t leavers = std::llround(static_cast<double>(pupils) / years);
+      const std::int64_t leavers_dis = std::min<std::int64_t>(
+          {dis, leavers, std::llround(in.disadvantaged[j] * static_cast<double>(leavers))});
+      remain_[k] = pupils - leavers;
+      remain_dis_[k] = dis - leavers_dis;
+      free_[k] = std::max<std::int64_t>(0, in.places[j] - remain_[k]);
+      entrants += leavers;
+      mean_rep += in.reputation[j] / static_cast<double>(group_.size());
+      home_weights.push_back(in.home_cohort[j]);
+    }
+    // The area's population is stationary: each leaver is replaced by a child
+    // of the same area, living where the area's families live.
+    const auto per_home = apportion(entrants, home_weights);
+    std::vector<Application> apps, next;
+    for (std::size_t h = 0; h < group_.size(); ++h) {
+      const std::int32_t home = group_[h];
+      const std::int64_t dis = std::llround(static_cast<double>(per_home[h]) * in.home_disadvantaged[home]);
+      const std::int64_t adv = per_home[h] - dis;
+      for (const auto& [count, is_dis] : {std::pair{dis, true}, std::pair{adv, false}}) {
+        const double share = p.choice * (is_dis ? p.dis_active_ratio : 1.0);
+        const std::int64_t active = std::llround(share * static_cast<double>(count));
+        apply(in, p, home, active, is_dis, true, mean_rep, apps);
+        apply(in, p, home, count - active, is_dis, false, mean_rep, apps);
+      }
+    }
+
+    // Rounds of admission: a school with more applicants than places admits
+    // the nearest families and fills; the rest apply again elsewhere.
+    while (!apps.empty()) {
+      std::stable_sort(apps.begin(), apps.end(), [&](const Application& a, const Application& b) {
+        if (a.school != b.school) return a.school < b.school;
+        if (a.distance != b.distance) return a.distance < b.distance;
+        return a.home < b.home;
+      });
+      next.clear();
+      for (std::size_t a = 0; a < apps.size();) {
+        std::size_t b = a;
+        std::int64_t total = 0;
+        while (b < apps.size() && apps[b].school == apps[a].school) total += apps[b++].count;
+        const auto j = static_cast<std::size_t>(apps[a].school);
+        if (total <= free_[j]) {
+          for (std::size_t x = a; x < b; ++x) take(apps[x], apps[x].count);
+          free_[j] -= total;
+        } else {
+          // Admit by distance; families of one home at the cut-off share the
+          // remaining places in proportion.
+          for (std::size_t x = a; x < b;) {
+            std::size_t y = x;
+            std::int64_t run = 0;
+            while (y < b && apps[y].home == apps[x].home) run += apps[y++].count;
+            if (run <= free_[j]) {
+              for (std::size_t z = x; z < y; ++z) take(apps[z], apps[z].count);
+              free_[j] -= run;
+            } else {
+              std::vector<double> w;
+              for (std::size_t z = x; z < y; ++z) w.push_back(static_cast<double>(apps[z].count));
+              const auto got = apportion(free_[j], w);  // rare: the cut-off home only
+              for (std::size_t z = x; z < y; ++z) {
+                take(apps[z], got[z - x]);
+                if (apps[z].count > got[z - x]) {
+                  Application rest = apps[z];
+                  rest.count -= got[z - x];
+                  next.push_back(rest);
+                }
+              }
+              free_[j] = 0;
+            }
+            x = y;
+          }
+        }
+        a = b;
+      }
+      apps.clear();
+      for (const auto& r : next) apply(in, p, r.home, r.count, r.disadvantaged, r.active, mean_rep, apps);
+    }
+  }
+
+  void take(const Application& a, std::int64_t count) {
+    const auto k = static_cast<std::size_t>(a.school);
+    admitted_[k] += count;
+    if (a.disadvantaged) admitted_dis_[k] += count;
+  }
+
+  // League tables and inspections: pressure on the low-ranked; a failed
+  // inspection is an immediate problem.
+  void accountability(const State& in, State& out, const MarketParams& p, std::int32_t year) const {
+    const std::int32_t n = in.n_schools();
+    for (int phase = 0; phase < 2; ++phase) {
+      std::vector<std::int32_t> ranked;
+      for (std::int32_t i = 0; i < n; ++i)
+        if (in.phase[i] == phase) ranked.push_back(i);
+      auto result = [&](std::int32_t i) {
+        const double d = in.disadvantaged[i];
+        return d * in.attainment_dis[i] + (1 - d) * in.attainment_adv[i];
+      };
+      std::stable_sort(ranked.begin(), ranked.end(),
+                       [&](std::int32_t a, std::int32_t b) { return result(a) < result(b); });
+      const double m = static_cast<double>(ranked.size());
+      for (std::size_t r = 0; r < ranked.size(); ++r) {
+        const std::int32_t i = ranked[r];
+        const double pct = (static_cast<double>(r) + 0.5) / m;  // 0 = worst
+        double now = 0;
+        if (p.league_tables != 0 && p.league_pressure_share > 0 && pct < p.league_pressure_share)
+          now = 1.0 - pct / p.league_pressure_share;
+        const auto cycle = static_cast<std::int32_t>(p.inspection_cycle);
+        if (cycle > 0 && (year + i) % cycle == 0 && pct < p.inspection_fail_share) {
+          out.crisis[i] = std::max(in.crisis[i], p.inspection_severity);
+          now = 1.0;
+        }
+        out.pressure[i] = std::max(in.pressure[i] * (1 - p.pressure_decay), now);
+      }
+    }
+  }
+
+  // Scratch buffers reused across schools and years (no parameters live here).
+  std::vector<std::int32_t> group_, options_;
+  std::vector<double> weights_;
+  std::vector<std::int64_t> remain_, remain_dis_, admitted_, admitted_dis_, free_, parts_;
+  std::vector<std::pair<double, std::size_t>> scratch_;
+};
+
+}  // namespace
+
+MechanismInfo market_info() {
+  MechanismInfo m;
+  m.name = "market";
+  m.family = "market";
+  m.summary =
+      "Yearly admissions by parental choice within each area and phase (logit on results, peers "
+      "and distance; places respected, oversubscribed schools admit the nearest), funding that "
+      "follows pupils with a premium, capacity drifting with funding, rivalry between schools "
+      "within reach, league-table pressure and inspections.";
+  m.cadence = Cadence::year;
+  m.reads = {Field::pupils,     Field::places,   Field::disadvantaged, Field::reputation,
+             Field::home_cohort, Field::home_disadvantaged, Field::attainment_dis,
+             Field::attainment_adv, Field::capacity, Field::crisis, Field::pressure,
+             Field::x, Field::y, Field::area, Field::phase};
+  m.writes = {Field::pupils, Field::disadvantaged, Field::budget, Field::capacity, Field::crisis,
+              Field::pressure};
+  m.writes_rivalry = true;
+  m.params = kTable.specs();
+  m.make = [](std::span<const double> v) { return std::make_unique<Market>(kTable, v); };
+  return m;
+}
+
+}  // namespace schoolsim::models
