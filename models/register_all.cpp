@@ -1,7 +1,12 @@
 #include "models/register_all.hpp"
 
 #include "models/constructivism/constructivism.hpp"
+#include "models/durkheim/durkheim.hpp"
 #include "models/market/market.hpp"
+#include "models/policy/policy.hpp"
+#include "models/social_capital/social_capital.hpp"
+#include "models/social_movement/social_movement.hpp"
+#include "models/ties/ties.hpp"
 #include "models/outcomes/outcomes.hpp"
 #include "models/school/school.hpp"
 #include "models/world/world.hpp"
@@ -10,17 +15,28 @@ namespace schoolsim::models {
 
 void register_all(Registry& registry) {
   registry.set_world(world_info());
+  // 1. policy events: programmes launch
+  registry.add(programme_info());
   // 2. shocks
   registry.add(crises_info());
-  // 4. interaction on ties
-  registry.add(transfer_info());
+  // 3. tie formation
+  registry.add(tie_formation_info());
+  // 4. interaction on ties, one module per framework
+  registry.add(constructivism_info());
+  registry.add(social_capital_info());
+  registry.add(durkheim_info());
+  registry.add(social_movement_info());
   // 5. school update
   registry.add(turnover_info());
-  // 7. yearly: results, then admissions, funding and accountability, then
-  // the breadth the new rolls allow
+  // 6. tie dissolution
+  registry.add(tie_dissolution_info());
+  // 7. yearly: results, expectations from partners, admissions, funding and
+  // accountability, the breadth the new rolls allow, and federations
   registry.add(attainment_info());
+  registry.add(expectations_info());
   registry.add(market_info());
   registry.add(opportunities_info());
+  registry.add(federations_info());
 }
 
 const Registry& registry() {

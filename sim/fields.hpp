@@ -36,6 +36,9 @@ enum class Role { fixed, dynamic };
   X(attainment_adv, real, dynamic, "pupil SD", "mean result of other (advantaged) pupils, yearly") \
   X(reputation, real, dynamic, "pupil SD", "published or perceived results, lagged a year")     \
   X(pressure, real, dynamic, "[0,1]", "accountability pressure from league tables and inspections") \
+  X(integration, real, dynamic, "[0,1]", "Durkheimian integration: 1 - exp(-sum of tie strengths / g0)") \
+  X(anomie, real, dynamic, "[0,1]", "isolation under pressure: (1 - integration) x pressure")      \
+  X(brokerage, real, dynamic, "[0,1]", "1 - Burt's constraint: high for schools spanning structural holes") \
   X(phase, integer, fixed, "0 primary, 1 secondary", "phase of education")                      \
   X(area, integer, fixed, "index", "local authority the school belongs to")                     \
   X(home_cohort, real, fixed, "pupils per year", "children per year group living nearer this school than any other of its phase") \

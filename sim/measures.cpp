@@ -133,4 +133,118 @@ double mean_degree(const State& s) {
   return s.n_schools() ? 2.0 * static_cast<double>(s.ties.size()) / s.n_schools() : 0.0;
 }
 
+namespace {
+
+std::size_t idx(std::int32_t i) { return static_cast<std::size_t>(i); }
+
+double ties_of_kind(const State& s, TieKind k) {
+  std::size_t count = 0;
+  s.ties.for_each([&](TieStore::Slot t) { count += s.ties.kind[t] == k ? 1 : 0; });
+  return static_cast<double>(count);
+}
+
+}  // namespace
+
+double density(const State& s) {
+  const double n = s.n_schools();
+  if (n < 2) return 0.0;
+  return static_cast<double>(s.ties.size()) / (n * (n - 1) / 2);
+}
+
+double clustering(const State& s) {
+  // Transitivity: 3 x triangles / connected triples. The partner lists are first
+  // copied into contiguous arrays (CSR), since walking the tie store's linked
+  // lists jumps around memory. Then for each school i: mark its partners, and
+  // count the ties among them by walking each partner's partners. Each triangle
+  // is seen 6 times (3 corners x 2 directions). O(sum of squared degrees).
+  const std::int32_t n = s.n_schools();
+  thread_local std::vector<std::int32_t> start, partners, fill, mark;
+  start.assign(idx(n) + 1, 0);
+  for (std::int32_t i = 0; i < n; ++i) start[idx(i) + 1] = start[idx(i)] + s.ties.degree(i);
+  partners.resize(idx(start[idx(n)]));
+  fill.assign(start.begin(), start.end() - 1);
+  s.ties.for_each([&](TieStore::Slot t) {
+    const std::int32_t a = s.ties.a[t], b = s.ties.b[t];
+    partners[idx(fill[idx(a)]++)] = b;
+    partners[idx(fill[idx(b)]++)] = a;
+  });
+  mark.assign(idx(n), 0);  // mark[j] == i + 1 when j is a partner of i
+  double triples = 0, closed = 0;  // closed = 6 x triangles
+  for (std::int32_t i = 0; i < n; ++i) {
+    const std::int32_t lo = start[idx(i)], hi = start[idx(i) + 1];
+    const double d = hi - lo;
+    triples += d * (d - 1) / 2;
+    if (hi - lo < 2) continue;
+    for (std::int32_t p = lo; p < hi; ++p) mark[idx(partners[idx(p)])] = i + 1;
+    std::int64_t found = 0;
+    for (std::int32_t p = lo; p < hi; ++p) {
+      const std::int32_t j = partners[idx(p)];
+      for (std::int32_t q = start[idx(j)]; q < start[idx(j) + 1]; ++q)
+        found += mark[idx(partners[idx(q)])] == i + 1 ? 1 : 0;
+    }
+    closed += static_cast<double>(found);
+  }
+  // 3 x triangles = closed / 2.
+  return triples > 0 ? closed / 2 / triples : 0.0;
+}
+
+double components(const State& s) {
+  const std::int32_t n = s.n_schools();
+  thread_local std::vector<std::int32_t> parent;
+  parent.resize(idx(n));
+  for (std::int32_t i = 0; i < n; ++i) parent[idx(i)] = i;
+  const auto find = [&](std::int32_t x) {
+    while (parent[idx(x)] != x) {
+      parent[idx(x)] = parent[idx(parent[idx(x)])];  // path halving
+      x = parent[idx(x)];
+    }
+    return x;
+  };
+  std::int32_t tied = 0, merges = 0;
+  for (std::int32_t i = 0; i < n; ++i) tied += s.ties.degree(i) > 0 ? 1 : 0;
+  s.ties.for_each([&](TieStore::Slot t) {
+    const std::int32_t ra = find(s.ties.a[t]), rb = find(s.ties.b[t]);
+    if (ra == rb) return;
+    parent[idx(std::max(ra, rb))] = std::min(ra, rb);
+    ++merges;
+  });
+  // Each merge joins two components of the schools that have ties.
+  return static_cast<double>(tied - merges);
+}
+
+double isolates(const State& s) {
+  std::int32_t count = 0;
+  for (std::int32_t i = 0; i < s.n_schools(); ++i) count += s.ties.degree(i) == 0 ? 1 : 0;
+  return count;
+}
+
+double bridging_share(const State& s) {
+  if (s.ties.size() == 0) return 0.0;
+  std::size_t bridging = 0;
+  s.ties.for_each([&](TieStore::Slot t) {
+    const std::int32_t a = s.ties.a[t], b = s.ties.b[t];
+    bridging += (s.area[a] != s.area[b] || s.phase[a] != s.phase[b]) ? 1 : 0;
+  });
+  return static_cast<double>(bridging) / static_cast<double>(s.ties.size());
+}
+
+double bonding_share(const State& s) {
+  return s.ties.size() == 0 ? 0.0 : 1.0 - bridging_share(s);
+}
+
+double centralisation(const State& s) {
+  const std::int32_t n = s.n_schools();
+  if (n < 3) return 0.0;
+  std::int32_t max_degree = 0;
+  for (std::int32_t i = 0; i < n; ++i) max_degree = std::max(max_degree, s.ties.degree(i));
+  // Sum of (max - deg_i) = n * max - sum of degrees = n * max - 2 * ties.
+  const double gap = static_cast<double>(n) * max_degree - 2.0 * static_cast<double>(s.ties.size());
+  return gap / ((static_cast<double>(n) - 1) * (static_cast<double>(n) - 2));
+}
+
+double ties_voluntary(const State& s) { return ties_of_kind(s, TieKind::voluntary); }
+double ties_programme(const State& s) { return ties_of_kind(s, TieKind::programme); }
+double ties_federation(const State& s) { return ties_of_kind(s, TieKind::federation); }
+double ties_movement(const State& s) { return ties_of_kind(s, TieKind::movement); }
+
 }  // namespace schoolsim

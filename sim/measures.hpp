@@ -32,6 +32,20 @@ double school_sd(const State& s);
 double n_challenging(const State& s);
 double mean_degree(const State& s);
 
+// Measures of the collaboration network: schools are nodes, live ties are
+// undirected edges.
+double density(const State& s);
+double clustering(const State& s);
+double components(const State& s);
+double isolates(const State& s);
+double bridging_share(const State& s);
+double bonding_share(const State& s);
+double centralisation(const State& s);
+double ties_voluntary(const State& s);
+double ties_programme(const State& s);
+double ties_federation(const State& s);
+double ties_movement(const State& s);
+
 // Crisis severity above which a school counts as being in crisis.
 inline constexpr double kCrisisThreshold = 0.5;
 // Variance of pupils' results around their school-and-group mean, in pupil
@@ -80,6 +94,31 @@ inline constexpr std::array kSystemMeasures = {
     MeasureInfo{"pupils", "pupils", "pupils enrolled in all schools", total_pupils},
     MeasureInfo{"n_ties", "ties", "collaboration ties in place", n_ties},
     MeasureInfo{"mean_degree", "ties per school", "mean number of ties per school", mean_degree},
+    MeasureInfo{"density", "share", "share of school pairs that are tied", density},
+    MeasureInfo{"clustering", "share",
+                "share of a school's pairs of partners that are themselves tied (transitivity: "
+                "3 x triangles / connected triples)",
+                clustering},
+    MeasureInfo{"components", "count",
+                "separate groups of tied schools (schools without a tie are not counted)",
+                components},
+    MeasureInfo{"isolates", "schools", "schools with no collaboration tie", isolates},
+    MeasureInfo{"bridging_share", "share",
+                "share of ties that link schools in different areas or phases", bridging_share},
+    MeasureInfo{"bonding_share", "share",
+                "share of ties that link schools in the same area and phase", bonding_share},
+    MeasureInfo{"centralisation", "index [0,1]",
+                "Freeman degree centralisation: how far ties concentrate on one hub school "
+                "(1 for a star, 0 when all schools have equally many ties)",
+                centralisation},
+    MeasureInfo{"ties_voluntary", "ties", "voluntary ties formed by schools' own choice",
+                ties_voluntary},
+    MeasureInfo{"ties_programme", "ties", "ties formed by a networking programme",
+                ties_programme},
+    MeasureInfo{"ties_federation", "ties", "federation or support-pairing ties",
+                ties_federation},
+    MeasureInfo{"ties_movement", "ties", "value-based ties between schools that share a commitment to equity",
+                ties_movement},
 };
 
 inline constexpr std::size_t kMeasureCount = kSystemMeasures.size();

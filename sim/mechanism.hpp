@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -23,7 +24,9 @@ namespace schoolsim {
 
 // ---------------------------------------------------------------- parameters
 
-enum class ParamType { real, integer, boolean };
+// A choice parameter is written in YAML as one of its `choices` and held as
+// the index of that choice.
+enum class ParamType { real, integer, boolean, choice };
 
 struct ParamSpec {
   std::string name;
@@ -34,7 +37,11 @@ struct ParamSpec {
   std::string unit;
   std::string meaning;
   std::string source;  // a citation, or the stated reason for the value
+  std::vector<std::string> choices = {};  // names of the values of a choice parameter
 };
+
+// The text of a parameter value as a scenario writes it.
+std::string value_text(const ParamSpec& spec, double value);
 
 // A parameter table bound to the members of a plain parameter struct P.
 // The table is the single place a parameter's default, range and meaning live.
@@ -109,18 +116,32 @@ class Mechanism {
   virtual void set_param(std::size_t index, double value) = 0;
 };
 
+// What a mechanism may know, at construction, of the pipeline it runs in: the
+// names of the mechanisms listed (a framework's contribution to another's
+// equations is on only when that framework is in the pipeline).
+struct PipelineInfo {
+  std::vector<std::string> names;
+  bool has(std::string_view name) const {
+    for (const auto& n : names)
+      if (n == name) return true;
+    return false;
+  }
+};
+
 // A mechanism whose parameters are the struct P described by a ParamTable.
 template <class P>
 class MechanismWith : public Mechanism {
  public:
-  MechanismWith(const ParamTable<P>& table, std::span<const double> values)
-      : table_(table), p_(table.make(values)) {}
+  MechanismWith(const ParamTable<P>& table, std::span<const double> values,
+                const PipelineInfo& pipeline = {})
+      : table_(table), p_(table.make(values)), pipeline_(pipeline) {}
   void set_param(std::size_t index, double value) override { table_.set(p_, index, value); }
   const P& params() const { return p_; }
 
  protected:
   const ParamTable<P>& table_;
   P p_;
+  PipelineInfo pipeline_;
 };
 
 struct MechanismInfo {
@@ -133,7 +154,9 @@ struct MechanismInfo {
   bool writes_ties = false;
   bool writes_rivalry = false;  // Neighbours::rivalry
   std::vector<ParamSpec> params;
-  std::function<std::unique_ptr<Mechanism>(std::span<const double>)> make;
+  bool writes_areas = false;     // State::area_strategy
+  bool writes_networks = false;  // State::networks
+  std::function<std::unique_ptr<Mechanism>(std::span<const double>, const PipelineInfo&)> make;
 };
 
 // ---------------------------------------------------------------- world

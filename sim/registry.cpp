@@ -37,6 +37,15 @@ int param_index(const std::vector<ParamSpec>& specs, std::string_view name) {
   return -1;
 }
 
+std::string value_text(const ParamSpec& spec, double value) {
+  if (spec.type == ParamType::boolean) return value != 0 ? "true" : "false";
+  if (spec.type == ParamType::choice) {
+    const auto i = static_cast<std::size_t>(value);
+    return i < spec.choices.size() ? spec.choices[i] : format_number(value);
+  }
+  return format_number(value);
+}
+
 std::string format_number(double v) {
   if (v == std::floor(v) && std::abs(v) < 1e15) return std::to_string(static_cast<long long>(v));
   char buf[64];

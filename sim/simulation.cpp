@@ -64,8 +64,10 @@ Simulation::Simulation(const Scenario& scenario, const Registry&, std::int32_t r
       streams_(scenario.seed, static_cast<std::uint32_t>(replicate)),
       state_(std::move(initial)) {
   scratch_ = state_;
+  PipelineInfo pipeline;
+  for (const auto& entry : scenario.pipeline) pipeline.names.push_back(entry.info->name);
   for (const auto& entry : scenario.pipeline) {
-    mechanisms_.push_back(entry.info->make(entry.values));
+    mechanisms_.push_back(entry.info->make(entry.values, pipeline));
     keys_.push_back(stream_key(entry.info->name));
   }
 }
@@ -89,6 +91,8 @@ void Simulation::step() {
       if (info.writes_rivalry) scratch_.near.rivalry = state_.near.rivalry;
     }
     if (info.writes_ties) scratch_.ties = state_.ties;
+    if (info.writes_areas) scratch_.area_strategy = state_.area_strategy;
+    if (info.writes_networks) scratch_.networks = state_.networks;
     const StepContext ctx{clock, streams_, keys_[i], events_};
     mechanisms_[i]->step(state_, scratch_, ctx);
 #ifdef SCHOOLSIM_CHECKS
@@ -97,6 +101,8 @@ void Simulation::step() {
     for (Field f : info.writes) state_.swap_field(f, scratch_);
     if (info.writes_ties) std::swap(state_.ties, scratch_.ties);
     if (info.writes_rivalry) state_.near.rivalry.swap(scratch_.near.rivalry);
+    if (info.writes_areas) state_.area_strategy.swap(scratch_.area_strategy);
+    if (info.writes_networks) std::swap(state_.networks, scratch_.networks);
   }
 
   state_.ties.for_each([&](TieStore::Slot s) { ++state_.ties.age[s]; });

@@ -15,7 +15,9 @@ void State::allocate(std::int32_t n, std::int32_t areas, Eigen::Index practice_d
     });
   }
   ties.reset(n);
+  networks = Networks();
   n_areas = areas;
+  area_strategy = Eigen::ArrayXd::Zero(areas);
 }
 
 void State::copy_field(Field f, const State& from) {

@@ -7,6 +7,7 @@
 
 #include "sim/fields.hpp"
 #include "sim/neighbours.hpp"
+#include "sim/networks.hpp"
 #include "sim/ties.hpp"
 
 namespace schoolsim {
@@ -34,7 +35,11 @@ struct State {
 
   TieStore ties;
   Neighbours near;  // schools within reach, and their rivalry
+  Networks networks;  // formal networks
   std::int32_t n_areas = 0;
+  // Per area: strength of the area's beyond-school strategy in [0,1] (brokering
+  // ties, mitigating disadvantage), raised by policy or by mobilisation.
+  Eigen::ArrayXd area_strategy;
 
   std::int32_t n_schools() const { return static_cast<std::int32_t>(capacity.size()); }
   Eigen::Index practice_dims() const { return practice.rows(); }

@@ -43,7 +43,7 @@ State line_of_schools() {
 }
 
 State admit(const State& in, const std::vector<double>& values, std::int32_t term = 2) {
-  auto m = market().make(values);
+  auto m = market().make(values, {});
   State out = in;
   const Streams streams(1, 0);
   std::vector<TieEvent> events;

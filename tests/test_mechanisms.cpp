@@ -28,7 +28,7 @@ std::vector<double> with(const MechanismInfo& m, std::initializer_list<std::pair
 
 State step_once(const MechanismInfo& m, const std::vector<double>& values, const State& in,
                 std::int32_t term = 2) {
-  auto mechanism = m.make(values);
+  auto mechanism = m.make(values, {});
   State out = in;
   const Streams streams(99, 0);
   std::vector<TieEvent> events;
@@ -47,16 +47,16 @@ State small_state(std::int32_t n) {
 
 }  // namespace
 
-TEST_CASE("transfer: dc_i = alpha * sum_j w tau (c_j - c_i)+ * c_i / (c_i + c_half)") {
+TEST_CASE("constructivism transfer: dc_i = alpha * sum_j w tau (c_j - c_i)+ * c_i / (c_i + c_half)") {
   State s = small_state(4);
   s.capacity << 0.2, 0.8, 0.5, 0.9;
   s.ties.add({.a = 0, .b = 1, .strength = 0.5, .trust = 0.4});
   s.ties.add({.a = 0, .b = 2, .strength = 1.0, .trust = 1.0});
   s.ties.add({.a = 1, .b = 2, .strength = 0.7, .trust = 0.9});
   // School 3 has no ties.
-  const auto& m = mech("transfer");
+  const auto& m = mech("constructivism");
   const double alpha = 0.1, c_half = 0.3;
-  const State out = step_once(m, with(m, {{"alpha", alpha}, {"c_half", c_half}}), s);
+  const State out = step_once(m, with(m, {{"alpha", alpha}, {"c_half", c_half}, {"alpha_construct", 0}, {"cost", 0}}), s);
   const double g0 = 0.5 * 0.4 * (0.8 - 0.2) + 1.0 * 1.0 * (0.5 - 0.2);
   CHECK(out.capacity[0] == doctest::Approx(0.2 + alpha * g0 * 0.2 / (0.2 + c_half)));
   CHECK(out.capacity[1] == doctest::Approx(0.8));  // nobody stronger to learn from
@@ -65,14 +65,14 @@ TEST_CASE("transfer: dc_i = alpha * sum_j w tau (c_j - c_i)+ * c_i / (c_i + c_ha
   CHECK(out.capacity[3] == doctest::Approx(0.9));
 }
 
-TEST_CASE("transfer: alpha 0 changes nothing - a school of capacity 0 absorbs nothing") {
+TEST_CASE("constructivism transfer: alpha 0 changes nothing - a school of capacity 0 absorbs nothing") {
   State s = small_state(3);
   s.capacity << 0.0, 1.0, 0.4;
   s.ties.add({.a = 0, .b = 1, .strength = 1, .trust = 1});
   s.ties.add({.a = 2, .b = 1, .strength = 1, .trust = 1});
-  const auto& m = mech("transfer");
-  CHECK((step_once(m, with(m, {{"alpha", 0}}), s).capacity == s.capacity).all());
-  const State out = step_once(m, defaults(m.params), s);
+  const auto& m = mech("constructivism");
+  CHECK((step_once(m, with(m, {{"alpha", 0}, {"alpha_construct", 0}, {"cost", 0}}), s).capacity == s.capacity).all());
+  const State out = step_once(m, with(m, {{"cost", 0}}), s);
   CHECK(out.capacity[0] == 0.0);
   CHECK(out.capacity[2] > 0.4);
 }
@@ -125,7 +125,7 @@ TEST_CASE("attainment without noise follows the formula - reputation is last yea
   const auto& m = mech("attainment");
   const auto v = with(m, {{"intercept", -0.5}, {"beta_capacity", 1.2}, {"beta_expectations", 0.4},
                           {"beta_opportunity", 0.3}, {"beta_disadvantaged", 0.5},
-                          {"penalty_dis", 0.6}, {"noise_sd", 0}});
+                          {"penalty_dis", 0.6}, {"noise_sd", 0}, {"mitigation_expectations", 0}});
   const State out = step_once(m, v, s);
   for (int i = 0; i < 3; ++i) {
     const double base = -0.5 + 1.2 * s.capacity[i] * (1 - s.crisis[i]) + 0.4 * s.expectations[i] +

@@ -30,7 +30,7 @@ std::vector<Eigen::ArrayXd> capacity_path(const Scenario& sc) {
 TEST_CASE("updates within a phase are synchronous: a chain learns from old values") {
   // 0 - 1 - 2 with capacities rising along the chain. If school 1 were updated
   // before school 0 read it, school 0 would learn from 1's new value.
-  const Scenario sc = scenario("years: 1\npipeline: [{transfer: {alpha: 0.5, c_half: 0.5}}]\n");
+  const Scenario sc = scenario("years: 1\npipeline: [{constructivism: {alpha: 0.5, c_half: 0.5, cost: 0}}]\n");
   State s;
   s.allocate(3, 1, 2);
   s.capacity << 0.2, 0.5, 0.9;
@@ -133,7 +133,7 @@ TEST_CASE("checked builds catch a mechanism writing a field it does not declare"
   MechanismInfo info;
   info.name = "rogue";
   info.writes = {Field::capacity};
-  info.make = [](std::span<const double>) { return std::make_unique<Rogue>(); };
+  info.make = [](std::span<const double>, const PipelineInfo&) { return std::make_unique<Rogue>(); };
   Scenario sc = scenario("years: 1\nworld: {schools: 5, areas: 1}\npipeline: []\n");
   sc.pipeline.push_back({&info, {}});
   Simulation sim(sc, models::registry(), 0);

@@ -4,6 +4,6 @@
 
 namespace schoolsim::models {
 
-MechanismInfo transfer_info();
+MechanismInfo constructivism_info();
 
 }  // namespace schoolsim::models

@@ -411,7 +411,9 @@ MechanismInfo market_info() {
               Field::pressure};
   m.writes_rivalry = true;
   m.params = kTable.specs();
-  m.make = [](std::span<const double> v) { return std::make_unique<Market>(kTable, v); };
+  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
+    return std::make_unique<Market>(kTable, v, pl);
+  };
   return m;
 }
 

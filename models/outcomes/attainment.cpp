@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <boost/random/normal_distribution.hpp>
 
 #include "models/outcomes/outcomes.hpp"
@@ -37,6 +38,18 @@ const ParamTable<AttainmentParams> kTable = {
       "stated reason: accountability raises measured results a little in the short run "
       "(Burgess, Wilson & Worth 2013 find about 0.09 SD from league tables)"},
      &AttainmentParams::beta_pressure},
+    {{"mitigation_expectations", R::real, 0.5, 0, 5, "share per unit expectations above 0.5",
+      "how far expectations above the midpoint reduce the penalty of disadvantage",
+      "Ainscow, Muijs & West (2006): high expectations help vulnerable learners"},
+     &AttainmentParams::mitigation_expectations},
+    {{"mitigation_ties", R::real, 0.5, 0, 5, "share per unit w tau",
+      "how far ties of networks whose goal is vulnerable learners reduce the penalty",
+      "Ainscow, Muijs & West (2006): collaboration addresses the needs of vulnerable groups"},
+     &AttainmentParams::mitigation_ties},
+    {{"mitigation_area", R::real, 0.5, 0, 5, "share per unit strategy",
+      "how far the area's beyond-school strategy reduces the penalty",
+      "Ainscow et al. (2012): the ecology of equity reaches beyond schools"},
+     &AttainmentParams::mitigation_area},
     {{"noise_sd", R::real, 0.1, 0, 2, "pupil SD", "year-to-year cohort noise in a school's results",
       "stated reason: cohorts of a few dozen pupils give school means that vary by about 0.1 SD"},
      &AttainmentParams::noise_sd},
@@ -53,8 +66,13 @@ class Attainment final : public MechanismWith<AttainmentParams> {
       const double d = in.disadvantaged[i];
       // Reputation is last year's published result (league tables lag a year).
       out.reputation[i] = d * in.attainment_dis[i] + (1 - d) * in.attainment_adv[i];
-      const SchoolInputs school{in.capacity[i], in.crisis[i], in.expectations[i],
-                                in.opportunity[i], d, in.pressure[i]};
+      SchoolInputs school{in.capacity[i], in.crisis[i], in.expectations[i], in.opportunity[i], d, in.pressure[i]};
+      in.ties.for_each_tie(i, [&](TieStore::Slot s, std::int32_t) {
+        const std::int32_t net = in.ties.network[s];
+        if (net >= 0 && in.networks.goal[static_cast<std::size_t>(net)] == NetworkGoal::vulnerable_learners)
+          school.vulnerable_ties += in.ties.strength[s] * in.ties.trust[s];
+      });
+      if (in.area_strategy.size() > 0) school.area_strategy = in.area_strategy[in.area[i]];
       out.attainment_dis[i] = expected_attainment(p, school, true) + noise(rng);
       out.attainment_adv[i] = expected_attainment(p, school, false) + noise(rng);
     }
@@ -63,11 +81,17 @@ class Attainment final : public MechanismWith<AttainmentParams> {
 
 }  // namespace
 
+double mitigation(const AttainmentParams& p, const SchoolInputs& s) {
+  return std::clamp(p.mitigation_expectations * std::max(0.0, s.expectations - 0.5) +
+                        p.mitigation_ties * s.vulnerable_ties + p.mitigation_area * s.area_strategy,
+                    0.0, 1.0);
+}
+
 double expected_attainment(const AttainmentParams& p, const SchoolInputs& s, bool disadvantaged_group) {
   return p.intercept + p.beta_capacity * s.capacity * (1.0 - s.crisis) +
          p.beta_expectations * s.expectations + p.beta_opportunity * s.opportunity -
          p.beta_disadvantaged * s.disadvantaged + p.beta_pressure * s.pressure -
-         (disadvantaged_group ? p.penalty_dis : 0.0);
+         (disadvantaged_group ? p.penalty_dis * (1.0 - mitigation(p, s)) : 0.0);
 }
 
 AttainmentParams default_attainment_params() { return kTable.make({}); }
@@ -84,7 +108,9 @@ MechanismInfo attainment_info() {
              Field::disadvantaged, Field::pressure, Field::attainment_dis, Field::attainment_adv};
   m.writes = {Field::attainment_dis, Field::attainment_adv, Field::reputation};
   m.params = kTable.specs();
-  m.make = [](std::span<const double> v) { return std::make_unique<Attainment>(kTable, v); };
+  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
+    return std::make_unique<Attainment>(kTable, v, pl);
+  };
   return m;
 }
 

@@ -8,7 +8,7 @@ namespace schoolsim::models {
 namespace {
 
 struct CrisisParams {
-  double rate, rate_exponent, severity_min, fade;
+  double rate, rate_exponent, severity_min, fade, support;
 };
 
 using R = ParamType;
@@ -29,6 +29,11 @@ const ParamTable<CrisisParams> kTable = {
     {{"fade", R::real, 0.2, 0, 1, "per term", "share of crisis severity that fades each term",
       "stated reason: a typical crisis is mostly over within about two years"},
      &CrisisParams::fade},
+    {{"support", R::real, 0.3, 0, 1, "per term",
+      "extra fading of a crisis with help from stronger partners: support x min(1, 2 x sum of "
+      "w tau (c_j - c_i)+)",
+      "Ainscow, Muijs & West (2006): collaboration helps schools resolve immediate problems"},
+     &CrisisParams::support},
 };
 
 class Crises final : public MechanismWith<CrisisParams> {
@@ -40,7 +45,12 @@ class Crises final : public MechanismWith<CrisisParams> {
     for (std::int32_t i = 0; i < in.n_schools(); ++i) {
       Stream rng = ctx.stream(static_cast<std::uint64_t>(i));
       const double chance = p.rate * std::pow(1.0 - in.capacity[i], p.rate_exponent);
-      const double faded = in.crisis[i] * (1.0 - p.fade);
+      double help = 0;
+      in.ties.for_each_tie(i, [&](TieStore::Slot s, std::int32_t j) {
+        help += in.ties.strength[s] * in.ties.trust[s] * std::max(0.0, in.capacity[j] - in.capacity[i]);
+      });
+      const double fade = std::min(1.0, p.fade + p.support * std::min(1.0, 2 * help));
+      const double faded = in.crisis[i] * (1.0 - fade);
       out.crisis[i] = rng.uniform() < chance ? std::max(faded, severity(rng)) : faded;
     }
   }
@@ -54,12 +64,14 @@ MechanismInfo crises_info() {
   m.family = "outcomes";
   m.summary =
       "Immediate problems (leadership loss, staffing, a failed inspection) arrive more often in "
-      "low-capacity schools and fade over time.";
+      "low-capacity schools and fade over time, faster with help from stronger partners.";
   m.cadence = Cadence::term;
   m.reads = {Field::capacity, Field::crisis};
   m.writes = {Field::crisis};
   m.params = kTable.specs();
-  m.make = [](std::span<const double> v) { return std::make_unique<Crises>(kTable, v); };
+  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
+    return std::make_unique<Crises>(kTable, v, pl);
+  };
   return m;
 }
 

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cmath>
 
 #include "models/outcomes/outcomes.hpp"
 
@@ -22,14 +23,28 @@ const ParamTable<OpportunityParams> kTable = {
       "secondary roll at which breadth stops growing with size",
       "stated reason: a sixth-form-sized secondary can staff a full option range"},
      &OpportunityParams::full_size_secondary},
+    {{"joint_gain", R::real, 0.5, 0, 10, "per unit of partners' breadth",
+      "how much joint provision with partners widens a school's opportunities: "
+      "o = own + (1 - own)(1 - exp(-joint_gain x sum of w tau own_j over joint-provision ties))",
+      "Ainscow, Muijs & West (2006): collaboration widens learning opportunities"},
+     &OpportunityParams::joint_gain},
 };
 
 class Opportunities final : public MechanismWith<OpportunityParams> {
  public:
   using MechanismWith::MechanismWith;
   void step(const State& in, State& out, const StepContext&) override {
-    for (std::int32_t i = 0; i < in.n_schools(); ++i)
-      out.opportunity[i] = own_opportunity(params(), in.pupils[i], in.phase[i]);
+    const auto& p = params();
+    const TieStore& ties = in.ties;
+    for (std::int32_t i = 0; i < in.n_schools(); ++i) {
+      const double own = own_opportunity(p, in.pupils[i], in.phase[i]);
+      double shared = 0;
+      ties.for_each_tie(i, [&](TieStore::Slot s, std::int32_t j) {
+        if (ties.activities[s] & joint_provision)
+          shared += ties.strength[s] * ties.trust[s] * own_opportunity(p, in.pupils[j], in.phase[j]);
+      });
+      out.opportunity[i] = own + (1 - own) * (1 - std::exp(-p.joint_gain * shared));
+    }
   }
 };
 
@@ -47,13 +62,15 @@ MechanismInfo opportunities_info() {
   m.name = "opportunities";
   m.family = "outcomes";
   m.summary =
-      "Breadth of learning opportunities a school offers its pupils, growing with its size; "
-      "partners' joint provision adds to it when collaboration is on.";
+      "Breadth of learning opportunities open to a school's pupils: its own, growing with its "
+      "size, widened by partners' breadth over ties with joint provision.";
   m.cadence = Cadence::year;
-  m.reads = {Field::pupils, Field::phase};
+  m.reads = {Field::pupils, Field::phase};  // and ties with joint provision
   m.writes = {Field::opportunity};
   m.params = kTable.specs();
-  m.make = [](std::span<const double> v) { return std::make_unique<Opportunities>(kTable, v); };
+  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
+    return std::make_unique<Opportunities>(kTable, v, pl);
+  };
   return m;
 }
 

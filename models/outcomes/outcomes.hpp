@@ -7,19 +7,26 @@ namespace schoolsim::models {
 MechanismInfo crises_info();
 MechanismInfo attainment_info();
 MechanismInfo opportunities_info();
+MechanismInfo expectations_info();
 
 // Expected attainment of one pupil group (docs/ODD.md), before cohort noise.
 struct AttainmentParams {
   double intercept, beta_capacity, beta_expectations, beta_opportunity, beta_disadvantaged,
-      penalty_dis, beta_pressure, noise_sd;
+      penalty_dis, beta_pressure, noise_sd, mitigation_expectations, mitigation_ties,
+      mitigation_area;
 };
 struct SchoolInputs {
   double capacity, crisis, expectations, opportunity, disadvantaged, pressure;
+  double vulnerable_ties = 0;  // sum of w tau over ties of networks for vulnerable learners
+  double area_strategy = 0;    // the area's beyond-school strategy
 };
+// Share of the disadvantage penalty removed (MODEL: expectations, ties whose
+// goal is vulnerable learners, the area strategy), in [0,1].
+double mitigation(const AttainmentParams& p, const SchoolInputs& s);
 double expected_attainment(const AttainmentParams& p, const SchoolInputs& s, bool disadvantaged_group);
 // A school's own breadth of opportunities from its size .
 struct OpportunityParams {
-  double base, size_gain, full_size_primary, full_size_secondary;
+  double base, size_gain, full_size_primary, full_size_secondary, joint_gain;
 };
 double own_opportunity(const OpportunityParams& p, int pupils, int phase);
 OpportunityParams default_opportunity_params();

@@ -8,7 +8,8 @@ namespace schoolsim::models {
 namespace {
 
 struct TurnoverParams {
-  double reversion, target, recruitment_slope, reference_disadvantaged, crisis_loss, noise_sd;
+  double reversion, target, recruitment_slope, reference_disadvantaged, crisis_loss, noise_sd,
+      expectations_target, expectations_slope;
 };
 
 using R = ParamType;
@@ -35,6 +36,14 @@ const ParamTable<TurnoverParams> kTable = {
       "share of capacity lost per term to an immediate problem of severity 1",
       "stated reason: a severe crisis costs a school a third of its capacity over a few years"},
      &TurnoverParams::crisis_loss},
+    {{"expectations_target", R::real, 0.5, 0, 1, "[0,1]",
+      "expectations that new staff bring, at the reference share of disadvantaged pupils",
+      "the world's mean initial expectations"},
+     &TurnoverParams::expectations_target},
+    {{"expectations_slope", R::real, -0.4, -2, 2, "expectations per unit share",
+      "how the expectations new staff bring fall with the share of disadvantaged pupils",
+      "the world's slope, so the world is in balance"},
+     &TurnoverParams::expectations_slope},
     {{"noise_sd", R::real, 0.032, 0, 1, "[0,1] per term", "random change of capacity each term",
       "stated reason: arrivals and departures of staff; with reversion 0.02 it keeps the spread "
       "of capacity around its target at the world's 0.16"},
@@ -54,6 +63,10 @@ class Turnover final : public MechanismWith<TurnoverParams> {
           p.target + p.recruitment_slope * (in.disadvantaged[i] - p.reference_disadvantaged);
       const double next = c + p.reversion * (target - c) - p.crisis_loss * in.crisis[i] * c + noise(rng);
       out.capacity[i] = std::clamp(next, 0.0, 1.0);
+      // New staff bring the expectations typical of schools like this one.
+      const double e_target =
+          p.expectations_target + p.expectations_slope * (in.disadvantaged[i] - p.reference_disadvantaged);
+      out.expectations[i] = std::clamp(in.expectations[i] + p.reversion * (e_target - in.expectations[i]), 0.0, 1.0);
     }
   }
 };
@@ -65,13 +78,16 @@ MechanismInfo turnover_info() {
   m.name = "turnover";
   m.family = "school";
   m.summary =
-      "Staff turnover pulls capacity toward the level a school can recruit, lower where intakes "
-      "are more disadvantaged; crises erode it, and arrivals and departures add noise.";
+      "Staff turnover pulls capacity and expectations toward what a school can recruit, lower "
+      "where intakes are more disadvantaged; crises erode capacity, and arrivals and "
+      "departures add noise.";
   m.cadence = Cadence::term;
-  m.reads = {Field::capacity, Field::crisis, Field::disadvantaged};
-  m.writes = {Field::capacity};
+  m.reads = {Field::capacity, Field::crisis, Field::disadvantaged, Field::expectations};
+  m.writes = {Field::capacity, Field::expectations};
   m.params = kTable.specs();
-  m.make = [](std::span<const double> v) { return std::make_unique<Turnover>(kTable, v); };
+  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
+    return std::make_unique<Turnover>(kTable, v, pl);
+  };
   return m;
 }
 

@@ -75,13 +75,15 @@ std::string cadence_name(Cadence c) { return c == Cadence::term ? "every term" :
 
 std::string range_text(const ParamSpec& p) {
   if (p.type == ParamType::boolean) return "true/false";
+  if (p.type == ParamType::choice) {
+    std::string out;
+    for (const auto& c : p.choices) out += (out.empty() ? "" : " / ") + c;
+    return out;
+  }
   return "[" + format_number(p.lo) + ", " + format_number(p.hi) + "]";
 }
 
-std::string default_text(const ParamSpec& p) {
-  if (p.type == ParamType::boolean) return p.def != 0 ? "true" : "false";
-  return format_number(p.def);
-}
+std::string default_text(const ParamSpec& p) { return value_text(p, p.def); }
 
 std::string field_list(const std::vector<Field>& fields) {
   std::string out;

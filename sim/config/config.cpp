@@ -164,6 +164,19 @@ class Checker {
     return n.Scalar();
   }
 
+  // A parameter's value: a number, a boolean, or one of its named choices.
+  std::optional<double> value(const YAML::Node& n, const std::string& path, const ParamSpec& spec) {
+    if (spec.type != ParamType::choice) return number(n, path, spec.type, spec.lo, spec.hi, spec.unit);
+    if (!n.IsScalar()) {
+      error(n, path + ": expected one of " + join(spec.choices) + ", found " + describe(n));
+      return std::nullopt;
+    }
+    for (std::size_t i = 0; i < spec.choices.size(); ++i)
+      if (spec.choices[i] == n.Scalar()) return static_cast<double>(i);
+    unknown(n, path, n.Scalar(), spec.choices, "value");
+    return std::nullopt;
+  }
+
   // Fills `values` from a map of parameters described by `specs`.
   void params(const YAML::Node& node, const std::string& path, const std::vector<ParamSpec>& specs,
               std::vector<double>& values) {
@@ -177,7 +190,7 @@ class Checker {
       const int i = param_index(specs, kv.first.Scalar());
       if (i < 0) continue;
       const ParamSpec& spec = specs[static_cast<std::size_t>(i)];
-      if (auto v = number(kv.second, path + "." + spec.name, spec.type, spec.lo, spec.hi, spec.unit))
+      if (auto v = value(kv.second, path + "." + spec.name, spec))
         values[static_cast<std::size_t>(i)] = *v;
     }
   }
@@ -327,7 +340,7 @@ void parse_timeline(Checker& c, const YAML::Node& node, const Registry& registry
         continue;
       }
       const ParamSpec& spec = specs[static_cast<std::size_t>(pi)];
-      auto v = c.number(kv.second, path + ".set." + key, spec.type, spec.lo, spec.hi, spec.unit);
+      auto v = c.value(kv.second, path + ".set." + key, spec);
       if (!v || !ok) continue;
       TimelineEvent e = base;
       e.entry = entry;
@@ -530,15 +543,10 @@ LoadResult load_scenario(const std::string& path, const Registry& registry) {
 
 std::string to_yaml(const Scenario& sc, const Registry& registry) {
   YAML::Emitter out;
-  auto num = [&](double v) { out << YAML::Value << fmt(v); };
   auto param_map = [&](const std::vector<ParamSpec>& specs, const std::vector<double>& values) {
     out << YAML::BeginMap;
     for (std::size_t i = 0; i < specs.size(); ++i) {
-      out << YAML::Key << specs[i].name;
-      if (specs[i].type == ParamType::boolean)
-        out << YAML::Value << (values[i] != 0 ? "true" : "false");
-      else
-        num(values[i]);
+      out << YAML::Key << specs[i].name << YAML::Value << value_text(specs[i], values[i]);
     }
     out << YAML::EndMap;
   };
@@ -565,8 +573,8 @@ std::string to_yaml(const Scenario& sc, const Registry& registry) {
     out << YAML::Key << "year" << YAML::Value << std::to_string(ev.year);
     out << YAML::Key << "term" << YAML::Value << std::to_string(ev.term);
     out << YAML::Key << "set" << YAML::Value << YAML::BeginMap << YAML::Key
-        << e.info->name + "." + e.info->params[ev.param].name;
-    num(ev.value);
+        << e.info->name + "." + e.info->params[ev.param].name << YAML::Value
+        << value_text(e.info->params[ev.param], ev.value);
     out << YAML::EndMap << YAML::EndMap;
   }
   out << YAML::EndSeq;

@@ -15,7 +15,7 @@ Scenario england() {
   const char* text = R"(
 years: 30
 world: {schools: 24000, areas: 150, initial_ties_per_school: 8}
-pipeline: [crises, transfer, turnover, attainment]
+pipeline: [crises, constructivism, turnover, attainment]
 record: {every: year}
 )";
   auto r = parse_scenario(text, "bench.yaml", models::registry());

@@ -1,0 +1,121 @@
+#include <algorithm>
+#include <cmath>
+
+#include "models/durkheim/durkheim.hpp"
+
+namespace schoolsim::models {
+
+namespace {
+
+struct DurkheimParams {
+  double g0, regulation, anomie_turnover, anomie_expectations, withdrawal, over_regulation,
+      autonomy_recovery, autonomy_baseline;
+};
+
+using R = ParamType;
+const ParamTable<DurkheimParams> kTable = {
+    {{"g0", R::real, 1.5, 0.01, 100, "tie strength",
+      "summed tie strength at which integration reaches 1 - 1/e (g = 1 - exp(-sum w / g0))",
+      "stated reason: three ties of middling strength integrate a school well"},
+     &DurkheimParams::g0},
+    {{"regulation", R::real, 0.05, 0, 1, "per term",
+      "rate at which expectations move toward the trust-weighted norm of partners (up or down)",
+      "Durkheim's regulation, after Muijs, West & Ainscow (2010)"},
+     &DurkheimParams::regulation},
+    {{"anomie_turnover", R::real, 0.02, 0, 1, "capacity per term at anomie 1",
+      "capacity lost to staff turnover in an isolated school under pressure",
+      "Daly & Finnigan (2010): pressured, isolated schools lose staff"},
+     &DurkheimParams::anomie_turnover},
+    {{"anomie_expectations", R::real, 0.01, 0, 1, "per term at anomie 1",
+      "fall of expectations in an isolated school under pressure",
+      "stated reason: anomie lowers what staff believe pupils can achieve"},
+     &DurkheimParams::anomie_expectations},
+    {{"withdrawal", R::real, 0.1, 0, 1, "per tie per term at anomie 1",
+      "chance that an anomic school withdraws from each of its voluntary ties",
+      "Daly & Finnigan (2010): under accountability pressure, weak schools lose ties"},
+     &DurkheimParams::withdrawal},
+    {{"over_regulation", R::real, 0.02, 0, 1, "autonomy per term",
+      "loss of autonomy of an integrated school whose ties are mandated",
+      "Muijs, West & Ainscow (2010): mandated, dense networks over-regulate"},
+     &DurkheimParams::over_regulation},
+    {{"autonomy_recovery", R::real, 0.01, 0, 1, "per term", "rate at which autonomy returns to its baseline",
+      "stated reason: agency recovers slowly once pressure is off"},
+     &DurkheimParams::autonomy_recovery},
+    {{"autonomy_baseline", R::real, 0.6, 0, 1, "[0,1]", "autonomy a school returns to",
+      "the world's mean initial autonomy"},
+     &DurkheimParams::autonomy_baseline},
+};
+
+class Durkheim final : public MechanismWith<DurkheimParams> {
+ public:
+  using MechanismWith::MechanismWith;
+
+  void step(const State& in, State& out, const StepContext& ctx) override {
+    const auto& p = params();
+    const TieStore& ties = in.ties;
+    for (std::int32_t i = 0; i < in.n_schools(); ++i) {
+      double strength = 0, weight = 0, norm = 0, mandated = 0;
+      ties.for_each_tie(i, [&](TieStore::Slot s, std::int32_t j) {
+        strength += ties.strength[s];
+        const double wt = ties.strength[s] * ties.trust[s];
+        weight += wt;
+        norm += wt * in.expectations[j];
+        const std::int32_t net = ties.network[s];
+        if (net >= 0 && in.networks.entry[static_cast<std::size_t>(net)] == NetworkEntry::mandated)
+          mandated += ties.strength[s];
+      });
+      const double g = 1.0 - std::exp(-strength / p.g0);
+      const double anomie = (1.0 - g) * in.pressure[i];
+      out.integration[i] = g;
+      out.anomie[i] = anomie;
+      double e = in.expectations[i] - p.anomie_expectations * anomie;
+      if (weight > 0) e += p.regulation * (norm / weight - in.expectations[i]);
+      out.expectations[i] = std::clamp(e, 0.0, 1.0);
+      out.capacity[i] = std::clamp(in.capacity[i] - p.anomie_turnover * anomie * in.capacity[i], 0.0, 1.0);
+      const double mandated_share = strength > 0 ? mandated / strength : 0.0;
+      out.autonomy[i] = std::clamp(in.autonomy[i] + p.autonomy_recovery * (p.autonomy_baseline - in.autonomy[i]) -
+                                       p.over_regulation * mandated_share * g,
+                                   0.0, 1.0);
+    }
+    // Anomic schools withdraw from voluntary ties.
+    withdrawn_.clear();
+    ties.for_each([&](TieStore::Slot s) {
+      if (ties.kind[s] != TieKind::voluntary) return;
+      const double a = std::max((1 - out.integration[ties.a[s]]) * in.pressure[ties.a[s]],
+                                (1 - out.integration[ties.b[s]]) * in.pressure[ties.b[s]]);
+      if (a <= 0) return;
+      Stream rng = ctx.stream(ties.id[s]);
+      if (rng.uniform() < p.withdrawal * a) withdrawn_.push_back(s);
+    });
+    for (auto s : withdrawn_) {
+      ctx.log(out.ties, s, TieEventType::dissolved, TieReason::withdrawal);
+      out.ties.remove(s);
+    }
+  }
+
+ private:
+  std::vector<TieStore::Slot> withdrawn_;
+};
+
+}  // namespace
+
+MechanismInfo durkheim_info() {
+  MechanismInfo m;
+  m.name = "durkheim";
+  m.family = "durkheim";
+  m.summary =
+      "Integration from tie strength; expectations regulated toward partners' trust-weighted "
+      "norm; anomie (isolation under pressure) drives staff turnover, falling expectations and "
+      "withdrawal from ties; mandated networks over-regulate autonomy.";
+  m.cadence = Cadence::term;
+  m.reads = {Field::expectations, Field::pressure, Field::capacity, Field::autonomy};
+  m.writes = {Field::integration, Field::anomie, Field::expectations, Field::capacity, Field::autonomy};
+  m.writes_ties = true;
+  m.params = kTable.specs();
+  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
+    return std::make_unique<Durkheim>(kTable, v, pl);
+  };
+  return m;
+}
+
+}  // namespace schoolsim::models

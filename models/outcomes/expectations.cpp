@@ -1,0 +1,72 @@
+#include <algorithm>
+
+#include "models/outcomes/outcomes.hpp"
+
+namespace schoolsim::models {
+
+namespace {
+
+struct ExpectationParams {
+  double gain, trust_min, similar_band;
+};
+
+using R = ParamType;
+const ParamTable<ExpectationParams> kTable = {
+    {{"gain", R::real, 0.2, 0, 5, "per pupil SD of the partner's lead",
+      "yearly rise of expectations per pupil SD by which a trusted, similar partner does better",
+      "Ainscow, Muijs & West (2006): seeing a similar school do better raises expectations"},
+     &ExpectationParams::gain},
+    {{"trust_min", R::real, 0.5, 0, 1, "[0,1]",
+      "trust below which a partner's results do not change expectations",
+      "Ainscow, Muijs & West (2006): only under certain conditions"},
+     &ExpectationParams::trust_min},
+    {{"similar_band", R::real, 0.15, 0.001, 1, "share",
+      "difference of disadvantaged shares at which intakes no longer count as similar "
+      "(similarity 1 - |d_i - d_j| / band)",
+      "families of schools: comparison with similar intakes"},
+     &ExpectationParams::similar_band},
+};
+
+class Expectations final : public MechanismWith<ExpectationParams> {
+ public:
+  using MechanismWith::MechanismWith;
+  void step(const State& in, State& out, const StepContext&) override {
+    const auto& p = params();
+    const TieStore& ties = in.ties;
+    auto result = [&](std::int32_t i) {
+      const double d = in.disadvantaged[i];
+      return d * in.attainment_dis[i] + (1 - d) * in.attainment_adv[i];
+    };
+    for (std::int32_t i = 0; i < in.n_schools(); ++i) {
+      double rise = 0;
+      ties.for_each_tie(i, [&](TieStore::Slot s, std::int32_t j) {
+        if (ties.trust[s] < p.trust_min) return;
+        const double similar =
+            std::max(0.0, 1.0 - std::abs(in.disadvantaged[i] - in.disadvantaged[j]) / p.similar_band);
+        rise += ties.strength[s] * ties.trust[s] * similar * std::max(0.0, result(j) - result(i));
+      });
+      out.expectations[i] = std::clamp(in.expectations[i] + p.gain * rise * (1 - in.expectations[i]), 0.0, 1.0);
+    }
+  }
+};
+
+}  // namespace
+
+MechanismInfo expectations_info() {
+  MechanismInfo m;
+  m.name = "expectations";
+  m.family = "outcomes";
+  m.summary =
+      "Expectations rise when a trusted partner with a similar intake does better, and only "
+      "then: ties as such do not raise them.";
+  m.cadence = Cadence::year;
+  m.reads = {Field::expectations, Field::disadvantaged, Field::attainment_dis, Field::attainment_adv};
+  m.writes = {Field::expectations};
+  m.params = kTable.specs();
+  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
+    return std::make_unique<Expectations>(kTable, v, pl);
+  };
+  return m;
+}
+
+}  // namespace schoolsim::models

@@ -1,0 +1,143 @@
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "models/policy/policy.hpp"
+
+namespace schoolsim::models {
+
+std::vector<std::int32_t> weakest_schools(const State& s, double share) {
+  std::vector<std::int32_t> out;
+  for (int phase = 0; phase < 2; ++phase) {
+    std::vector<std::int32_t> ranked;
+    for (std::int32_t i = 0; i < s.n_schools(); ++i)
+      if (s.phase[i] == phase) ranked.push_back(i);
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [&](std::int32_t a, std::int32_t b) { return school_result(s, a) < school_result(s, b); });
+    const auto take = static_cast<std::size_t>(std::floor(share * static_cast<double>(ranked.size())));
+    out.insert(out.end(), ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(take));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+namespace {
+
+struct FederationParams {
+  double year, weak_share, strong_share, treated, rule, strength, trust, lead;
+};
+
+using R = ParamType;
+const ParamTable<FederationParams> kTable = {
+    {{"year", R::integer, 2, 0, 200, "year (0 = first)",
+      "year at whose end weak schools are paired (after that year's results)",
+      "stated reason: a few years of history before the policy"},
+     &FederationParams::year},
+    {{"weak_share", R::real, 0.1, 0, 0.5, "share",
+      "schools in this bottom share of their phase's results are eligible as the weaker partner",
+      "stated reason: performance federations targeted struggling schools (Chapman & Muijs 2014)"},
+     &FederationParams::weak_share},
+    {{"strong_share", R::real, 0.3, 0, 1, "share",
+      "schools in this top share of their phase's results may lead a federation",
+      "stated reason: lead schools were judged good or outstanding"},
+     &FederationParams::strong_share},
+    {{"treated", R::real, 0.5, 0, 1, "share",
+      "share of eligible weak schools that are paired; the rest are the matched comparison",
+      "stated reason: half treated gives a matched comparison group of equal size"},
+     &FederationParams::treated},
+    {{"rule", R::choice, 0, 0, 2, "weak_strong / random / similar",
+      "pairing rule: with the nearest strong school, with a random school of the area, or with "
+      "the school of the area whose intake is most similar",
+      "Chapman & Muijs (2014) compare performance federations with other kinds",
+      {"weak_strong", "random", "similar"}},
+     &FederationParams::rule},
+    {{"strength", R::real, 1.0, 0, 1, "[0,1]", "strength of a federation tie",
+      "federations share governance and staff: the strongest kind of tie"},
+     &FederationParams::strength},
+    {{"trust", R::real, 0.3, 0, 1, "[0,1]", "starting trust of a federation tie",
+      "stated reason: a pairing arranged from outside starts with little trust, which is why "
+      "gains take time (Chapman, Muijs & MacAllister 2011)"},
+     &FederationParams::trust},
+    {{"lead", R::boolean, 1, 0, 1, "true/false", "the stronger school leads the federation",
+      "Chapman & Muijs (2014): executive heads from the lead school"},
+     &FederationParams::lead},
+};
+
+class Federations final : public MechanismWith<FederationParams> {
+ public:
+  using MechanismWith::MechanismWith;
+
+  void step(const State& in, State& out, const StepContext& ctx) override {
+    const auto& p = params();
+    if (ctx.clock.year() != static_cast<std::int32_t>(p.year)) return;
+    const auto weak = weakest_schools(in, p.weak_share);
+    std::vector<std::uint8_t> taken(static_cast<std::size_t>(in.n_schools()), 0);
+    for (auto w : weak) taken[static_cast<std::size_t>(w)] = 1;
+    // The strong: top share of each phase.
+    std::vector<std::uint8_t> strong(static_cast<std::size_t>(in.n_schools()), 0);
+    for (int phase = 0; phase < 2; ++phase) {
+      std::vector<std::int32_t> ranked;
+      for (std::int32_t i = 0; i < in.n_schools(); ++i)
+        if (in.phase[i] == phase) ranked.push_back(i);
+      std::stable_sort(ranked.begin(), ranked.end(),
+                       [&](std::int32_t a, std::int32_t b) { return school_result(in, a) > school_result(in, b); });
+      const auto top = static_cast<std::size_t>(std::floor(p.strong_share * static_cast<double>(ranked.size())));
+      for (std::size_t r = 0; r < top; ++r) strong[static_cast<std::size_t>(ranked[r])] = 1;
+    }
+    const auto rule = static_cast<int>(p.rule);
+    for (std::int32_t w : weak) {
+      Stream rng = ctx.stream(static_cast<std::uint64_t>(w));
+      if (rng.uniform() >= p.treated) continue;
+      std::int32_t best = -1;
+      double best_score = 1e300;
+      for (std::int32_t j = 0; j < in.n_schools(); ++j) {
+        if (j == w || taken[static_cast<std::size_t>(j)] || in.area[j] != in.area[w] || in.phase[j] != in.phase[w])
+          continue;
+        if (rule == 0 && !strong[static_cast<std::size_t>(j)]) continue;
+        double score = 0;
+        if (rule == 0) score = std::hypot(in.x[w] - in.x[j], in.y[w] - in.y[j]);
+        if (rule == 1) score = rng.uniform();
+        if (rule == 2) score = std::abs(in.disadvantaged[w] - in.disadvantaged[j]);
+        if (score < best_score) best_score = score, best = j;
+      }
+      if (best < 0 || out.ties.find(w, best) != TieStore::kNone) continue;
+      taken[static_cast<std::size_t>(best)] = 1;
+      const std::int32_t a = std::min(w, best), b = std::max(w, best);
+      TieLead lead = TieLead::none;
+      if (p.lead != 0) lead = best == a ? TieLead::a : TieLead::b;
+      const auto s = out.ties.add({.a = a,
+                                   .b = b,
+                                   .strength = p.strength,
+                                   .trust = p.trust,
+                                   .kind = TieKind::federation,
+                                   .lead = lead,
+                                   .activities = staff_development | staff_exchange | shared_data | shared_governance});
+      ctx.log(out.ties, s, TieEventType::formed, TieReason::federation);
+    }
+  }
+};
+
+}  // namespace
+
+MechanismInfo federations_info() {
+  MechanismInfo m;
+  m.name = "federations";
+  m.family = "policy";
+  m.summary =
+      "School-to-school support: in a given year, a share of the weakest schools of each phase "
+      "are paired (with the nearest strong school, at random, or by similar intake) in "
+      "federation ties of full strength, led by the stronger school; the unpaired eligible "
+      "schools are the matched comparison.";
+  m.cadence = Cadence::year;
+  m.reads = {Field::attainment_dis, Field::attainment_adv, Field::disadvantaged, Field::area,
+             Field::phase, Field::x, Field::y};
+  m.writes = {};
+  m.writes_ties = true;
+  m.params = kTable.specs();
+  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
+    return std::make_unique<Federations>(kTable, v, pl);
+  };
+  return m;
+}
+
+}  // namespace schoolsim::models

@@ -1,0 +1,176 @@
+#include <algorithm>
+#include <boost/random/uniform_int_distribution.hpp>
+#include <cmath>
+#include <numeric>
+
+#include "models/policy/policy.hpp"
+
+namespace schoolsim::models {
+
+namespace {
+
+struct ProgrammeParams {
+  double year, networks, size, goal, activities, power, entry, spread, density, funding_years,
+      facilitation, strength, trust;
+};
+
+using R = ParamType;
+const ParamTable<ProgrammeParams> kTable = {
+    {{"year", R::integer, 1, 0, 200, "year (0 = first)", "year at whose start the programme launches its networks",
+      "the Networked Learning Communities launched in 2002 (Townsend 2013)"},
+     &ProgrammeParams::year},
+    {{"networks", R::integer, 10, 0, 10000, "networks", "number of networks launched",
+      "48 networks at the 2002 launch, later over 130 (Townsend 2013)"},
+     &ProgrammeParams::networks},
+    {{"size", R::integer, 11, 2, 200, "schools", "schools per network",
+      "about 11 schools per Networked Learning Community (range 6 to 40)"},
+     &ProgrammeParams::size},
+    {{"goal", R::choice, 1, 0, 4, "choice", "what the networks are for",
+      "Muijs, West & Ainscow (2010): networks differ in goals",
+      {"turnaround", "curriculum", "vulnerable_learners", "efficiency", "shared_values"}},
+     &ProgrammeParams::goal},
+    {{"activities", R::integer, 1 + 2 + 8, 0, 31, "flags",
+      "activities on the networks' ties, a sum of: 1 joint staff development, 2 staff exchange, "
+      "4 joint provision for pupils, 8 shared data and review, 16 shared governance",
+      "Muijs, West & Ainscow (2010): networks differ in activities"},
+     &ProgrammeParams::activities},
+    {{"power", R::choice, 0, 0, 2, "choice",
+      "power relations: flat, hub-led (every member tied to a hub), or a lead school that leads its ties",
+      "Muijs, West & Ainscow (2010): networks differ in power relations",
+      {"flat", "hub_led", "lead_school"}},
+     &ProgrammeParams::power},
+    {{"entry", R::choice, 0, 0, 2, "choice",
+      "how schools join: voluntary self-selection (keen, able schools), induced by incentives "
+      "(any school), or mandated (assigned)",
+      "Townsend (2013): voluntary networks in an incentivised programme",
+      {"voluntary", "induced", "mandated"}},
+     &ProgrammeParams::entry},
+    {{"spread", R::choice, 0, 0, 1, "choice",
+      "local: members from the hub's area, nearest first; wide: members from anywhere",
+      "Muijs, West & Ainscow (2010): networks differ in spread",
+      {"local", "wide"}},
+     &ProgrammeParams::spread},
+    {{"density", R::real, 0.4, 0, 1, "share", "share of member pairs tied at launch",
+      "stated reason: members work closely with a few others, not all"},
+     &ProgrammeParams::density},
+    {{"funding_years", R::integer, 3, 0, 100, "years", "years of funding from launch",
+      "Networked Learning Communities: matched funding for three years"},
+     &ProgrammeParams::funding_years},
+    {{"facilitation", R::real, 0.5, 0, 1, "[0,1]", "facilitation that helps members build trust",
+      "the programme funded network facilitators (Townsend 2013)"},
+     &ProgrammeParams::facilitation},
+    {{"strength", R::real, 0.6, 0, 1, "[0,1]", "strength of a programme tie",
+      "stated reason: funded joint work is more intense than a voluntary partnership"},
+     &ProgrammeParams::strength},
+    {{"trust", R::real, 0.35, 0, 1, "[0,1]", "starting trust of a programme tie (mandated: 0.2 less)",
+      "stated reason: partners brought together by a programme start cautiously"},
+     &ProgrammeParams::trust},
+};
+
+class Programme final : public MechanismWith<ProgrammeParams> {
+ public:
+  using MechanismWith::MechanismWith;
+
+  void step(const State& in, State& out, const StepContext& ctx) override {
+    const auto& p = params();
+    const auto start = static_cast<std::int32_t>(p.year) * kTermsPerYear;
+    if (ctx.clock.term != start) return;
+    const std::int32_t n = in.n_schools();
+    const auto entry = static_cast<NetworkEntry>(static_cast<int>(p.entry));
+    std::vector<std::uint8_t> member(static_cast<std::size_t>(n), 0);
+    // Willingness to join: voluntary schools select themselves (keen and able);
+    // induced and mandated membership ignores it.
+    std::vector<double> willing(static_cast<std::size_t>(n));
+    for (std::int32_t i = 0; i < n; ++i) {
+      Stream rng = ctx.stream(static_cast<std::uint64_t>(i));
+      const double u = rng.uniform();
+      willing[static_cast<std::size_t>(i)] =
+          entry == NetworkEntry::voluntary ? u * (0.5 + in.capacity[i] + in.commitment[i]) : u;
+    }
+    const auto size = static_cast<std::int32_t>(p.size);
+    for (std::int32_t k = 0; k < static_cast<std::int32_t>(p.networks); ++k) {
+      Stream rng = ctx.stream(static_cast<std::uint64_t>(n) + static_cast<std::uint64_t>(k));
+      // The hub: the most willing of a few random schools not yet in a network.
+      boost::random::uniform_int_distribution<std::int32_t> anyone(0, n - 1);
+      std::int32_t hub = -1;
+      for (int t = 0; t < 20; ++t) {
+        const std::int32_t c = anyone(rng);
+        if (!member[static_cast<std::size_t>(c)] &&
+            (hub < 0 || willing[static_cast<std::size_t>(c)] > willing[static_cast<std::size_t>(hub)]))
+          hub = c;
+      }
+      if (hub < 0) break;
+      // Members: local = the hub's area, nearest first among the willing; wide = anywhere, most willing.
+      std::vector<std::pair<double, std::int32_t>> pool;
+      for (std::int32_t j = 0; j < n; ++j) {
+        if (j == hub || member[static_cast<std::size_t>(j)]) continue;
+        if (static_cast<int>(p.spread) == 0) {
+          if (in.area[j] != in.area[hub]) continue;
+          const double d = std::hypot(in.x[j] - in.x[hub], in.y[j] - in.y[hub]);
+          pool.emplace_back(d * (1.5 - willing[static_cast<std::size_t>(j)]), j);
+        } else {
+          pool.emplace_back(-willing[static_cast<std::size_t>(j)], j);
+        }
+      }
+      const auto take = std::min<std::size_t>(pool.size(), static_cast<std::size_t>(size - 1));
+      std::partial_sort(pool.begin(), pool.begin() + static_cast<std::ptrdiff_t>(take), pool.end());
+      std::vector<std::int32_t> members{hub};
+      for (std::size_t m = 0; m < take; ++m) members.push_back(pool[m].second);
+      for (auto m : members) member[static_cast<std::size_t>(m)] = 1;
+
+      const auto power = static_cast<NetworkPower>(static_cast<int>(p.power));
+      std::int32_t leader = hub;
+      if (power == NetworkPower::lead_school)
+        for (auto m : members)
+          if (in.capacity[m] > in.capacity[leader]) leader = m;
+      const std::int32_t net = out.networks.add(
+          static_cast<NetworkGoal>(static_cast<int>(p.goal)), static_cast<std::uint8_t>(p.activities), power,
+          entry, power == NetworkPower::flat ? -1 : leader, start,
+          start + static_cast<std::int32_t>(p.funding_years) * kTermsPerYear, p.facilitation);
+      const double trust = std::max(0.0, p.trust - (entry == NetworkEntry::mandated ? 0.2 : 0.0));
+      for (std::size_t x = 0; x < members.size(); ++x)
+        for (std::size_t y = x + 1; y < members.size(); ++y) {
+          const std::int32_t a = std::min(members[x], members[y]), b = std::max(members[x], members[y]);
+          const bool via_hub = power != NetworkPower::flat && (a == leader || b == leader);
+          if (!via_hub && rng.uniform() >= p.density) continue;
+          if (out.ties.find(a, b) != TieStore::kNone) continue;
+          TieLead lead = TieLead::none;
+          if (power == NetworkPower::lead_school && (a == leader || b == leader))
+            lead = a == leader ? TieLead::a : TieLead::b;
+          const auto s = out.ties.add({.a = a,
+                                       .b = b,
+                                       .strength = p.strength,
+                                       .trust = trust,
+                                       .kind = TieKind::programme,
+                                       .lead = lead,
+                                       .network = net,
+                                       .activities = static_cast<std::uint8_t>(p.activities)});
+          ctx.log(out.ties, s, TieEventType::formed, TieReason::programme);
+        }
+    }
+  }
+};
+
+}  // namespace
+
+MechanismInfo programme_info() {
+  MechanismInfo m;
+  m.name = "programme";
+  m.family = "policy";
+  m.summary =
+      "A networking programme: in a given year it launches formal networks of a given size, "
+      "goal, activities, power relations, entry rule, spread and density, funded and "
+      "facilitated for a number of years; what survives the funding is a result.";
+  m.cadence = Cadence::term;
+  m.reads = {Field::capacity, Field::commitment, Field::area, Field::x, Field::y};
+  m.writes = {};
+  m.writes_ties = true;
+  m.writes_networks = true;
+  m.params = kTable.specs();
+  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
+    return std::make_unique<Programme>(kTable, v, pl);
+  };
+  return m;
+}
+
+}  // namespace schoolsim::models

@@ -1,0 +1,110 @@
+#include <algorithm>
+#include <boost/random/normal_distribution.hpp>
+
+#include "models/social_movement/social_movement.hpp"
+#include "models/ties/ties.hpp"
+
+namespace schoolsim::models {
+
+namespace {
+
+struct MovementParams {
+  double seed_share, threshold_mean, threshold_sd, adopt_rate, lapse, expectation_gain,
+      mobilisation_share, mobilisation_gain;
+};
+
+using R = ParamType;
+const ParamTable<MovementParams> kTable = {
+    {{"seed_share", R::real, 0.0, 0, 1, "share",
+      "share of schools committed to equity when the run starts (the movement's seed)",
+      "stated reason: scenarios seed a few committed schools (Townsend 2013)"},
+     &MovementParams::seed_share},
+    {{"threshold_mean", R::real, 0.3, 0, 1, "share",
+      "mean share of committed partners (by tie strength) at which a school adopts the commitment",
+      "Granovetter (1978): threshold models of collective behaviour"},
+     &MovementParams::threshold_mean},
+    {{"threshold_sd", R::real, 0.1, 0, 1, "share", "spread of schools' adoption thresholds",
+      "stated reason: schools differ in readiness"},
+     &MovementParams::threshold_sd},
+    {{"adopt_rate", R::real, 0.3, 0, 1, "per term", "rate at which a school above threshold becomes committed",
+      "stated reason: adoption takes about a year"},
+     &MovementParams::adopt_rate},
+    {{"lapse", R::real, 0.01, 0, 1, "per term", "rate at which commitment lapses below threshold",
+      "stated reason: commitment fades over several years without support"},
+     &MovementParams::lapse},
+    {{"expectation_gain", R::real, 0.02, 0, 1, "per term at full commitment",
+      "rise of expectations for all learners with commitment",
+      "Townsend (2013); Ainscow et al. (2012): shared commitment to equity raises expectations"},
+     &MovementParams::expectation_gain},
+    {{"mobilisation_share", R::real, 0.3, 0, 1, "share",
+      "share of an area's schools committed at which the movement mobilises the area",
+      "Townsend (2013): movements change what lies beyond schools"},
+     &MovementParams::mobilisation_share},
+    {{"mobilisation_gain", R::real, 0.05, 0, 1, "per term",
+      "rate at which a mobilised area's strategy strengthens toward 1",
+      "stated reason: an area strategy builds over a few years"},
+     &MovementParams::mobilisation_gain},
+};
+
+class Movement final : public MechanismWith<MovementParams> {
+ public:
+  using MechanismWith::MechanismWith;
+
+  void step(const State& in, State& out, const StepContext& ctx) override {
+    const auto& p = params();
+    const TieStore& ties = in.ties;
+    boost::random::normal_distribution<double> normal;
+    std::vector<double> committed_in_area(static_cast<std::size_t>(in.n_areas), 0.0),
+        schools_in_area(static_cast<std::size_t>(in.n_areas), 0.0);
+    for (std::int32_t i = 0; i < in.n_schools(); ++i) {
+      // A school's threshold is its own, the same every term: drawn from the
+      // stream of term 0.
+      Stream fixed = ctx.streams.stream(ctx.key, 0, static_cast<std::uint64_t>(i));
+      const double seed_draw = fixed.uniform();
+      const double threshold = std::clamp(p.threshold_mean + p.threshold_sd * normal(fixed), 0.0, 1.0);
+      double m = in.commitment[i];
+      if (ctx.clock.term == 0 && seed_draw < p.seed_share) m = 1.0;
+      double total = 0, committed = 0;
+      ties.for_each_tie(i, [&](TieStore::Slot s, std::int32_t j) {
+        total += ties.strength[s];
+        if (in.commitment[j] > kCommitted) committed += ties.strength[s];
+      });
+      if (committed > 0 && committed / total >= threshold)
+        m += p.adopt_rate * (1 - m);
+      else
+        m -= p.lapse * m;
+      out.commitment[i] = std::clamp(m, 0.0, 1.0);
+      out.expectations[i] = std::clamp(in.expectations[i] + p.expectation_gain * m * (1 - in.expectations[i]), 0.0, 1.0);
+      const auto a = static_cast<std::size_t>(in.area[i]);
+      schools_in_area[a] += 1;
+      committed_in_area[a] += out.commitment[i] > kCommitted ? 1 : 0;
+    }
+    for (std::size_t a = 0; a < schools_in_area.size(); ++a)
+      if (schools_in_area[a] > 0 && committed_in_area[a] / schools_in_area[a] >= p.mobilisation_share)
+        out.area_strategy[static_cast<Eigen::Index>(a)] +=
+            p.mobilisation_gain * (1 - in.area_strategy[static_cast<Eigen::Index>(a)]);
+  }
+};
+
+}  // namespace
+
+MechanismInfo social_movement_info() {
+  MechanismInfo m;
+  m.name = "social_movement";
+  m.family = "social_movement";
+  m.summary =
+      "Commitment to equity spreads by threshold contagion along ties and lapses slowly "
+      "otherwise; it raises expectations for all learners; an area where enough schools are "
+      "committed mobilises its area strategy; with it on, ties form around shared values.";
+  m.cadence = Cadence::term;
+  m.reads = {Field::commitment, Field::expectations, Field::area};
+  m.writes = {Field::commitment, Field::expectations};
+  m.writes_areas = true;
+  m.params = kTable.specs();
+  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
+    return std::make_unique<Movement>(kTable, v, pl);
+  };
+  return m;
+}
+
+}  // namespace schoolsim::models

@@ -1,0 +1,101 @@
+#include <algorithm>
+#include <cmath>
+
+#include "models/ties/ties.hpp"
+
+namespace schoolsim::models {
+
+namespace {
+
+struct DissolutionParams {
+  double review_rate, cost, trust_min, carry_trust, movement_persistence;
+};
+
+using R = ParamType;
+const ParamTable<DissolutionParams> kTable = {
+    {{"review_rate", R::real, 0.1, 0, 1, "per term",
+      "chance that the partners review a tie this term",
+      "stated reason: partnerships are reviewed about once in three years"},
+     &DissolutionParams::review_rate},
+    {{"cost", R::real, 0.05, 0, 5, "benefit units per unit strength",
+      "leadership time a tie costs; a reviewed voluntary tie whose benefit is below it ends",
+      "stated reason: ties are not free (Muijs, West & Ainscow 2010)"},
+     &DissolutionParams::cost},
+    {{"trust_min", R::real, 0.1, 0, 1, "[0,1]", "a reviewed tie whose trust has fallen below this ends",
+      "stated reason: partners who no longer trust each other stop working together"},
+     &DissolutionParams::trust_min},
+    {{"carry_trust", R::real, 0.5, 0, 1, "[0,1]",
+      "a programme tie survives the end of its network's funding only with at least this trust",
+      "Townsend (2013): what survives funding is what partners valued"},
+     &DissolutionParams::carry_trust},
+    {{"movement_persistence", R::real, 0.8, 0, 1, "share",
+      "share of the cost that committed partners on a movement tie discount: their ties last longer",
+      "Townsend (2013): value-based networks outlast instrumental ones"},
+     &DissolutionParams::movement_persistence},
+};
+
+class Dissolution final : public MechanismWith<DissolutionParams> {
+ public:
+  using MechanismWith::MechanismWith;
+
+  void step(const State& in, State& out, const StepContext& ctx) override {
+    const auto& p = params();
+    const TieStore& ties = in.ties;
+    ended_.clear();
+    ties.for_each([&](TieStore::Slot s) {
+      const std::int32_t a = ties.a[s], b = ties.b[s];
+      const std::int32_t net = ties.network[s];
+      // Funding ends at a known term: programme ties without the trust to carry them end then.
+      if (ties.kind[s] == TieKind::programme && net >= 0 &&
+          in.networks.funded_until_term[static_cast<std::size_t>(net)] == ctx.clock.term &&
+          ties.trust[s] < p.carry_trust) {
+        ended_.push_back({s, TieReason::funding_ended});
+        return;
+      }
+      Stream rng = ctx.stream(ties.id[s]);
+      if (rng.uniform() >= p.review_rate) return;
+      if (ties.trust[s] < p.trust_min) {
+        ended_.push_back({s, TieReason::trust_lost});
+        return;
+      }
+      if (ties.kind[s] != TieKind::voluntary && ties.kind[s] != TieKind::movement) return;
+      // Benefit: what each can learn from the other (the capacity gap and the
+      // diversity of practice), as far as trust lets it through.
+      const double diversity = (in.practice.col(a) - in.practice.col(b)).norm() / 2.0;
+      const double benefit = ties.trust[s] * (std::abs(in.capacity[a] - in.capacity[b]) + diversity);
+      double cost = p.cost * ties.strength[s];
+      if (ties.kind[s] == TieKind::movement) cost *= 1.0 - p.movement_persistence;
+      if (benefit < cost) ended_.push_back({s, TieReason::benefit_below_cost});
+    });
+    for (const auto& [s, reason] : ended_) {
+      ctx.log(out.ties, s, TieEventType::dissolved, reason);
+      out.ties.remove(s);
+    }
+  }
+
+ private:
+  std::vector<std::pair<TieStore::Slot, TieReason>> ended_;
+};
+
+}  // namespace
+
+MechanismInfo tie_dissolution_info() {
+  MechanismInfo m;
+  m.name = "tie_dissolution";
+  m.family = "ties";
+  m.summary =
+      "Ties end when trust has gone, when a voluntary tie's benefit no longer covers its cost "
+      "(movement ties discount the cost), or when a programme's funding ends without the trust "
+      "to carry them.";
+  m.cadence = Cadence::term;
+  m.reads = {Field::capacity, Field::practice};
+  m.writes = {};
+  m.writes_ties = true;
+  m.params = kTable.specs();
+  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
+    return std::make_unique<Dissolution>(kTable, v, pl);
+  };
+  return m;
+}
+
+}  // namespace schoolsim::models
