@@ -23,8 +23,13 @@ struct Neighbours {
   std::int32_t n_schools() const {
     return offsets.empty() ? 0 : static_cast<std::int32_t>(offsets.size() - 1);
   }
-  std::int64_t begin(std::int32_t i) const { return offsets[static_cast<std::size_t>(i)]; }
-  std::int64_t end(std::int32_t i) const { return offsets[static_cast<std::size_t>(i) + 1]; }
+  // A state built without neighbours (by hand, in tests) has empty rows.
+  std::int64_t begin(std::int32_t i) const {
+    return offsets.empty() ? 0 : offsets[static_cast<std::size_t>(i)];
+  }
+  std::int64_t end(std::int32_t i) const {
+    return offsets.empty() ? 0 : offsets[static_cast<std::size_t>(i) + 1];
+  }
   std::size_t size() const { return school.size(); }
 
   // The rivalry between i and j, or 0 when j is not within reach of i.
