@@ -15,8 +15,10 @@ namespace schoolsim::models {
 
 void register_all(Registry& registry) {
   registry.set_world(world_info());
-  // 1. policy events: programmes launch
+  // 1. policy: programmes launch, area strategies broker, prescription
   registry.add(programme_info());
+  registry.add(area_strategy_info());
+  registry.add(prescription_info());
   // 2. shocks
   registry.add(crises_info());
   // 3. tie formation

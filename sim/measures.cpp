@@ -248,3 +248,24 @@ double ties_federation(const State& s) { return ties_of_kind(s, TieKind::federat
 double ties_movement(const State& s) { return ties_of_kind(s, TieKind::movement); }
 
 }  // namespace schoolsim
+
+namespace schoolsim {
+
+double ties_after_funding(const State& s) {
+  double n = 0;
+  s.ties.for_each([&](TieStore::Slot t) {
+    const std::int32_t net = s.ties.network[t];
+    if (s.ties.kind[t] == TieKind::programme && net >= 0 &&
+        s.networks.funded_until_term[static_cast<std::size_t>(net)] <= s.terms_done)
+      n += 1;
+  });
+  return n;
+}
+
+double mean_trust(const State& s) {
+  double sum = 0;
+  s.ties.for_each([&](TieStore::Slot t) { sum += s.ties.trust[t]; });
+  return s.ties.size() ? sum / static_cast<double>(s.ties.size()) : 0.0;
+}
+
+}  // namespace schoolsim

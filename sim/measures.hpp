@@ -45,6 +45,8 @@ double ties_voluntary(const State& s);
 double ties_programme(const State& s);
 double ties_federation(const State& s);
 double ties_movement(const State& s);
+double ties_after_funding(const State& s);
+double mean_trust(const State& s);
 
 // Crisis severity above which a school counts as being in crisis.
 inline constexpr double kCrisisThreshold = 0.5;
@@ -119,6 +121,9 @@ inline constexpr std::array kSystemMeasures = {
                 ties_federation},
     MeasureInfo{"ties_movement", "ties", "value-based ties between schools that share a commitment to equity",
                 ties_movement},
+    MeasureInfo{"ties_after_funding", "ties",
+                "programme ties still in place after their network's funding ended", ties_after_funding},
+    MeasureInfo{"mean_trust", "[0,1]", "mean trust over ties in place", mean_trust},
 };
 
 inline constexpr std::size_t kMeasureCount = kSystemMeasures.size();

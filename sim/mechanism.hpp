@@ -154,6 +154,8 @@ struct MechanismInfo {
   bool writes_ties = false;
   bool writes_rivalry = false;  // Neighbours::rivalry
   std::vector<ParamSpec> params;
+  // Listed when a scenario gives no pipeline (policies are chosen explicitly).
+  bool in_default_pipeline = true;
   bool writes_areas = false;     // State::area_strategy
   bool writes_networks = false;  // State::networks
   std::function<std::unique_ptr<Mechanism>(std::span<const double>, const PipelineInfo&)> make;

@@ -107,6 +107,7 @@ void Simulation::step() {
 
   state_.ties.for_each([&](TieStore::Slot s) { ++state_.ties.age[s]; });
   ++terms_done_;
+  state_.terms_done = terms_done_;
 }
 
 Recording run_replicate(const Scenario& scenario, const Registry& registry, std::int32_t replicate,

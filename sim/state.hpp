@@ -37,6 +37,7 @@ struct State {
   Neighbours near;  // schools within reach, and their rivalry
   Networks networks;  // formal networks
   std::int32_t n_areas = 0;
+  std::int32_t terms_done = 0;  // terms simulated so far (kept by the kernel)
   // Per area: strength of the area's beyond-school strategy in [0,1] (brokering
   // ties, mitigating disadvantage), raised by policy or by mobilisation.
   Eigen::ArrayXd area_strategy;

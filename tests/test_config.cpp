@@ -33,11 +33,15 @@ TEST_CASE("a minimal scenario gets every default filled in") {
   CHECK(s.seed == 1);
   CHECK(s.replicates == 1);
   CHECK(s.world.size() == reg().world().params.size());
-  // No pipeline given: every registered mechanism, in registry order.
-  REQUIRE(s.pipeline.size() == reg().mechanisms().size());
+  // No pipeline given: every registered mechanism but the policies, in registry order.
+  std::vector<const MechanismInfo*> expected;
+  for (const auto& m : reg().mechanisms())
+    if (m.in_default_pipeline) expected.push_back(&m);
+  CHECK(expected.size() < reg().mechanisms().size());
+  REQUIRE(s.pipeline.size() == expected.size());
   for (std::size_t i = 0; i < s.pipeline.size(); ++i) {
-    CHECK(s.pipeline[i].info->name == reg().mechanisms()[i].name);
-    CHECK(s.pipeline[i].values == defaults(reg().mechanisms()[i].params));
+    CHECK(s.pipeline[i].info == expected[i]);
+    CHECK(s.pipeline[i].values == defaults(expected[i]->params));
   }
   CHECK(s.record.every == Cadence::year);
   CHECK(!s.record.schools.empty());
@@ -133,7 +137,7 @@ TEST_CASE("typos get the nearest valid name - far-off words get the list") {
   auto r = parse_scenario("yeers: 3\nbanana: 1\npipeline: [turnovr]\n", "t.yaml", reg());
   REQUIRE(r.errors.size() == 3);
   CHECK(r.errors[0].str() == "t.yaml:1:1: error: unknown key 'yeers'; did you mean 'years'?");
-  CHECK(r.errors[1].message.find("valid keys are: name, description, seed") != std::string::npos);
+  CHECK(r.errors[1].message.find("valid keys are: extends, name, description, seed") != std::string::npos);
   CHECK(r.errors[2].line == 3);
   CHECK(r.errors[2].column == 12);
   CHECK(r.errors[2].message.find("did you mean 'turnover'?") != std::string::npos);

@@ -123,6 +123,7 @@ MechanismInfo federations_info() {
   MechanismInfo m;
   m.name = "federations";
   m.family = "policy";
+  m.in_default_pipeline = false;
   m.summary =
       "School-to-school support: in a given year, a share of the weakest schools of each phase "
       "are paired (with the nearest strong school, at random, or by similar intake) in "

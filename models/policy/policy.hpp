@@ -6,6 +6,8 @@ namespace schoolsim::models {
 
 MechanismInfo federations_info();
 MechanismInfo programme_info();
+MechanismInfo area_strategy_info();
+MechanismInfo prescription_info();
 
 // The school mean result: pupil-weighted over its two groups.
 inline double school_result(const State& s, std::int32_t i) {

@@ -157,6 +157,7 @@ MechanismInfo programme_info() {
   MechanismInfo m;
   m.name = "programme";
   m.family = "policy";
+  m.in_default_pipeline = false;
   m.summary =
       "A networking programme: in a given year it launches formal networks of a given size, "
       "goal, activities, power relations, entry rule, spread and density, funded and "

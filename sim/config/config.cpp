@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
+#include <filesystem>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -21,9 +22,9 @@ std::string Diagnostic::str() const {
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"name",     "description", "seed",     "replicates",
-                                           "years",    "world",       "pipeline", "timeline",
-                                           "record"};
+const std::vector<std::string> kTopKeys = {"extends", "name",     "description", "seed",
+                                           "replicates", "years", "world",     "pipeline",
+                                           "set",     "timeline", "record"};
 const std::vector<std::string> kTimelineKeys = {"year", "term", "set"};
 const std::vector<std::string> kRecordKeys = {"every", "schools", "attainment", "system", "ties"};
 
@@ -178,9 +179,11 @@ class Checker {
   }
 
   // Fills `values` from a map of parameters described by `specs`.
+  // With `inherit`, values already filled (from a scenario this one extends)
+  // are kept unless the node sets them.
   void params(const YAML::Node& node, const std::string& path, const std::vector<ParamSpec>& specs,
-              std::vector<double>& values) {
-    values = defaults(specs);
+              std::vector<double>& values, bool inherit = false) {
+    if (!inherit || values.size() != specs.size()) values = defaults(specs);
     if (!node || node.IsNull()) return;
     std::vector<std::string> names;
     for (const auto& s : specs) names.push_back(s.name);
@@ -206,7 +209,8 @@ class Checker {
 // naming mechanisms are not blamed for the pipeline's problems.
 bool parse_pipeline(Checker& c, const YAML::Node& node, const Registry& registry, Scenario& sc) {
   if (!node || node.IsNull()) {
-    for (const auto& m : registry.mechanisms()) sc.pipeline.push_back({&m, defaults(m.params)});
+    for (const auto& m : registry.mechanisms())
+      if (m.in_default_pipeline) sc.pipeline.push_back({&m, defaults(m.params)});
     return true;
   }
   if (!node.IsSequence()) {
@@ -259,6 +263,47 @@ bool parse_pipeline(Checker& c, const YAML::Node& node, const Registry& registry
   return ok;
 }
 
+// Resolves one "mechanism.parameter: value" of a `set` map against the
+// scenario's pipeline; reports what is wrong and returns nothing then.
+std::optional<std::tuple<std::size_t, std::size_t, double>> resolve_param(
+    Checker& c, const YAML::Node& key_node, const YAML::Node& value_node, const std::string& path,
+    const Registry& registry, const Scenario& sc, bool pipeline_known) {
+  const std::string key = key_node.IsScalar() ? key_node.Scalar() : "";
+  const auto dot = key.find('.');
+  if (dot == std::string::npos) {
+    c.error(key_node, path + ": '" + key + "' should be mechanism.parameter");
+    return std::nullopt;
+  }
+  const std::string mech = key.substr(0, dot), param = key.substr(dot + 1);
+  std::size_t entry = sc.pipeline.size();
+  std::vector<std::string> in_pipeline;
+  for (std::size_t e = 0; e < sc.pipeline.size(); ++e) {
+    in_pipeline.push_back(sc.pipeline[e].info->name);
+    if (sc.pipeline[e].info->name == mech) entry = e;
+  }
+  if (entry == sc.pipeline.size()) {
+    if (!pipeline_known) return std::nullopt;  // the pipeline's own error says why
+    if (registry.find(mech))
+      c.error(key_node, path + ": '" + mech +
+                            "' is not in the pipeline of this scenario; add it to the pipeline "
+                            "or remove this change");
+    else
+      c.unknown(key_node, path, mech, in_pipeline, "mechanism");
+    return std::nullopt;
+  }
+  const auto& specs = sc.pipeline[entry].info->params;
+  const int pi = param_index(specs, param);
+  if (pi < 0) {
+    std::vector<std::string> pnames;
+    for (const auto& sp : specs) pnames.push_back(sp.name);
+    c.unknown(key_node, path, param, pnames, "parameter", " of " + mech);
+    return std::nullopt;
+  }
+  const auto v = c.value(value_node, path + "." + key, specs[static_cast<std::size_t>(pi)]);
+  if (!v) return std::nullopt;
+  return std::tuple{entry, static_cast<std::size_t>(pi), *v};
+}
+
 void parse_timeline(Checker& c, const YAML::Node& node, const Registry& registry, Scenario& sc,
                     bool years_known, bool pipeline_known) {
   std::set<std::tuple<std::int32_t, std::size_t, std::size_t>> changed;  // (term, entry, param)
@@ -309,43 +354,13 @@ void parse_timeline(Checker& c, const YAML::Node& node, const Registry& registry
         c.error(kv.first, path + ".set: '" + key + "' appears twice");
         continue;
       }
-      const auto dot = key.find('.');
-      if (dot == std::string::npos) {
-        c.error(kv.first, path + ".set: '" + key + "' should be mechanism.parameter");
-        continue;
-      }
-      const std::string mech = key.substr(0, dot), param = key.substr(dot + 1);
-      std::size_t entry = sc.pipeline.size();
-      std::vector<std::string> in_pipeline;
-      for (std::size_t e = 0; e < sc.pipeline.size(); ++e) {
-        in_pipeline.push_back(sc.pipeline[e].info->name);
-        if (sc.pipeline[e].info->name == mech) entry = e;
-      }
-      if (entry == sc.pipeline.size()) {
-        if (!pipeline_known) continue;  // the pipeline's own error says why
-        if (registry.find(mech))
-          c.error(kv.first, path + ".set: '" + mech +
-                                "' is not in the pipeline of this scenario; add it to the pipeline "
-                                "or remove this change");
-        else
-          c.unknown(kv.first, path + ".set", mech, in_pipeline, "mechanism");
-        continue;
-      }
-      const auto& specs = sc.pipeline[entry].info->params;
-      const int pi = param_index(specs, param);
-      if (pi < 0) {
-        std::vector<std::string> pnames;
-        for (const auto& s : specs) pnames.push_back(s.name);
-        c.unknown(kv.first, path + ".set", param, pnames, "parameter", " of " + mech);
-        continue;
-      }
-      const ParamSpec& spec = specs[static_cast<std::size_t>(pi)];
-      auto v = c.value(kv.second, path + ".set." + key, spec);
-      if (!v || !ok) continue;
+      const auto target = resolve_param(c, kv.first, kv.second, path + ".set", registry, sc, pipeline_known);
+      if (!target || !ok) continue;
+      const auto [entry, pi, v] = *target;
       TimelineEvent e = base;
       e.entry = entry;
-      e.param = static_cast<std::size_t>(pi);
-      e.value = *v;
+      e.param = pi;
+      e.value = v;
       if (!changed.insert({e.absolute_term(), e.entry, e.param}).second) {
         c.error(kv.first, path + ".set: '" + key + "' is already changed in year " +
                               std::to_string(e.year) + " term " + std::to_string(e.term));
@@ -356,8 +371,8 @@ void parse_timeline(Checker& c, const YAML::Node& node, const Registry& registry
   }
 }
 
-void parse_record(Checker& c, const YAML::Node& node, RecordConfig& rec) {
-  rec.schools = kDefaultRecordedFields;
+void parse_record(Checker& c, const YAML::Node& node, RecordConfig& rec, bool inherit) {
+  if (!inherit) rec.schools = kDefaultRecordedFields;
   if (!node || node.IsNull()) return;
   if (!c.check_map(node, "record", kRecordKeys)) return;
   if (const YAML::Node every = node["every"]) {
@@ -419,18 +434,51 @@ std::string stem_of(const std::string& name) {
   return dot == std::string::npos ? base : base.substr(0, dot);
 }
 
-LoadResult parse_node(const YAML::Node& root, const std::string& name, const Registry& registry) {
+LoadResult load_chain(const std::string& path, const Registry& registry, std::vector<std::string>& chain);
+YAML::Mark unclosed_flow(const std::string& text, const YAML::Mark& stop);
+
+LoadResult parse_node(const YAML::Node& root, const std::string& name, const Registry& registry,
+                      std::vector<std::string>& chain) {
   LoadResult result;
   Checker c(name, result.errors);
   Scenario sc;
-  sc.source = name;
-  sc.name = stem_of(name);
 
   if (root.IsNull()) {
     c.error(root, "the scenario is empty; see docs/SCENARIOS.md for the keys it takes");
     return result;
   }
   if (!c.check_map(root, "", kTopKeys)) return result;
+
+  // A scenario may start from another and override only what differs.
+  bool inherit = false;
+  if (const YAML::Node n = root["extends"]) {
+    if (auto parent = c.text(n, "extends")) {
+      namespace fs = std::filesystem;
+      const fs::path path = fs::path(name).parent_path() / *parent;
+      const std::string key = fs::weakly_canonical(path).string();
+      if (std::find(chain.begin(), chain.end(), key) != chain.end()) {
+        std::string cycle;
+        for (const auto& f : chain) cycle += fs::path(f).filename().string() + " -> ";
+        c.error(n, "extends: '" + *parent + "' leads back to itself: " + cycle + fs::path(key).filename().string());
+        return result;
+      }
+      if (!fs::exists(path)) {
+        c.error(n, "extends: cannot find '" + *parent + "' (looked for " + path.string() + ")");
+        return result;
+      }
+      LoadResult base = load_chain(path.string(), registry, chain);
+      if (!base.scenario) {
+        c.error(n, "extends: '" + *parent + "' has " + std::to_string(base.errors.size()) +
+                       " problem(s), listed with its name");
+        result.errors.insert(result.errors.end(), base.errors.begin(), base.errors.end());
+        return result;
+      }
+      sc = std::move(*base.scenario);
+      inherit = true;
+    }
+  }
+  sc.source = name;
+  sc.name = stem_of(name);
 
   if (const YAML::Node n = root["name"])
     if (auto s = c.text(n, "name")) sc.name = *s;
@@ -456,14 +504,65 @@ LoadResult parse_node(const YAML::Node& root, const std::string& name, const Reg
     else
       years_ok = false;
   }
-  c.params(root["world"], "world", registry.world().params, sc.world);
-  const bool pipeline_ok = parse_pipeline(c, root["pipeline"], registry, sc);
-  parse_timeline(c, root["timeline"], registry, sc, years_ok, pipeline_ok);
-  parse_record(c, root["record"], sc.record);
+  c.params(root["world"], "world", registry.world().params, sc.world, inherit);
+
+  // The pipeline: a child's replaces its parent's; inherited timeline events
+  // follow their mechanisms into it.
+  const std::vector<PipelineEntry> inherited_pipeline = sc.pipeline;
+  const std::vector<TimelineEvent> inherited_timeline = sc.timeline;
+  bool pipeline_ok = true;
+  if (!inherit || root["pipeline"]) {
+    sc.pipeline.clear();
+    pipeline_ok = parse_pipeline(c, root["pipeline"], registry, sc);
+  }
+  if (const YAML::Node set = root["set"]) {
+    if (!set.IsMap()) {
+      c.error(set, "set: expected a mapping of mechanism.parameter to value");
+    } else {
+      std::set<std::string> keys;
+      for (const auto& kv : set) {
+        const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+        if (!keys.insert(key).second) {
+          c.error(kv.first, "set: '" + key + "' appears twice");
+          continue;
+        }
+        if (auto t = resolve_param(c, kv.first, kv.second, "set", registry, sc, pipeline_ok)) {
+          const auto [entry, pi, v] = *t;
+          sc.pipeline[entry].values[pi] = v;
+        }
+      }
+    }
+  }
+  sc.timeline.clear();
+  if (root["timeline"]) {
+    parse_timeline(c, root["timeline"], registry, sc, years_ok, pipeline_ok);
+  } else if (pipeline_ok) {
+    for (const auto& ev : inherited_timeline) {
+      const PipelineEntry& old = inherited_pipeline[ev.entry];
+      std::size_t e = 0;
+      while (e < sc.pipeline.size() && sc.pipeline[e].info != old.info) ++e;
+      const std::string what = old.info->name + "." + old.info->params[ev.param].name;
+      if (e == sc.pipeline.size()) {
+        c.error(root["pipeline"], "the inherited timeline changes '" + what +
+                                      "', but this pipeline has no '" + old.info->name + "'; give a timeline");
+        continue;
+      }
+      if (years_ok && ev.year >= sc.years) {
+        c.error(root["years"], "years: the inherited timeline changes '" + what + "' in year " +
+                                   std::to_string(ev.year) + ", beyond the " + std::to_string(sc.years) +
+                                   " years of this scenario; give a timeline");
+        continue;
+      }
+      TimelineEvent moved = ev;
+      moved.entry = e;
+      sc.timeline.push_back(moved);
+    }
+  }
+  parse_record(c, root["record"], sc.record, inherit);
 
   // Report in the order of the file.
-  std::stable_sort(result.errors.begin(), result.errors.end(), [](const Diagnostic& a, const Diagnostic& b) {
-    return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+  std::stable_sort(result.errors.begin(), result.errors.end(), [&](const Diagnostic& a, const Diagnostic& b) {
+    return std::tuple(a.file != name, a.line, a.column) < std::tuple(b.file != name, b.line, b.column);
   });
   if (result.errors.empty()) result.scenario = std::move(sc);
   return result;
@@ -508,12 +607,10 @@ YAML::Mark unclosed_flow(const std::string& text, const YAML::Mark& stop) {
   return open.empty() ? stop : open.back();
 }
 
-}  // namespace
-
-LoadResult parse_scenario(const std::string& text, const std::string& name,
-                          const Registry& registry) {
+LoadResult parse_text(const std::string& text, const std::string& name, const Registry& registry,
+                      std::vector<std::string>& chain) {
   try {
-    return parse_node(YAML::Load(text), name, registry);
+    return parse_node(YAML::Load(text), name, registry, chain);
   } catch (const YAML::Exception& e) {
     LoadResult r;
     Checker c(name, r.errors);
@@ -529,7 +626,7 @@ LoadResult parse_scenario(const std::string& text, const std::string& name,
   }
 }
 
-LoadResult load_scenario(const std::string& path, const Registry& registry) {
+LoadResult load_chain(const std::string& path, const Registry& registry, std::vector<std::string>& chain) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     LoadResult r;
@@ -538,7 +635,23 @@ LoadResult load_scenario(const std::string& path, const Registry& registry) {
   }
   std::stringstream buf;
   buf << in.rdbuf();
-  return parse_scenario(buf.str(), path, registry);
+  chain.push_back(std::filesystem::weakly_canonical(path).string());
+  LoadResult r = parse_text(buf.str(), path, registry, chain);
+  chain.pop_back();
+  return r;
+}
+
+}  // namespace
+
+LoadResult parse_scenario(const std::string& text, const std::string& name,
+                          const Registry& registry) {
+  std::vector<std::string> chain;
+  return parse_text(text, name, registry, chain);
+}
+
+LoadResult load_scenario(const std::string& path, const Registry& registry) {
+  std::vector<std::string> chain;
+  return load_chain(path, registry, chain);
 }
 
 std::string to_yaml(const Scenario& sc, const Registry& registry) {

@@ -1,0 +1,151 @@
+#include <algorithm>
+#include <boost/random/uniform_int_distribution.hpp>
+#include <cmath>
+
+#include "models/policy/policy.hpp"
+
+namespace schoolsim::models {
+
+namespace {
+
+struct AreaStrategyParams {
+  double area, year, strength, build_rate, broker_rate, similar_band, tie_strength, trust;
+};
+
+using R = ParamType;
+const ParamTable<AreaStrategyParams> kTable = {
+    {{"area", R::integer, -1, -1, 10000, "area index", "the area that runs the strategy (-1: every area)",
+      "Ainscow et al. (2012): area strategies are local (Greater Manchester Challenge)"},
+     &AreaStrategyParams::area},
+    {{"year", R::integer, 0, 0, 200, "year (0 = first)", "year from whose start the strategy runs",
+      "stated reason: set by the scenario"},
+     &AreaStrategyParams::year},
+    {{"strength", R::real, 0.8, 0, 1, "[0,1]",
+      "strength the area strategy builds up to (mitigates the penalty of disadvantage through "
+      "attainment.mitigation_area)",
+      "Ainscow et al. (2012): the beyond-school layer of the ecology of equity"},
+     &AreaStrategyParams::strength},
+    {{"build_rate", R::real, 0.1, 0, 1, "per term", "rate at which the strategy builds toward its strength",
+      "stated reason: an area strategy takes a few years to build"},
+     &AreaStrategyParams::build_rate},
+    {{"broker_rate", R::real, 0.1, 0, 1, "per school per term",
+      "chance per term that the strategy brokers a tie for a school of the area with room for one",
+      "Ainscow (2012), 'Moving knowledge around': brokers link schools with similar intakes"},
+     &AreaStrategyParams::broker_rate},
+    {{"similar_band", R::real, 0.1, 0.001, 1, "share",
+      "largest difference of disadvantaged shares between brokered partners",
+      "families of schools: similar intakes"},
+     &AreaStrategyParams::similar_band},
+    {{"tie_strength", R::real, 0.6, 0, 1, "[0,1]", "strength of a brokered tie",
+      "stated reason: brokered partnerships come with facilitated joint work"},
+     &AreaStrategyParams::tie_strength},
+    {{"trust", R::real, 0.5, 0, 1, "[0,1]", "starting trust of a brokered tie",
+      "stated reason: a trusted local broker vouches for both sides"},
+     &AreaStrategyParams::trust},
+};
+
+// Ties a brokered school may have: the strategy does not crowd out a school's
+// own partnerships beyond this.
+constexpr std::int32_t kMaxBrokered = 6;
+
+class AreaStrategy final : public MechanismWith<AreaStrategyParams> {
+ public:
+  using MechanismWith::MechanismWith;
+
+  void step(const State& in, State& out, const StepContext& ctx) override {
+    const auto& p = params();
+    if (ctx.clock.year() < static_cast<std::int32_t>(p.year)) return;
+    const auto target = static_cast<std::int32_t>(p.area);
+    auto runs = [&](std::int32_t a) { return target < 0 || a == target; };
+    for (Eigen::Index a = 0; a < in.area_strategy.size(); ++a)
+      if (runs(static_cast<std::int32_t>(a)))
+        out.area_strategy[a] = in.area_strategy[a] + p.build_rate * (p.strength - in.area_strategy[a]);
+    // Brokering: a school of the area is introduced to a school of the same
+    // area with a similar intake.
+    for (std::int32_t i = 0; i < in.n_schools(); ++i) {
+      if (!runs(in.area[i]) || in.ties.degree(i) >= kMaxBrokered) continue;
+      Stream rng = ctx.stream(static_cast<std::uint64_t>(i));
+      if (rng.uniform() >= p.broker_rate) continue;
+      std::int32_t best = -1;
+      double best_gap = p.similar_band;
+      for (std::int64_t e = in.near.begin(i) + 1; e < in.near.end(i); ++e) {
+        const std::int32_t j = in.near.school[static_cast<std::size_t>(e)];
+        const double gap = std::abs(in.disadvantaged[i] - in.disadvantaged[j]);
+        if (gap < best_gap && out.ties.degree(j) < kMaxBrokered && out.ties.find(i, j) == TieStore::kNone)
+          best_gap = gap, best = j;
+      }
+      if (best < 0 || out.ties.degree(i) >= kMaxBrokered) continue;
+      const auto s = out.ties.add({.a = std::min(i, best),
+                                   .b = std::max(i, best),
+                                   .strength = p.tie_strength,
+                                   .trust = p.trust,
+                                   .kind = TieKind::voluntary,
+                                   .activities = staff_development | shared_data | joint_provision});
+      ctx.log(out.ties, s, TieEventType::formed, TieReason::brokered);
+    }
+  }
+};
+
+struct PrescriptionParams {
+  double level, erosion;
+};
+
+const ParamTable<PrescriptionParams> kPrescription = {
+    {{"level", R::real, 0.0, 0, 1, "[0,1]", "how prescriptive central policy is",
+      "Townsend (2013): prescriptive policy de-professionalises teachers"},
+     &PrescriptionParams::level},
+    {{"erosion", R::real, 0.03, 0, 1, "per term at full prescription",
+      "share of a school's autonomy that full prescription erodes each term",
+      "stated reason: a strongly prescriptive regime halves autonomy in about five years"},
+     &PrescriptionParams::erosion},
+};
+
+class Prescription final : public MechanismWith<PrescriptionParams> {
+ public:
+  using MechanismWith::MechanismWith;
+  void step(const State& in, State& out, const StepContext&) override {
+    const auto& p = params();
+    out.autonomy = (in.autonomy * (1.0 - p.erosion * p.level)).max(0.0);
+  }
+};
+
+}  // namespace
+
+MechanismInfo area_strategy_info() {
+  MechanismInfo m;
+  m.name = "area_strategy";
+  m.family = "policy";
+  m.in_default_pipeline = false;
+  m.summary =
+      "An area-wide, beyond-school strategy (the ecology of equity): it builds up in one area or "
+      "all, mitigating the penalty of disadvantage there, and brokers ties between schools of "
+      "the area with similar intakes.";
+  m.cadence = Cadence::term;
+  m.reads = {Field::area, Field::disadvantaged};
+  m.writes = {};
+  m.writes_ties = true;
+  m.writes_areas = true;
+  m.params = kTable.specs();
+  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
+    return std::make_unique<AreaStrategy>(kTable, v, pl);
+  };
+  return m;
+}
+
+MechanismInfo prescription_info() {
+  MechanismInfo m;
+  m.name = "prescription";
+  m.family = "policy";
+  m.in_default_pipeline = false;
+  m.summary = "Central prescription erodes schools' professional autonomy (de-professionalisation).";
+  m.cadence = Cadence::term;
+  m.reads = {Field::autonomy};
+  m.writes = {Field::autonomy};
+  m.params = kPrescription.specs();
+  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
+    return std::make_unique<Prescription>(kPrescription, v, pl);
+  };
+  return m;
+}
+
+}  // namespace schoolsim::models
