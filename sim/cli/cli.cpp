@@ -9,11 +9,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <iomanip>
+#include <cmath>
 #include <iostream>
+#include <optional>
 #include <mutex>
 #include <sstream>
 
 #include "sim/config/config.hpp"
+#include "sim/experiment/compare.hpp"
 #include "sim/io/output.hpp"
 #include "sim/measures.hpp"
 #include "sim/simulation.hpp"
@@ -331,6 +334,121 @@ int cmd_run(const Registry& registry, const RunArgs& args) {
   return kExitOk;
 }
 
+struct CompareArgs {
+  std::string a, b, output;
+  std::optional<std::uint64_t> seed;
+  std::int32_t replicates = 20;
+  std::int32_t threads = 1;
+  bool quiet = false;
+};
+
+std::string fixed(double v, int digits) {
+  if (std::isnan(v)) return "-";
+  std::ostringstream o;
+  o << std::fixed << std::setprecision(digits) << v;
+  return o.str();
+}
+
+int cmd_compare(const Registry& registry, const CompareArgs& args) {
+  LoadResult ra = load_scenario(args.a, registry), rb = load_scenario(args.b, registry);
+  if (!ra.scenario || !rb.scenario) {
+    std::vector<Diagnostic> all = ra.errors;
+    all.insert(all.end(), rb.errors.begin(), rb.errors.end());
+    print_errors(all);
+    return kExitBadInput;
+  }
+  Scenario a = std::move(*ra.scenario), b = std::move(*rb.scenario);
+  if (args.seed) a.seed = *args.seed;
+  if (const std::string why = comparable(a, b); !why.empty()) {
+    std::cerr << "schoolsim compare: " << args.a << " and " << args.b << ": " << why
+              << "; nothing was run or written.\n";
+    return kExitBadInput;
+  }
+  const std::filesystem::path out_path =
+      args.output.empty()
+          ? std::filesystem::path("results") / ("compare-" + std::filesystem::path(args.a).stem().string() + "-" +
+                                                std::filesystem::path(args.b).stem().string() + ".h5")
+          : std::filesystem::path(args.output);
+  RunMeta meta;
+  meta.kind = "compare";
+  meta.scenario_name = a.name + " vs " + b.name;
+  meta.scenario_yaml = to_yaml(a, registry);
+  meta.seed = a.seed;
+  meta.replicates = args.replicates;
+  meta.years = a.years;
+  meta.program_version = SCHOOLSIM_VERSION;
+  std::optional<OutputFile> file;
+  try {
+    file.emplace(out_path, meta);
+  } catch (const std::exception& e) {
+    std::cerr << "schoolsim compare: cannot create the output: " << e.what() << '\n';
+    return kExitFailure;
+  }
+  const bool tty = !args.quiet && isatty(STDERR_FILENO);
+  Progress progress(2LL * a.terms() * args.replicates, tty);
+  RunOptions opts;
+  opts.threads = args.threads;
+  opts.on_term = [&] { progress.tick(); };
+  opts.cancel = &g_interrupted;
+  std::signal(SIGINT, on_sigint);
+  std::signal(SIGTERM, on_sigint);
+  Comparison c;
+  try {
+    c = compare(a, b, registry, args.replicates, opts);
+    const std::size_t rows = c.terms.size();
+    const auto reps = static_cast<std::size_t>(c.replicates);
+    file->write_text("meta/scenario_a", to_yaml(a, registry), "arm A: the resolved scenario");
+    file->write_text("meta/scenario_b", to_yaml(b, registry), "arm B: the resolved scenario");
+    file->set_attribute("meta", "scenario_a_name", a.name);
+    file->set_attribute("meta", "scenario_b_name", b.name);
+    file->write_table("compare/term", {rows}, c.terms.data(), "terms", "terms completed at each row (0 = start)");
+    for (std::size_t m = 0; m < kMeasureCount; ++m) {
+      const auto& mi = kSystemMeasures[m];
+      const std::string g = "compare/" + std::string(mi.name);
+      file->write_table(g + "/a", {reps, rows}, c.a[m].data(), mi.unit, "arm A, per replicate");
+      file->write_table(g + "/b", {reps, rows}, c.b[m].data(), mi.unit, "arm B, per replicate");
+      file->write_table(g + "/diff_mean", {rows}, c.diff_mean[m].data(), mi.unit, "mean of B - A over replicates");
+      file->write_table(g + "/diff_lo", {rows}, c.diff_lo[m].data(), mi.unit, "lower end of the 95% interval of B - A");
+      file->write_table(g + "/diff_hi", {rows}, c.diff_hi[m].data(), mi.unit, "upper end of the 95% interval of B - A");
+      file->set_attribute(g, "unit", std::string(mi.unit));
+      file->set_attribute(g, "meaning", std::string(mi.meaning));
+      file->set_attribute(g, "effect_size", c.effect_size[m]);
+    }
+    if (g_interrupted) throw Interrupted();
+    file->commit();
+  } catch (const Interrupted&) {
+    progress.finish();
+    file.reset();
+    std::cerr << "schoolsim compare: interrupted; nothing was written to " << out_path.string() << '\n';
+    return kExitInterrupted;
+  } catch (const std::exception& e) {
+    progress.finish();
+    file.reset();
+    std::cerr << "schoolsim compare: " << e.what() << "\nnothing was written to " << out_path.string() << '\n';
+    return kExitFailure;
+  }
+  progress.finish();
+  if (args.quiet) return kExitOk;
+  auto& o = std::cout;
+  const std::size_t last = c.terms.size() - 1;
+  o << "schoolsim compare: A = '" << a.name << "' (" << args.a << "), B = '" << b.name << "' (" << args.b << ")\n"
+    << c.replicates << " paired replicates from seed " << a.seed << " (same world and random numbers in both arms), "
+    << a.years << " years\n\n"
+    << std::left << std::setw(22) << "measure at the end" << std::right << std::setw(12) << "A" << std::setw(12) << "B"
+    << std::setw(12) << "B - A" << std::setw(26) << "95% interval" << std::setw(9) << "effect" << "  unit\n";
+  for (std::size_t m = 0; m < kMeasureCount; ++m) {
+    const auto& mi = kSystemMeasures[m];
+    const int digits = mi.unit == "schools" || mi.unit == "ties" || mi.unit == "pupils" || mi.unit == "count" ? 1 : 3;
+    o << std::left << std::setw(22) << mi.name << std::right << std::setw(12) << fixed(c.mean_at(c.a[m], last), digits)
+      << std::setw(12) << fixed(c.mean_at(c.b[m], last), digits) << std::setw(12) << fixed(c.diff_mean[m][last], digits)
+      << std::setw(26) << ("[" + fixed(c.diff_lo[m][last], digits) + ", " + fixed(c.diff_hi[m][last], digits) + "]")
+      << std::setw(9) << fixed(c.effect_size[m], 2) << "  " << mi.unit << "\n";
+  }
+  o << "\neffect: mean difference / SD of the paired differences (Cohen's d_z); the difference over time,\n"
+       "per replicate, is in " << out_path.string() << "\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv, const Registry& registry) {
@@ -358,6 +476,25 @@ int run_cli(int argc, char** argv, const Registry& registry) {
       ->capture_default_str();
   run->add_flag("-q,--quiet", run_args.quiet, "Print nothing but errors (no progress bar or summary)");
   run->footer(kExitCodesHelp);
+
+  CompareArgs compare_args;
+  auto* cmp = app.add_subcommand(
+      "compare",
+      "Compare two regimes over paired replicates (same world and random numbers in both arms): "
+      "the difference of every system measure over time, with 95% intervals and effect sizes");
+  cmp->add_option("a", compare_args.a, "Scenario A (YAML)")->required()->check(CLI::ExistingFile);
+  cmp->add_option("b", compare_args.b, "Scenario B (YAML)")->required()->check(CLI::ExistingFile);
+  cmp->add_option("-o,--output", compare_args.output,
+                  "Output HDF5 file (default: results/compare-<A>-<B>.h5)");
+  cmp->add_option("--replicates", compare_args.replicates, "Paired replicates")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  cmp->add_option("--seed", compare_args.seed, "Seed for both arms (default: A's seed)");
+  cmp->add_option("--threads", compare_args.threads, "Threads; results are identical for any count")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  cmp->add_flag("-q,--quiet", compare_args.quiet, "Print nothing but errors");
+  cmp->footer(kExitCodesHelp);
 
   std::vector<std::string> validate_files;
   bool resolved = false;
@@ -390,6 +527,7 @@ int run_cli(int argc, char** argv, const Registry& registry) {
 
   try {
     if (*run) return cmd_run(registry, run_args);
+    if (*cmp) return cmd_compare(registry, compare_args);
     if (*validate) return cmd_validate(registry, validate_files, resolved);
     if (*describe) return cmd_describe(registry, describe_only, markdown);
   } catch (const std::exception& e) {

@@ -303,6 +303,7 @@ OutputFile::OutputFile(const fs::path& destination, const RunMeta& meta) : impl_
     m.file = h5::File(H5Fcreate(m.temporary.c_str(), H5F_ACC_TRUNC, fcpl.id(), fapl.id()), "create file");
 
     const h5::Group g = h5::create_group(m.file.id(), "meta");
+    h5::write_string_attribute(g.id(), "kind", meta.kind);
     h5::write_scalar_attribute(g.id(), "schema_version", kSchemaVersion);
     h5::write_string_attribute(g.id(), "program", "schoolsim");
     h5::write_string_attribute(g.id(), "program_version", meta.program_version);
@@ -361,5 +362,126 @@ void OutputFile::commit() {
 }
 
 const fs::path& OutputFile::temporary_path() const { return impl_->temporary; }
+
+namespace {
+
+// Opens the group at `path` (slash-separated, relative to the root), creating
+// missing groups on the way.
+h5::Group group_at(hid_t root, const std::string& path) {
+  h5::Group g = h5::open_group(root, "/");
+  std::size_t start = 0;
+  while (start < path.size()) {
+    const std::size_t end = std::min(path.find('/', start), path.size());
+    const std::string part = path.substr(start, end - start);
+    if (!part.empty()) {
+      const htri_t exists = H5Lexists(g.id(), part.c_str(), H5P_DEFAULT);
+      g = exists > 0 ? h5::open_group(g.id(), part) : h5::create_group(g.id(), part);
+    }
+    start = end + 1;
+  }
+  return g;
+}
+
+std::pair<std::string, std::string> split_path(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return {"", path};
+  return {path.substr(0, slash), path.substr(slash + 1)};
+}
+
+}  // namespace
+
+template <class T>
+void OutputFile::table(const std::string& path, const std::vector<std::size_t>& dims, const T* data,
+                       std::string_view unit, std::string_view meaning) {
+  Impl& m = *impl_;
+  try {
+    const auto [dir, name] = split_path(path);
+    const h5::Group g = group_at(m.file.id(), dir);
+    std::vector<hsize_t> d(dims.begin(), dims.end());
+    std::vector<hsize_t> limits(d.size(), 0);
+    for (std::size_t i = 0; i < d.size(); ++i) limits[i] = i + 1 == d.size() ? kChunkSchools : kChunkRows;
+    write_array(g.id(), name, d, data, {unit, meaning}, limits);
+  } catch (const std::exception& e) {
+    m.fail("cannot write " + path, e);
+  }
+}
+
+void OutputFile::write_table(const std::string& path, const std::vector<std::size_t>& dims, const double* data,
+                             std::string_view unit, std::string_view meaning) {
+  table(path, dims, data, unit, meaning);
+}
+void OutputFile::write_table(const std::string& path, const std::vector<std::size_t>& dims,
+                             const std::int32_t* data, std::string_view unit, std::string_view meaning) {
+  table(path, dims, data, unit, meaning);
+}
+void OutputFile::write_table(const std::string& path, const std::vector<std::size_t>& dims,
+                             const std::uint8_t* data, std::string_view unit, std::string_view meaning) {
+  table(path, dims, data, unit, meaning);
+}
+
+void OutputFile::write_text(const std::string& path, const std::string& text, std::string_view meaning) {
+  Impl& m = *impl_;
+  try {
+    const auto [dir, name] = split_path(path);
+    const h5::Group g = group_at(m.file.id(), dir);
+    const h5::Datatype type = h5::utf8_string_type();
+    const h5::Dataspace space = h5::scalar_space();
+    const h5::Plist dcpl = dataset_plist({});
+    const h5::Dataset ds(H5Dcreate2(g.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
+                         "create dataset '" + name + "'");
+    const char* c = text.c_str();
+    h5::check(H5Dwrite(ds.id(), type.id(), h5::kAll, h5::kAll, H5P_DEFAULT, &c), "write dataset '" + name + "'");
+    describe(ds.id(), {"text", meaning});
+  } catch (const std::exception& e) {
+    m.fail("cannot write " + path, e);
+  }
+}
+
+void OutputFile::write_strings(const std::string& path, const std::vector<std::string>& values,
+                               std::string_view meaning) {
+  Impl& m = *impl_;
+  try {
+    const auto [dir, name] = split_path(path);
+    const h5::Group g = group_at(m.file.id(), dir);
+    const h5::Datatype type = h5::utf8_string_type();
+    const h5::Dataspace space = h5::simple_space({values.size()});
+    const h5::Plist dcpl = dataset_plist({});
+    const h5::Dataset ds(H5Dcreate2(g.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
+                         "create dataset '" + name + "'");
+    std::vector<const char*> ptrs;
+    for (const auto& v : values) ptrs.push_back(v.c_str());
+    if (!ptrs.empty())
+      h5::check(H5Dwrite(ds.id(), type.id(), h5::kAll, h5::kAll, H5P_DEFAULT, ptrs.data()),
+                "write dataset '" + name + "'");
+    describe(ds.id(), {"text", meaning});
+  } catch (const std::exception& e) {
+    m.fail("cannot write " + path, e);
+  }
+}
+
+namespace {
+h5::Handle<H5Oclose> open_object(hid_t file, const std::string& path) {
+  return h5::Handle<H5Oclose>(H5Oopen(file, path.empty() ? "/" : path.c_str(), H5P_DEFAULT),
+                              "open object '" + path + "'");
+}
+}  // namespace
+
+void OutputFile::set_attribute(const std::string& path, const std::string& name, double value) {
+  try {
+    const auto obj = open_object(impl_->file.id(), path);
+    h5::write_scalar_attribute(obj.id(), name, value);
+  } catch (const std::exception& e) {
+    impl_->fail("cannot write attribute " + name + " of " + path, e);
+  }
+}
+
+void OutputFile::set_attribute(const std::string& path, const std::string& name, const std::string& value) {
+  try {
+    const auto obj = open_object(impl_->file.id(), path);
+    h5::write_string_attribute(obj.id(), name, value);
+  } catch (const std::exception& e) {
+    impl_->fail("cannot write attribute " + name + " of " + path, e);
+  }
+}
 
 }  // namespace schoolsim

@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "sim/recording.hpp"
 
@@ -24,6 +26,7 @@ struct RunMeta {
   std::int32_t replicates = 1;
   std::int32_t years = 0;
   std::string program_version;
+  std::string kind = "run";  // "run", "compare" or "sweep": what the file holds
 };
 
 class OutputFile {
@@ -35,12 +38,32 @@ class OutputFile {
 
   // Writes one replicate under /replicates/<k>/. Call in replicate order.
   void write(const Recording& rec);
+
+  // Generic tables for comparison and sweep files (docs/OUTPUT.md): `path` is
+  // a dataset path such as "compare/mean_attainment/a"; missing groups are
+  // created. Arrays are row-major with the given dimensions.
+  void write_table(const std::string& path, const std::vector<std::size_t>& dims, const double* data,
+                   std::string_view unit, std::string_view meaning);
+  void write_table(const std::string& path, const std::vector<std::size_t>& dims,
+                   const std::int32_t* data, std::string_view unit, std::string_view meaning);
+  void write_table(const std::string& path, const std::vector<std::size_t>& dims,
+                   const std::uint8_t* data, std::string_view unit, std::string_view meaning);
+  void write_text(const std::string& path, const std::string& text, std::string_view meaning);
+  void write_strings(const std::string& path, const std::vector<std::string>& values,
+                     std::string_view meaning);
+  // An attribute on a group or dataset that already exists ("" is the root).
+  void set_attribute(const std::string& path, const std::string& name, double value);
+  void set_attribute(const std::string& path, const std::string& name, const std::string& value);
   // Flushes, closes and renames the file onto the destination.
   void commit();
 
   const std::filesystem::path& temporary_path() const;
 
  private:
+  template <class T>
+  void table(const std::string& path, const std::vector<std::size_t>& dims, const T* data,
+             std::string_view unit, std::string_view meaning);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -1,0 +1,107 @@
+#include "sim/experiment/compare.hpp"
+
+#include <boost/math/distributions/students_t.hpp>
+#include <cmath>
+#include <exception>
+#include <limits>
+#include <mutex>
+#include <thread>
+
+namespace schoolsim {
+
+double t_factor(std::int32_t n) {
+  if (n < 2) return std::numeric_limits<double>::quiet_NaN();
+  const boost::math::students_t dist(n - 1);
+  return boost::math::quantile(dist, 0.975);
+}
+
+double Comparison::mean_at(const std::vector<double>& arm, std::size_t row) const {
+  double s = 0;
+  for (std::int32_t r = 0; r < replicates; ++r) s += arm[static_cast<std::size_t>(r) * terms.size() + row];
+  return s / replicates;
+}
+
+std::string comparable(const Scenario& a, const Scenario& b) {
+  if (a.world != b.world)
+    return "the two scenarios generate different worlds (their 'world' sections differ); a paired "
+           "comparison needs the same world in both arms";
+  if (a.years != b.years)
+    return "the two scenarios run for different numbers of years (" + std::to_string(a.years) + " and " +
+           std::to_string(b.years) + ")";
+  return "";
+}
+
+Comparison compare(const Scenario& a_in, const Scenario& b_in, const Registry& registry,
+                   std::int32_t replicates, const RunOptions& options) {
+  // Only the system measures are needed; both arms share the seed.
+  Scenario arms[2] = {a_in, b_in};
+  for (auto& sc : arms) {
+    sc.seed = a_in.seed;
+    sc.record = RecordConfig{Cadence::year, {}, false, true, false};
+  }
+  const auto tasks = static_cast<std::size_t>(2 * replicates);
+  std::vector<Recording> done(tasks);
+  std::exception_ptr error;
+  std::mutex mu;
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> cancel{false};
+  RunOptions worker = options;
+  worker.cancel = &cancel;
+  auto work = [&] {
+    for (std::size_t t; !cancel && (t = next++) < tasks;) {
+      try {
+        if (options.cancel && options.cancel->load()) throw Interrupted();
+        done[t] = run_replicate(arms[t % 2], registry, static_cast<std::int32_t>(t / 2), worker);
+      } catch (...) {
+        std::lock_guard lock(mu);
+        if (!error) error = std::current_exception();
+        cancel = true;
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  const auto n_threads = static_cast<std::size_t>(std::max(1, std::min<std::int32_t>(options.threads, 2 * replicates)));
+  for (std::size_t i = 1; i < n_threads; ++i) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
+  if (options.cancel && options.cancel->load()) throw Interrupted();
+
+  Comparison c;
+  c.replicates = replicates;
+  c.terms = done[0].system_terms;
+  const std::size_t rows = c.terms.size();
+  c.a.assign(kMeasureCount, std::vector<double>(static_cast<std::size_t>(replicates) * rows));
+  c.b = c.a;
+  c.diff_mean.assign(kMeasureCount, std::vector<double>(rows));
+  c.diff_lo = c.diff_hi = c.diff_mean;
+  c.effect_size.assign(kMeasureCount, 0.0);
+  const double tf = t_factor(replicates);
+  for (std::size_t m = 0; m < kMeasureCount; ++m) {
+    for (std::int32_t r = 0; r < replicates; ++r)
+      for (std::size_t row = 0; row < rows; ++row) {
+        const std::size_t at = static_cast<std::size_t>(r) * rows + row;
+        c.a[m][at] = done[static_cast<std::size_t>(2 * r)].system[m][row];
+        c.b[m][at] = done[static_cast<std::size_t>(2 * r + 1)].system[m][row];
+      }
+    for (std::size_t row = 0; row < rows; ++row) {
+      double sum = 0, sum2 = 0;
+      for (std::int32_t r = 0; r < replicates; ++r) {
+        const std::size_t at = static_cast<std::size_t>(r) * rows + row;
+        const double d = c.b[m][at] - c.a[m][at];
+        sum += d, sum2 += d * d;
+      }
+      const double mean = sum / replicates;
+      const double var = replicates > 1 ? std::max(0.0, (sum2 - replicates * mean * mean) / (replicates - 1)) : 0.0;
+      const double half = tf * std::sqrt(var / replicates);
+      c.diff_mean[m][row] = mean;
+      c.diff_lo[m][row] = mean - half;
+      c.diff_hi[m][row] = mean + half;
+      if (row + 1 == rows)
+        c.effect_size[m] = var > 0 ? mean / std::sqrt(var) : std::numeric_limits<double>::quiet_NaN();
+    }
+  }
+  return c;
+}
+
+}  // namespace schoolsim
