@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <cmath>
 #include <iostream>
@@ -17,6 +18,8 @@
 
 #include "sim/config/config.hpp"
 #include "sim/experiment/compare.hpp"
+#include "sim/experiment/sensitivity.hpp"
+#include "sim/experiment/sweep.hpp"
 #include "sim/io/output.hpp"
 #include "sim/measures.hpp"
 #include "sim/simulation.hpp"
@@ -449,6 +452,181 @@ int cmd_compare(const Registry& registry, const CompareArgs& args) {
   return kExitOk;
 }
 
+struct SweepArgs {
+  std::string experiment, output, export_dir;
+  std::int32_t threads = 1;
+  bool quiet = false;
+};
+
+int cmd_sweep(const Registry& registry, const SweepArgs& args) {
+  ExperimentResult r = load_experiment(args.experiment, registry);
+  if (!r.experiment) {
+    print_errors(r.errors);
+    return kExitBadInput;
+  }
+  const Experiment& e = *r.experiment;
+  const Design d = make_design(e);
+  const auto k = e.parameters.size();
+  std::vector<std::string> names;
+  Eigen::VectorXd lo(static_cast<Eigen::Index>(k)), hi(static_cast<Eigen::Index>(k));
+  for (std::size_t j = 0; j < k; ++j) {
+    names.push_back(e.parameters[j].name);
+    lo[static_cast<Eigen::Index>(j)] = e.parameters[j].lo;
+    hi[static_cast<Eigen::Index>(j)] = e.parameters[j].hi;
+  }
+  if (!args.export_dir.empty()) {
+    std::filesystem::create_directories(args.export_dir);
+    std::ofstream(std::filesystem::path(args.export_dir) / "problem.json") << experiment::to_salib_problem(names, lo, hi);
+    std::ofstream(std::filesystem::path(args.export_dir) / "design.txt") << experiment::to_text_matrix(d.values);
+    std::ofstream(std::filesystem::path(args.export_dir) / "design_unit.txt") << experiment::to_text_matrix(d.unit);
+    if (!args.quiet)
+      std::cout << "wrote the " << kDesignMethodNames[static_cast<std::size_t>(e.method)] << " design of " << d.values.rows()
+                << " runs over " << k << " parameters to " << args.export_dir
+                << " (problem.json, design.txt: parameter values, design_unit.txt: unit hypercube)\n";
+    return kExitOk;
+  }
+  namespace fs = std::filesystem;
+  const fs::path out_path = args.output.empty() ? fs::path("results") / (e.name + ".h5") : fs::path(args.output);
+  const fs::path parts = out_path.string() + ".parts";
+  const std::string print = fingerprint(e, registry);
+  std::error_code ec;
+  fs::create_directories(parts, ec);
+  if (ec) {
+    std::cerr << "schoolsim sweep: cannot create " << parts.string() << ": " << ec.message() << '\n';
+    return kExitFailure;
+  }
+  {
+    std::ifstream old(parts / "fingerprint");
+    std::string seen;
+    if (old >> seen && seen != print) {
+      std::cerr << "schoolsim sweep: " << parts.string()
+                << " holds runs of a different experiment; remove it or choose another output (-o)\n";
+      return kExitBadInput;
+    }
+    std::ofstream(parts / "fingerprint") << print << '\n';
+  }
+  const std::int64_t tasks = d.values.rows() * e.replicates;
+  const bool tty = !args.quiet && isatty(STDERR_FILENO);
+  Progress progress(tasks, tty);
+  SweepOptions opts;
+  opts.threads = args.threads;
+  opts.parts = parts;
+  opts.cancel = &g_interrupted;
+  opts.on_task = [&] { progress.tick(); };
+  std::signal(SIGINT, on_sigint);
+  std::signal(SIGTERM, on_sigint);
+  SweepResults res;
+  try {
+    res = run_sweep(e, d, registry, opts);
+  } catch (const Interrupted&) {
+    progress.finish();
+    std::size_t kept = 0;
+    for (const auto& entry : fs::directory_iterator(parts)) kept += entry.path().extension() == ".bin";
+    std::cerr << "schoolsim sweep: interrupted with " << kept << " of " << tasks << " runs done and kept in "
+              << parts.string() << "; run the same command again to resume. Nothing was written to "
+              << out_path.string() << '\n';
+    return kExitInterrupted;
+  } catch (const std::exception& ex) {
+    progress.finish();
+    std::cerr << "schoolsim sweep: " << ex.what() << "\nfinished runs are kept in " << parts.string() << '\n';
+    return kExitFailure;
+  }
+  progress.finish();
+
+  // Sensitivity of each output (mean over replicates of its final value).
+  const auto runs = static_cast<std::size_t>(res.runs), reps = static_cast<std::size_t>(res.replicates);
+  RunMeta meta;
+  meta.kind = "sweep";
+  meta.scenario_name = e.base.name;
+  meta.scenario_yaml = to_yaml(e.base, registry);
+  meta.seed = e.base.seed;
+  meta.replicates = e.replicates;
+  meta.years = e.base.years;
+  meta.program_version = SCHOOLSIM_VERSION;
+  std::ostringstream summary;
+  try {
+    OutputFile file(out_path, meta);
+    {
+      std::ifstream in(args.experiment);
+      std::stringstream text;
+      text << in.rdbuf();
+      file.write_text("meta/experiment", text.str(), "the experiment file");
+    }
+    file.write_strings("design/names", names, "swept parameters");
+    const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> values = d.values, unit = d.unit;
+    file.write_table("design/values", {runs, k}, values.data(), "parameter units", "parameter values of each run");
+    file.write_table("design/unit", {runs, k}, unit.data(), "[0,1]", "the design in the unit hypercube");
+    file.write_table("design/lo", {k}, lo.data(), "parameter units", "low end of each range");
+    file.write_table("design/hi", {k}, hi.data(), "parameter units", "high end of each range");
+    file.set_attribute("design", "method", std::string(kDesignMethodNames[static_cast<std::size_t>(e.method)]));
+    const std::vector<std::uint8_t> done(runs, 1);
+    file.write_table("runs/done", {runs}, done.data(), "flag", "1 for each run completed");
+    for (std::size_t m = 0; m < kMeasureCount; ++m) {
+      const auto& mi = kSystemMeasures[m];
+      file.write_table("runs/" + std::string(mi.name), {runs, reps}, res.finals[m].data(), mi.unit,
+                       "value at the end of each run (rows) and replicate (columns)");
+      if (e.series)
+        file.write_table("runs/series/" + std::string(mi.name), {runs * reps, res.terms.size()}, res.series[m].data(),
+                         mi.unit, "series of each run and replicate (row = run x replicates + replicate)");
+    }
+    if (e.series) file.write_table("runs/series/term", {res.terms.size()}, res.terms.data(), "terms", "terms completed");
+    for (std::size_t m : e.outputs) {
+      const auto& mi = kSystemMeasures[m];
+      Eigen::VectorXd y(static_cast<Eigen::Index>(runs));
+      for (std::size_t run = 0; run < runs; ++run) {
+        double s = 0;
+        for (std::size_t rep = 0; rep < reps; ++rep) s += res.finals[m][run * reps + rep];
+        y[static_cast<Eigen::Index>(run)] = s / static_cast<double>(reps);
+      }
+      const std::string g = "sensitivity/" + std::string(mi.name);
+      summary << mi.name << " (" << mi.unit << ")\n";
+      if (e.method == DesignMethod::morris) {
+        const auto mo = experiment::morris_indices(d.morris, y);
+        file.write_strings(g + "/names", names, "parameters");
+        file.write_table(g + "/mu", {k}, mo.mu.data(), mi.unit, "Morris mean elementary effect");
+        file.write_table(g + "/mu_star", {k}, mo.mu_star.data(), mi.unit, "Morris mean absolute elementary effect");
+        file.write_table(g + "/sigma", {k}, mo.sigma.data(), mi.unit, "Morris standard deviation of elementary effects");
+        for (std::size_t j = 0; j < k; ++j)
+          summary << "  " << std::left << std::setw(34) << names[j] << " mu* " << std::right << std::setw(10)
+                  << fixed(mo.mu_star[static_cast<Eigen::Index>(j)], 4) << "  sigma " << std::setw(10)
+                  << fixed(mo.sigma[static_cast<Eigen::Index>(j)], 4) << "\n";
+      } else if (e.method == DesignMethod::saltelli) {
+        const auto so = experiment::sobol_indices(d.saltelli, y, e.bootstrap, 0.95, e.base.seed);
+        file.write_strings(g + "/names", names, "parameters");
+        file.write_table(g + "/first", {k}, so.first.data(), "share", "Sobol first-order index");
+        file.write_table(g + "/first_lo", {k}, so.first_lo.data(), "share", "lower end of its 95% bootstrap interval");
+        file.write_table(g + "/first_hi", {k}, so.first_hi.data(), "share", "upper end of its 95% bootstrap interval");
+        file.write_table(g + "/total", {k}, so.total.data(), "share", "Sobol total index");
+        file.write_table(g + "/total_lo", {k}, so.total_lo.data(), "share", "lower end of its 95% bootstrap interval");
+        file.write_table(g + "/total_hi", {k}, so.total_hi.data(), "share", "upper end of its 95% bootstrap interval");
+        for (std::size_t j = 0; j < k; ++j) {
+          const auto i = static_cast<Eigen::Index>(j);
+          summary << "  " << std::left << std::setw(34) << names[j] << " first " << std::right
+                  << fixed(so.first[i], 3) << " [" << fixed(so.first_lo[i], 3) << ", " << fixed(so.first_hi[i], 3)
+                  << "]  total " << fixed(so.total[i], 3) << " [" << fixed(so.total_lo[i], 3) << ", "
+                  << fixed(so.total_hi[i], 3) << "]\n";
+        }
+      }
+    }
+    file.commit();
+  } catch (const std::exception& ex) {
+    std::cerr << "schoolsim sweep: " << ex.what() << "\nnothing was written to " << out_path.string()
+              << "; finished runs are kept in " << parts.string() << '\n';
+    return kExitFailure;
+  }
+  fs::remove_all(parts, ec);
+  if (!args.quiet) {
+    std::cout << "schoolsim sweep: '" << e.name << "' over scenario '" << e.base.name << "': "
+              << kDesignMethodNames[static_cast<std::size_t>(e.method)] << " design, " << runs << " runs x "
+              << reps << " replicates, " << k << " parameters";
+    if (res.resumed > 0) std::cout << " (" << res.resumed << " runs resumed)";
+    std::cout << "\n";
+    if (!summary.str().empty()) std::cout << "\nsensitivity of the value at the end:\n" << summary.str();
+    std::cout << "\nwrote " << out_path.string() << "\n";
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv, const Registry& registry) {
@@ -496,6 +674,23 @@ int run_cli(int argc, char** argv, const Registry& registry) {
   cmp->add_flag("-q,--quiet", compare_args.quiet, "Print nothing but errors");
   cmp->footer(kExitCodesHelp);
 
+  SweepArgs sweep_args;
+  auto* sweep = app.add_subcommand(
+      "sweep",
+      "Run a scenario over a design of parameter values (factorial, Latin hypercube, Morris, "
+      "Saltelli) with replicates, on threads; resumable; with Morris or Sobol sensitivity indices");
+  sweep->add_option("experiment", sweep_args.experiment, "Experiment file (YAML, docs/EXPERIMENTS.md)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  sweep->add_option("-o,--output", sweep_args.output, "Output HDF5 file (default: results/<experiment name>.h5)");
+  sweep->add_option("--threads", sweep_args.threads, "Threads; results are identical for any count")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  sweep->add_option("--export-design", sweep_args.export_dir,
+                    "Write the design for SALib (problem.json, design.txt) to this folder and stop");
+  sweep->add_flag("-q,--quiet", sweep_args.quiet, "Print nothing but errors");
+  sweep->footer(kExitCodesHelp);
+
   std::vector<std::string> validate_files;
   bool resolved = false;
   auto* validate = app.add_subcommand(
@@ -528,6 +723,7 @@ int run_cli(int argc, char** argv, const Registry& registry) {
   try {
     if (*run) return cmd_run(registry, run_args);
     if (*cmp) return cmd_compare(registry, compare_args);
+    if (*sweep) return cmd_sweep(registry, sweep_args);
     if (*validate) return cmd_validate(registry, validate_files, resolved);
     if (*describe) return cmd_describe(registry, describe_only, markdown);
   } catch (const std::exception& e) {

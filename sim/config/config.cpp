@@ -263,11 +263,11 @@ bool parse_pipeline(Checker& c, const YAML::Node& node, const Registry& registry
   return ok;
 }
 
-// Resolves one "mechanism.parameter: value" of a `set` map against the
-// scenario's pipeline; reports what is wrong and returns nothing then.
-std::optional<std::tuple<std::size_t, std::size_t, double>> resolve_param(
-    Checker& c, const YAML::Node& key_node, const YAML::Node& value_node, const std::string& path,
-    const Registry& registry, const Scenario& sc, bool pipeline_known) {
+// Resolves "mechanism.parameter" against the scenario's pipeline to (entry,
+// parameter index); reports what is wrong and returns nothing then.
+std::optional<std::pair<std::size_t, std::size_t>> resolve_name(Checker& c, const YAML::Node& key_node,
+                                                                const std::string& path, const Registry& registry,
+                                                                const Scenario& sc, bool pipeline_known) {
   const std::string key = key_node.IsScalar() ? key_node.Scalar() : "";
   const auto dot = key.find('.');
   if (dot == std::string::npos) {
@@ -299,9 +299,20 @@ std::optional<std::tuple<std::size_t, std::size_t, double>> resolve_param(
     c.unknown(key_node, path, param, pnames, "parameter", " of " + mech);
     return std::nullopt;
   }
-  const auto v = c.value(value_node, path + "." + key, specs[static_cast<std::size_t>(pi)]);
+  return std::pair{entry, static_cast<std::size_t>(pi)};
+}
+
+// Resolves one "mechanism.parameter: value" of a `set` map and checks the value.
+std::optional<std::tuple<std::size_t, std::size_t, double>> resolve_param(
+    Checker& c, const YAML::Node& key_node, const YAML::Node& value_node, const std::string& path,
+    const Registry& registry, const Scenario& sc, bool pipeline_known) {
+  const auto target = resolve_name(c, key_node, path, registry, sc, pipeline_known);
+  if (!target) return std::nullopt;
+  const auto [entry, pi] = *target;
+  const std::string key = key_node.Scalar();
+  const auto v = c.value(value_node, path + "." + key, sc.pipeline[entry].info->params[pi]);
   if (!v) return std::nullopt;
-  return std::tuple{entry, static_cast<std::size_t>(pi), *v};
+  return std::tuple{entry, pi, *v};
 }
 
 void parse_timeline(Checker& c, const YAML::Node& node, const Registry& registry, Scenario& sc,
@@ -652,6 +663,157 @@ LoadResult parse_scenario(const std::string& text, const std::string& name,
 LoadResult load_scenario(const std::string& path, const Registry& registry) {
   std::vector<std::string> chain;
   return load_chain(path, registry, chain);
+}
+
+namespace {
+
+const std::vector<std::string> kExperimentKeys = {"scenario", "name",    "design", "parameters",
+                                                  "replicates", "outputs", "series", "bootstrap"};
+const std::vector<std::string> kDesignKeys = {"method", "runs", "levels"};
+
+void parse_experiment(Checker& c, const YAML::Node& root, const std::string& path, const Registry& registry,
+                      ExperimentResult& result) {
+  Experiment e;
+  e.source = path;
+  e.name = stem_of(path);
+  if (root.IsNull()) {
+    c.error(root, "the experiment is empty; see docs/EXPERIMENTS.md for the keys it takes");
+    return;
+  }
+  if (!c.check_map(root, "", kExperimentKeys)) return;
+  const YAML::Node sc_node = root["scenario"];
+  if (!sc_node) {
+    c.error(root, "missing key 'scenario' (the scenario file to sweep)");
+    return;
+  }
+  const auto sc_path = c.text(sc_node, "scenario");
+  if (!sc_path) return;
+  const std::filesystem::path full = std::filesystem::path(path).parent_path() / *sc_path;
+  LoadResult base = load_scenario(full.string(), registry);
+  if (!base.scenario) {
+    c.error(sc_node, "scenario: '" + *sc_path + "' has " + std::to_string(base.errors.size()) +
+                         " problem(s), listed with its name");
+    result.errors.insert(result.errors.end(), base.errors.begin(), base.errors.end());
+    return;
+  }
+  e.base = std::move(*base.scenario);
+  if (const YAML::Node n = root["name"])
+    if (auto t = c.text(n, "name")) e.name = *t;
+  if (const YAML::Node d = root["design"]) {
+    if (c.check_map(d, "design", kDesignKeys)) {
+      if (const YAML::Node m = d["method"]) {
+        if (auto t = c.text(m, "design.method")) {
+          std::vector<std::string> names(kDesignMethodNames.begin(), kDesignMethodNames.end());
+          const auto it = std::find(names.begin(), names.end(), *t);
+          if (it == names.end())
+            c.unknown(m, "design.method", *t, names, "method");
+          else
+            e.method = static_cast<DesignMethod>(it - names.begin());
+        }
+      }
+      if (const YAML::Node n = d["runs"])
+        if (auto v = c.number(n, "design.runs", ParamType::integer, 1, 1000000)) e.runs = static_cast<std::int32_t>(*v);
+      if (const YAML::Node n = d["levels"])
+        if (auto v = c.number(n, "design.levels", ParamType::integer, 2, 100)) e.levels = static_cast<std::int32_t>(*v);
+    }
+  }
+  const YAML::Node params = root["parameters"];
+  if (!params || !params.IsMap() || params.size() == 0) {
+    c.error(params ? params : root, "parameters: expected a mapping of parameter to [low, high], e.g. "
+                                    "'market.choice: [0, 1]' or 'world.reach_km: [3, 10]'");
+  } else {
+    std::vector<std::string> world_names;
+    for (const auto& sp : registry.world().params) world_names.push_back(sp.name);
+    for (const auto& kv : params) {
+      const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+      const std::string where = "parameters." + key;
+      SweepParameter p;
+      p.name = key;
+      const ParamSpec* spec = nullptr;
+      if (key.rfind("world.", 0) == 0) {
+        const int i = param_index(registry.world().params, key.substr(6));
+        if (i < 0) {
+          c.unknown(kv.first, "parameters", key.substr(6), world_names, "parameter", " of world");
+          continue;
+        }
+        p.world = true;
+        p.param = static_cast<std::size_t>(i);
+        spec = &registry.world().params[p.param];
+      } else {
+        const auto target = resolve_name(c, kv.first, "parameters", registry, e.base, true);
+        if (!target) continue;
+        p.entry = target->first;
+        p.param = target->second;
+        spec = &e.base.pipeline[p.entry].info->params[p.param];
+      }
+      if (spec->type == ParamType::boolean || spec->type == ParamType::choice) {
+        c.error(kv.first, where + ": only numeric parameters can be swept");
+        continue;
+      }
+      p.integer = spec->type == ParamType::integer;
+      const YAML::Node range = kv.second;
+      if (!range.IsSequence() || range.size() != 2) {
+        c.error(range, where + ": expected [low, high]");
+        continue;
+      }
+      const auto lo = c.number(range[0], where + "[0]", spec->type, spec->lo, spec->hi, spec->unit);
+      const auto hi = c.number(range[1], where + "[1]", spec->type, spec->lo, spec->hi, spec->unit);
+      if (!lo || !hi) continue;
+      if (*lo >= *hi) {
+        c.error(range, where + ": the low end must be below the high end");
+        continue;
+      }
+      p.lo = *lo, p.hi = *hi;
+      e.parameters.push_back(p);
+    }
+  }
+  if (const YAML::Node n = root["replicates"])
+    if (auto v = c.number(n, "replicates", ParamType::integer, 1, 10000)) e.replicates = static_cast<std::int32_t>(*v);
+  if (const YAML::Node n = root["bootstrap"])
+    if (auto v = c.number(n, "bootstrap", ParamType::integer, 10, 100000)) e.bootstrap = static_cast<std::int32_t>(*v);
+  if (const YAML::Node n = root["series"])
+    if (auto v = c.boolean(n, "series")) e.series = *v != 0;
+  std::vector<std::string> measures;
+  for (const auto& m : kSystemMeasures) measures.emplace_back(m.name);
+  if (const YAML::Node outs = root["outputs"]) {
+    if (!outs.IsSequence()) {
+      c.error(outs, "outputs: expected a list of system measures");
+    } else {
+      for (std::size_t i = 0; i < outs.size(); ++i) {
+        const auto name = c.text(outs[i], "outputs[" + std::to_string(i) + "]");
+        if (!name) continue;
+        const auto it = std::find(measures.begin(), measures.end(), *name);
+        if (it == measures.end())
+          c.unknown(outs[i], "outputs[" + std::to_string(i) + "]", *name, measures, "measure");
+        else
+          e.outputs.push_back(static_cast<std::size_t>(it - measures.begin()));
+      }
+    }
+  } else {
+    for (const char* m : {"mean_attainment", "attainment_gap"})
+      e.outputs.push_back(static_cast<std::size_t>(std::find(measures.begin(), measures.end(), m) - measures.begin()));
+  }
+  if (result.errors.empty()) result.experiment = std::move(e);
+}
+
+}  // namespace
+
+ExperimentResult load_experiment(const std::string& path, const Registry& registry) {
+  ExperimentResult r;
+  Checker c(path, r.errors);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    r.errors.push_back({path, 0, 0, "cannot open the experiment file"});
+    return r;
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+  try {
+    parse_experiment(c, YAML::Load(buf.str()), path, registry, r);
+  } catch (const YAML::Exception& e) {
+    c.error(e.mark, "YAML syntax: " + e.msg);
+  }
+  return r;
 }
 
 std::string to_yaml(const Scenario& sc, const Registry& registry) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sim/registry.hpp"
+#include "sim/experiment/sweep.hpp"
 #include "sim/scenario.hpp"
 
 namespace schoolsim {
@@ -32,6 +33,16 @@ LoadResult load_scenario(const std::string& path, const Registry& registry);
 // Validates scenario text; `name` stands for the file in messages.
 LoadResult parse_scenario(const std::string& text, const std::string& name,
                           const Registry& registry);
+
+struct ExperimentResult {
+  std::optional<Experiment> experiment;  // set only when there are no errors
+  std::vector<Diagnostic> errors;
+};
+
+// Reads and validates an experiment file (docs/EXPERIMENTS.md): the scenario
+// it sweeps, the design, the parameters with their ranges, replicates and the
+// measures to analyse.
+ExperimentResult load_experiment(const std::string& path, const Registry& registry);
 
 // The resolved scenario as YAML: every key present, defaults filled in. Parsing
 // this text again gives the same Scenario.

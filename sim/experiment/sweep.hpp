@@ -1,0 +1,88 @@
+// Sweeps: many runs of one scenario over a design of parameter values, with
+// replicates, spread over threads and resumable (docs/EXPERIMENTS.md).
+#pragma once
+
+#include <Eigen/Core>
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "sim/experiment/design.hpp"
+#include "sim/measures.hpp"
+#include "sim/registry.hpp"
+#include "sim/scenario.hpp"
+
+namespace schoolsim {
+
+enum class DesignMethod { factorial, lhs, morris, saltelli };
+inline constexpr std::array<std::string_view, 4> kDesignMethodNames = {"factorial", "lhs", "morris", "saltelli"};
+
+// A swept parameter: a world parameter or a parameter of a pipeline entry.
+struct SweepParameter {
+  std::string name;  // "world.x" or "mechanism.parameter"
+  bool world = false;
+  std::size_t entry = 0;  // pipeline entry (when not world)
+  std::size_t param = 0;  // index in the world's or the mechanism's parameters
+  double lo = 0, hi = 1;
+  bool integer = false;
+};
+
+struct Experiment {
+  std::string name;
+  std::string source;  // the experiment file
+  Scenario base;       // the scenario every run starts from
+  DesignMethod method = DesignMethod::lhs;
+  std::int32_t runs = 16;   // lhs: points; morris: trajectories; saltelli: base samples
+  std::int32_t levels = 4;  // factorial and morris: levels per parameter
+  std::vector<SweepParameter> parameters;
+  std::int32_t replicates = 1;
+  std::vector<std::size_t> outputs;  // measures whose sensitivity is analysed
+  bool series = false;               // store every run's system series
+  std::int32_t bootstrap = 200;      // Sobol confidence intervals
+};
+
+// The design in the unit hypercube, one row per run, and the design objects
+// the sensitivity estimators need.
+struct Design {
+  Eigen::MatrixXd unit;    // runs x parameters, in [0,1]
+  Eigen::MatrixXd values;  // the same, scaled to the parameters' ranges
+  experiment::MorrisDesign morris;
+  experiment::SaltelliDesign saltelli;
+};
+Design make_design(const Experiment& e);
+
+// The scenario of one design row.
+Scenario scenario_for(const Experiment& e, const Eigen::RowVectorXd& values);
+
+struct SweepResults {
+  std::int32_t runs = 0, replicates = 0;
+  // [measure][run * replicates + replicate]: each measure's value at the end
+  std::vector<std::vector<double>> finals;
+  std::vector<std::int32_t> terms;  // record points of the series
+  // [measure][(run * replicates + replicate) * rows + row], when series are kept
+  std::vector<std::vector<double>> series;
+  std::int32_t resumed = 0;  // tasks found already done in the parts folder
+};
+
+struct SweepOptions {
+  std::int32_t threads = 1;
+  // Finished runs are kept here, one file each, so a killed sweep resumes
+  // where it stopped; it is removed by the caller once the results are written.
+  std::filesystem::path parts;
+  const std::atomic<bool>* cancel = nullptr;
+  std::function<void()> on_task;  // after each run (thread-safe)
+};
+
+// Runs every (design row, replicate) not already in the parts folder. Results
+// depend only on the experiment, never on threads or on where it resumed.
+SweepResults run_sweep(const Experiment& e, const Design& d, const Registry& registry,
+                       const SweepOptions& options);
+
+// A fingerprint of the experiment, stored in the parts folder: a resume
+// refuses parts made by a different experiment.
+std::string fingerprint(const Experiment& e, const Registry& registry);
+
+}  // namespace schoolsim

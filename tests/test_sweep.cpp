@@ -1,0 +1,142 @@
+// Sweeps: designs over scenario parameters, threads, resuming, SALib export.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include "models/register_all.hpp"
+#include "sim/config/config.hpp"
+#include "sim/experiment/sweep.hpp"
+#include "test_util.hpp"
+
+using namespace schoolsim;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kScenario = "seed: 4\nyears: 3\nworld: {schools: 150, areas: 3}\n"
+                        "pipeline: [crises, turnover, attainment, {market: {choice: 0.5}}, opportunities]\n";
+
+const char* kExperiment = R"(scenario: s.yaml
+design: {method: lhs, runs: 12}
+parameters:
+  market.choice: [0, 1]
+  world.reach_km: [3, 9]
+replicates: 2
+outputs: [dissimilarity]
+series: true
+)";
+
+int shell(const fs::path& dir, const std::string& args) {
+  const std::string cmd = "cd '" + dir.string() + "' && '" + SCHOOLSIM_EXE + "' " + args + " > out.txt 2> err.txt";
+  const int status = std::system(cmd.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  return text.replace(at, from.size(), to);
+}
+
+std::size_t count_parts(const fs::path& dir) {
+  if (!fs::exists(dir)) return 0;
+  std::size_t n = 0;
+  for (const auto& e : fs::directory_iterator(dir)) n += e.path().extension() == ".bin";
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("sweep: experiment files are validated with line and column") {
+  test::TempDir dir;
+  test::write_text(dir.path() / "s.yaml", kScenario);
+  test::write_text(dir.path() / "bad.yaml", R"(scenario: s.yaml
+design: {method: sobol, runs: 0}
+parameters:
+  market.choise: [0, 1]
+  world.reach_km: [9, 3]
+outputs: [dissimilarty]
+)");
+  const auto r = load_experiment((dir.path() / "bad.yaml").string(), models::registry());
+  REQUIRE(r.errors.size() == 5);
+  CHECK(r.errors[0].message.find("unknown method 'sobol'") != std::string::npos);
+  CHECK(r.errors[1].message.find("design.runs: 0 is out of range") != std::string::npos);
+  CHECK(r.errors[2].message.find("unknown parameter 'choise' of market; did you mean 'choice'?") != std::string::npos);
+  CHECK(r.errors[3].line == 5);
+  CHECK(r.errors[3].message.find("low end must be below the high end") != std::string::npos);
+  CHECK(r.errors[4].message.find("did you mean 'dissimilarity'?") != std::string::npos);
+}
+
+TEST_CASE("sweep: runs follow the design and results do not depend on threads") {
+  test::TempDir dir;
+  test::write_text(dir.path() / "s.yaml", kScenario);
+  test::write_text(dir.path() / "e.yaml", kExperiment);
+  const auto r = load_experiment((dir.path() / "e.yaml").string(), models::registry());
+  REQUIRE(r.errors.empty());
+  const Experiment& e = *r.experiment;
+  const Design d = make_design(e);
+  REQUIRE(d.values.rows() == 12);
+  CHECK(d.values.col(1).minCoeff() >= 3);
+  CHECK(d.values.col(1).maxCoeff() <= 9);
+  const Scenario s0 = scenario_for(e, d.values.row(0));
+  CHECK(s0.pipeline[3].values[static_cast<std::size_t>(param_index(s0.pipeline[3].info->params, "choice"))] ==
+        d.values(0, 0));
+  CHECK(shell(dir.path(), "sweep e.yaml -o one.h5 --threads 1") == 0);
+  CHECK(shell(dir.path(), "sweep e.yaml -o two.h5 --threads 2") == 0);
+  CHECK(test::read_bytes(dir.path() / "one.h5") == test::read_bytes(dir.path() / "two.h5"));
+  CHECK_FALSE(fs::exists(dir.path() / "one.h5.parts"));  // removed once the file is written
+}
+
+TEST_CASE("sweep: killed half-way and restarted it loses no run - duplicates none - and ends the same") {
+  test::TempDir dir;
+  test::write_text(dir.path() / "s.yaml", replaced(kScenario, "years: 3", "years: 8"));
+  test::write_text(dir.path() / "e.yaml", replaced(kExperiment, "runs: 12", "runs: 40"));
+  REQUIRE(shell(dir.path(), "sweep e.yaml -o clean.h5") == 0);
+
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    if (chdir(dir.path().c_str()) != 0) _exit(99);
+    if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(99);
+    execl(SCHOOLSIM_EXE, "schoolsim", "sweep", "e.yaml", "-o", "resumed.h5", static_cast<char*>(nullptr));
+    _exit(98);
+  }
+  const fs::path parts = dir.path() / "resumed.h5.parts";
+  for (int i = 0; i < 4000 && count_parts(parts) < 10; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  kill(pid, SIGKILL);  // the worst case: no chance to clean up
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const std::size_t kept = count_parts(parts);
+  MESSAGE("runs kept when the sweep was killed: " << kept << " of 80");
+  CHECK(kept >= 10);
+  CHECK(kept < 80);
+  CHECK_FALSE(fs::exists(dir.path() / "resumed.h5"));
+  REQUIRE(shell(dir.path(), "sweep e.yaml -o resumed.h5") == 0);
+  CHECK(test::read_bytes(dir.path() / "out.txt").find("runs resumed") != std::string::npos);
+  CHECK(test::read_bytes(dir.path() / "resumed.h5") == test::read_bytes(dir.path() / "clean.h5"));
+
+  // Parts of another experiment are refused rather than mixed in.
+  fs::create_directories(dir.path() / "other.h5.parts");
+  test::write_text(dir.path() / "other.h5.parts" / "fingerprint", "0123\n");
+  CHECK(shell(dir.path(), "sweep e.yaml -o other.h5") == 2);
+}
+
+TEST_CASE("sweep: the design exports in a form SALib reads") {
+  test::TempDir dir;
+  test::write_text(dir.path() / "s.yaml", kScenario);
+  test::write_text(dir.path() / "e.yaml", kExperiment);
+  REQUIRE(shell(dir.path(), "sweep e.yaml --export-design salib") == 0);
+  const std::string problem = test::read_bytes(dir.path() / "salib" / "problem.json");
+  CHECK(problem.find("\"num_vars\": 2") != std::string::npos);
+  CHECK(problem.find("\"market.choice\"") != std::string::npos);
+  CHECK(problem.find("[3, 9]") != std::string::npos);
+  const std::string design = test::read_bytes(dir.path() / "salib" / "design.txt");
+  CHECK(std::count(design.begin(), design.end(), '\n') == 12);
+  CHECK_FALSE(fs::exists(dir.path() / "results"));  // nothing was run
+}
