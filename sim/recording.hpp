@@ -50,6 +50,9 @@ struct Recording {
 class Recorder {
  public:
   Recorder(const RecordConfig& config, const State& initial, std::int32_t replicate);
+  // Continues a recording (a run restarted from a checkpoint).
+  Recorder(const RecordConfig& config, Recording so_far) : config_(config), rec_(std::move(so_far)) {}
+  const Recording& so_far() const { return rec_; }
   // Called with the state after `terms_done` terms (0 = the initial state).
   void capture(const State& s, std::int32_t terms_done, bool year_end);
   void add_events(const std::vector<TieEvent>& events);

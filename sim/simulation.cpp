@@ -59,10 +59,12 @@ Simulation::Simulation(const Scenario& scenario, const Registry& registry, std::
     : Simulation(scenario, registry, replicate, generate_world(scenario, registry, replicate)) {}
 
 Simulation::Simulation(const Scenario& scenario, const Registry&, std::int32_t replicate,
-                       State initial)
+                       State initial, std::int32_t terms_done)
     : scenario_(scenario),
       streams_(scenario.seed, static_cast<std::uint32_t>(replicate)),
-      state_(std::move(initial)) {
+      state_(std::move(initial)),
+      terms_done_(terms_done) {
+  state_.terms_done = terms_done;
   scratch_ = state_;
   PipelineInfo pipeline;
   for (const auto& entry : scenario.pipeline) pipeline.names.push_back(entry.info->name);
@@ -70,6 +72,9 @@ Simulation::Simulation(const Scenario& scenario, const Registry&, std::int32_t r
     mechanisms_.push_back(entry.info->make(entry.values, pipeline));
     keys_.push_back(stream_key(entry.info->name));
   }
+  // Parameter changes the timeline made before the start.
+  for (const auto& ev : scenario.timeline)
+    if (ev.absolute_term() < terms_done) mechanisms_[ev.entry]->set_param(ev.param, ev.value);
 }
 
 void Simulation::step() {
@@ -110,19 +115,43 @@ void Simulation::step() {
   state_.terms_done = terms_done_;
 }
 
-Recording run_replicate(const Scenario& scenario, const Registry& registry, std::int32_t replicate,
-                        const RunOptions& options) {
-  Simulation sim(scenario, registry, replicate);
-  Recorder recorder(scenario.record, sim.state(), replicate);
-  recorder.capture(sim.state(), 0, true);
+namespace {
+
+Recording finish_run(Simulation& sim, Recorder& recorder, const RunOptions& options) {
   while (!sim.finished()) {
     if (options.cancel && options.cancel->load()) throw Interrupted();
     sim.step();
     recorder.add_events(sim.last_events());
     recorder.capture(sim.state(), sim.terms_done(), sim.terms_done() % kTermsPerYear == 0);
     if (options.on_term) options.on_term();
+    if (options.on_checkpoint && sim.terms_done() == options.checkpoint_term)
+      options.on_checkpoint(sim.state(), recorder.so_far());
   }
   return std::move(recorder).finish(sim.state());
+}
+
+}  // namespace
+
+Recording run_replicate(const Scenario& scenario, const Registry& registry, std::int32_t replicate,
+                        const RunOptions& options) {
+  Simulation sim(scenario, registry, replicate);
+  Recorder recorder(scenario.record, sim.state(), replicate);
+  recorder.capture(sim.state(), 0, true);
+  return finish_run(sim, recorder, options);
+}
+
+Recording continue_replicate(const Scenario& scenario, const Registry& registry, std::int32_t replicate,
+                             State state, std::int32_t terms_done, std::optional<Recording> so_far,
+                             const RunOptions& options) {
+  Simulation sim(scenario, registry, replicate, std::move(state), terms_done);
+  std::optional<Recorder> recorder;
+  if (so_far) {
+    recorder.emplace(scenario.record, std::move(*so_far));
+  } else {
+    recorder.emplace(scenario.record, sim.state(), replicate);
+    recorder->capture(sim.state(), terms_done, terms_done % kTermsPerYear == 0);
+  }
+  return finish_run(sim, *recorder, options);
 }
 
 void run_all(const Scenario& scenario, const Registry& registry, const RunOptions& options,

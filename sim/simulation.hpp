@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "sim/recording.hpp"
@@ -18,9 +19,10 @@ namespace schoolsim {
 class Simulation {
  public:
   Simulation(const Scenario& scenario, const Registry& registry, std::int32_t replicate);
-  // Starts from a given state instead of a generated world (tests, restarts).
+  // Starts from a given state instead of a generated world (tests, restarts):
+  // after `terms_done` terms, with the timeline's earlier changes applied.
   Simulation(const Scenario& scenario, const Registry& registry, std::int32_t replicate,
-             State initial);
+             State initial, std::int32_t terms_done = 0);
 
   // Simulates the next term: timeline events due now, then each mechanism of
   // the pipeline in order (yearly ones only after the third term).
@@ -51,6 +53,9 @@ struct RunOptions {
   std::function<void()> on_term;
   // When set to true, the run stops at the next term and throws Interrupted.
   const std::atomic<bool>* cancel = nullptr;
+  // Called once the run has completed this many terms (checkpoints).
+  std::int32_t checkpoint_term = -1;
+  std::function<void(const State&, const Recording&)> on_checkpoint;
 };
 
 struct Interrupted : std::exception {
@@ -60,6 +65,13 @@ struct Interrupted : std::exception {
 // Runs one replicate to the end and returns what it recorded.
 Recording run_replicate(const Scenario& scenario, const Registry& registry, std::int32_t replicate,
                         const RunOptions& options);
+
+// Continues a replicate from a state after `terms_done` terms. With `so_far`
+// (a restart) the recording continues; without it (a branch) a new recording
+// starts from that state.
+Recording continue_replicate(const Scenario& scenario, const Registry& registry, std::int32_t replicate,
+                             State state, std::int32_t terms_done, std::optional<Recording> so_far,
+                             const RunOptions& options);
 
 // Runs every replicate of the scenario on up to options.threads threads and
 // hands each Recording to `sink` in replicate order (0, 1, 2, ...), on the

@@ -120,6 +120,14 @@ class TieStore {
   // Checks every internal invariant; returns an empty string when all hold.
   std::string check_invariants() const;
 
+  // Calls f on every member, private ones included, in a fixed order: how a
+  // checkpoint saves and restores the store exactly (slots, lists, free list).
+  template <class F>
+  void for_each_member(F&& f) {
+    f(a), f(b), f(strength), f(trust), f(age), f(kind), f(lead), f(network), f(activities), f(id), f(alive);
+    f(next_[0]), f(next_[1]), f(prev_[0]), f(prev_[1]), f(head_), f(degree_), f(free_), f(n_alive_), f(next_id_);
+  }
+
   // Tie attributes, one entry per slot (valid where alive[s] != 0).
   std::vector<std::int32_t> a, b;
   std::vector<double> strength, trust;

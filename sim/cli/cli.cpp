@@ -16,6 +16,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "sim/checkpoint.hpp"
 #include "sim/config/config.hpp"
 #include "sim/experiment/compare.hpp"
 #include "sim/experiment/sensitivity.hpp"
@@ -230,6 +231,8 @@ struct RunArgs {
   std::optional<std::int32_t> years;
   std::int32_t threads = 1;
   bool quiet = false;
+  std::optional<std::int32_t> checkpoint_year;
+  std::string checkpoint_file, restart_file;
 };
 
 std::string human_bytes(std::uintmax_t bytes) {
@@ -264,6 +267,31 @@ int cmd_run(const Registry& registry, const RunArgs& args) {
       args.output.empty() ? std::filesystem::path("results") /
                                 (std::filesystem::path(args.scenario).stem().string() + ".h5")
                           : std::filesystem::path(args.output);
+  const std::string resolved = to_yaml(sc, registry);
+  std::optional<Checkpoint> restart;
+  if ((args.checkpoint_year || !args.restart_file.empty()) && sc.replicates != 1) {
+    std::cerr << "schoolsim run: checkpoints hold one replicate; run with --replicates 1\n";
+    return kExitBadInput;
+  }
+  if (args.checkpoint_year && *args.checkpoint_year >= sc.years) {
+    std::cerr << "schoolsim run: --checkpoint-at " << *args.checkpoint_year << " is not before the end (year "
+              << sc.years << ")\n";
+    return kExitBadInput;
+  }
+  if (!args.restart_file.empty()) {
+    try {
+      restart = load_checkpoint(args.restart_file);
+    } catch (const std::exception& e) {
+      std::cerr << "schoolsim run: " << e.what() << '\n';
+      return kExitBadInput;
+    }
+    if (restart->scenario != resolved) {
+      std::cerr << "schoolsim run: " << args.restart_file
+                << " was made by a different scenario or seed; a restart continues the same run (to branch "
+                   "into another regime, use compare --from)\n";
+      return kExitBadInput;
+    }
+  }
 
   RunMeta meta{sc.name, to_yaml(sc, registry), sc.seed, sc.replicates, sc.years, SCHOOLSIM_VERSION};
   const auto t0 = std::chrono::steady_clock::now();
@@ -283,11 +311,20 @@ int cmd_run(const Registry& registry, const RunArgs& args) {
   opts.cancel = &g_interrupted;
   std::signal(SIGINT, on_sigint);
   std::signal(SIGTERM, on_sigint);
+  const std::filesystem::path checkpoint_path =
+      !args.checkpoint_file.empty() ? std::filesystem::path(args.checkpoint_file)
+                                    : std::filesystem::path(out_path).replace_extension(".ckpt");
+  if (args.checkpoint_year) {
+    opts.checkpoint_term = *args.checkpoint_year * kTermsPerYear;
+    opts.on_checkpoint = [&](const State& state, const Recording& so_far) {
+      save_checkpoint(checkpoint_path, Checkpoint{resolved, 0, opts.checkpoint_term, state, so_far});
+    };
+  }
 
   std::array<double, kMeasureCount> start{}, end{};
   std::int32_t n_schools = 0, n_areas = 0;
   try {
-    run_all(sc, registry, opts, [&](Recording&& rec) {
+    auto sink = [&](Recording&& rec) {
       file->write(rec);
       n_schools = rec.n_schools;
       n_areas = rec.n_areas;
@@ -295,7 +332,12 @@ int cmd_run(const Registry& registry, const RunArgs& args) {
         start[m] += kSystemMeasures[m].compute(rec.initial) / sc.replicates;
         end[m] += kSystemMeasures[m].compute(rec.final_state) / sc.replicates;
       }
-    });
+    };
+    if (restart)
+      sink(continue_replicate(sc, registry, restart->replicate, std::move(restart->state), restart->terms_done,
+                              std::move(restart->recording), opts));
+    else
+      run_all(sc, registry, opts, sink);
     if (g_interrupted) throw Interrupted();
     file->commit();
   } catch (const Interrupted&) {
@@ -338,7 +380,7 @@ int cmd_run(const Registry& registry, const RunArgs& args) {
 }
 
 struct CompareArgs {
-  std::string a, b, output;
+  std::string a, b, output, from;
   std::optional<std::uint64_t> seed;
   std::int32_t replicates = 20;
   std::int32_t threads = 1;
@@ -395,9 +437,24 @@ int cmd_compare(const Registry& registry, const CompareArgs& args) {
   opts.cancel = &g_interrupted;
   std::signal(SIGINT, on_sigint);
   std::signal(SIGTERM, on_sigint);
+  std::optional<Checkpoint> branch;
+  if (!args.from.empty()) {
+    try {
+      branch = load_checkpoint(args.from);
+    } catch (const std::exception& e) {
+      std::cerr << "schoolsim compare: " << e.what() << '\n';
+      return kExitBadInput;
+    }
+    if (branch->terms_done >= a.terms()) {
+      std::cerr << "schoolsim compare: " << args.from << " is after year " << branch->terms_done / kTermsPerYear
+                << "; the scenarios end at year " << a.years << '\n';
+      return kExitBadInput;
+    }
+  }
   Comparison c;
   try {
-    c = compare(a, b, registry, args.replicates, opts);
+    c = compare(a, b, registry, args.replicates, opts,
+                branch ? Branch{&branch->state, branch->terms_done} : Branch{});
     const std::size_t rows = c.terms.size();
     const auto reps = static_cast<std::size_t>(c.replicates);
     file->write_text("meta/scenario_a", to_yaml(a, registry), "arm A: the resolved scenario");
@@ -653,6 +710,14 @@ int run_cli(int argc, char** argv, const Registry& registry) {
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   run->add_flag("-q,--quiet", run_args.quiet, "Print nothing but errors (no progress bar or summary)");
+  run->add_option("--checkpoint-at", run_args.checkpoint_year,
+                  "Save a checkpoint after this many years (one replicate), then carry on")
+      ->check(CLI::Range(1, 200));
+  run->add_option("--checkpoint", run_args.checkpoint_file,
+                  "Checkpoint file (default: the output file's name with .ckpt)");
+  run->add_option("--restart", run_args.restart_file,
+                  "Continue the same scenario from a checkpoint; the output equals an uninterrupted run's")
+      ->check(CLI::ExistingFile);
   run->footer(kExitCodesHelp);
 
   CompareArgs compare_args;
@@ -672,6 +737,9 @@ int run_cli(int argc, char** argv, const Registry& registry) {
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   cmp->add_flag("-q,--quiet", compare_args.quiet, "Print nothing but errors");
+  cmp->add_option("--from", compare_args.from,
+                  "Branch both arms from this checkpoint's warmed-up world (schoolsim run --checkpoint-at)")
+      ->check(CLI::ExistingFile);
   cmp->footer(kExitCodesHelp);
 
   SweepArgs sweep_args;

@@ -713,8 +713,11 @@ void parse_experiment(Checker& c, const YAML::Node& root, const std::string& pat
       }
       if (const YAML::Node n = d["runs"])
         if (auto v = c.number(n, "design.runs", ParamType::integer, 1, 1000000)) e.runs = static_cast<std::int32_t>(*v);
-      if (const YAML::Node n = d["levels"])
+      if (const YAML::Node n = d["levels"]) {
         if (auto v = c.number(n, "design.levels", ParamType::integer, 2, 100)) e.levels = static_cast<std::int32_t>(*v);
+        if (e.method == DesignMethod::morris && e.levels % 2 != 0)
+          c.error(n, "design.levels: a Morris design needs an even number of levels (Morris 1991)");
+      }
     }
   }
   const YAML::Node params = root["parameters"];

@@ -32,7 +32,7 @@ std::string comparable(const Scenario& a, const Scenario& b) {
 }
 
 Comparison compare(const Scenario& a_in, const Scenario& b_in, const Registry& registry,
-                   std::int32_t replicates, const RunOptions& options) {
+                   std::int32_t replicates, const RunOptions& options, Branch from) {
   // Only the system measures are needed; both arms share the seed.
   Scenario arms[2] = {a_in, b_in};
   for (auto& sc : arms) {
@@ -51,7 +51,10 @@ Comparison compare(const Scenario& a_in, const Scenario& b_in, const Registry& r
     for (std::size_t t; !cancel && (t = next++) < tasks;) {
       try {
         if (options.cancel && options.cancel->load()) throw Interrupted();
-        done[t] = run_replicate(arms[t % 2], registry, static_cast<std::int32_t>(t / 2), worker);
+        const auto rep = static_cast<std::int32_t>(t / 2);
+        done[t] = from.state ? continue_replicate(arms[t % 2], registry, rep, *from.state, from.terms_done,
+                                                  std::nullopt, worker)
+                             : run_replicate(arms[t % 2], registry, rep, worker);
       } catch (...) {
         std::lock_guard lock(mu);
         if (!error) error = std::current_exception();

@@ -31,9 +31,16 @@ struct Comparison {
 // Why two scenarios cannot be compared (different worlds or lengths), or "".
 std::string comparable(const Scenario& a, const Scenario& b);
 
-// Runs both arms; a.seed seeds both. Throws Interrupted when cancelled.
+// A warmed-up world both arms branch from: the state after `terms_done` terms.
+struct Branch {
+  const State* state = nullptr;
+  std::int32_t terms_done = 0;
+};
+
+// Runs both arms; a.seed seeds both. With a branch, every replicate of both
+// arms continues from its state. Throws Interrupted when cancelled.
 Comparison compare(const Scenario& a, const Scenario& b, const Registry& registry,
-                   std::int32_t replicates, const RunOptions& options);
+                   std::int32_t replicates, const RunOptions& options, Branch from = {});
 
 // Two-sided 95% interval half-width factor for the mean of n paired
 // differences (Student's t with n - 1 degrees of freedom); NaN for n < 2.
