@@ -57,6 +57,7 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
     const auto& p = params();
     const TieStore& ties = in.ties;
     const Eigen::Index k = in.practice_dims();
+    const bool construct_on = p.alpha_construct > 0, converge_on = p.eta > 0;
     Eigen::VectorXd pull(k);
     for (std::int32_t i = 0; i < in.n_schools(); ++i) {
       const double ci = in.capacity[i];
@@ -70,14 +71,16 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
           lead = i_leads ? 0.0 : 1.0 + p.lead_gain;
         }
         transfer += lead * wt * std::max(0.0, in.capacity[j] - ci);
-        construct += wt * in.autonomy[i] * in.autonomy[j] * (in.practice.col(i) - in.practice.col(j)).norm();
-        pull += ties.strength[s] * (in.practice.col(j) - in.practice.col(i));
+        if (construct_on)
+          construct += wt * in.autonomy[i] * in.autonomy[j] * (in.practice.col(i) - in.practice.col(j)).norm();
+        if (converge_on) pull += ties.strength[s] * (in.practice.col(j) - in.practice.col(i));
         strength += ties.strength[s];
       });
       const double broker = brokerage_ ? 1.0 + p.brokerage_gain * in.brokerage[i] : 1.0;
       const double next = ci + p.alpha * transfer * ci / (ci + p.c_half) +
                           p.alpha_construct * broker * construct * (1.0 - ci) - p.cost * strength;
       out.capacity[i] = std::clamp(next, 0.0, 1.0);
+      if (!converge_on) continue;
       Eigen::VectorXd pi = in.practice.col(i) + p.eta * pull;
       const double norm = pi.norm();
       out.practice.col(i) = norm > 0 ? Eigen::VectorXd(pi / norm) : Eigen::VectorXd(in.practice.col(i));

@@ -54,6 +54,55 @@ void BM_EnglandReplicate(benchmark::State& bs) {
 }
 BENCHMARK(BM_EnglandReplicate)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
+// The constructivist transfer step alone (co-construction, convergence and
+// cost off), against a hand-written loop over the same tie arrays.
+State transfer_world() {
+  static const State world = [] {
+    Scenario sc = england();
+    return generate_world(sc, models::registry(), 0);
+  }();
+  return world;
+}
+
+void BM_TransferMechanism(benchmark::State& bs) {
+  const State in = transfer_world();
+  State out = in;
+  const MechanismInfo& info = *models::registry().find("constructivism");
+  auto values = defaults(info.params);
+  for (const char* off : {"alpha_construct", "eta", "cost"})
+    values[static_cast<std::size_t>(param_index(info.params, off))] = 0;
+  auto m = info.make(values, {});
+  const Streams streams(1, 0);
+  std::vector<TieEvent> events;
+  const StepContext ctx{Clock{0}, streams, stream_key("constructivism"), events};
+  for (auto _ : bs) {
+    m->step(in, out, ctx);
+    benchmark::DoNotOptimize(out.capacity.data());
+  }
+  bs.counters["ties"] = static_cast<double>(in.ties.size());
+}
+BENCHMARK(BM_TransferMechanism)->Unit(benchmark::kMicrosecond);
+
+void BM_TransferHandLoop(benchmark::State& bs) {
+  const State in = transfer_world();
+  const TieStore& t = in.ties;
+  Eigen::ArrayXd gain(in.n_schools()), out(in.n_schools());
+  const double alpha = 0.05, c_half = 0.3;
+  for (auto _ : bs) {
+    gain.setZero();
+    for (std::size_t s = 0; s < t.slot_bound(); ++s) {
+      if (!t.alive[s]) continue;
+      const double wt = t.strength[s] * t.trust[s];
+      const double ca = in.capacity[t.a[s]], cb = in.capacity[t.b[s]];
+      gain[t.a[s]] += wt * std::max(0.0, cb - ca);
+      gain[t.b[s]] += wt * std::max(0.0, ca - cb);
+    }
+    out = (in.capacity + alpha * gain * in.capacity / (in.capacity + c_half)).min(1.0);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK(BM_TransferHandLoop)->Unit(benchmark::kMicrosecond);
+
 }  // namespace
 
 BENCHMARK_MAIN();

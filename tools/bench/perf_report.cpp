@@ -1,0 +1,117 @@
+// Prints schoolsim's performance figures next to their targets (docs/PERFORMANCE.md).
+// Run: bash tools/dev bench
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "models/register_all.hpp"
+#include "sim/config/config.hpp"
+#include "sim/experiment/sweep.hpp"
+#include "sim/io/output.hpp"
+#include "sim/simulation.hpp"
+
+using namespace schoolsim;
+using Wall = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Wall::time_point t) { return std::chrono::duration<double>(Wall::now() - t).count(); }
+
+long peak_rss_kib() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+void row(const char* what, double value, const char* unit, const char* target, bool met) {
+  std::printf("%-58s %12.3f %-14s target %-16s %s\n", what, value, unit, target, met ? "met" : "NOT MET");
+}
+
+Scenario england() {
+  const std::string path = std::string(SCHOOLSIM_SOURCE_DIR) + "/scenarios/collaborative.yaml";
+  auto r = load_scenario(path, models::registry());
+  if (!r.scenario) throw std::runtime_error(r.errors.at(0).str());
+  Scenario sc = *r.scenario;  // 24,000 schools, 150 areas, 30 years, every mechanism
+  sc.record.every = Cadence::year;
+  sc.record.schools = {Field::capacity, Field::expectations, Field::crisis, Field::pupils, Field::disadvantaged};
+  return sc;
+}
+
+}  // namespace
+
+int main() {
+  const Registry& reg = models::registry();
+  const Scenario sc = england();
+  const auto schools = static_cast<double>(sc.world[reg.world().schools_param]);
+  std::printf("schoolsim performance report (%d cores); England scale: %.0f schools, %d years, every mechanism\n\n",
+              static_cast<int>(std::thread::hardware_concurrency()), schools, sc.years);
+
+  // 1. One replicate at England scale, output included.
+  const long rss_before = peak_rss_kib();
+  const auto t0 = Wall::now();
+  Recording rec = run_replicate(sc, reg, 0, {});
+  const double simulate = seconds_since(t0);
+  const std::filesystem::path out = std::filesystem::temp_directory_path() / "schoolsim-perf.h5";
+  const auto t1 = Wall::now();
+  {
+    OutputFile file(out, RunMeta{sc.name, "", sc.seed, 1, sc.years, SCHOOLSIM_VERSION});
+    file.write(rec);
+    file.commit();
+  }
+  const double write = seconds_since(t1);
+  const double total = simulate + write;
+  const auto bytes = static_cast<double>(std::filesystem::file_size(out));
+  std::filesystem::remove(out);
+  const long rss_after = peak_rss_kib();
+  const double ties = static_cast<double>(rec.final_state.ties.size());
+  row("England-scale replicate, output included", total, "s", "<= 1 s", total <= 1.0);
+  row("  of which writing HDF5", write / total * 100, "% of run", "<= 10%", write / total <= 0.10);
+  row("  output per school-year (yearly series)", bytes / (schools * sc.years), "bytes", "(reported)", true);
+  const double peak_kib = static_cast<double>(rss_after);
+  row("peak memory per school (peak RSS / schools)", peak_kib * 1024 / schools, "bytes", "<= 2048 B", peak_kib * 1024 / schools <= 2048);
+  // Tie store: bytes held per live tie (all slot arrays and per-school lists).
+  const TieStore& ts = rec.final_state.ties;
+  const double slot_bytes = 4 + 4 + 8 + 8 + 4 + 1 + 1 + 4 + 1 + 8 + 1 + 4 * 8;
+  const double per_tie = slot_bytes * static_cast<double>(ts.slot_bound()) / std::max(1.0, ties);
+  row("tie store bytes per tie", per_tie, "bytes", "<= 200 B", per_tie <= 200);
+  std::printf("%-58s %12ld %-14s\n", "peak RSS (KiB), before / after the run", rss_before, "");
+  std::printf("%-58s %12ld KiB, %.0f ties at the end\n\n", "", rss_after, ties);
+
+  // 2. Threads: a sweep at 1 and 2 threads.
+  Experiment e;
+  e.base = sc;
+  e.base.world[reg.world().schools_param] = 2000;
+  e.base.world[reg.world().areas_param] = 20;
+  e.base.years = 10;
+  e.method = DesignMethod::lhs;
+  e.runs = 8;
+  const auto entry = [&] {
+    for (std::size_t i = 0; i < e.base.pipeline.size(); ++i)
+      if (e.base.pipeline[i].info->name == "market") return i;
+    return std::size_t{0};
+  }();
+  e.parameters.push_back({"market.choice", false, entry,
+                          static_cast<std::size_t>(param_index(e.base.pipeline[entry].info->params, "choice")), 0, 1, false});
+  const Design d = make_design(e);
+  double times[2] = {0, 0};
+  for (int threads = 1; threads <= 2; ++threads) {
+    const std::filesystem::path parts = std::filesystem::temp_directory_path() / ("schoolsim-perf-parts-" + std::to_string(threads));
+    std::filesystem::remove_all(parts);
+    std::filesystem::create_directories(parts);
+    SweepOptions so;
+    so.threads = threads;
+    so.parts = parts;
+    const auto ts0 = Wall::now();
+    run_sweep(e, d, reg, so);
+    times[threads - 1] = seconds_since(ts0);
+    std::filesystem::remove_all(parts);
+  }
+  row("sweep speed-up, 2 threads over 1 (8 runs of 2,000 schools)", times[0] / times[1], "x", ">= 1.8x", times[0] / times[1] >= 1.8);
+  return 0;
+}
