@@ -136,3 +136,16 @@ TEST_CASE("cli: Ctrl-C stops a run with exit code 130 and leaves no file") {
   CHECK_FALSE(fs::exists(tmp));
   CHECK(test::count_entries(dir.path()) == 1);  // only long.yaml
 }
+
+TEST_CASE("cli: every scenario of the library runs") {
+  test::TempDir dir;
+  for (const auto& e : fs::directory_iterator(fs::path(kSource) / "scenarios")) {
+    if (e.path().extension() != ".yaml") continue;
+    CAPTURE(e.path().filename().string());
+    const Result r = run("run '" + e.path().string() + "' --years 2 -q -o out.h5", dir.path());
+    CHECK(r.code == 0);
+    CHECK(r.err.empty());
+    CHECK(fs::exists(dir.path() / "out.h5"));
+    fs::remove(dir.path() / "out.h5");
+  }
+}

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <boost/random/normal_distribution.hpp>
 #include <boost/random/uniform_int_distribution.hpp>
 #include <cmath>
 #include <numeric>
@@ -10,7 +11,7 @@ namespace schoolsim::models {
 namespace {
 
 struct ProgrammeParams {
-  double year, networks, size, goal, activities, power, entry, spread, density, funding_years,
+  double year, networks, size, size_spread, size_max, goal, activities, power, entry, spread, density, funding_years,
       facilitation, strength, trust;
 };
 
@@ -25,6 +26,13 @@ const ParamTable<ProgrammeParams> kTable = {
     {{"size", R::integer, 11, 2, 200, "schools", "schools per network",
       "about 11 schools per Networked Learning Community (range 6 to 40)"},
      &ProgrammeParams::size},
+    {{"size_spread", R::real, 0.0, 0, 2, "log SD",
+      "spread of network sizes: sizes are drawn lognormal around `size` with this SD of the log (0: all equal)",
+      "Networked Learning Communities ranged from 6 to 40 schools; 0.5 gives that range around 11"},
+     &ProgrammeParams::size_spread},
+    {{"size_max", R::integer, 40, 2, 1000, "schools", "largest network the size distribution allows",
+      "the largest Networked Learning Communities had about 40 schools"},
+     &ProgrammeParams::size_max},
     {{"goal", R::choice, 1, 0, 4, "choice", "what the networks are for",
       "Muijs, West & Ainscow (2010): networks differ in goals",
       {"turnaround", "curriculum", "vulnerable_learners", "efficiency", "shared_values"}},
@@ -87,9 +95,11 @@ class Programme final : public MechanismWith<ProgrammeParams> {
       willing[static_cast<std::size_t>(i)] =
           entry == NetworkEntry::voluntary ? u * (0.5 + in.capacity[i] + in.commitment[i]) : u;
     }
-    const auto size = static_cast<std::int32_t>(p.size);
     for (std::int32_t k = 0; k < static_cast<std::int32_t>(p.networks); ++k) {
       Stream rng = ctx.stream(static_cast<std::uint64_t>(n) + static_cast<std::uint64_t>(k));
+      boost::random::normal_distribution<double> normal;
+      const double drawn = p.size * std::exp(p.size_spread * normal(rng) - 0.5 * p.size_spread * p.size_spread);
+      const auto size = static_cast<std::int32_t>(std::clamp(std::round(drawn), 2.0, std::max(2.0, p.size_max)));
       // The hub: the most willing of a few random schools not yet in a network.
       boost::random::uniform_int_distribution<std::int32_t> anyone(0, n - 1);
       std::int32_t hub = -1;
@@ -159,7 +169,8 @@ MechanismInfo programme_info() {
   m.family = "policy";
   m.in_default_pipeline = false;
   m.summary =
-      "A networking programme: in a given year it launches formal networks of a given size, "
+      "A networking programme: in a given year it launches formal networks of a given size "
+      "(or a lognormal distribution of sizes), "
       "goal, activities, power relations, entry rule, spread and density, funded and "
       "facilitated for a number of years; what survives the funding is a result.";
   m.cadence = Cadence::term;
