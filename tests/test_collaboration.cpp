@@ -109,16 +109,16 @@ TEST_CASE("social capital: Burt's constraint and brokerage on a star and a trian
   State star = small(4);
   for (int j = 1; j < 4; ++j) star.ties.add({.a = 0, .b = j, .strength = 1});
   std::vector<double> mark(4, 0.0);
-  const auto totals = tie_strength_totals(star);
+  const Adjacency adj = adjacency(star);
   // Centre: three unconnected partners, p = 1/3 each: C = 3 (1/3)^2 = 1/3.
-  CHECK(burt_constraint(star, 0, mark, totals) == doctest::Approx(1.0 / 3));
-  CHECK(burt_constraint(star, 1, mark, totals) == doctest::Approx(1.0));
+  CHECK(burt_constraint(adj, 0, mark) == doctest::Approx(1.0 / 3));
+  CHECK(burt_constraint(adj, 1, mark) == doctest::Approx(1.0));
   State tri = small(3);
   tri.ties.add({.a = 0, .b = 1, .strength = 1});
   tri.ties.add({.a = 1, .b = 2, .strength = 1});
   tri.ties.add({.a = 0, .b = 2, .strength = 1});
   // Each of two partners: (1/2 + 1/2 x 1/2)^2 = 9/16, twice.
-  CHECK(burt_constraint(tri, 0, mark, tie_strength_totals(tri)) == doctest::Approx(9.0 / 8));
+  CHECK(burt_constraint(adjacency(tri), 0, mark) == doctest::Approx(9.0 / 8));
   const auto& m = mech("social_capital");
   const auto r = step_once(m, defaults(m.params), star);
   CHECK(r.out.brokerage[0] == doctest::Approx(2.0 / 3));

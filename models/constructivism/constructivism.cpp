@@ -53,35 +53,53 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
   Constructivism(const ParamTable<ConstructivismParams>& t, std::span<const double> v, const PipelineInfo& pl)
       : MechanismWith(t, v, pl), brokerage_(pl.has("social_capital")) {}
 
+  // Tie by tie, in slot order (a fixed order, so results are reproducible):
+  // each tie adds to both of its schools' sums, reading only the state at the
+  // start of the term. This walks the tie arrays in memory order instead of
+  // chasing each school's list.
   void step(const State& in, State& out, const StepContext&) override {
     const auto& p = params();
     const TieStore& ties = in.ties;
-    const Eigen::Index k = in.practice_dims();
+    const auto n = static_cast<Eigen::Index>(in.n_schools());
     const bool construct_on = p.alpha_construct > 0, converge_on = p.eta > 0;
-    Eigen::VectorXd pull(k);
-    for (std::int32_t i = 0; i < in.n_schools(); ++i) {
-      const double ci = in.capacity[i];
-      double transfer = 0, construct = 0, strength = 0;
-      pull.setZero();
-      ties.for_each_tie(i, [&](TieStore::Slot s, std::int32_t j) {
-        const double wt = ties.strength[s] * ties.trust[s];
-        double lead = 1.0;
-        if (ties.lead[s] != TieLead::none) {
-          const bool i_leads = (ties.lead[s] == TieLead::a) == (ties.a[s] == i);
-          lead = i_leads ? 0.0 : 1.0 + p.lead_gain;
-        }
-        transfer += lead * wt * std::max(0.0, in.capacity[j] - ci);
-        if (construct_on)
-          construct += wt * in.autonomy[i] * in.autonomy[j] * (in.practice.col(i) - in.practice.col(j)).norm();
-        if (converge_on) pull += ties.strength[s] * (in.practice.col(j) - in.practice.col(i));
-        strength += ties.strength[s];
-      });
-      const double broker = brokerage_ ? 1.0 + p.brokerage_gain * in.brokerage[i] : 1.0;
-      const double next = ci + p.alpha * transfer * ci / (ci + p.c_half) +
-                          p.alpha_construct * broker * construct * (1.0 - ci) - p.cost * strength;
-      out.capacity[i] = std::clamp(next, 0.0, 1.0);
-      if (!converge_on) continue;
-      Eigen::VectorXd pi = in.practice.col(i) + p.eta * pull;
+    transfer_.setZero(n);
+    construct_.setZero(n);
+    strength_.setZero(n);
+    if (converge_on) pull_.setZero(in.practice.rows(), n);
+    const double lead_factor = 1.0 + p.lead_gain;
+    for (TieStore::Slot s = 0; s < ties.slot_bound(); ++s) {
+      if (!ties.alive[s]) continue;
+      const std::int32_t a = ties.a[s], b = ties.b[s];
+      const double w = ties.strength[s], wt = w * ties.trust[s];
+      const double ca = in.capacity[a], cb = in.capacity[b];
+      // On a led tie, only the led school learns, and faster.
+      const TieLead lead = ties.lead[s];
+      const double to_a = lead == TieLead::none ? 1.0 : lead == TieLead::b ? lead_factor : 0.0;
+      const double to_b = lead == TieLead::none ? 1.0 : lead == TieLead::a ? lead_factor : 0.0;
+      transfer_[a] += to_a * wt * std::max(0.0, cb - ca);
+      transfer_[b] += to_b * wt * std::max(0.0, ca - cb);
+      strength_[a] += w;
+      strength_[b] += w;
+      if (construct_on) {
+        const double made = wt * in.autonomy[a] * in.autonomy[b] * (in.practice.col(a) - in.practice.col(b)).norm();
+        construct_[a] += made;
+        construct_[b] += made;
+      }
+      if (converge_on) {
+        pull_.col(a) += w * (in.practice.col(b) - in.practice.col(a));
+        pull_.col(b) += w * (in.practice.col(a) - in.practice.col(b));
+      }
+    }
+    const Eigen::ArrayXd& c = in.capacity;
+    Eigen::ArrayXd broker = Eigen::ArrayXd::Ones(n);
+    if (brokerage_) broker += p.brokerage_gain * in.brokerage;
+    out.capacity = (c + p.alpha * transfer_ * c / (c + p.c_half) +
+                    p.alpha_construct * broker * construct_ * (1.0 - c) - p.cost * strength_)
+                       .max(0.0)
+                       .min(1.0);
+    if (!converge_on) return;
+    for (Eigen::Index i = 0; i < n; ++i) {
+      const Eigen::VectorXd pi = in.practice.col(i) + p.eta * pull_.col(i);
       const double norm = pi.norm();
       out.practice.col(i) = norm > 0 ? Eigen::VectorXd(pi / norm) : Eigen::VectorXd(in.practice.col(i));
     }
@@ -89,6 +107,9 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
 
  private:
   bool brokerage_;
+  // Per-school sums, reused from term to term.
+  Eigen::ArrayXd transfer_, construct_, strength_;
+  Eigen::MatrixXd pull_;
 };
 
 }  // namespace

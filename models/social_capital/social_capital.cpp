@@ -5,34 +5,50 @@
 
 namespace schoolsim::models {
 
-std::vector<double> tie_strength_totals(const State& s) {
-  std::vector<double> totals(static_cast<std::size_t>(s.n_schools()), 0.0);
-  s.ties.for_each([&](TieStore::Slot t) {
-    totals[static_cast<std::size_t>(s.ties.a[t])] += s.ties.strength[t];
-    totals[static_cast<std::size_t>(s.ties.b[t])] += s.ties.strength[t];
+Adjacency adjacency(const State& s) {
+  Adjacency adj;
+  const auto n = static_cast<std::size_t>(s.n_schools());
+  adj.offsets.assign(n + 1, 0);
+  adj.total.assign(n, 0.0);
+  const TieStore& t = s.ties;
+  t.for_each([&](TieStore::Slot slot) {
+    ++adj.offsets[static_cast<std::size_t>(t.a[slot]) + 1];
+    ++adj.offsets[static_cast<std::size_t>(t.b[slot]) + 1];
   });
-  return totals;
+  for (std::size_t i = 0; i < n; ++i) adj.offsets[i + 1] += adj.offsets[i];
+  adj.partner.resize(static_cast<std::size_t>(adj.offsets[n]));
+  adj.strength.resize(adj.partner.size());
+  std::vector<std::int64_t> fill(adj.offsets.begin(), adj.offsets.end() - 1);
+  t.for_each([&](TieStore::Slot slot) {
+    const auto a = static_cast<std::size_t>(t.a[slot]), b = static_cast<std::size_t>(t.b[slot]);
+    const double w = t.strength[slot];
+    adj.partner[static_cast<std::size_t>(fill[a])] = t.b[slot], adj.strength[static_cast<std::size_t>(fill[a]++)] = w;
+    adj.partner[static_cast<std::size_t>(fill[b])] = t.a[slot], adj.strength[static_cast<std::size_t>(fill[b]++)] = w;
+    adj.total[a] += w, adj.total[b] += w;
+  });
+  return adj;
 }
 
-double burt_constraint(const State& s, std::int32_t i, std::vector<double>& mark,
-                       const std::vector<double>& totals) {
-  const TieStore& ties = s.ties;
-  const double total = totals[static_cast<std::size_t>(i)];
+double burt_constraint(const Adjacency& adj, std::int32_t i, std::vector<double>& mark) {
+  const auto ui = static_cast<std::size_t>(i);
+  const double total = adj.total[ui];
   if (total <= 0) return 0.0;
-  // mark[j] = p_ij for i's partners.
-  ties.for_each_tie(i, [&](TieStore::Slot t, std::int32_t j) { mark[static_cast<std::size_t>(j)] = ties.strength[t] / total; });
+  const auto begin = static_cast<std::size_t>(adj.offsets[ui]), end = static_cast<std::size_t>(adj.offsets[ui + 1]);
+  for (std::size_t e = begin; e < end; ++e) mark[static_cast<std::size_t>(adj.partner[e])] = adj.strength[e] / total;
   double constraint = 0;
-  ties.for_each_tie(i, [&](TieStore::Slot, std::int32_t j) {
+  for (std::size_t e = begin; e < end; ++e) {
+    const auto j = static_cast<std::size_t>(adj.partner[e]);
     // Sum over q, partners of both i and j, of p_iq p_qj (p_qj over q's ties).
     double indirect = 0;
-    ties.for_each_tie(j, [&](TieStore::Slot t, std::int32_t q) {
-      const double p_iq = q == i ? 0.0 : mark[static_cast<std::size_t>(q)];
-      if (p_iq > 0) indirect += p_iq * ties.strength[t] / totals[static_cast<std::size_t>(q)];
-    });
-    const double direct = mark[static_cast<std::size_t>(j)];
+    for (auto f = static_cast<std::size_t>(adj.offsets[j]); f < static_cast<std::size_t>(adj.offsets[j + 1]); ++f) {
+      const auto q = static_cast<std::size_t>(adj.partner[f]);
+      const double p_iq = q == ui ? 0.0 : mark[q];
+      if (p_iq > 0) indirect += p_iq * adj.strength[f] / adj.total[q];
+    }
+    const double direct = mark[j];
     constraint += (direct + indirect) * (direct + indirect);
-  });
-  ties.for_each_tie(i, [&](TieStore::Slot, std::int32_t j) { mark[static_cast<std::size_t>(j)] = 0; });
+  }
+  for (std::size_t e = begin; e < end; ++e) mark[static_cast<std::size_t>(adj.partner[e])] = 0;
   return constraint;
 }
 
@@ -83,10 +99,9 @@ class SocialCapital final : public MechanismWith<SocialCapitalParams> {
       out.ties.trust[s] = std::clamp(next, 0.0, 1.0);
     });
     mark_.assign(static_cast<std::size_t>(in.n_schools()), 0.0);
-    const auto totals = tie_strength_totals(in);
+    const Adjacency adj = adjacency(in);
     for (std::int32_t i = 0; i < in.n_schools(); ++i)
-      out.brokerage[i] =
-          in.ties.degree(i) == 0 ? 0.0 : std::clamp(1.0 - burt_constraint(in, i, mark_, totals), 0.0, 1.0);
+      out.brokerage[i] = in.ties.degree(i) == 0 ? 0.0 : std::clamp(1.0 - burt_constraint(adj, i, mark_), 0.0, 1.0);
   }
 
  private:
