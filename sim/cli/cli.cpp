@@ -2,6 +2,13 @@
 
 #include <unistd.h>
 
+#ifdef SCHOOLSIM_HAVE_MPI
+// The C API only: the deprecated C++ bindings need a library we do not link.
+#define OMPI_SKIP_MPICXX 1
+#define MPICH_SKIP_MPICXX 1
+#include <mpi.h>
+#endif
+
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <chrono>
@@ -11,6 +18,7 @@
 #include <fstream>
 #include <iomanip>
 #include <cmath>
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <mutex>
@@ -509,6 +517,51 @@ int cmd_compare(const Registry& registry, const CompareArgs& args) {
   return kExitOk;
 }
 
+// MPI, when schoolsim was started by mpirun (or srun): initialised for the
+// life of a sweep, and only then, so a plain run never touches MPI.
+class Ranks {
+ public:
+  Ranks() {
+#ifdef SCHOOLSIM_HAVE_MPI
+    if (std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") || std::getenv("PMIX_RANK")) {
+      MPI_Init(nullptr, nullptr);
+      MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+      MPI_Comm_size(MPI_COMM_WORLD, &size_);
+      active_ = true;
+    }
+#endif
+  }
+  ~Ranks() {
+#ifdef SCHOOLSIM_HAVE_MPI
+    if (active_) MPI_Finalize();
+#endif
+  }
+  Ranks(const Ranks&) = delete;
+  Ranks& operator=(const Ranks&) = delete;
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  void barrier() const {
+#ifdef SCHOOLSIM_HAVE_MPI
+    if (active_) MPI_Barrier(MPI_COMM_WORLD);
+#endif
+  }
+  // The largest value any rank holds (0 everywhere without MPI ranks).
+  int max(int v) const {
+#ifdef SCHOOLSIM_HAVE_MPI
+    if (active_) {
+      int out = v;
+      MPI_Allreduce(&v, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+      return out;
+    }
+#endif
+    return v;
+  }
+
+ private:
+  int rank_ = 0, size_ = 1;
+  bool active_ = false;
+};
+
 struct SweepArgs {
   std::string experiment, output, export_dir;
   std::int32_t threads = 1;
@@ -543,26 +596,56 @@ int cmd_sweep(const Registry& registry, const SweepArgs& args) {
     return kExitOk;
   }
   namespace fs = std::filesystem;
+  const Ranks ranks;  // under mpirun, each rank runs its share; rank 0 writes the file
   const fs::path out_path = args.output.empty() ? fs::path("results") / (e.name + ".h5") : fs::path(args.output);
   const fs::path parts = out_path.string() + ".parts";
   const std::string print = fingerprint(e, registry);
   std::error_code ec;
-  fs::create_directories(parts, ec);
-  if (ec) {
-    std::cerr << "schoolsim sweep: cannot create " << parts.string() << ": " << ec.message() << '\n';
-    return kExitFailure;
-  }
-  {
+  int status = kExitOk;
+  if (ranks.rank() == 0) {
+    fs::create_directories(parts, ec);
     std::ifstream old(parts / "fingerprint");
     std::string seen;
-    if (old >> seen && seen != print) {
+    if (ec) {
+      std::cerr << "schoolsim sweep: cannot create " << parts.string() << ": " << ec.message() << '\n';
+      status = kExitFailure;
+    } else if (old >> seen && seen != print) {
       std::cerr << "schoolsim sweep: " << parts.string()
                 << " holds runs of a different experiment; remove it or choose another output (-o)\n";
-      return kExitBadInput;
+      status = kExitBadInput;
+    } else {
+      std::ofstream(parts / "fingerprint") << print << '\n';
     }
-    std::ofstream(parts / "fingerprint") << print << '\n';
   }
+  status = ranks.max(status);  // every rank stops if rank 0 could not prepare the parts folder
+  if (status != kExitOk) return status;
   const std::int64_t tasks = d.values.rows() * e.replicates;
+  if (ranks.size() > 1) {
+    // This rank's share, into the shared parts folder; rank 0 then gathers
+    // the parts and writes the file as a single process would.
+    SweepOptions share;
+    share.threads = args.threads;
+    share.parts = parts;
+    share.cancel = &g_interrupted;
+    share.rank = ranks.rank();
+    share.ranks = ranks.size();
+    std::signal(SIGINT, on_sigint);
+    std::signal(SIGTERM, on_sigint);
+    int failed = 0;
+    try {
+      run_sweep(e, d, registry, share);
+    } catch (const std::exception& ex) {
+      std::cerr << "schoolsim sweep (rank " << ranks.rank() << "): " << ex.what() << '\n';
+      failed = 1;
+    }
+    if (ranks.max(failed) != 0) {
+      if (ranks.rank() == 0)
+        std::cerr << "schoolsim sweep: a rank failed; finished runs are kept in " << parts.string()
+                  << " and the same command resumes\n";
+      return kExitFailure;
+    }
+    if (ranks.rank() != 0) return kExitOk;
+  }
   const bool tty = !args.quiet && isatty(STDERR_FILENO);
   Progress progress(tasks, tty);
   SweepOptions opts;

@@ -140,7 +140,7 @@ SweepResults run_sweep(const Experiment& e, const Design& d, const Registry& reg
   std::mutex mu;
   auto work = [&] {
     for (std::int64_t t; (t = next++) < tasks;) {
-      if (have[static_cast<std::size_t>(t)]) continue;
+      if (have[static_cast<std::size_t>(t)] || t % options.ranks != options.rank) continue;
       if (options.cancel && options.cancel->load()) return;
       try {
         const std::int64_t run = t / e.replicates;
@@ -172,6 +172,7 @@ SweepResults run_sweep(const Experiment& e, const Design& d, const Registry& reg
   for (auto& th : pool) th.join();
   if (error) std::rethrow_exception(error);
   if (options.cancel && options.cancel->load()) throw Interrupted();
+  if (options.ranks > 1) return res;
 
   res.finals.assign(kMeasureCount, std::vector<double>(static_cast<std::size_t>(tasks)));
   res.terms = parts.empty() ? std::vector<std::int32_t>{} : parts[0].terms;

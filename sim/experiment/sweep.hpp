@@ -74,10 +74,14 @@ struct SweepOptions {
   std::filesystem::path parts;
   const std::atomic<bool>* cancel = nullptr;
   std::function<void()> on_task;  // after each run (thread-safe)
+  // Several processes (MPI ranks) sharing one parts folder: this one runs the
+  // tasks t with t % ranks == rank and returns without results.
+  std::int32_t rank = 0, ranks = 1;
 };
 
 // Runs every (design row, replicate) not already in the parts folder. Results
-// depend only on the experiment, never on threads or on where it resumed.
+// depend only on the experiment, never on threads, ranks or where it resumed.
+// With ranks > 1 it runs this rank's share only and returns empty results.
 SweepResults run_sweep(const Experiment& e, const Design& d, const Registry& registry,
                        const SweepOptions& options);
 
