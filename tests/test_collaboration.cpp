@@ -9,6 +9,7 @@
 
 #include "models/outcomes/outcomes.hpp"
 #include "models/policy/policy.hpp"
+#include "mechanism_util.hpp"
 #include "models/register_all.hpp"
 #include "models/social_capital/social_capital.hpp"
 #include "sim/config/config.hpp"
@@ -16,25 +17,11 @@
 #include "test_util.hpp"
 
 using namespace schoolsim;
+using test::mech;
+using test::with;
 using namespace schoolsim::models;
 
 namespace {
-
-const MechanismInfo& mech(const char* name) {
-  const MechanismInfo* m = models::registry().find(name);
-  REQUIRE(m != nullptr);
-  return *m;
-}
-
-std::vector<double> with(const MechanismInfo& m, std::initializer_list<std::pair<const char*, double>> set) {
-  auto v = defaults(m.params);
-  for (auto [k, x] : set) {
-    const int i = param_index(m.params, k);
-    REQUIRE_MESSAGE(i >= 0, k);
-    v[static_cast<std::size_t>(i)] = x;
-  }
-  return v;
-}
 
 struct Stepped {
   State out;

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "mechanism_util.hpp"
 #include "models/market/market.hpp"
 #include "models/register_all.hpp"
 #include "models/world/world.hpp"
@@ -17,15 +18,7 @@ namespace {
 
 const MechanismInfo& market() { return *models::registry().find("market"); }
 
-std::vector<double> with(std::initializer_list<std::pair<const char*, double>> set) {
-  auto v = defaults(market().params);
-  for (auto [k, x] : set) {
-    const int i = param_index(market().params, k);
-    REQUIRE_MESSAGE(i >= 0, k);
-    v[static_cast<std::size_t>(i)] = x;
-  }
-  return v;
-}
+std::vector<double> with(std::initializer_list<std::pair<const char*, double>> set) { return test::with(market(), set); }
 
 // Four primary schools of one area on a line at x = 0, 1, 2 and 10 km, each
 // with 70 pupils (10 per year group, so 10 leave and 10 arrive a year).

@@ -3,28 +3,15 @@
 
 #include <cmath>
 
+#include "mechanism_util.hpp"
 #include "models/register_all.hpp"
 #include "sim/mechanism.hpp"
 
 using namespace schoolsim;
+using test::mech;
+using test::with;
 
 namespace {
-
-const MechanismInfo& mech(const char* name) {
-  const MechanismInfo* m = models::registry().find(name);
-  REQUIRE(m != nullptr);
-  return *m;
-}
-
-std::vector<double> with(const MechanismInfo& m, std::initializer_list<std::pair<const char*, double>> set) {
-  auto v = defaults(m.params);
-  for (auto [k, x] : set) {
-    const int i = param_index(m.params, k);
-    REQUIRE_MESSAGE(i >= 0, k);
-    v[static_cast<std::size_t>(i)] = x;
-  }
-  return v;
-}
 
 State step_once(const MechanismInfo& m, const std::vector<double>& values, const State& in,
                 std::int32_t term = 2) {

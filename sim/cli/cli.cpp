@@ -253,6 +253,31 @@ std::string human_bytes(std::uintmax_t bytes) {
   return o.str();
 }
 
+// Runs `work`, which fills `file`, then commits the file. On Ctrl-C or an
+// error the temporary file is removed, so nothing is left at `out`. Returns
+// the exit code.
+template <class F>
+int produce(const char* command, std::optional<OutputFile>& file, Progress& progress,
+            const std::filesystem::path& out, F&& work) {
+  try {
+    work();
+    if (g_interrupted) throw Interrupted();
+    file->commit();
+  } catch (const Interrupted&) {
+    progress.finish();
+    file.reset();
+    std::cerr << "schoolsim " << command << ": interrupted; nothing was written to " << out.string() << '\n';
+    return kExitInterrupted;
+  } catch (const std::exception& e) {
+    progress.finish();
+    file.reset();
+    std::cerr << "schoolsim " << command << ": " << e.what() << "\nnothing was written to " << out.string() << '\n';
+    return kExitFailure;
+  }
+  progress.finish();
+  return kExitOk;
+}
+
 int cmd_run(const Registry& registry, const RunArgs& args) {
   LoadResult r = load_scenario(args.scenario, registry);
   if (!r.scenario) {
@@ -331,7 +356,7 @@ int cmd_run(const Registry& registry, const RunArgs& args) {
 
   std::array<double, kMeasureCount> start{}, end{};
   std::int32_t n_schools = 0, n_areas = 0;
-  try {
+  const int status = produce("run", file, progress, out_path, [&] {
     auto sink = [&](Recording&& rec) {
       file->write(rec);
       n_schools = rec.n_schools;
@@ -346,20 +371,8 @@ int cmd_run(const Registry& registry, const RunArgs& args) {
                               std::move(restart->recording), opts));
     else
       run_all(sc, registry, opts, sink);
-    if (g_interrupted) throw Interrupted();
-    file->commit();
-  } catch (const Interrupted&) {
-    progress.finish();
-    file.reset();
-    std::cerr << "schoolsim run: interrupted; nothing was written to " << out_path.string() << '\n';
-    return kExitInterrupted;
-  } catch (const std::exception& e) {
-    progress.finish();
-    file.reset();
-    std::cerr << "schoolsim run: " << e.what() << "\nnothing was written to " << out_path.string() << '\n';
-    return kExitFailure;
-  }
-  progress.finish();
+  });
+  if (status != kExitOk) return status;
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   if (!args.quiet) {
@@ -460,7 +473,7 @@ int cmd_compare(const Registry& registry, const CompareArgs& args) {
     }
   }
   Comparison c;
-  try {
+  const int status = produce("compare", file, progress, out_path, [&] {
     c = compare(a, b, registry, args.replicates, opts,
                 branch ? Branch{&branch->state, branch->terms_done} : Branch{});
     const std::size_t rows = c.terms.size();
@@ -482,21 +495,8 @@ int cmd_compare(const Registry& registry, const CompareArgs& args) {
       file->set_attribute(g, "meaning", std::string(mi.meaning));
       file->set_attribute(g, "effect_size", c.effect_size[m]);
     }
-    if (g_interrupted) throw Interrupted();
-    file->commit();
-  } catch (const Interrupted&) {
-    progress.finish();
-    file.reset();
-    std::cerr << "schoolsim compare: interrupted; nothing was written to " << out_path.string() << '\n';
-    return kExitInterrupted;
-  } catch (const std::exception& e) {
-    progress.finish();
-    file.reset();
-    std::cerr << "schoolsim compare: " << e.what() << "\nnothing was written to " << out_path.string() << '\n';
-    return kExitFailure;
-  }
-  progress.finish();
-  if (args.quiet) return kExitOk;
+  });
+  if (status != kExitOk || args.quiet) return status;
   auto& o = std::cout;
   const std::size_t last = c.terms.size() - 1;
   o << "schoolsim compare: A = '" << a.name << "' (" << args.a << "), B = '" << b.name << "' (" << args.b << ")\n"
