@@ -10,6 +10,9 @@ Recorder::Recorder(const RecordConfig& config, const State& initial, std::int32_
   rec_.n_schools = initial.n_schools();
   rec_.n_areas = initial.n_areas;
   rec_.initial = initial;
+  // The recording keeps the generated world for its fixed columns and its
+  // system measures; neither needs the neighbour rows.
+  rec_.initial.near = Neighbours{};
   for (Field f : config_.schools) {
     SeriesBuffer buf;
     buf.field = f;
@@ -65,6 +68,7 @@ void Recorder::add_events(const std::vector<TieEvent>& events) {
 
 Recording Recorder::finish(State final_state) && {
   rec_.final_state = std::move(final_state);
+  rec_.final_state.near = Neighbours{};
   return std::move(rec_);
 }
 

@@ -66,6 +66,9 @@ Simulation::Simulation(const Scenario& scenario, const Registry&, std::int32_t r
       terms_done_(terms_done) {
   state_.terms_done = terms_done;
   scratch_ = state_;
+  // Mechanisms write only the rivalry column of the neighbour rows, which
+  // are fixed: the scratch state does not need its own copy of them.
+  scratch_.near = Neighbours{{}, {}, {}, {}, state_.near.rivalry};
   PipelineInfo pipeline;
   for (const auto& entry : scenario.pipeline) pipeline.names.push_back(entry.info->name);
   for (const auto& entry : scenario.pipeline) {
