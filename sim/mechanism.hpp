@@ -144,6 +144,15 @@ class MechanismWith : public Mechanism {
   PipelineInfo pipeline_;
 };
 
+// The factory of a mechanism class M whose constructor takes its table, the
+// parameter values and the pipeline: what MechanismInfo::make holds.
+template <class M, class P>
+auto factory(const ParamTable<P>& table) {
+  return [&table](std::span<const double> values, const PipelineInfo& pipeline) -> std::unique_ptr<Mechanism> {
+    return std::make_unique<M>(table, values, pipeline);
+  };
+}
+
 struct MechanismInfo {
   std::string name;
   std::string family;   // the models/ folder it lives in

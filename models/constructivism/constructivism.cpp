@@ -126,9 +126,7 @@ MechanismInfo constructivism_info() {
   m.reads = {Field::capacity, Field::autonomy, Field::practice, Field::brokerage};
   m.writes = {Field::capacity, Field::practice};
   m.params = kTable.specs();
-  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
-    return std::make_unique<Constructivism>(kTable, v, pl);
-  };
+  m.make = factory<Constructivism>(kTable);
   return m;
 }
 

@@ -112,9 +112,7 @@ MechanismInfo durkheim_info() {
   m.writes = {Field::integration, Field::anomie, Field::expectations, Field::capacity, Field::autonomy};
   m.writes_ties = true;
   m.params = kTable.specs();
-  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
-    return std::make_unique<Durkheim>(kTable, v, pl);
-  };
+  m.make = factory<Durkheim>(kTable);
   return m;
 }
 

@@ -411,9 +411,7 @@ MechanismInfo market_info() {
               Field::pressure};
   m.writes_rivalry = true;
   m.params = kTable.specs();
-  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
-    return std::make_unique<Market>(kTable, v, pl);
-  };
+  m.make = factory<Market>(kTable);
   return m;
 }
 

@@ -108,9 +108,7 @@ MechanismInfo attainment_info() {
              Field::disadvantaged, Field::pressure, Field::attainment_dis, Field::attainment_adv};
   m.writes = {Field::attainment_dis, Field::attainment_adv, Field::reputation};
   m.params = kTable.specs();
-  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
-    return std::make_unique<Attainment>(kTable, v, pl);
-  };
+  m.make = factory<Attainment>(kTable);
   return m;
 }
 

@@ -69,9 +69,7 @@ MechanismInfo crises_info() {
   m.reads = {Field::capacity, Field::crisis};
   m.writes = {Field::crisis};
   m.params = kTable.specs();
-  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
-    return std::make_unique<Crises>(kTable, v, pl);
-  };
+  m.make = factory<Crises>(kTable);
   return m;
 }
 

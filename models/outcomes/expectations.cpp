@@ -63,9 +63,7 @@ MechanismInfo expectations_info() {
   m.reads = {Field::expectations, Field::disadvantaged, Field::attainment_dis, Field::attainment_adv};
   m.writes = {Field::expectations};
   m.params = kTable.specs();
-  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
-    return std::make_unique<Expectations>(kTable, v, pl);
-  };
+  m.make = factory<Expectations>(kTable);
   return m;
 }
 

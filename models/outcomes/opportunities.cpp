@@ -68,9 +68,7 @@ MechanismInfo opportunities_info() {
   m.reads = {Field::pupils, Field::phase};  // and ties with joint provision
   m.writes = {Field::opportunity};
   m.params = kTable.specs();
-  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
-    return std::make_unique<Opportunities>(kTable, v, pl);
-  };
+  m.make = factory<Opportunities>(kTable);
   return m;
 }
 

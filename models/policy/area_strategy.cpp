@@ -126,9 +126,7 @@ MechanismInfo area_strategy_info() {
   m.writes_ties = true;
   m.writes_areas = true;
   m.params = kTable.specs();
-  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
-    return std::make_unique<AreaStrategy>(kTable, v, pl);
-  };
+  m.make = factory<AreaStrategy>(kTable);
   return m;
 }
 
@@ -142,9 +140,7 @@ MechanismInfo prescription_info() {
   m.reads = {Field::autonomy};
   m.writes = {Field::autonomy};
   m.params = kPrescription.specs();
-  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
-    return std::make_unique<Prescription>(kPrescription, v, pl);
-  };
+  m.make = factory<Prescription>(kPrescription);
   return m;
 }
 

@@ -135,9 +135,7 @@ MechanismInfo federations_info() {
   m.writes = {};
   m.writes_ties = true;
   m.params = kTable.specs();
-  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
-    return std::make_unique<Federations>(kTable, v, pl);
-  };
+  m.make = factory<Federations>(kTable);
   return m;
 }
 

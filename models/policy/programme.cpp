@@ -179,9 +179,7 @@ MechanismInfo programme_info() {
   m.writes_ties = true;
   m.writes_networks = true;
   m.params = kTable.specs();
-  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
-    return std::make_unique<Programme>(kTable, v, pl);
-  };
+  m.make = factory<Programme>(kTable);
   return m;
 }
 

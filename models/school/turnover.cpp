@@ -85,9 +85,7 @@ MechanismInfo turnover_info() {
   m.reads = {Field::capacity, Field::crisis, Field::disadvantaged, Field::expectations};
   m.writes = {Field::capacity, Field::expectations};
   m.params = kTable.specs();
-  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
-    return std::make_unique<Turnover>(kTable, v, pl);
-  };
+  m.make = factory<Turnover>(kTable);
   return m;
 }
 

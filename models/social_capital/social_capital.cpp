@@ -123,9 +123,7 @@ MechanismInfo social_capital_info() {
   m.writes = {Field::brokerage};
   m.writes_ties = true;
   m.params = kTable.specs();
-  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
-    return std::make_unique<SocialCapital>(kTable, v, pl);
-  };
+  m.make = factory<SocialCapital>(kTable);
   return m;
 }
 

@@ -101,9 +101,7 @@ MechanismInfo social_movement_info() {
   m.writes = {Field::commitment, Field::expectations};
   m.writes_areas = true;
   m.params = kTable.specs();
-  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
-    return std::make_unique<Movement>(kTable, v, pl);
-  };
+  m.make = factory<Movement>(kTable);
   return m;
 }
 

@@ -92,9 +92,7 @@ MechanismInfo tie_dissolution_info() {
   m.writes = {};
   m.writes_ties = true;
   m.params = kTable.specs();
-  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
-    return std::make_unique<Dissolution>(kTable, v, pl);
-  };
+  m.make = factory<Dissolution>(kTable);
   return m;
 }
 

@@ -187,9 +187,7 @@ MechanismInfo tie_formation_info() {
   m.writes = {};
   m.writes_ties = true;
   m.params = kTable.specs();
-  m.make = [](std::span<const double> v, const PipelineInfo& pl) {
-    return std::make_unique<Formation>(kTable, v, pl);
-  };
+  m.make = factory<Formation>(kTable);
   return m;
 }
 
