@@ -116,9 +116,8 @@ double n_challenging(const State& s) {
   const double mean = mean_attainment(s);
   double count = 0;
   for (std::int32_t i = 0; i < s.n_schools(); ++i) {
-    const double d = s.disadvantaged[i];
-    const double m = d * s.attainment_dis[i] + (1 - d) * s.attainment_adv[i];
-    count += (d >= kChallengingDisadvantaged || m - mean <= kChallengingResult) ? 1 : 0;
+    const double m = school_result(s, i);
+    count += (s.disadvantaged[i] >= kChallengingDisadvantaged || m - mean <= kChallengingResult) ? 1 : 0;
   }
   return count;
 }

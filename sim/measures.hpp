@@ -17,6 +17,12 @@ struct MeasureInfo {
   double (*compute)(const State&);
 };
 
+// A school's mean result: its two pupil groups weighted by their shares.
+inline double school_result(const State& s, std::int32_t i) {
+  const double d = s.disadvantaged[i];
+  return d * s.attainment_dis[i] + (1 - d) * s.attainment_adv[i];
+}
+
 double mean_capacity(const State& s);
 double mean_expectations(const State& s);
 double mean_crisis(const State& s);

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "models/world/world.hpp"
+#include "sim/measures.hpp"
 
 namespace schoolsim::models {
 
@@ -361,12 +362,8 @@ class Market final : public MechanismWith<MarketParams> {
       std::vector<std::int32_t> ranked;
       for (std::int32_t i = 0; i < n; ++i)
         if (in.phase[i] == phase) ranked.push_back(i);
-      auto result = [&](std::int32_t i) {
-        const double d = in.disadvantaged[i];
-        return d * in.attainment_dis[i] + (1 - d) * in.attainment_adv[i];
-      };
       std::stable_sort(ranked.begin(), ranked.end(),
-                       [&](std::int32_t a, std::int32_t b) { return result(a) < result(b); });
+                       [&](std::int32_t a, std::int32_t b) { return school_result(in, a) < school_result(in, b); });
       const double m = static_cast<double>(ranked.size());
       for (std::size_t r = 0; r < ranked.size(); ++r) {
         const std::int32_t i = ranked[r];

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <boost/random/normal_distribution.hpp>
 
+#include "sim/measures.hpp"
 #include "models/outcomes/outcomes.hpp"
 
 namespace schoolsim::models {
@@ -65,7 +66,7 @@ class Attainment final : public MechanismWith<AttainmentParams> {
       Stream rng = ctx.stream(static_cast<std::uint64_t>(i));
       const double d = in.disadvantaged[i];
       // Reputation is last year's published result (league tables lag a year).
-      out.reputation[i] = d * in.attainment_dis[i] + (1 - d) * in.attainment_adv[i];
+      out.reputation[i] = school_result(in, i);
       SchoolInputs school{in.capacity[i], in.crisis[i], in.expectations[i], in.opportunity[i], d, in.pressure[i]};
       in.ties.for_each_tie(i, [&](TieStore::Slot s, std::int32_t) {
         const std::int32_t net = in.ties.network[s];

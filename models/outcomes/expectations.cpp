@@ -1,5 +1,6 @@
 #include <algorithm>
 
+#include "sim/measures.hpp"
 #include "models/outcomes/outcomes.hpp"
 
 namespace schoolsim::models {
@@ -33,17 +34,13 @@ class Expectations final : public MechanismWith<ExpectationParams> {
   void step(const State& in, State& out, const StepContext&) override {
     const auto& p = params();
     const TieStore& ties = in.ties;
-    auto result = [&](std::int32_t i) {
-      const double d = in.disadvantaged[i];
-      return d * in.attainment_dis[i] + (1 - d) * in.attainment_adv[i];
-    };
     for (std::int32_t i = 0; i < in.n_schools(); ++i) {
       double rise = 0;
       ties.for_each_tie(i, [&](TieStore::Slot s, std::int32_t j) {
         if (ties.trust[s] < p.trust_min) return;
         const double similar =
             std::max(0.0, 1.0 - std::abs(in.disadvantaged[i] - in.disadvantaged[j]) / p.similar_band);
-        rise += ties.strength[s] * ties.trust[s] * similar * std::max(0.0, result(j) - result(i));
+        rise += ties.strength[s] * ties.trust[s] * similar * std::max(0.0, school_result(in, j) - school_result(in, i));
       });
       out.expectations[i] = std::clamp(in.expectations[i] + p.gain * rise * (1 - in.expectations[i]), 0.0, 1.0);
     }

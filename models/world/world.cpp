@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "models/outcomes/outcomes.hpp"
+#include "sim/measures.hpp"
 
 namespace schoolsim::models {
 
@@ -189,7 +190,7 @@ void build(std::span<const double> values, const Streams& streams, State& s) {
     const SchoolInputs inputs{s.capacity[i], 0.0, s.expectations[i], s.opportunity[i], d, 0.0};
     s.attainment_dis[i] = expected_attainment(ap, inputs, true);
     s.attainment_adv[i] = expected_attainment(ap, inputs, false);
-    s.reputation[i] = d * s.attainment_dis[i] + (1 - d) * s.attainment_adv[i];
+    s.reputation[i] = school_result(s, i);
   }
 
   build_neighbours(s, p.reach_km);

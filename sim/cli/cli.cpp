@@ -769,6 +769,13 @@ int cmd_sweep(const Registry& registry, const SweepArgs& args) {
 
 }  // namespace
 
+// The --threads option, the same for every command that runs replicates.
+static void add_threads(CLI::App* command, std::int32_t& threads) {
+  command->add_option("--threads", threads, "Threads to spread runs over; results are identical for any count")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+}
+
 int run_cli(int argc, char** argv, const Registry& registry) {
   CLI::App app{
       "schoolsim: an agent-based simulation of school-to-school collaboration and competition.\n"
@@ -788,10 +795,7 @@ int run_cli(int argc, char** argv, const Registry& registry) {
       ->check(CLI::Range(1, 100000));
   run->add_option("--years", run_args.years, "Override the number of simulated years")
       ->check(CLI::Range(1, 200));
-  run->add_option("--threads", run_args.threads,
-                  "Threads to run replicates on; results are identical for any count")
-      ->check(CLI::Range(1, 256))
-      ->capture_default_str();
+  add_threads(run, run_args.threads);
   run->add_flag("-q,--quiet", run_args.quiet, "Print nothing but errors (no progress bar or summary)");
   run->add_option("--checkpoint-at", run_args.checkpoint_year,
                   "Save a checkpoint after this many years (one replicate), then carry on")
@@ -816,9 +820,7 @@ int run_cli(int argc, char** argv, const Registry& registry) {
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   cmp->add_option("--seed", compare_args.seed, "Seed for both arms (default: A's seed)");
-  cmp->add_option("--threads", compare_args.threads, "Threads; results are identical for any count")
-      ->check(CLI::Range(1, 256))
-      ->capture_default_str();
+  add_threads(cmp, compare_args.threads);
   cmp->add_flag("-q,--quiet", compare_args.quiet, "Print nothing but errors");
   cmp->add_option("--from", compare_args.from,
                   "Branch both arms from this checkpoint's warmed-up world (schoolsim run --checkpoint-at)")
@@ -834,9 +836,7 @@ int run_cli(int argc, char** argv, const Registry& registry) {
       ->required()
       ->check(CLI::ExistingFile);
   sweep->add_option("-o,--output", sweep_args.output, "Output HDF5 file (default: results/<experiment name>.h5)");
-  sweep->add_option("--threads", sweep_args.threads, "Threads; results are identical for any count")
-      ->check(CLI::Range(1, 256))
-      ->capture_default_str();
+  add_threads(sweep, sweep_args.threads);
   sweep->add_option("--export-design", sweep_args.export_dir,
                     "Write the design for SALib (problem.json, design.txt) to this folder and stop");
   sweep->add_flag("-q,--quiet", sweep_args.quiet, "Print nothing but errors");
