@@ -27,6 +27,7 @@
 #include "sim/checkpoint.hpp"
 #include "sim/config/config.hpp"
 #include "sim/experiment/compare.hpp"
+#include "sim/serve/server.hpp"
 #include "sim/experiment/sensitivity.hpp"
 #include "sim/experiment/sweep.hpp"
 #include "sim/io/output.hpp"
@@ -767,6 +768,52 @@ int cmd_sweep(const Registry& registry, const SweepArgs& args) {
   return kExitOk;
 }
 
+struct ServeArgs {
+  std::string scenario;  // empty: the built-in classroom scenario
+  std::string host = "127.0.0.1";
+  int port = 8765;
+  std::int32_t max_sessions = 32;
+};
+
+int cmd_serve(const Registry& registry, const ServeArgs& args) {
+  LoadResult r = args.scenario.empty()
+                     ? parse_scenario(serve::builtin_classroom_yaml(), "scenarios/classroom.yaml (built in)", registry)
+                     : load_scenario(args.scenario, registry);
+  if (!r.scenario) {
+    print_errors(r.errors);
+    return kExitBadInput;
+  }
+  const Scenario& sc = *r.scenario;
+  const int schools_param = param_index(registry.world().params, "schools");
+  const auto schools = static_cast<std::int32_t>(sc.world[static_cast<std::size_t>(schools_param)]);
+  if (schools > serve::kMaxSchools) {
+    std::cerr << "schoolsim: error: " << (args.scenario.empty() ? "the scenario" : args.scenario) << " has "
+              << schools << " schools; teaching mode draws every school live and takes at most "
+              << serve::kMaxSchools << " (scenarios/classroom.yaml has 36). Use `schoolsim run` for "
+              << "larger systems, or set world.schools lower.\n";
+    return kExitBadInput;
+  }
+  serve::Options options;
+  options.host = args.host;
+  options.port = args.port;
+  options.max_sessions = args.max_sessions;
+  if (options.host != "127.0.0.1" && options.host != "localhost")
+    std::cerr << "schoolsim: warning: listening on " << options.host
+              << ", so other machines on the network can open the page and run simulations here\n";
+  g_interrupted = false;
+  std::signal(SIGINT, on_sigint);
+  std::signal(SIGTERM, on_sigint);
+  std::signal(SIGPIPE, SIG_IGN);
+  const int code = serve::run_server(sc, registry, options, g_interrupted, [&](int port) {
+    std::printf("schoolsim: serving %s at http://%s:%d/\n", sc.name.c_str(),
+                options.host == "localhost" ? "127.0.0.1" : options.host.c_str(), port);
+    std::printf("schoolsim: open that address in a browser; press Ctrl-C to stop\n");
+    std::fflush(stdout);
+  });
+  if (code == 0) std::fprintf(stderr, "schoolsim: stopped serving\n");
+  return code == 0 ? 0 : kExitFailure;
+}
+
 }  // namespace
 
 // The --threads option, the same for every command that runs replicates.
@@ -862,6 +909,27 @@ int run_cli(int argc, char** argv, const Registry& registry) {
                        "the school variables, 'measures' for the system measures)");
   describe->add_flag("--markdown", markdown, "Print Markdown tables (as in docs/ODD.md)");
 
+  ServeArgs serve_args;
+  auto* serve_cmd = app.add_subcommand(
+      "serve",
+      "Teaching mode: run a small school system live in the browser, with the levers on sliders "
+      "and switches (docs/TEACHING.md)");
+  serve_cmd->add_option("scenario", serve_args.scenario,
+                        "Scenario file (YAML; default: the classroom scenario, 36 schools)")
+      ->check(CLI::ExistingFile);
+  serve_cmd->add_option("--port", serve_args.port, "Port to listen on (0: any free port)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  serve_cmd->add_option("--host", serve_args.host,
+                        "Address to listen on; the default lets only this computer in")
+      ->capture_default_str();
+  serve_cmd->add_option("--max-sessions", serve_args.max_sessions,
+                        "Browser tabs that may run at once, each with its own simulation")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  serve_cmd->footer("Stop with Ctrl-C. Exit codes: 0 stopped cleanly; 1 cannot listen on the port; "
+                    "2 bad scenario or command line.");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -877,6 +945,7 @@ int run_cli(int argc, char** argv, const Registry& registry) {
     if (*sweep) return cmd_sweep(registry, sweep_args);
     if (*validate) return cmd_validate(registry, validate_files, resolved);
     if (*describe) return cmd_describe(registry, describe_only, markdown);
+    if (*serve_cmd) return cmd_serve(registry, serve_args);
   } catch (const std::exception& e) {
     std::cerr << "schoolsim: " << e.what() << '\n';
     return kExitFailure;

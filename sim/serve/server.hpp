@@ -1,0 +1,38 @@
+// `schoolsim serve`: teaching mode's local web server. It serves one page (from
+// the binary) and streams each browser tab's own live simulation to it with
+// Server-Sent Events. docs/TEACHING.md is the guide; the HTTP interface is
+// described at the top of server.cpp.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "sim/registry.hpp"
+#include "sim/scenario.hpp"
+
+namespace schoolsim::serve {
+
+struct Options {
+  std::string host = "127.0.0.1";
+  int port = 8765;                    // 0: any free port
+  std::int32_t max_sessions = 32;     // open tabs, each with its own simulation
+  std::int32_t min_years = 20;        // live runs last at least this long
+  double idle_seconds = 30;           // a session with no open stream is closed after this
+  double keepalive_seconds = 5;       // comment lines that reveal closed tabs
+};
+
+// The largest world teaching mode draws and runs live.
+inline constexpr std::int32_t kMaxSchools = 5000;
+
+// Serves until `stop` becomes true. Calls `ready` with the bound port once it
+// listens. Returns the exit code: 0 after a clean stop, 1 if it cannot listen.
+int run_server(const Scenario& scenario, const Registry& registry, const Options& options,
+               const std::atomic<bool>& stop, const std::function<void(int port)>& ready);
+
+// The scenario `schoolsim serve` opens when given none: scenarios/classroom.yaml,
+// built into the binary.
+const char* builtin_classroom_yaml();
+
+}  // namespace schoolsim::serve
