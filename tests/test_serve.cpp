@@ -94,8 +94,8 @@ TEST_CASE("serve: levers read from a scenario and written back into its pipeline
   CHECK(has(s, "tie_dissolution"));  // existing ties still end
   CHECK(param(s, "area_strategy", "area") == 1);
   CHECK(param(s, "programme", "year") == 2);
-  // A programme sized for 36 schools: two networks of six.
-  CHECK(param(s, "programme", "networks") == 2);
+  // A programme sized for 36 schools: three networks of six.
+  CHECK(param(s, "programme", "networks") == 3);
   CHECK(param(s, "programme", "size") == 6);
 
   const Scenario comp = live::apply_levers(base, registry(), live::competitive_regime(l));
@@ -125,13 +125,16 @@ TEST_CASE("serve: bad lever values are all reported and change nothing") {
   for (const char* bad : {"2", "-0.1", "nan", "inf", "", "0.5x"})
     CHECK_MESSAGE(live::parse_levers({{"choice", bad}}, now, 2, 1).problems.size() == 1, bad);
 
-  c = live::parse_levers({{"choice", "0.25"}, {"durkheim", "false"}, {"area_strategy", "all"}, {"programme", "launch"}},
-                         now, 2, 3);
+  c = live::parse_levers({{"choice", "0.25"}, {"durkheim", "false"}, {"area_strategy", "all"}, {"programme", "launch"},
+                          {"social_movement", "true"}},
+                         now, 2, 8);
   CHECK(c.problems.empty());
   CHECK(c.levers.choice == 0.25);
   CHECK_FALSE(c.levers.durkheim);
   CHECK(c.levers.area_strategy == live::kAreaStrategyAll);
-  CHECK(c.levers.programme_year == 3);
+  CHECK(c.levers.programme_year == 3);  // the next school year starts at term 9
+  CHECK(c.levers.social_movement);
+  CHECK(c.levers.movement_term == 8);
 }
 
 TEST_CASE("serve: a live world is reproducible and a lever acts from the next term") {

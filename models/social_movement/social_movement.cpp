@@ -9,7 +9,7 @@ namespace schoolsim::models {
 namespace {
 
 struct MovementParams {
-  double seed_share, threshold_mean, threshold_sd, adopt_rate, lapse, expectation_gain,
+  double seed_share, seed_term, threshold_mean, threshold_sd, adopt_rate, lapse, expectation_gain,
       mobilisation_share, mobilisation_gain;
 };
 
@@ -19,6 +19,10 @@ const ParamTable<MovementParams> kTable = {
       "share of schools committed to equity when the run starts (the movement's seed)",
       "stated reason: scenarios seed a few committed schools (Townsend 2013)"},
      &MovementParams::seed_share},
+    {{"seed_term", R::integer, 0, 0, 600, "term (0 = first)",
+      "term at whose start the seed schools commit (0: when the run starts)",
+      "stated reason: a movement may start during a run (teaching mode switches it on live)"},
+     &MovementParams::seed_term},
     {{"threshold_mean", R::real, 0.3, 0, 1, "share",
       "mean share of committed partners (by tie strength) at which a school adopts the commitment",
       "Granovetter (1978): threshold models of collective behaviour"},
@@ -63,7 +67,7 @@ class Movement final : public MechanismWith<MovementParams> {
       const double seed_draw = fixed.uniform();
       const double threshold = std::clamp(p.threshold_mean + p.threshold_sd * normal(fixed), 0.0, 1.0);
       double m = in.commitment[i];
-      if (ctx.clock.term == 0 && seed_draw < p.seed_share) m = 1.0;
+      if (ctx.clock.term == static_cast<std::int32_t>(p.seed_term) && seed_draw < p.seed_share) m = 1.0;
       double total = 0, committed = 0;
       ties.for_each_tie(i, [&](TieStore::Slot s, std::int32_t j) {
         total += ties.strength[s];

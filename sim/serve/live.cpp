@@ -62,6 +62,7 @@ Levers levers_of(const Scenario& s, const Registry&) {
   l.social_capital = find_entry(s, "social_capital") != nullptr;
   l.durkheim = find_entry(s, "durkheim") != nullptr;
   l.social_movement = find_entry(s, "social_movement") != nullptr;
+  l.movement_term = static_cast<std::int32_t>(value_of(s, "social_movement", "seed_term", 0));
   if (find_entry(s, "area_strategy"))
     l.area_strategy = static_cast<std::int32_t>(value_of(s, "area_strategy", "area", kAreaStrategyAll));
   if (find_entry(s, "programme")) l.programme_year = static_cast<std::int32_t>(value_of(s, "programme", "year", 1));
@@ -116,13 +117,18 @@ Scenario apply_levers(const Scenario& base, const Registry& registry, const Leve
     } else if (name == "programme") {
       set_value(e, "year", lv.programme_year);
       if (!from) {
-        // A programme to the scale of a small system: about one school in
-        // three joins, in networks of six (scenarios/nlc_2002.yaml is England's).
-        set_value(e, "networks", std::max(1, n / 18));
+        // A programme to the scale of a small system, big enough to see: about
+        // half the schools join, in networks of six (scenarios/nlc_2002.yaml is
+        // England's).
+        set_value(e, "networks", std::max(1, n / 12));
         set_value(e, "size", std::clamp(n / 6, 2, 11));
         set_value(e, "goal", 2);  // vulnerable_learners
         set_value(e, "activities", 15);
       }
+    } else if (name == "social_movement") {
+      set_value(e, "seed_term", lv.movement_term);
+      // Switched on live: a few schools committed to equity seed the movement.
+      if (!from) set_value(e, "seed_share", 0.1);
     } else if (name == "area_strategy") {
       set_value(e, "area", lv.area_strategy);
       set_value(e, "year", 0);
@@ -142,7 +148,8 @@ Scenario apply_levers(const Scenario& base, const Registry& registry, const Leve
 }
 
 LeverChange parse_levers(const std::map<std::string, std::string>& fields, const Levers& current,
-                         std::int32_t areas, std::int32_t next_year) {
+                         std::int32_t areas, std::int32_t next_term) {
+  const std::int32_t next_year = (next_term + kTermsPerYear - 1) / kTermsPerYear;
   LeverChange c{current, {}};
   const std::vector<std::string> names = {"choice", "league_tables", "collaboration", "constructivism",
                                           "social_capital", "durkheim", "social_movement",
@@ -187,6 +194,8 @@ LeverChange parse_levers(const std::map<std::string, std::string>& fields, const
     }
   }
   if (!c.problems.empty()) c.levers = current;
+  // A movement switched on starts from its seed schools in the next term.
+  if (c.levers.social_movement && !current.social_movement) c.levers.movement_term = next_term;
   return c;
 }
 

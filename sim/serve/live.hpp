@@ -29,6 +29,7 @@ struct Levers {
   bool social_capital = true;
   bool durkheim = true;
   bool social_movement = false;
+  std::int32_t movement_term = 0;  // term at whose start the movement's seed schools commit
   std::int32_t area_strategy = kAreaStrategyOff;  // off, all areas, or one area's index
   std::int32_t programme_year = -1;               // year a networking programme launches, or -1
   bool operator==(const Levers&) const = default;
@@ -50,8 +51,9 @@ struct LeverChange {
   Levers levers;
   std::vector<std::string> problems;
 };
+// `next_term` is the term the change takes effect in.
 LeverChange parse_levers(const std::map<std::string, std::string>& fields, const Levers& current,
-                         std::int32_t areas, std::int32_t next_year);
+                         std::int32_t areas, std::int32_t next_term);
 
 // The measures teaching mode charts, per term.
 struct ChartMeasure {

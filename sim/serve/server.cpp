@@ -265,7 +265,7 @@ std::string frame_json(const Session& s, std::int32_t from_term) {
       out += std::to_string(st.ties.id[slot]) + ',' + std::to_string(st.ties.a[slot]) + ',' +
              std::to_string(st.ties.b[slot]) + ',';
       put_number(out, st.ties.strength[slot]);
-      out += ']';
+      out += ',' + std::to_string(static_cast<int>(st.ties.kind[slot])) + ']';
     });
     out += "],\"history\":{\"terms\":[";
     const auto& rows = world.measures();
@@ -545,8 +545,7 @@ void Server::handle_levers(Session& s, const httplib::Request& req, httplib::Res
                  error_json("levers are fixed while comparing regimes; switch back to one world first"));
   if (fields.empty())
     return reply(res, 400, error_json("no lever given: send for example choice=0.3 or league_tables=false"));
-  const std::int32_t next_year = (s.terms_done() + kTermsPerYear - 1) / kTermsPerYear;
-  live::LeverChange c = live::parse_levers(fields, s.levers, s.areas(), next_year);
+  live::LeverChange c = live::parse_levers(fields, s.levers, s.areas(), s.terms_done());
   if (!c.problems.empty()) {
     std::string all;
     for (const auto& p : c.problems) all += (all.empty() ? "" : "; ") + p;
