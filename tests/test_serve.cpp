@@ -356,3 +356,23 @@ TEST_CASE("serve: many tabs at once with one closed mid-stream and a clean stop"
   CHECK(server.stop() == 0);
   CHECK(open_stream.get().find("event: hello") == 0);
 }
+
+TEST_CASE("serve: sessions of closed tabs are cleared and pings keep hidden tabs open") {
+  serve::Options options;
+  options.idle_seconds = 0.5;
+  TestServer server(options);
+  const std::string closed = server.new_session(), hidden = server.new_session();
+  auto c = server.client();
+  for (int i = 0; i < 10; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto ping = post(c, "/api/sessions/" + hidden + "/control", {{"action", "ping"}});
+    REQUIRE(ping);
+    CHECK(ping->status == 200);
+  }
+  // A second without a stream or a request: the closed tab's session is gone.
+  auto gone = post(c, "/api/sessions/" + closed + "/control", {{"action", "play"}});
+  REQUIRE(gone);
+  CHECK(gone->status == 404);
+  CHECK(gone->body.find("reload the page") != std::string::npos);
+  CHECK(post(c, "/api/sessions/" + hidden + "/control", {{"action", "play"}})->status == 200);
+}

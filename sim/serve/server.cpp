@@ -3,7 +3,7 @@
 //   GET  /, /app.js, /style.css        the page, built into the binary
 //   POST /api/sessions                 a new live simulation for one tab -> {"id": ...}
 //   GET  /api/sessions/ID/events       Server-Sent Events: hello, frame, status
-//   POST /api/sessions/ID/control      action=play|pause|step|reset[&seed=N]|speed&value=X|mode&value=single|compare
+//   POST /api/sessions/ID/control      action=play|pause|step|reset[&seed=N]|speed&value=X|mode&value=single|compare|ping
 //   POST /api/sessions/ID/levers       choice=, league_tables=, collaboration=, constructivism=,
 //                                      social_capital=, durkheim=, social_movement=,
 //                                      area_strategy=off|all|K, programme=launch|none
@@ -413,6 +413,10 @@ void Server::routes() {
   auto with_session = [this](auto handler) {
     return [this, handler](const httplib::Request& req, httplib::Response& res) {
       auto s = find(req.matches[1]);
+      if (s) {
+        std::lock_guard lock(s->mu);
+        s->last_seen = Clock::now();
+      }
       if (!s) return reply(res, 404, error_json("no session '" + std::string(req.matches[1]) +
                                                 "': it was closed; reload the page to start a new one"));
       handler(s, req, res);
@@ -503,6 +507,8 @@ void Server::handle_control(Session& s, const httplib::Request& req, httplib::Re
     s.next_step = Clock::now();
   } else if (action == "pause") {
     s.playing = false;
+  } else if (action == "ping") {  // a hidden tab, keeping its session open without a stream
+    return reply(res, 200, "{\"ok\":true}");
   } else if (action == "step") {
     s.playing = false;
     s.step();
@@ -529,7 +535,7 @@ void Server::handle_control(Session& s, const httplib::Request& req, httplib::Re
     s.compare = value == "compare";
     s.build(s.worlds.front()->seed());
   } else {
-    return reply(res, 400, error_json("action: expected play, pause, step, reset, speed or mode, got '" +
+    return reply(res, 400, error_json("action: expected play, pause, step, reset, speed, mode or ping, got '" +
                                       action.substr(0, 40) + "'"));
   }
   s.changed();

@@ -19,7 +19,10 @@ struct Options {
   int port = 8765;                    // 0: any free port
   std::int32_t max_sessions = 32;     // open tabs, each with its own simulation
   std::int32_t min_years = 20;        // live runs last at least this long
-  double idle_seconds = 30;           // a session with no open stream is closed after this
+  // A session with no open stream and no request for this long is closed. Hidden
+  // tabs close their stream (browsers allow few connections per host) and ping;
+  // browsers throttle a hidden tab's timers to about once a minute.
+  double idle_seconds = 120;
   double keepalive_seconds = 5;       // comment lines that reveal closed tabs
 };
 
