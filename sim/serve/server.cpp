@@ -8,6 +8,7 @@
 //                                      social_capital=, durkheim=, social_movement=,
 //                                      area_strategy=off|all|K, programme=launch|none
 //   GET  /api/sessions/ID/schools/K    one school's history (?world=W in a comparison)
+//   GET  /api/sessions/ID              {"id": ...} while the session exists, else 404
 //   GET  /api/health
 //
 // Request bodies are form-encoded; answers are JSON; a bad request gets 400 and
@@ -422,6 +423,11 @@ void Server::routes() {
       handler(s, req, res);
     };
   };
+  http_.Get(session, with_session([](const std::shared_ptr<Session>& s, const httplib::Request&, httplib::Response& res) {
+              std::string out = "{\"id\":";
+              put_string(out, s->id);
+              reply(res, 200, out + "}");
+            }));
   http_.Get(session + "/events", with_session([this](const std::shared_ptr<Session>& s, const httplib::Request&,
                                                      httplib::Response& res) { handle_events(s, res); }));
   http_.Post(session + "/control",
@@ -446,7 +452,13 @@ void Server::routes() {
               reply(res, 200, school_json(wd, std::stoi(k)));
             }));
   http_.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (res.status == 404 && res.body.empty()) res.set_content(error_json("no such page: " + req.path), "application/json");
+    if (!res.body.empty()) return;
+    if (res.status == 404) res.set_content(error_json("no such page: " + req.path), "application/json");
+    else if (res.status == 400 || res.status == 411)
+      res.set_content(error_json("bad request: send a form-encoded body, even an empty one (curl -d '' ...)"),
+                      "application/json");
+    else
+      res.set_content(error_json("HTTP status " + std::to_string(res.status)), "application/json");
   });
   http_.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "unknown error";
