@@ -200,6 +200,7 @@ class TestServer {
     if (thread_.joinable()) thread_.join();
     return code_;
   }
+  int port() const { return port_; }
   httplib::Client client() const {
     httplib::Client c("127.0.0.1", port_);
     c.set_read_timeout(10);
@@ -375,4 +376,15 @@ TEST_CASE("serve: sessions of closed tabs are cleared and pings keep hidden tabs
   CHECK(gone->status == 404);
   CHECK(gone->body.find("reload the page") != std::string::npos);
   CHECK(post(c, "/api/sessions/" + hidden + "/control", {{"action", "play"}})->status == 200);
+}
+
+TEST_CASE("serve: a port already in use is refused, not shared") {
+  TestServer first;
+  serve::Options options;
+  options.port = first.port();
+  std::atomic<bool> stop{true};
+  bool ready = false;
+  CHECK(serve::run_server(classroom(), registry(), options, stop, [&](int) { ready = true; }) == 1);
+  CHECK_FALSE(ready);
+  CHECK(first.client().Get("/api/health")->status == 200);
 }

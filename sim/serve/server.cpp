@@ -612,6 +612,12 @@ int Server::run(const std::atomic<bool>& stop, const std::function<void(int)>& r
   const std::size_t workers = static_cast<std::size_t>(options_.max_sessions) * 2 + 8;
   http_.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
   http_.set_keep_alive_max_count(1000);
+  // SO_REUSEADDR only: httplib's default SO_REUSEPORT would let a second server
+  // share the port, and the kernel would spread a page's requests over both.
+  http_.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   int port = options_.port;
   if (port == 0) {
     port = http_.bind_to_any_port(options_.host);
