@@ -84,6 +84,19 @@ void put_array(std::string& out, const Seq& values, std::size_t from = 0) {
   out += ']';
 }
 
+// `,"name":` (no comma before the first member of an object).
+void put_key(std::string& out, std::string_view name) {
+  if (out.back() != '{' && out.back() != '[') out += ',';
+  put_string(out, name);
+  out += ':';
+}
+
+template <class Seq>
+void put_named(std::string& out, std::string_view name, const Seq& values) {
+  put_key(out, name);
+  put_array(out, values);
+}
+
 std::string error_json(std::string_view message) {
   std::string out = "{\"error\":";
   put_string(out, message);
@@ -196,26 +209,21 @@ std::string hello_json(const Session& s) {
   put_number(out, s.speed);
   out += ",\"levers\":";
   put_levers(out, s.levers, s.compare ? "none" : s.worlds.front()->programme_status());
-  out += ",\"areas\":" + std::to_string(s.areas()) + ",\"schools\":{\"x\":";
-  put_array(out, st.x);
-  out += ",\"y\":";
-  put_array(out, st.y);
-  out += ",\"area\":";
-  put_array(out, st.area);
-  out += ",\"phase\":";
-  put_array(out, st.phase);
-  out += ",\"places\":";
-  put_array(out, st.places);
+  out += ",\"areas\":" + std::to_string(s.areas()) + ",\"schools\":{";
+  put_named(out, "x", st.x);
+  put_named(out, "y", st.y);
+  put_named(out, "area", st.area);
+  put_named(out, "phase", st.phase);
+  put_named(out, "places", st.places);
   out += "},\"measures\":[";
   bool first = true;
   for (const auto& m : live::chart_measures()) {
-    out += first ? "{\"name\":" : ",{\"name\":";
+    out += first ? "{" : ",{";
     first = false;
-    put_string(out, m.name);
-    out += ",\"label\":";
-    put_string(out, m.label);
-    out += ",\"unit\":";
-    put_string(out, m.unit);
+    for (auto [key, text] : {std::pair{"name", m.name}, {"label", m.label}, {"unit", m.unit}}) {
+      put_key(out, key);
+      put_string(out, text);
+    }
     out += '}';
   }
   out += "],\"worlds\":[";
@@ -246,18 +254,13 @@ std::string frame_json(const Session& s, std::int32_t from_term) {
     out += w ? ",{" : "{";
     out += "\"levers\":";
     put_levers(out, world.levers(), world.programme_status());
-    out += ",\"schools\":{\"pupils\":";
-    put_array(out, st.pupils);
-    out += ",\"capacity\":";
-    put_array(out, st.capacity);
-    out += ",\"expectations\":";
-    put_array(out, st.expectations);
-    out += ",\"attainment\":";
-    put_array(out, attainment);
-    out += ",\"disadvantaged\":";
-    put_array(out, st.disadvantaged);
-    out += ",\"crisis\":";
-    put_array(out, st.crisis);
+    out += ",\"schools\":{";
+    put_named(out, "pupils", st.pupils);
+    put_named(out, "capacity", st.capacity);
+    put_named(out, "expectations", st.expectations);
+    put_named(out, "attainment", attainment);
+    put_named(out, "disadvantaged", st.disadvantaged);
+    put_named(out, "crisis", st.crisis);
     out += "},\"ties\":[";
     bool first = true;
     st.ties.for_each([&](TieStore::Slot slot) {
@@ -278,12 +281,10 @@ std::string frame_json(const Session& s, std::int32_t from_term) {
     out += ']';
     const auto& measures = live::chart_measures();
     for (std::size_t m = 0; m < measures.size(); ++m) {
-      out += ",\"" + std::string(measures[m].name) + "\":[";
-      for (std::int32_t k = from; k < static_cast<std::int32_t>(rows.size()); ++k) {
-        if (k > from) out += ',';
-        put_number(out, rows[static_cast<std::size_t>(k)][m]);
-      }
-      out += ']';
+      std::vector<double> series;
+      for (std::int32_t k = from; k < static_cast<std::int32_t>(rows.size()); ++k)
+        series.push_back(rows[static_cast<std::size_t>(k)][m]);
+      put_named(out, measures[m].name, series);
     }
     out += "}}";
   }
@@ -322,18 +323,13 @@ std::string school_json(const World& world, std::int32_t school) {
     if (k) out += ',';
     out += std::to_string(k);
   }
-  out += "],\"capacity\":";
-  put_array(out, h.capacity);
-  out += ",\"expectations\":";
-  put_array(out, h.expectations);
-  out += ",\"attainment\":";
-  put_array(out, h.attainment);
-  out += ",\"pupils\":";
-  put_array(out, h.pupils);
-  out += ",\"disadvantaged\":";
-  put_array(out, h.disadvantaged);
-  out += ",\"ties\":";
-  put_array(out, h.ties);
+  out += ']';
+  put_named(out, "capacity", h.capacity);
+  put_named(out, "expectations", h.expectations);
+  put_named(out, "attainment", h.attainment);
+  put_named(out, "pupils", h.pupils);
+  put_named(out, "disadvantaged", h.disadvantaged);
+  put_named(out, "ties", h.ties);
   return out + "}";
 }
 
