@@ -378,7 +378,7 @@ TEST_CASE("serve: sessions of closed tabs are cleared and pings keep hidden tabs
   CHECK(post(c, "/api/sessions/" + hidden + "/control", {{"action", "play"}})->status == 200);
 }
 
-TEST_CASE("serve: a port already in use is refused, not shared") {
+TEST_CASE("serve: a port already in use is refused and not shared") {
   TestServer first;
   serve::Options options;
   options.port = first.port();
