@@ -1,7 +1,9 @@
 #include "sim/measures.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 namespace schoolsim {
@@ -18,31 +20,42 @@ GroupWeights weights(const State& s) {
   return {n * s.disadvantaged, n * (1.0 - s.disadvantaged)};
 }
 
+double mean_attainment(const State& s, const GroupWeights& w);
+double attainment_gap(const State& s, const GroupWeights& w);
+double between_school_share(const State& s, const GroupWeights& w);
+double school_sd(const State& s, const GroupWeights& w);
+double n_challenging(const State& s, double mean_attainment);
+
 }  // namespace
+
+double mean_attainment(const State& s) { return mean_attainment(s, weights(s)); }
+double attainment_gap(const State& s) { return attainment_gap(s, weights(s)); }
+double between_school_share(const State& s) { return between_school_share(s, weights(s)); }
+double school_sd(const State& s) { return school_sd(s, weights(s)); }
+double n_challenging(const State& s) { return n_challenging(s, mean_attainment(s)); }
 
 double mean_capacity(const State& s) { return s.n_schools() ? s.capacity.mean() : 0.0; }
 double mean_expectations(const State& s) { return s.n_schools() ? s.expectations.mean() : 0.0; }
 double mean_crisis(const State& s) { return s.n_schools() ? s.crisis.mean() : 0.0; }
 
-double mean_attainment(const State& s) {
-  const auto w = weights(s);
+namespace {
+
+double mean_attainment(const State& s, const GroupWeights& w) {
   const double total = w.dis.sum() + w.adv.sum();
   if (total <= 0) return 0.0;
   return ((w.dis * s.attainment_dis).sum() + (w.adv * s.attainment_adv).sum()) / total;
 }
 
-double attainment_gap(const State& s) {
-  const auto w = weights(s);
+double attainment_gap(const State& s, const GroupWeights& w) {
   const double nd = w.dis.sum(), na = w.adv.sum();
   if (nd <= 0 || na <= 0) return 0.0;
   return (w.adv * s.attainment_adv).sum() / na - (w.dis * s.attainment_dis).sum() / nd;
 }
 
-double between_school_share(const State& s) {
+double between_school_share(const State& s, const GroupWeights& w) {
   // Pupils within a school and group vary around the group mean with unit
   // variance (attainment is in pupil-SD units), so the total variance is
   // 1 + variance of the group means, weighted by pupils.
-  const auto w = weights(s);
   const double total = w.dis.sum() + w.adv.sum();
   if (total <= 0) return 0.0;
   const double mean = ((w.dis * s.attainment_dis).sum() + (w.adv * s.attainment_adv).sum()) / total;
@@ -58,8 +71,7 @@ double between_school_share(const State& s) {
   return between / (between + within_groups + kWithinGroupVariance);
 }
 
-double school_sd(const State& s) {
-  const auto w = weights(s);
+double school_sd(const State& s, const GroupWeights& w) {
   const Eigen::ArrayXd n = w.dis + w.adv;
   const double total = n.sum();
   if (total <= 0) return 0.0;
@@ -67,6 +79,8 @@ double school_sd(const State& s) {
   const double mean = (n * m).sum() / total;
   return std::sqrt((n * (m - mean).square()).sum() / total);
 }
+
+}  // namespace
 
 double total_pupils(const State& s) { return static_cast<double>(s.pupils.cast<double>().sum()); }
 
@@ -97,13 +111,45 @@ double dissimilarity(const State& s) {
   return all > 0 ? weighted / all : 0.0;
 }
 
+namespace {
+
+// Sorts non-negative doubles ascending: their bit patterns, read as unsigned
+// integers, have the same order, so a radix sort on 11-bit digits orders them
+// in six linear passes (std::sort of the England run's 24,000 occupancies
+// every term cost more than all the other enrolment measures). The sorted
+// sequence is the same whatever the algorithm.
+void sort_non_negative(std::vector<double>& v) {
+  for (double x : v)
+    if (!(x >= 0) || std::signbit(x)) {  // NaN or negative (or -0): not for the radix sort
+      std::sort(v.begin(), v.end());
+      return;
+    }
+  thread_local std::vector<std::uint64_t> keys, tmp;
+  keys.resize(v.size());
+  tmp.resize(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) std::memcpy(&keys[i], &v[i], sizeof(double));
+  constexpr int kBits = 11;
+  constexpr std::uint64_t kMask = (1u << kBits) - 1;
+  for (int shift = 0; shift < 64; shift += kBits) {
+    std::array<std::size_t, kMask + 2> count{};
+    for (std::uint64_t k : keys) ++count[((k >> shift) & kMask) + 1];
+    if (count[((keys[0] >> shift) & kMask) + 1] == keys.size()) continue;  // one digit: nothing to do
+    for (std::size_t d = 0; d <= kMask; ++d) count[d + 1] += count[d];
+    for (std::uint64_t k : keys) tmp[count[(k >> shift) & kMask]++] = k;
+    keys.swap(tmp);
+  }
+  for (std::size_t i = 0; i < v.size(); ++i) std::memcpy(&v[i], &keys[i], sizeof(double));
+}
+
+}  // namespace
+
 double enrolment_gini(const State& s) {
   const std::int32_t n = s.n_schools();
   if (n == 0) return 0.0;
   std::vector<double> occ(static_cast<std::size_t>(n));
   for (std::int32_t i = 0; i < n; ++i)
     occ[static_cast<std::size_t>(i)] = s.places[i] > 0 ? static_cast<double>(s.pupils[i]) / s.places[i] : 0.0;
-  std::sort(occ.begin(), occ.end());
+  sort_non_negative(occ);
   double cum = 0, sum = 0;
   for (std::size_t i = 0; i < occ.size(); ++i) {
     cum += (2.0 * static_cast<double>(i + 1) - static_cast<double>(n) - 1.0) * occ[i];
@@ -112,8 +158,9 @@ double enrolment_gini(const State& s) {
   return sum > 0 ? cum / (static_cast<double>(n) * sum) : 0.0;
 }
 
-double n_challenging(const State& s) {
-  const double mean = mean_attainment(s);
+namespace {
+
+double n_challenging(const State& s, double mean) {
   double count = 0;
   for (std::int32_t i = 0; i < s.n_schools(); ++i) {
     const double m = school_result(s, i);
@@ -121,6 +168,8 @@ double n_challenging(const State& s) {
   }
   return count;
 }
+
+}  // namespace
 
 double n_schools_in_crisis(const State& s) {
   return static_cast<double>((s.crisis > kCrisisThreshold).count());
@@ -265,6 +314,62 @@ double mean_trust(const State& s) {
   double sum = 0;
   s.ties.for_each([&](TieStore::Slot t) { sum += s.ties.trust[t]; });
   return s.ties.size() ? sum / static_cast<double>(s.ties.size()) : 0.0;
+}
+
+namespace {
+
+// What the tie measures need, from one pass over the ties in slot order: the
+// same counts and the same sum, in the same order, as their own passes.
+struct TieTotals {
+  std::size_t kind[4] = {0, 0, 0, 0};
+  std::size_t bridging = 0;
+  double after_funding = 0;
+  double trust = 0;
+};
+
+TieTotals tie_totals(const State& s) {
+  TieTotals t;
+  s.ties.for_each([&](TieStore::Slot k) {
+    const TieKind kind = s.ties.kind[k];
+    ++t.kind[static_cast<std::size_t>(kind)];
+    const std::int32_t a = s.ties.a[k], b = s.ties.b[k];
+    t.bridging += (s.area[a] != s.area[b] || s.phase[a] != s.phase[b]) ? 1 : 0;
+    const std::int32_t net = s.ties.network[k];
+    if (kind == TieKind::programme && net >= 0 &&
+        s.networks.funded_until_term[static_cast<std::size_t>(net)] <= s.terms_done)
+      t.after_funding += 1;
+    t.trust += s.ties.trust[k];
+  });
+  return t;
+}
+
+}  // namespace
+
+void compute_system_measures(const State& s, double* out) {
+  const GroupWeights w = weights(s);
+  const TieTotals t = tie_totals(s);
+  const double ties = static_cast<double>(s.ties.size());
+  const double bridging = s.ties.size() == 0 ? 0.0 : static_cast<double>(t.bridging) / ties;
+  const double mean = mean_attainment(s, w);
+  for (std::size_t m = 0; m < kMeasureCount; ++m) {
+    const auto f = kSystemMeasures[m].compute;
+    double v;
+    if (f == &schoolsim::mean_attainment) v = mean;
+    else if (f == &schoolsim::attainment_gap) v = attainment_gap(s, w);
+    else if (f == &schoolsim::between_school_share) v = between_school_share(s, w);
+    else if (f == &schoolsim::school_sd) v = school_sd(s, w);
+    else if (f == &schoolsim::n_challenging) v = n_challenging(s, mean);
+    else if (f == &ties_voluntary) v = static_cast<double>(t.kind[static_cast<std::size_t>(TieKind::voluntary)]);
+    else if (f == &ties_programme) v = static_cast<double>(t.kind[static_cast<std::size_t>(TieKind::programme)]);
+    else if (f == &ties_federation) v = static_cast<double>(t.kind[static_cast<std::size_t>(TieKind::federation)]);
+    else if (f == &ties_movement) v = static_cast<double>(t.kind[static_cast<std::size_t>(TieKind::movement)]);
+    else if (f == &ties_after_funding) v = t.after_funding;
+    else if (f == &mean_trust) v = s.ties.size() ? t.trust / ties : 0.0;
+    else if (f == &bridging_share) v = bridging;
+    else if (f == &bonding_share) v = s.ties.size() == 0 ? 0.0 : 1.0 - bridging;
+    else v = f(s);
+    out[m] = v;
+  }
 }
 
 }  // namespace schoolsim

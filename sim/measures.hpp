@@ -134,4 +134,9 @@ inline constexpr std::array kSystemMeasures = {
 
 inline constexpr std::size_t kMeasureCount = kSystemMeasures.size();
 
+// Every system measure of a state, in kSystemMeasures order, into out (which
+// holds kMeasureCount values): the same values as calling each compute
+// function, but the pupil weights and the passes over the ties are shared.
+void compute_system_measures(const State& s, double* out);
+
 }  // namespace schoolsim

@@ -1,5 +1,6 @@
 #include "sim/recording.hpp"
 
+#include <array>
 #include <type_traits>
 
 namespace schoolsim {
@@ -57,8 +58,9 @@ void Recorder::capture(const State& s, std::int32_t terms_done, bool year_end) {
   }
   if (config_.system) {
     rec_.system_terms.push_back(terms_done);
-    for (std::size_t m = 0; m < kMeasureCount; ++m)
-      rec_.system[m].push_back(kSystemMeasures[m].compute(s));
+    std::array<double, kMeasureCount> values;
+    compute_system_measures(s, values.data());
+    for (std::size_t m = 0; m < kMeasureCount; ++m) rec_.system[m].push_back(values[m]);
   }
 }
 

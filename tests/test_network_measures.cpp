@@ -2,12 +2,18 @@
 // hand-built networks with known values.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <utility>
 #include <vector>
 
+#include "models/register_all.hpp"
+#include "sim/config/config.hpp"
 #include "sim/measures.hpp"
+#include "sim/simulation.hpp"
 
 using namespace schoolsim;
 
@@ -236,5 +242,81 @@ TEST_CASE("network measures: clustering and components agree with brute force") 
       }
     }
     CHECK(components(s) == comps);
+  }
+}
+
+namespace {
+
+// The Gini coefficient of occupancy as first written, with std::sort.
+double gini_reference(const State& s) {
+  const std::int32_t n = s.n_schools();
+  if (n == 0) return 0.0;
+  std::vector<double> occ(static_cast<std::size_t>(n));
+  for (std::int32_t i = 0; i < n; ++i)
+    occ[static_cast<std::size_t>(i)] = s.places[i] > 0 ? static_cast<double>(s.pupils[i]) / s.places[i] : 0.0;
+  std::sort(occ.begin(), occ.end());
+  double cum = 0, sum = 0;
+  for (std::size_t i = 0; i < occ.size(); ++i) {
+    cum += (2.0 * static_cast<double>(i + 1) - static_cast<double>(n) - 1.0) * occ[i];
+    sum += occ[i];
+  }
+  return sum > 0 ? cum / (static_cast<double>(n) * sum) : 0.0;
+}
+
+bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+}  // namespace
+
+TEST_CASE("all system measures at once equal each measure computed alone, bit for bit") {
+  auto r = parse_scenario(R"(
+years: 4
+world: {schools: 400, areas: 6, initial_ties_per_school: 3}
+pipeline:
+  - programme: {year: 1, networks: 6, size: 8, funding_years: 1}
+  - crises
+  - tie_formation
+  - social_capital
+  - durkheim
+  - social_movement
+  - tie_dissolution
+  - attainment
+  - market
+  - federations
+)",
+                          "t.yaml", models::registry());
+  REQUIRE(r.errors.empty());
+  Simulation sim(*r.scenario, models::registry(), 0);
+  std::array<double, kMeasureCount> all{};
+  for (;;) {
+    const State& s = sim.state();
+    compute_system_measures(s, all.data());
+    for (std::size_t m = 0; m < kMeasureCount; ++m) {
+      CAPTURE(kSystemMeasures[m].name);
+      CHECK(same_bits(all[m], kSystemMeasures[m].compute(s)));
+    }
+    CHECK(same_bits(enrolment_gini(s), gini_reference(s)));
+    if (sim.finished()) break;
+    sim.step();
+  }
+  // And on an empty system and one without ties.
+  State empty;
+  compute_system_measures(empty, all.data());
+  for (std::size_t m = 0; m < kMeasureCount; ++m) CHECK(same_bits(all[m], kSystemMeasures[m].compute(empty)));
+  State lone = network(5, {});
+  compute_system_measures(lone, all.data());
+  for (std::size_t m = 0; m < kMeasureCount; ++m) CHECK(same_bits(all[m], kSystemMeasures[m].compute(lone)));
+}
+
+TEST_CASE("enrolment Gini: the radix sort orders occupancies as std::sort does") {
+  std::mt19937 gen(7);
+  for (int trial = 0; trial < 20; ++trial) {
+    State s;
+    s.allocate(1000 + trial * 37, 1, 2);
+    std::uniform_int_distribution<int> places(0, 400), pupils(0, 600);
+    for (std::int32_t i = 0; i < s.n_schools(); ++i) {
+      s.places[i] = trial % 5 == 0 ? 100 : places(gen);  // every fifth: many equal values
+      s.pupils[i] = pupils(gen);
+    }
+    CHECK(same_bits(enrolment_gini(s), gini_reference(s)));
   }
 }
