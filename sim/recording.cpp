@@ -64,6 +64,35 @@ void Recorder::capture(const State& s, std::int32_t terms_done, bool year_end) {
   }
 }
 
+void Recorder::reserve(std::int32_t first, std::int32_t last) {
+  std::size_t series_rows = 0, years = 0, terms = 0;
+  for (std::int32_t t = first; t <= last; ++t) {
+    const bool year_end = t % kTermsPerYear == 0;
+    series_rows += config_.every == Cadence::term || year_end ? 1 : 0;
+    years += year_end ? 1 : 0;
+    ++terms;
+  }
+  const auto n = static_cast<std::size_t>(rec_.n_schools);
+  if (!rec_.series.empty()) {
+    rec_.series_terms.reserve(rec_.series_terms.size() + series_rows);
+    for (auto& buf : rec_.series) {
+      if (info(buf.field).storage == Storage::integer)
+        buf.integer.reserve(buf.integer.size() + series_rows * n);
+      else
+        buf.real.reserve(buf.real.size() + series_rows * n * static_cast<std::size_t>(buf.width));
+    }
+  }
+  if (config_.attainment) {
+    rec_.attainment_years.reserve(rec_.attainment_years.size() + years);
+    rec_.attainment_dis.reserve(rec_.attainment_dis.size() + years * n);
+    rec_.attainment_adv.reserve(rec_.attainment_adv.size() + years * n);
+  }
+  if (config_.system) {
+    rec_.system_terms.reserve(rec_.system_terms.size() + terms);
+    for (auto& v : rec_.system) v.reserve(v.size() + terms);
+  }
+}
+
 void Recorder::add_events(const std::vector<TieEvent>& events) {
   if (config_.ties) rec_.tie_events.insert(rec_.tie_events.end(), events.begin(), events.end());
 }

@@ -126,7 +126,8 @@ void Simulation::step() {
 
 namespace {
 
-Recording finish_run(Simulation& sim, Recorder& recorder, const RunOptions& options) {
+Recording finish_run(Simulation& sim, Recorder& recorder, std::int32_t total_terms, const RunOptions& options) {
+  recorder.reserve(sim.terms_done() + 1, total_terms);
   while (!sim.finished()) {
     if (options.cancel && options.cancel->load()) throw Interrupted();
     sim.step();
@@ -136,7 +137,7 @@ Recording finish_run(Simulation& sim, Recorder& recorder, const RunOptions& opti
     if (options.on_checkpoint && sim.terms_done() == options.checkpoint_term)
       options.on_checkpoint(sim.state(), recorder.so_far());
   }
-  return std::move(recorder).finish(sim.state());
+  return std::move(recorder).finish(sim.release_state());
 }
 
 }  // namespace
@@ -145,8 +146,9 @@ Recording run_replicate(const Scenario& scenario, const Registry& registry, std:
                         const RunOptions& options) {
   Simulation sim(scenario, registry, replicate);
   Recorder recorder(scenario.record, sim.state(), replicate);
+  recorder.reserve(0, scenario.terms());
   recorder.capture(sim.state(), 0, true);
-  return finish_run(sim, recorder, options);
+  return finish_run(sim, recorder, scenario.terms(), options);
 }
 
 Recording continue_replicate(const Scenario& scenario, const Registry& registry, std::int32_t replicate,
@@ -158,9 +160,10 @@ Recording continue_replicate(const Scenario& scenario, const Registry& registry,
     recorder.emplace(scenario.record, std::move(*so_far));
   } else {
     recorder.emplace(scenario.record, sim.state(), replicate);
+    recorder->reserve(terms_done, scenario.terms());
     recorder->capture(sim.state(), terms_done, terms_done % kTermsPerYear == 0);
   }
-  return finish_run(sim, *recorder, options);
+  return finish_run(sim, *recorder, scenario.terms(), options);
 }
 
 void run_all(const Scenario& scenario, const Registry& registry, const RunOptions& options,

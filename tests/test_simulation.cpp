@@ -250,3 +250,20 @@ pipeline:
   }
   CHECK(checked == 5);
 }
+
+TEST_CASE("a run's recording is allocated once at its final size") {
+  for (const char* every : {"term", "year"}) {
+    CAPTURE(every);
+    const Scenario sc = scenario(std::string("years: 3\nworld: {schools: 50, areas: 2}\nrecord: {every: ") + every +
+                                 ", schools: [capacity, pupils, practice]}\n");
+    const Recording rec = run_replicate(sc, models::registry(), 0, {});
+    for (const auto& buf : rec.series) {
+      CHECK(buf.real.capacity() == buf.real.size());
+      CHECK(buf.integer.capacity() == buf.integer.size());
+    }
+    CHECK(rec.series_terms.size() == (std::string(every) == "term" ? 10u : 4u));
+    CHECK(rec.attainment_dis.capacity() == rec.attainment_dis.size());
+    CHECK(rec.system_terms.capacity() == rec.system_terms.size());
+    for (const auto& v : rec.system) CHECK(v.capacity() == v.size());
+  }
+}
