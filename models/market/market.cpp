@@ -28,11 +28,16 @@ void apportion(std::int64_t total, std::span<const double> weights, std::vector<
   auto by_remainder = [](const auto& a, const auto& b) {
     return a.first > b.first || (a.first == b.first && a.second < b.second);
   };
-  if (left < scratch.size())
-    std::partial_sort(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(left), scratch.end(),
-                      by_remainder);
-  else
-    std::sort(scratch.begin(), scratch.end(), by_remainder);
+  if (left < scratch.size()) {
+    // Each of the `left` first in that (strict, total) order gets one unit:
+    // only which they are matters, not their order, so selecting them is enough.
+    if (left > 0)
+      std::nth_element(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(left - 1), scratch.end(),
+                       by_remainder);
+    for (std::size_t r = 0; r < left; ++r) ++out[scratch[r].second];
+    return;
+  }
+  std::sort(scratch.begin(), scratch.end(), by_remainder);
   for (std::size_t r = 0; given < total; r = (r + 1) % scratch.size(), ++given) ++out[scratch[r].second];
 }
 
