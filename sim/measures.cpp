@@ -1,9 +1,7 @@
 #include "sim/measures.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
-#include <cstring>
 #include <vector>
 
 namespace schoolsim {
@@ -111,45 +109,13 @@ double dissimilarity(const State& s) {
   return all > 0 ? weighted / all : 0.0;
 }
 
-namespace {
-
-// Sorts non-negative doubles ascending: their bit patterns, read as unsigned
-// integers, have the same order, so a radix sort on 11-bit digits orders them
-// in six linear passes (std::sort of the England run's 24,000 occupancies
-// every term cost more than all the other enrolment measures). The sorted
-// sequence is the same whatever the algorithm.
-void sort_non_negative(std::vector<double>& v) {
-  for (double x : v)
-    if (!(x >= 0) || std::signbit(x)) {  // NaN or negative (or -0): not for the radix sort
-      std::sort(v.begin(), v.end());
-      return;
-    }
-  thread_local std::vector<std::uint64_t> keys, tmp;
-  keys.resize(v.size());
-  tmp.resize(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i) std::memcpy(&keys[i], &v[i], sizeof(double));
-  constexpr int kBits = 11;
-  constexpr std::uint64_t kMask = (1u << kBits) - 1;
-  for (int shift = 0; shift < 64; shift += kBits) {
-    std::array<std::size_t, kMask + 2> count{};
-    for (std::uint64_t k : keys) ++count[((k >> shift) & kMask) + 1];
-    if (count[((keys[0] >> shift) & kMask) + 1] == keys.size()) continue;  // one digit: nothing to do
-    for (std::size_t d = 0; d <= kMask; ++d) count[d + 1] += count[d];
-    for (std::uint64_t k : keys) tmp[count[(k >> shift) & kMask]++] = k;
-    keys.swap(tmp);
-  }
-  for (std::size_t i = 0; i < v.size(); ++i) std::memcpy(&v[i], &keys[i], sizeof(double));
-}
-
-}  // namespace
-
 double enrolment_gini(const State& s) {
   const std::int32_t n = s.n_schools();
   if (n == 0) return 0.0;
   std::vector<double> occ(static_cast<std::size_t>(n));
   for (std::int32_t i = 0; i < n; ++i)
     occ[static_cast<std::size_t>(i)] = s.places[i] > 0 ? static_cast<double>(s.pupils[i]) / s.places[i] : 0.0;
-  sort_non_negative(occ);
+  std::sort(occ.begin(), occ.end());
   double cum = 0, sum = 0;
   for (std::size_t i = 0; i < occ.size(); ++i) {
     cum += (2.0 * static_cast<double>(i + 1) - static_cast<double>(n) - 1.0) * occ[i];
@@ -203,8 +169,8 @@ double clustering(const State& s) {
   // Transitivity: 3 x triangles / connected triples. The partner lists are first
   // copied into contiguous arrays (CSR), since walking the tie store's linked
   // lists jumps around memory. Then for each school i: mark its partners, and
-  // count the ties among them by walking each partner's partners. Each triangle
-  // is seen 6 times (3 corners x 2 directions). O(sum of squared degrees).
+  // count the ties among them by walking its higher-numbered partners'
+  // partners, so that each triangle is counted once. O(sum of squared degrees).
   const std::int32_t n = s.n_schools();
   thread_local std::vector<std::int32_t> start, partners, fill, mark;
   start.assign(idx(n) + 1, 0);
@@ -217,22 +183,26 @@ double clustering(const State& s) {
     partners[idx(fill[idx(b)]++)] = a;
   });
   mark.assign(idx(n), 0);  // mark[j] == i + 1 when j is a partner of i
-  double triples = 0, closed = 0;  // closed = 6 x triangles
+  double triples = 0;
+  std::int64_t triangles = 0;
   for (std::int32_t i = 0; i < n; ++i) {
     const std::int32_t lo = start[idx(i)], hi = start[idx(i) + 1];
     const double d = hi - lo;
     triples += d * (d - 1) / 2;
     if (hi - lo < 2) continue;
     for (std::int32_t p = lo; p < hi; ++p) mark[idx(partners[idx(p)])] = i + 1;
-    std::int64_t found = 0;
+    // Each triangle once, from its lowest school i, through its middle one j.
     for (std::int32_t p = lo; p < hi; ++p) {
       const std::int32_t j = partners[idx(p)];
-      for (std::int32_t q = start[idx(j)]; q < start[idx(j) + 1]; ++q)
-        found += mark[idx(partners[idx(q)])] == i + 1 ? 1 : 0;
+      if (j < i) continue;
+      for (std::int32_t q = start[idx(j)]; q < start[idx(j) + 1]; ++q) {
+        const std::int32_t k = partners[idx(q)];
+        triangles += (k > j && mark[idx(k)] == i + 1) ? 1 : 0;
+      }
     }
-    closed += static_cast<double>(found);
   }
-  // 3 x triangles = closed / 2.
+  // closed = 6 x triangles, counted exactly as an integer; 3 x triangles = closed / 2.
+  const double closed = 6.0 * static_cast<double>(triangles);
   return triples > 0 ? closed / 2 / triples : 0.0;
 }
 

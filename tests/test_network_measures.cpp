@@ -247,22 +247,6 @@ TEST_CASE("network measures: clustering and components agree with brute force") 
 
 namespace {
 
-// The Gini coefficient of occupancy as first written, with std::sort.
-double gini_reference(const State& s) {
-  const std::int32_t n = s.n_schools();
-  if (n == 0) return 0.0;
-  std::vector<double> occ(static_cast<std::size_t>(n));
-  for (std::int32_t i = 0; i < n; ++i)
-    occ[static_cast<std::size_t>(i)] = s.places[i] > 0 ? static_cast<double>(s.pupils[i]) / s.places[i] : 0.0;
-  std::sort(occ.begin(), occ.end());
-  double cum = 0, sum = 0;
-  for (std::size_t i = 0; i < occ.size(); ++i) {
-    cum += (2.0 * static_cast<double>(i + 1) - static_cast<double>(n) - 1.0) * occ[i];
-    sum += occ[i];
-  }
-  return sum > 0 ? cum / (static_cast<double>(n) * sum) : 0.0;
-}
-
 bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
 }  // namespace
@@ -294,7 +278,6 @@ pipeline:
       CAPTURE(kSystemMeasures[m].name);
       CHECK(same_bits(all[m], kSystemMeasures[m].compute(s)));
     }
-    CHECK(same_bits(enrolment_gini(s), gini_reference(s)));
     if (sim.finished()) break;
     sim.step();
   }
@@ -307,16 +290,30 @@ pipeline:
   for (std::size_t m = 0; m < kMeasureCount; ++m) CHECK(same_bits(all[m], kSystemMeasures[m].compute(lone)));
 }
 
-TEST_CASE("enrolment Gini: the radix sort orders occupancies as std::sort does") {
-  std::mt19937 gen(7);
-  for (int trial = 0; trial < 20; ++trial) {
-    State s;
-    s.allocate(1000 + trial * 37, 1, 2);
-    std::uniform_int_distribution<int> places(0, 400), pupils(0, 600);
-    for (std::int32_t i = 0; i < s.n_schools(); ++i) {
-      s.places[i] = trial % 5 == 0 ? 100 : places(gen);  // every fifth: many equal values
-      s.pupils[i] = pupils(gen);
+TEST_CASE("clustering on random networks equals 3 x triangles / connected triples counted by brute force") {
+  std::mt19937 gen(11);
+  for (int trial = 0; trial < 30; ++trial) {
+    const std::int32_t n = 30 + trial;
+    std::uniform_int_distribution<std::int32_t> pick(0, n - 1);
+    std::vector<std::vector<bool>> adj(static_cast<std::size_t>(n), std::vector<bool>(static_cast<std::size_t>(n)));
+    State s = network(n, {});
+    for (int e = 0; e < 3 * n; ++e) {
+      const std::int32_t a = pick(gen), b = pick(gen);
+      if (a == b || adj[static_cast<std::size_t>(a)][static_cast<std::size_t>(b)]) continue;
+      adj[static_cast<std::size_t>(a)][static_cast<std::size_t>(b)] = adj[static_cast<std::size_t>(b)][static_cast<std::size_t>(a)] = true;
+      s.ties.add({.a = std::min(a, b), .b = std::max(a, b)});
     }
-    CHECK(same_bits(enrolment_gini(s), gini_reference(s)));
+    std::int64_t triangles = 0;
+    double triples = 0;
+    for (std::int32_t i = 0; i < n; ++i) {
+      const double d = s.ties.degree(i);
+      triples += d * (d - 1) / 2;
+      for (std::int32_t j = i + 1; j < n; ++j)
+        for (std::int32_t k = j + 1; k < n; ++k)
+          triangles += adj[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)] &&
+                       adj[static_cast<std::size_t>(j)][static_cast<std::size_t>(k)] &&
+                       adj[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)];
+    }
+    CHECK(same_bits(clustering(s), triples > 0 ? 6.0 * static_cast<double>(triangles) / 2 / triples : 0.0));
   }
 }
