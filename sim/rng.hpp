@@ -91,6 +91,8 @@ class Streams {
     // in one run before two ties shared a stream.
     return Stream(key_, mechanism, step, static_cast<std::uint32_t>(entity));
   }
+  // The (seed, replicate) key: two Streams with the same key give the same draws.
+  std::array<std::uint32_t, 2> key() const { return key_; }
 
  private:
   std::array<std::uint32_t, 2> key_;
