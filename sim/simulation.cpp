@@ -114,7 +114,11 @@ void Simulation::step() {
 #endif
     for (Field f : info.writes) state_.swap_field(f, scratch_);
     if (ties_copied) std::swap(state_.ties, scratch_.ties);
-    if (info.writes_rivalry) state_.near.rivalry.swap(scratch_.near.rivalry);
+    if (info.writes_rivalry) {
+      state_.near.rivalry.swap(scratch_.near.rivalry);
+      // Rivalry changes at most yearly: the old rows need not be kept until then.
+      if (!kChecks) std::vector<double>().swap(scratch_.near.rivalry);
+    }
     if (info.writes_areas) state_.area_strategy.swap(scratch_.area_strategy);
     if (info.writes_networks) std::swap(state_.networks, scratch_.networks);
   }
