@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 namespace schoolsim {
@@ -315,7 +316,27 @@ TieTotals tie_totals(const State& s) {
 
 }  // namespace
 
-void compute_system_measures(const State& s, double* out) {
+namespace {
+
+// The same bytes (so -0 and 0, or two NaNs, are told apart as the measures would).
+template <class A>
+bool same(const A& a, const A& b) {
+  return a.size() == b.size() &&
+         (a.size() == 0 || std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.size()) * sizeof(a.data()[0])) == 0);
+}
+
+}  // namespace
+
+void compute_system_measures(const State& s, double* out, MeasureCache* cache) {
+  if (cache && !(cache->valid && same(cache->pupils, s.pupils) && same(cache->places, s.places) &&
+                 same(cache->disadvantaged, s.disadvantaged) && same(cache->phase, s.phase) &&
+                 same(cache->area, s.area))) {
+    cache->pupils = s.pupils, cache->places = s.places, cache->disadvantaged = s.disadvantaged;
+    cache->phase = s.phase, cache->area = s.area;
+    cache->enrolment_gini = enrolment_gini(s);
+    cache->dissimilarity = dissimilarity(s);
+    cache->valid = true;
+  }
   const GroupWeights w = weights(s);
   const TieTotals t = tie_totals(s);
   const double ties = static_cast<double>(s.ties.size());
@@ -337,6 +358,8 @@ void compute_system_measures(const State& s, double* out) {
     else if (f == &mean_trust) v = s.ties.size() ? t.trust / ties : 0.0;
     else if (f == &bridging_share) v = bridging;
     else if (f == &bonding_share) v = s.ties.size() == 0 ? 0.0 : 1.0 - bridging;
+    else if (cache && f == &enrolment_gini) v = cache->enrolment_gini;
+    else if (cache && f == &dissimilarity) v = cache->dissimilarity;
     else v = f(s);
     out[m] = v;
   }

@@ -65,6 +65,7 @@ class Recorder {
  private:
   RecordConfig config_;
   Recording rec_;
+  MeasureCache measure_cache_;
 };
 
 }  // namespace schoolsim

@@ -270,13 +270,16 @@ pipeline:
                           "t.yaml", models::registry());
   REQUIRE(r.errors.empty());
   Simulation sim(*r.scenario, models::registry(), 0);
-  std::array<double, kMeasureCount> all{};
+  std::array<double, kMeasureCount> all{}, cached{};
+  MeasureCache cache;
   for (;;) {
     const State& s = sim.state();
     compute_system_measures(s, all.data());
+    compute_system_measures(s, cached.data(), &cache);
     for (std::size_t m = 0; m < kMeasureCount; ++m) {
       CAPTURE(kSystemMeasures[m].name);
       CHECK(same_bits(all[m], kSystemMeasures[m].compute(s)));
+      CHECK(same_bits(cached[m], all[m]));
     }
     if (sim.finished()) break;
     sim.step();
