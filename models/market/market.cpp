@@ -305,7 +305,11 @@ class Market final : public MechanismWith<MarketParams> {
     // Rounds of admission: a school with more applicants than places admits
     // the nearest families and fills; the rest apply again elsewhere.
     while (!apps.empty()) {
-      sort_by_school_distance_home(apps);
+      std::stable_sort(apps.begin(), apps.end(), [&](const Application& a, const Application& b) {
+        if (a.school != b.school) return a.school < b.school;
+        if (a.distance != b.distance) return a.distance < b.distance;
+        return a.home < b.home;
+      });
       next.clear();
       for (std::size_t a = 0; a < apps.size();) {
         std::size_t b = a;
@@ -349,34 +353,6 @@ class Market final : public MechanismWith<MarketParams> {
     }
   }
 
-  // Orders applications by school, then distance, then home, keeping the
-  // order of applications equal in all three: the order std::stable_sort with
-  // that comparison gives. Schools first, by a stable counting sort (a group's
-  // schools lie within a small range of indices); then each school's few
-  // applications by distance and home.
-  void sort_by_school_distance_home(std::vector<Application>& apps) {
-    std::int32_t lo = apps.front().school, hi = lo;
-    for (const auto& a : apps) lo = std::min(lo, a.school), hi = std::max(hi, a.school);
-    bucket_.assign(static_cast<std::size_t>(hi - lo) + 2, 0);
-    for (const auto& a : apps) ++bucket_[static_cast<std::size_t>(a.school - lo) + 1];
-    for (std::size_t k = 1; k < bucket_.size(); ++k) bucket_[k] += bucket_[k - 1];
-    sorted_.resize(apps.size());
-    for (const auto& a : apps) sorted_[bucket_[static_cast<std::size_t>(a.school - lo)]++] = a;
-    for (std::size_t begin = 0; begin < sorted_.size();) {
-      std::size_t end = begin + 1;
-      while (end < sorted_.size() && sorted_[end].school == sorted_[begin].school) ++end;
-      if (end - begin > 1)
-        std::stable_sort(sorted_.begin() + static_cast<std::ptrdiff_t>(begin),
-                         sorted_.begin() + static_cast<std::ptrdiff_t>(end),
-                         [](const Application& a, const Application& b) {
-                           if (a.distance != b.distance) return a.distance < b.distance;
-                           return a.home < b.home;
-                         });
-      begin = end;
-    }
-    apps.swap(sorted_);
-  }
-
   void take(const Application& a, std::int64_t count) {
     const auto k = static_cast<std::size_t>(a.school);
     admitted_[k] += count;
@@ -415,8 +391,6 @@ class Market final : public MechanismWith<MarketParams> {
   std::vector<double> weights_;
   std::vector<std::int64_t> remain_, remain_dis_, admitted_, admitted_dis_, free_, parts_;
   std::vector<std::pair<double, std::size_t>> scratch_;
-  std::vector<std::size_t> bucket_;
-  std::vector<Application> sorted_;
 };
 
 }  // namespace
