@@ -251,7 +251,7 @@ bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; 
 
 }  // namespace
 
-TEST_CASE("all system measures at once equal each measure computed alone, bit for bit") {
+TEST_CASE("all system measures at once equal each measure computed alone - bit for bit") {
   auto r = parse_scenario(R"(
 years: 4
 world: {schools: 400, areas: 6, initial_ties_per_school: 3}
