@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 namespace schoolsim {
@@ -18,31 +19,42 @@ GroupWeights weights(const State& s) {
   return {n * s.disadvantaged, n * (1.0 - s.disadvantaged)};
 }
 
+double mean_attainment(const State& s, const GroupWeights& w);
+double attainment_gap(const State& s, const GroupWeights& w);
+double between_school_share(const State& s, const GroupWeights& w);
+double school_sd(const State& s, const GroupWeights& w);
+double n_challenging(const State& s, double mean_attainment);
+
 }  // namespace
+
+double mean_attainment(const State& s) { return mean_attainment(s, weights(s)); }
+double attainment_gap(const State& s) { return attainment_gap(s, weights(s)); }
+double between_school_share(const State& s) { return between_school_share(s, weights(s)); }
+double school_sd(const State& s) { return school_sd(s, weights(s)); }
+double n_challenging(const State& s) { return n_challenging(s, mean_attainment(s)); }
 
 double mean_capacity(const State& s) { return s.n_schools() ? s.capacity.mean() : 0.0; }
 double mean_expectations(const State& s) { return s.n_schools() ? s.expectations.mean() : 0.0; }
 double mean_crisis(const State& s) { return s.n_schools() ? s.crisis.mean() : 0.0; }
 
-double mean_attainment(const State& s) {
-  const auto w = weights(s);
+namespace {
+
+double mean_attainment(const State& s, const GroupWeights& w) {
   const double total = w.dis.sum() + w.adv.sum();
   if (total <= 0) return 0.0;
   return ((w.dis * s.attainment_dis).sum() + (w.adv * s.attainment_adv).sum()) / total;
 }
 
-double attainment_gap(const State& s) {
-  const auto w = weights(s);
+double attainment_gap(const State& s, const GroupWeights& w) {
   const double nd = w.dis.sum(), na = w.adv.sum();
   if (nd <= 0 || na <= 0) return 0.0;
   return (w.adv * s.attainment_adv).sum() / na - (w.dis * s.attainment_dis).sum() / nd;
 }
 
-double between_school_share(const State& s) {
+double between_school_share(const State& s, const GroupWeights& w) {
   // Pupils within a school and group vary around the group mean with unit
   // variance (attainment is in pupil-SD units), so the total variance is
   // 1 + variance of the group means, weighted by pupils.
-  const auto w = weights(s);
   const double total = w.dis.sum() + w.adv.sum();
   if (total <= 0) return 0.0;
   const double mean = ((w.dis * s.attainment_dis).sum() + (w.adv * s.attainment_adv).sum()) / total;
@@ -58,8 +70,7 @@ double between_school_share(const State& s) {
   return between / (between + within_groups + kWithinGroupVariance);
 }
 
-double school_sd(const State& s) {
-  const auto w = weights(s);
+double school_sd(const State& s, const GroupWeights& w) {
   const Eigen::ArrayXd n = w.dis + w.adv;
   const double total = n.sum();
   if (total <= 0) return 0.0;
@@ -67,6 +78,8 @@ double school_sd(const State& s) {
   const double mean = (n * m).sum() / total;
   return std::sqrt((n * (m - mean).square()).sum() / total);
 }
+
+}  // namespace
 
 double total_pupils(const State& s) { return static_cast<double>(s.pupils.cast<double>().sum()); }
 
@@ -112,8 +125,9 @@ double enrolment_gini(const State& s) {
   return sum > 0 ? cum / (static_cast<double>(n) * sum) : 0.0;
 }
 
-double n_challenging(const State& s) {
-  const double mean = mean_attainment(s);
+namespace {
+
+double n_challenging(const State& s, double mean) {
   double count = 0;
   for (std::int32_t i = 0; i < s.n_schools(); ++i) {
     const double m = school_result(s, i);
@@ -121,6 +135,8 @@ double n_challenging(const State& s) {
   }
   return count;
 }
+
+}  // namespace
 
 double n_schools_in_crisis(const State& s) {
   return static_cast<double>((s.crisis > kCrisisThreshold).count());
@@ -154,8 +170,8 @@ double clustering(const State& s) {
   // Transitivity: 3 x triangles / connected triples. The partner lists are first
   // copied into contiguous arrays (CSR), since walking the tie store's linked
   // lists jumps around memory. Then for each school i: mark its partners, and
-  // count the ties among them by walking each partner's partners. Each triangle
-  // is seen 6 times (3 corners x 2 directions). O(sum of squared degrees).
+  // count the ties among them by walking its higher-numbered partners'
+  // partners, so that each triangle is counted once. O(sum of squared degrees).
   const std::int32_t n = s.n_schools();
   thread_local std::vector<std::int32_t> start, partners, fill, mark;
   start.assign(idx(n) + 1, 0);
@@ -168,22 +184,26 @@ double clustering(const State& s) {
     partners[idx(fill[idx(b)]++)] = a;
   });
   mark.assign(idx(n), 0);  // mark[j] == i + 1 when j is a partner of i
-  double triples = 0, closed = 0;  // closed = 6 x triangles
+  double triples = 0;
+  std::int64_t triangles = 0;
   for (std::int32_t i = 0; i < n; ++i) {
     const std::int32_t lo = start[idx(i)], hi = start[idx(i) + 1];
     const double d = hi - lo;
     triples += d * (d - 1) / 2;
     if (hi - lo < 2) continue;
     for (std::int32_t p = lo; p < hi; ++p) mark[idx(partners[idx(p)])] = i + 1;
-    std::int64_t found = 0;
+    // Each triangle once, from its lowest school i, through its middle one j.
     for (std::int32_t p = lo; p < hi; ++p) {
       const std::int32_t j = partners[idx(p)];
-      for (std::int32_t q = start[idx(j)]; q < start[idx(j) + 1]; ++q)
-        found += mark[idx(partners[idx(q)])] == i + 1 ? 1 : 0;
+      if (j < i) continue;
+      for (std::int32_t q = start[idx(j)]; q < start[idx(j) + 1]; ++q) {
+        const std::int32_t k = partners[idx(q)];
+        triangles += (k > j && mark[idx(k)] == i + 1) ? 1 : 0;
+      }
     }
-    closed += static_cast<double>(found);
   }
-  // 3 x triangles = closed / 2.
+  // closed = 6 x triangles, counted exactly as an integer; 3 x triangles = closed / 2.
+  const double closed = 6.0 * static_cast<double>(triangles);
   return triples > 0 ? closed / 2 / triples : 0.0;
 }
 
@@ -265,6 +285,84 @@ double mean_trust(const State& s) {
   double sum = 0;
   s.ties.for_each([&](TieStore::Slot t) { sum += s.ties.trust[t]; });
   return s.ties.size() ? sum / static_cast<double>(s.ties.size()) : 0.0;
+}
+
+namespace {
+
+// What the tie measures need, from one pass over the ties in slot order: the
+// same counts and the same sum, in the same order, as their own passes.
+struct TieTotals {
+  std::size_t kind[4] = {0, 0, 0, 0};
+  std::size_t bridging = 0;
+  double after_funding = 0;
+  double trust = 0;
+};
+
+TieTotals tie_totals(const State& s) {
+  TieTotals t;
+  s.ties.for_each([&](TieStore::Slot k) {
+    const TieKind kind = s.ties.kind[k];
+    ++t.kind[static_cast<std::size_t>(kind)];
+    const std::int32_t a = s.ties.a[k], b = s.ties.b[k];
+    t.bridging += (s.area[a] != s.area[b] || s.phase[a] != s.phase[b]) ? 1 : 0;
+    const std::int32_t net = s.ties.network[k];
+    if (kind == TieKind::programme && net >= 0 &&
+        s.networks.funded_until_term[static_cast<std::size_t>(net)] <= s.terms_done)
+      t.after_funding += 1;
+    t.trust += s.ties.trust[k];
+  });
+  return t;
+}
+
+}  // namespace
+
+namespace {
+
+// The same bytes (so -0 and 0, or two NaNs, are told apart as the measures would).
+template <class A>
+bool same(const A& a, const A& b) {
+  return a.size() == b.size() &&
+         (a.size() == 0 || std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.size()) * sizeof(a.data()[0])) == 0);
+}
+
+}  // namespace
+
+void compute_system_measures(const State& s, double* out, MeasureCache* cache) {
+  if (cache && !(cache->valid && same(cache->pupils, s.pupils) && same(cache->places, s.places) &&
+                 same(cache->disadvantaged, s.disadvantaged) && same(cache->phase, s.phase) &&
+                 same(cache->area, s.area))) {
+    cache->pupils = s.pupils, cache->places = s.places, cache->disadvantaged = s.disadvantaged;
+    cache->phase = s.phase, cache->area = s.area;
+    cache->enrolment_gini = enrolment_gini(s);
+    cache->dissimilarity = dissimilarity(s);
+    cache->valid = true;
+  }
+  const GroupWeights w = weights(s);
+  const TieTotals t = tie_totals(s);
+  const double ties = static_cast<double>(s.ties.size());
+  const double bridging = s.ties.size() == 0 ? 0.0 : static_cast<double>(t.bridging) / ties;
+  const double mean = mean_attainment(s, w);
+  for (std::size_t m = 0; m < kMeasureCount; ++m) {
+    const auto f = kSystemMeasures[m].compute;
+    double v;
+    if (f == &schoolsim::mean_attainment) v = mean;
+    else if (f == &schoolsim::attainment_gap) v = attainment_gap(s, w);
+    else if (f == &schoolsim::between_school_share) v = between_school_share(s, w);
+    else if (f == &schoolsim::school_sd) v = school_sd(s, w);
+    else if (f == &schoolsim::n_challenging) v = n_challenging(s, mean);
+    else if (f == &ties_voluntary) v = static_cast<double>(t.kind[static_cast<std::size_t>(TieKind::voluntary)]);
+    else if (f == &ties_programme) v = static_cast<double>(t.kind[static_cast<std::size_t>(TieKind::programme)]);
+    else if (f == &ties_federation) v = static_cast<double>(t.kind[static_cast<std::size_t>(TieKind::federation)]);
+    else if (f == &ties_movement) v = static_cast<double>(t.kind[static_cast<std::size_t>(TieKind::movement)]);
+    else if (f == &ties_after_funding) v = t.after_funding;
+    else if (f == &mean_trust) v = s.ties.size() ? t.trust / ties : 0.0;
+    else if (f == &bridging_share) v = bridging;
+    else if (f == &bonding_share) v = s.ties.size() == 0 ? 0.0 : 1.0 - bridging;
+    else if (cache && f == &enrolment_gini) v = cache->enrolment_gini;
+    else if (cache && f == &dissimilarity) v = cache->dissimilarity;
+    else v = f(s);
+    out[m] = v;
+  }
 }
 
 }  // namespace schoolsim

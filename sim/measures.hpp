@@ -134,4 +134,24 @@ inline constexpr std::array kSystemMeasures = {
 
 inline constexpr std::size_t kMeasureCount = kSystemMeasures.size();
 
+// What compute_system_measures may keep from one call to the next: the
+// enrolment measures (Gini of occupancy, dissimilarity) depend only on
+// pupils, places, disadvantaged shares, areas and phases, which change only
+// yearly in most pipelines; when those columns are unchanged since the last
+// call, their values are reused instead of recomputed (the Gini sorts every
+// school's occupancy).
+struct MeasureCache {
+  bool valid = false;
+  Eigen::ArrayXi pupils, places, phase, area;
+  Eigen::ArrayXd disadvantaged;
+  double enrolment_gini = 0, dissimilarity = 0;
+};
+
+// Every system measure of a state, in kSystemMeasures order, into out (which
+// holds kMeasureCount values): the same values as calling each compute
+// function, but the pupil weights and the passes over the ties are shared,
+// and with a cache, the enrolment measures are reused while their inputs
+// are unchanged.
+void compute_system_measures(const State& s, double* out, MeasureCache* cache = nullptr);
+
 }  // namespace schoolsim

@@ -94,6 +94,13 @@ struct StepContext {
   const Streams& streams;
   std::uint32_t key;  // this mechanism's stream key
   std::vector<TieEvent>& tie_events;
+  // Set by the pipeline for a mechanism that declares ties_in_place: the
+  // current tie store itself (the one `in.ties` refers to), written directly
+  // instead of a copy of it.
+  TieStore* ties_in_place = nullptr;
+
+  // The tie store a mechanism that declares writes_ties writes to.
+  TieStore& ties_out(State& out) const { return ties_in_place ? *ties_in_place : out.ties; }
 
   Stream stream(std::uint64_t entity) const {
     return streams.stream(key, static_cast<std::uint32_t>(clock.term), entity);
@@ -161,6 +168,13 @@ struct MechanismInfo {
   std::vector<Field> reads;
   std::vector<Field> writes;
   bool writes_ties = false;
+  // With writes_ties: the mechanism writes ties only through ctx.ties_out(out),
+  // reads in.ties only before its first tie write (a slot's own attribute may
+  // be read just before it is overwritten) and reads ties afterwards only
+  // through ctx.ties_out(out). Then its results do not depend on whether it
+  // writes a copy or the current store, and the pipeline lets it write the
+  // current store in place instead of copying the whole store each term.
+  bool ties_in_place = false;
   bool writes_rivalry = false;  // Neighbours::rivalry
   std::vector<ParamSpec> params;
   // Listed when a scenario gives no pipeline (policies are chosen explicitly).

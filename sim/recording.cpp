@@ -1,5 +1,6 @@
 #include "sim/recording.hpp"
 
+#include <array>
 #include <type_traits>
 
 namespace schoolsim {
@@ -57,8 +58,38 @@ void Recorder::capture(const State& s, std::int32_t terms_done, bool year_end) {
   }
   if (config_.system) {
     rec_.system_terms.push_back(terms_done);
-    for (std::size_t m = 0; m < kMeasureCount; ++m)
-      rec_.system[m].push_back(kSystemMeasures[m].compute(s));
+    std::array<double, kMeasureCount> values;
+    compute_system_measures(s, values.data(), &measure_cache_);
+    for (std::size_t m = 0; m < kMeasureCount; ++m) rec_.system[m].push_back(values[m]);
+  }
+}
+
+void Recorder::reserve(std::int32_t first, std::int32_t last) {
+  std::size_t series_rows = 0, years = 0, terms = 0;
+  for (std::int32_t t = first; t <= last; ++t) {
+    const bool year_end = t % kTermsPerYear == 0;
+    series_rows += config_.every == Cadence::term || year_end ? 1 : 0;
+    years += year_end ? 1 : 0;
+    ++terms;
+  }
+  const auto n = static_cast<std::size_t>(rec_.n_schools);
+  if (!rec_.series.empty()) {
+    rec_.series_terms.reserve(rec_.series_terms.size() + series_rows);
+    for (auto& buf : rec_.series) {
+      if (info(buf.field).storage == Storage::integer)
+        buf.integer.reserve(buf.integer.size() + series_rows * n);
+      else
+        buf.real.reserve(buf.real.size() + series_rows * n * static_cast<std::size_t>(buf.width));
+    }
+  }
+  if (config_.attainment) {
+    rec_.attainment_years.reserve(rec_.attainment_years.size() + years);
+    rec_.attainment_dis.reserve(rec_.attainment_dis.size() + years * n);
+    rec_.attainment_adv.reserve(rec_.attainment_adv.size() + years * n);
+  }
+  if (config_.system) {
+    rec_.system_terms.reserve(rec_.system_terms.size() + terms);
+    for (auto& v : rec_.system) v.reserve(v.size() + terms);
   }
 }
 

@@ -55,12 +55,17 @@ class Recorder {
   const Recording& so_far() const { return rec_; }
   // Called with the state after `terms_done` terms (0 = the initial state).
   void capture(const State& s, std::int32_t terms_done, bool year_end);
+  // Makes room for the captures after terms first..last (inclusive), so that
+  // the buffers are allocated once at their final size instead of growing by
+  // doubling (which leaves up to half of each unused at the end of a run).
+  void reserve(std::int32_t first, std::int32_t last);
   void add_events(const std::vector<TieEvent>& events);
   Recording finish(State final_state) &&;
 
  private:
   RecordConfig config_;
   Recording rec_;
+  MeasureCache measure_cache_;
 };
 
 }  // namespace schoolsim

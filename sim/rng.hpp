@@ -29,8 +29,23 @@ constexpr std::uint32_t stream_key(std::string_view name) {
   return h;
 }
 
-std::array<std::uint32_t, 4> philox4x32(std::array<std::uint32_t, 4> counter,
-                                        std::array<std::uint32_t, 2> key);
+// Defined here, inline, because every draw of every mechanism goes through it:
+// out of line, the call and the array copies cost as much as the ten rounds.
+inline std::array<std::uint32_t, 4> philox4x32(std::array<std::uint32_t, 4> c,
+                                               std::array<std::uint32_t, 2> k) {
+  constexpr std::uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u;
+  constexpr std::uint32_t kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
+  for (int round = 0; round < 10; ++round) {
+    const std::uint64_t p0 = static_cast<std::uint64_t>(kMul0) * c[0];
+    const std::uint64_t p1 = static_cast<std::uint64_t>(kMul1) * c[2];
+    const auto hi0 = static_cast<std::uint32_t>(p0 >> 32), lo0 = static_cast<std::uint32_t>(p0);
+    const auto hi1 = static_cast<std::uint32_t>(p1 >> 32), lo1 = static_cast<std::uint32_t>(p1);
+    c = {hi1 ^ c[1] ^ k[0], lo1, hi0 ^ c[3] ^ k[1], lo0};
+    k[0] += kWeyl0;
+    k[1] += kWeyl1;
+  }
+  return c;
+}
 
 // A UniformRandomNumberGenerator (32-bit words) for Boost.Random distributions.
 class Stream {
@@ -53,7 +68,11 @@ class Stream {
   }
 
   // A uniform double in [0, 1) with 53 random bits.
-  double uniform();
+  double uniform() {
+    const std::uint64_t hi = (*this)() >> 5;  // 27 bits
+    const std::uint64_t lo = (*this)() >> 6;  // 26 bits
+    return static_cast<double>((hi << 26) | lo) * 0x1.0p-53;
+  }
 
  private:
   std::array<std::uint32_t, 2> key_;
@@ -72,6 +91,8 @@ class Streams {
     // in one run before two ties shared a stream.
     return Stream(key_, mechanism, step, static_cast<std::uint32_t>(entity));
   }
+  // The (seed, replicate) key: two Streams with the same key give the same draws.
+  std::array<std::uint32_t, 2> key() const { return key_; }
 
  private:
   std::array<std::uint32_t, 2> key_;

@@ -17,7 +17,7 @@ namespace {
 
 // Kernel checks (debug and sanitizer builds): a mechanism writes only what it
 // declares, writes no NaN, and leaves the tie store consistent.
-void check_step(const MechanismInfo& info, const State& before, const State& after) {
+void check_step(const MechanismInfo& info, const State& before, const State& after, const TieStore& ties) {
   for (const auto& fi : kFields) {
     const bool declared = std::find(info.writes.begin(), info.writes.end(), fi.field) != info.writes.end();
     visit_field(before, fi.field, [&](const auto& b) {
@@ -37,7 +37,7 @@ void check_step(const MechanismInfo& info, const State& before, const State& aft
   if (!info.writes_rivalry && after.near.rivalry != before.near.rivalry)
     throw std::logic_error("mechanism '" + info.name + "' wrote rivalry, which it does not declare");
   if (info.writes_ties) {
-    const std::string problems = after.ties.check_invariants();
+    const std::string problems = ties.check_invariants();
     if (!problems.empty())
       throw std::logic_error("mechanism '" + info.name + "' broke the tie store: " + problems);
   }
@@ -65,10 +65,12 @@ Simulation::Simulation(const Scenario& scenario, const Registry&, std::int32_t r
       state_(std::move(initial)),
       terms_done_(terms_done) {
   state_.terms_done = terms_done;
-  scratch_ = state_;
+  // The scratch state holds a column only while a mechanism writes it: each
+  // step first copies in the columns, ties and rows its mechanism declares.
   // Mechanisms write only the rivalry column of the neighbour rows, which
   // are fixed: the scratch state does not need its own copy of them.
-  scratch_.near = Neighbours{{}, {}, {}, {}, state_.near.rivalry};
+  scratch_.n_areas = state_.n_areas;
+  scratch_.terms_done = state_.terms_done;
   PipelineInfo pipeline;
   for (const auto& entry : scenario.pipeline) pipeline.names.push_back(entry.info->name);
   for (const auto& entry : scenario.pipeline) {
@@ -98,17 +100,25 @@ void Simulation::step() {
       for (Field f : info.writes) scratch_.copy_field(f, state_);
       if (info.writes_rivalry) scratch_.near.rivalry = state_.near.rivalry;
     }
-    if (info.writes_ties) scratch_.ties = state_.ties;
+    // A mechanism that writes ties in place writes the current store; any
+    // other gets a copy of it.
+    const bool ties_copied = info.writes_ties && !info.ties_in_place;
+    if (ties_copied) scratch_.ties = state_.ties;
     if (info.writes_areas) scratch_.area_strategy = state_.area_strategy;
     if (info.writes_networks) scratch_.networks = state_.networks;
-    const StepContext ctx{clock, streams_, keys_[i], events_};
+    StepContext ctx{clock, streams_, keys_[i], events_};
+    if (info.writes_ties && info.ties_in_place) ctx.ties_in_place = &state_.ties;
     mechanisms_[i]->step(state_, scratch_, ctx);
 #ifdef SCHOOLSIM_CHECKS
-    check_step(info, state_, scratch_);
+    check_step(info, state_, scratch_, ctx.ties_out(scratch_));
 #endif
     for (Field f : info.writes) state_.swap_field(f, scratch_);
-    if (info.writes_ties) std::swap(state_.ties, scratch_.ties);
-    if (info.writes_rivalry) state_.near.rivalry.swap(scratch_.near.rivalry);
+    if (ties_copied) std::swap(state_.ties, scratch_.ties);
+    if (info.writes_rivalry) {
+      state_.near.rivalry.swap(scratch_.near.rivalry);
+      // Rivalry changes at most yearly: the old rows need not be kept until then.
+      if (!kChecks) std::vector<double>().swap(scratch_.near.rivalry);
+    }
     if (info.writes_areas) state_.area_strategy.swap(scratch_.area_strategy);
     if (info.writes_networks) std::swap(state_.networks, scratch_.networks);
   }
@@ -120,7 +130,8 @@ void Simulation::step() {
 
 namespace {
 
-Recording finish_run(Simulation& sim, Recorder& recorder, const RunOptions& options) {
+Recording finish_run(Simulation& sim, Recorder& recorder, std::int32_t total_terms, const RunOptions& options) {
+  recorder.reserve(sim.terms_done() + 1, total_terms);
   while (!sim.finished()) {
     if (options.cancel && options.cancel->load()) throw Interrupted();
     sim.step();
@@ -130,7 +141,7 @@ Recording finish_run(Simulation& sim, Recorder& recorder, const RunOptions& opti
     if (options.on_checkpoint && sim.terms_done() == options.checkpoint_term)
       options.on_checkpoint(sim.state(), recorder.so_far());
   }
-  return std::move(recorder).finish(sim.state());
+  return std::move(recorder).finish(sim.release_state());
 }
 
 }  // namespace
@@ -139,8 +150,9 @@ Recording run_replicate(const Scenario& scenario, const Registry& registry, std:
                         const RunOptions& options) {
   Simulation sim(scenario, registry, replicate);
   Recorder recorder(scenario.record, sim.state(), replicate);
+  recorder.reserve(0, scenario.terms());
   recorder.capture(sim.state(), 0, true);
-  return finish_run(sim, recorder, options);
+  return finish_run(sim, recorder, scenario.terms(), options);
 }
 
 Recording continue_replicate(const Scenario& scenario, const Registry& registry, std::int32_t replicate,
@@ -152,9 +164,10 @@ Recording continue_replicate(const Scenario& scenario, const Registry& registry,
     recorder.emplace(scenario.record, std::move(*so_far));
   } else {
     recorder.emplace(scenario.record, sim.state(), replicate);
+    recorder->reserve(terms_done, scenario.terms());
     recorder->capture(sim.state(), terms_done, terms_done % kTermsPerYear == 0);
   }
-  return finish_run(sim, *recorder, options);
+  return finish_run(sim, *recorder, scenario.terms(), options);
 }
 
 void run_all(const Scenario& scenario, const Registry& registry, const RunOptions& options,

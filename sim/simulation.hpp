@@ -29,6 +29,12 @@ class Simulation {
   void step();
 
   const State& state() const { return state_; }
+  // Hands over the current state without copying it; the simulation cannot
+  // be stepped afterwards.
+  State release_state() {
+    scratch_ = State();
+    return std::move(state_);
+  }
   std::int32_t terms_done() const { return terms_done_; }
   bool finished() const { return terms_done_ >= scenario_.terms(); }
   // Tie events of the last step.

@@ -173,6 +173,24 @@ TEST_CASE("social movement: seeds - threshold contagion - lapse - expectations -
   CHECK((later.out.commitment > 0.5).count() == 0);
 }
 
+TEST_CASE("social movement: the thresholds it keeps are those of the replicate it is stepped in") {
+  // Seeding draws from the same term-0 streams as the thresholds: a mechanism
+  // stepped in one replicate and then another must seed as a fresh one would.
+  const auto& m = mech("social_movement");
+  const auto values = with(m, {{"seed_share", 0.5}});
+  const State none = small(200);
+  auto reused = m.make(values, {});
+  std::vector<TieEvent> events;
+  for (std::uint32_t replicate : {0u, 1u, 0u}) {
+    CAPTURE(replicate);
+    const Streams streams(3, replicate);
+    State a = none, b = none;
+    reused->step(none, a, StepContext{Clock{0}, streams, stream_key(m.name), events});
+    m.make(values, {})->step(none, b, StepContext{Clock{0}, streams, stream_key(m.name), events});
+    CHECK((a.commitment == b.commitment).all());
+  }
+}
+
 TEST_CASE("channels: crisis support - vulnerable-learner mitigation - joint provision - expectations") {
   State s = small(3);
   s.capacity << 0.2, 0.8, 0.9;

@@ -2,7 +2,10 @@
 // distance, conservation of pupils and funding totals.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <map>
+#include <random>
 
 #include "mechanism_util.hpp"
 #include "models/market/market.hpp"
@@ -52,6 +55,44 @@ TEST_CASE("apportion: parts add up and follow the weights") {
   CHECK(apportion(0, std::vector<double>{1, 2}) == std::vector<std::int64_t>{0, 0});
   const auto parts = apportion(1000, std::vector<double>{0.1, 0.25, 0.3, 0.35});
   CHECK(parts == std::vector<std::int64_t>{100, 250, 300, 350});
+}
+
+namespace {
+
+// Largest-remainder apportionment as first written: sorted remainders.
+std::vector<std::int64_t> apportion_reference(std::int64_t total, const std::vector<double>& weights) {
+  std::vector<std::int64_t> out(weights.size(), 0);
+  if (weights.empty() || total <= 0) return out;
+  double sum = 0;
+  for (double w : weights) sum += w;
+  std::vector<std::pair<double, std::size_t>> rem;
+  std::int64_t given = 0;
+  for (std::size_t i = 0; i < weights.size(); ++i) {
+    const double exact = sum > 0 ? static_cast<double>(total) * weights[i] / sum
+                                 : static_cast<double>(total) / static_cast<double>(weights.size());
+    out[i] = static_cast<std::int64_t>(std::floor(exact));
+    rem.emplace_back(exact - static_cast<double>(out[i]), i);
+    given += out[i];
+  }
+  std::sort(rem.begin(), rem.end(), [](const auto& a, const auto& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  });
+  for (std::size_t r = 0; given < total; r = (r + 1) % rem.size(), ++given) ++out[rem[r].second];
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("apportion: the same parts as sorting all remainders - equal remainders go to the lower index") {
+  std::mt19937 gen(3);
+  for (int trial = 0; trial < 2000; ++trial) {
+    std::uniform_int_distribution<int> size(1, 40), total(0, 500), coarse(0, 3);
+    std::uniform_real_distribution<double> fine(0.0, 1.0);
+    std::vector<double> w(static_cast<std::size_t>(size(gen)));
+    for (double& x : w) x = trial % 3 == 0 ? coarse(gen) : fine(gen);  // coarse: many equal remainders
+    const std::int64_t t = total(gen);
+    CHECK(apportion(t, w) == apportion_reference(t, w));
+  }
 }
 
 TEST_CASE("neighbours: same area and phase within reach - nearest first") {

@@ -2,12 +2,18 @@
 // hand-built networks with known values.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <utility>
 #include <vector>
 
+#include "models/register_all.hpp"
+#include "sim/config/config.hpp"
 #include "sim/measures.hpp"
+#include "sim/simulation.hpp"
 
 using namespace schoolsim;
 
@@ -236,5 +242,81 @@ TEST_CASE("network measures: clustering and components agree with brute force") 
       }
     }
     CHECK(components(s) == comps);
+  }
+}
+
+namespace {
+
+bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+}  // namespace
+
+TEST_CASE("all system measures at once equal each measure computed alone - bit for bit") {
+  auto r = parse_scenario(R"(
+years: 4
+world: {schools: 400, areas: 6, initial_ties_per_school: 3}
+pipeline:
+  - programme: {year: 1, networks: 6, size: 8, funding_years: 1}
+  - crises
+  - tie_formation
+  - social_capital
+  - durkheim
+  - social_movement
+  - tie_dissolution
+  - attainment
+  - market
+  - federations
+)",
+                          "t.yaml", models::registry());
+  REQUIRE(r.errors.empty());
+  Simulation sim(*r.scenario, models::registry(), 0);
+  std::array<double, kMeasureCount> all{}, cached{};
+  MeasureCache cache;
+  for (;;) {
+    const State& s = sim.state();
+    compute_system_measures(s, all.data());
+    compute_system_measures(s, cached.data(), &cache);
+    for (std::size_t m = 0; m < kMeasureCount; ++m) {
+      CAPTURE(kSystemMeasures[m].name);
+      CHECK(same_bits(all[m], kSystemMeasures[m].compute(s)));
+      CHECK(same_bits(cached[m], all[m]));
+    }
+    if (sim.finished()) break;
+    sim.step();
+  }
+  // And on an empty system and one without ties.
+  State empty;
+  compute_system_measures(empty, all.data());
+  for (std::size_t m = 0; m < kMeasureCount; ++m) CHECK(same_bits(all[m], kSystemMeasures[m].compute(empty)));
+  State lone = network(5, {});
+  compute_system_measures(lone, all.data());
+  for (std::size_t m = 0; m < kMeasureCount; ++m) CHECK(same_bits(all[m], kSystemMeasures[m].compute(lone)));
+}
+
+TEST_CASE("clustering on random networks equals 3 x triangles / connected triples counted by brute force") {
+  std::mt19937 gen(11);
+  for (int trial = 0; trial < 30; ++trial) {
+    const std::int32_t n = 30 + trial;
+    std::uniform_int_distribution<std::int32_t> pick(0, n - 1);
+    std::vector<std::vector<bool>> adj(static_cast<std::size_t>(n), std::vector<bool>(static_cast<std::size_t>(n)));
+    State s = network(n, {});
+    for (int e = 0; e < 3 * n; ++e) {
+      const std::int32_t a = pick(gen), b = pick(gen);
+      if (a == b || adj[static_cast<std::size_t>(a)][static_cast<std::size_t>(b)]) continue;
+      adj[static_cast<std::size_t>(a)][static_cast<std::size_t>(b)] = adj[static_cast<std::size_t>(b)][static_cast<std::size_t>(a)] = true;
+      s.ties.add({.a = std::min(a, b), .b = std::max(a, b)});
+    }
+    std::int64_t triangles = 0;
+    double triples = 0;
+    for (std::int32_t i = 0; i < n; ++i) {
+      const double d = s.ties.degree(i);
+      triples += d * (d - 1) / 2;
+      for (std::int32_t j = i + 1; j < n; ++j)
+        for (std::int32_t k = j + 1; k < n; ++k)
+          triangles += adj[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)] &&
+                       adj[static_cast<std::size_t>(j)][static_cast<std::size_t>(k)] &&
+                       adj[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)];
+    }
+    CHECK(same_bits(clustering(s), triples > 0 ? 6.0 * static_cast<double>(triangles) / 2 / triples : 0.0));
   }
 }

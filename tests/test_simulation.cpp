@@ -1,6 +1,8 @@
 // The term/year loop: synchronous phases, yearly cadence, timeline, keyed streams.
 #include <doctest/doctest.h>
 
+#include <type_traits>
+
 #include "models/register_all.hpp"
 #include "sim/config/config.hpp"
 #include "sim/simulation.hpp"
@@ -157,4 +159,111 @@ TEST_CASE("tie events add up to the tie counts of the system series") {
     CHECK(static_cast<double>(live) == rec.system[n_ties_measure][row]);
   }
   CHECK(live > 0);
+}
+
+TEST_CASE("mechanisms that write ties in place give the same results as on a copy of the store") {
+  // A world with every kind of tie: run a collaborative pipeline for a while,
+  // then step each in-place mechanism both ways from the state reached.
+  const Scenario sc = scenario(R"(
+years: 3
+world: {schools: 300, areas: 5, initial_ties_per_school: 4}
+pipeline:
+  - programme: {year: 1, networks: 5, size: 8, funding_years: 1}
+  - crises
+  - tie_formation: {search_rate: 0.5, max_ties: 6}
+  - constructivism
+  - social_capital
+  - durkheim
+  - social_movement: {seed_share: 0.2}
+  - turnover
+  - tie_dissolution: {review_rate: 0.5}
+  - attainment
+  - expectations
+  - market
+)");
+  Simulation sim(sc, models::registry(), 0);
+  for (int t = 0; t < 6; ++t) sim.step();  // term 6 is the one in which the programme's funding ends
+  const State& start = sim.state();
+  REQUIRE(start.ties.size() > 100);
+  REQUIRE(start.networks.size() > 0);
+  PipelineInfo pipeline;
+  for (const auto& e : sc.pipeline) pipeline.names.push_back(e.info->name);
+
+  int checked = 0;
+  for (const auto& e : sc.pipeline) {
+    const MechanismInfo& m = *e.info;
+    if (!m.ties_in_place) continue;
+    CAPTURE(m.name);
+    REQUIRE(m.writes_ties);
+    const Streams streams(5, 0);
+    // The programme acts only in its launch term; the others every term.
+    const Clock clock{m.name == "programme" ? 3 : 6};
+    std::vector<double> values = e.values;
+    if (m.name == "programme") values[0] = 1;
+
+    // As on a copy: out starts as a full copy of the state.
+    State copy_out = start;
+    std::vector<TieEvent> copy_events;
+    m.make(values, pipeline)->step(start, copy_out, StepContext{clock, streams, stream_key(m.name), copy_events});
+
+    // In place: the mechanism writes the tie store that `in` holds.
+    State in = start, out = start;
+    std::vector<TieEvent> events;
+    StepContext ctx{clock, streams, stream_key(m.name), events};
+    ctx.ties_in_place = &in.ties;
+    m.make(values, pipeline)->step(in, out, ctx);
+
+    const TieStore &x = copy_out.ties, &y = in.ties;
+    CHECK(y.check_invariants().empty());
+    CHECK(x.size() == y.size());
+    CHECK(x.next_id() == y.next_id());
+    CHECK(x.a == y.a);
+    CHECK(x.b == y.b);
+    CHECK(x.strength == y.strength);
+    CHECK(x.trust == y.trust);
+    CHECK(x.age == y.age);
+    CHECK(x.kind == y.kind);
+    CHECK(x.network == y.network);
+    CHECK(x.activities == y.activities);
+    CHECK(x.id == y.id);
+    CHECK(x.alive == y.alive);
+    for (std::int32_t i = 0; i < x.n_schools(); ++i) {
+      std::vector<std::int32_t> px, py;
+      x.for_each_tie(i, [&](TieStore::Slot, std::int32_t j) { px.push_back(j); });
+      y.for_each_tie(i, [&](TieStore::Slot, std::int32_t j) { py.push_back(j); });
+      REQUIRE(px == py);
+    }
+    if (m.name == "tie_dissolution" || m.name == "tie_formation" || m.name == "programme") CHECK(!events.empty());
+    REQUIRE(events.size() == copy_events.size());
+    for (std::size_t k = 0; k < events.size(); ++k) {
+      CHECK(events[k].tie == copy_events[k].tie);
+      CHECK(events[k].reason == copy_events[k].reason);
+    }
+    for (Field f : m.writes)
+      visit_field(out, f, [&](const auto& col) {
+        visit_field(copy_out, f, [&](const auto& ref) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(col)>, std::decay_t<decltype(ref)>>)
+            CHECK((col.array() == ref.array()).all());
+        });
+      });
+    ++checked;
+  }
+  CHECK(checked == 5);
+}
+
+TEST_CASE("a run's recording is allocated once at its final size") {
+  for (const char* every : {"term", "year"}) {
+    CAPTURE(every);
+    const Scenario sc = scenario(std::string("years: 3\nworld: {schools: 50, areas: 2}\nrecord: {every: ") + every +
+                                 ", schools: [capacity, pupils, practice]}\n");
+    const Recording rec = run_replicate(sc, models::registry(), 0, {});
+    for (const auto& buf : rec.series) {
+      CHECK(buf.real.capacity() == buf.real.size());
+      CHECK(buf.integer.capacity() == buf.integer.size());
+    }
+    CHECK(rec.series_terms.size() == (std::string(every) == "term" ? 10u : 4u));
+    CHECK(rec.attainment_dis.capacity() == rec.attainment_dis.size());
+    CHECK(rec.system_terms.capacity() == rec.system_terms.size());
+    for (const auto& v : rec.system) CHECK(v.capacity() == v.size());
+  }
 }

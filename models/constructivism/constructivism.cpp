@@ -98,10 +98,16 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
                        .max(0.0)
                        .min(1.0);
     if (!converge_on) return;
+    // One vector reused for every school (a fresh one per school cost a heap
+    // allocation and two copies each); the same arithmetic on the same type.
+    pi_.resize(in.practice.rows());
     for (Eigen::Index i = 0; i < n; ++i) {
-      const Eigen::VectorXd pi = in.practice.col(i) + p.eta * pull_.col(i);
-      const double norm = pi.norm();
-      out.practice.col(i) = norm > 0 ? Eigen::VectorXd(pi / norm) : Eigen::VectorXd(in.practice.col(i));
+      pi_ = in.practice.col(i) + p.eta * pull_.col(i);
+      const double norm = pi_.norm();
+      if (norm > 0)
+        out.practice.col(i) = pi_ / norm;
+      else
+        out.practice.col(i) = in.practice.col(i);
     }
   }
 
@@ -110,6 +116,7 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
   // Per-school sums, reused from term to term.
   Eigen::ArrayXd transfer_, construct_, strength_;
   Eigen::MatrixXd pull_;
+  Eigen::VectorXd pi_;
 };
 
 }  // namespace

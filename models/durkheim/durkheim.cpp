@@ -88,8 +88,8 @@ class Durkheim final : public MechanismWith<DurkheimParams> {
       if (rng.uniform() < p.withdrawal * a) withdrawn_.push_back(s);
     });
     for (auto s : withdrawn_) {
-      ctx.log(out.ties, s, TieEventType::dissolved, TieReason::withdrawal);
-      out.ties.remove(s);
+      ctx.log(ctx.ties_out(out), s, TieEventType::dissolved, TieReason::withdrawal);
+      ctx.ties_out(out).remove(s);
     }
   }
 
@@ -111,6 +111,7 @@ MechanismInfo durkheim_info() {
   m.reads = {Field::expectations, Field::pressure, Field::capacity, Field::autonomy};
   m.writes = {Field::integration, Field::anomie, Field::expectations, Field::capacity, Field::autonomy};
   m.writes_ties = true;
+  m.ties_in_place = true;  // every tie is read before any is removed
   m.params = kTable.specs();
   m.make = factory<Durkheim>(kTable);
   return m;

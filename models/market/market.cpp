@@ -28,11 +28,16 @@ void apportion(std::int64_t total, std::span<const double> weights, std::vector<
   auto by_remainder = [](const auto& a, const auto& b) {
     return a.first > b.first || (a.first == b.first && a.second < b.second);
   };
-  if (left < scratch.size())
-    std::partial_sort(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(left), scratch.end(),
-                      by_remainder);
-  else
-    std::sort(scratch.begin(), scratch.end(), by_remainder);
+  if (left < scratch.size()) {
+    // Each of the `left` first in that (strict, total) order gets one unit:
+    // only which they are matters, not their order, so selecting them is enough.
+    if (left > 0)
+      std::nth_element(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(left - 1), scratch.end(),
+                       by_remainder);
+    for (std::size_t r = 0; r < left; ++r) ++out[scratch[r].second];
+    return;
+  }
+  std::sort(scratch.begin(), scratch.end(), by_remainder);
   for (std::size_t r = 0; given < total; r = (r + 1) % scratch.size(), ++given) ++out[scratch[r].second];
 }
 
@@ -359,14 +364,16 @@ class Market final : public MechanismWith<MarketParams> {
   void accountability(const State& in, State& out, const MarketParams& p, std::int32_t year) const {
     const std::int32_t n = in.n_schools();
     for (int phase = 0; phase < 2; ++phase) {
-      std::vector<std::int32_t> ranked;
+      // Each school's result computed once, not at every comparison: the same
+      // values compared in the same stable sort give the same ranking.
+      std::vector<std::pair<double, std::int32_t>> ranked;
       for (std::int32_t i = 0; i < n; ++i)
-        if (in.phase[i] == phase) ranked.push_back(i);
+        if (in.phase[i] == phase) ranked.emplace_back(school_result(in, i), i);
       std::stable_sort(ranked.begin(), ranked.end(),
-                       [&](std::int32_t a, std::int32_t b) { return school_result(in, a) < school_result(in, b); });
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
       const double m = static_cast<double>(ranked.size());
       for (std::size_t r = 0; r < ranked.size(); ++r) {
-        const std::int32_t i = ranked[r];
+        const std::int32_t i = ranked[r].second;
         const double pct = (static_cast<double>(r) + 0.5) / m;  // 0 = worst
         double now = 0;
         if (p.league_tables != 0 && p.league_pressure_share > 0 && pct < p.league_pressure_share)

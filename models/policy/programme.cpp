@@ -84,6 +84,7 @@ class Programme final : public MechanismWith<ProgrammeParams> {
     const auto start = static_cast<std::int32_t>(p.year) * kTermsPerYear;
     if (ctx.clock.term != start) return;
     const std::int32_t n = in.n_schools();
+    TieStore& ties = ctx.ties_out(out);
     const auto entry = static_cast<NetworkEntry>(static_cast<int>(p.entry));
     std::vector<std::uint8_t> member(static_cast<std::size_t>(n), 0);
     // Willingness to join: voluntary schools select themselves (keen and able);
@@ -143,19 +144,19 @@ class Programme final : public MechanismWith<ProgrammeParams> {
           const std::int32_t a = std::min(members[x], members[y]), b = std::max(members[x], members[y]);
           const bool via_hub = power != NetworkPower::flat && (a == leader || b == leader);
           if (!via_hub && rng.uniform() >= p.density) continue;
-          if (out.ties.find(a, b) != TieStore::kNone) continue;
+          if (ties.find(a, b) != TieStore::kNone) continue;
           TieLead lead = TieLead::none;
           if (power == NetworkPower::lead_school && (a == leader || b == leader))
             lead = a == leader ? TieLead::a : TieLead::b;
-          const auto s = out.ties.add({.a = a,
-                                       .b = b,
-                                       .strength = p.strength,
-                                       .trust = trust,
-                                       .kind = TieKind::programme,
-                                       .lead = lead,
-                                       .network = net,
-                                       .activities = static_cast<std::uint8_t>(p.activities)});
-          ctx.log(out.ties, s, TieEventType::formed, TieReason::programme);
+          const auto s = ties.add({.a = a,
+                                   .b = b,
+                                   .strength = p.strength,
+                                   .trust = trust,
+                                   .kind = TieKind::programme,
+                                   .lead = lead,
+                                   .network = net,
+                                   .activities = static_cast<std::uint8_t>(p.activities)});
+          ctx.log(ties, s, TieEventType::formed, TieReason::programme);
         }
     }
   }
@@ -177,6 +178,7 @@ MechanismInfo programme_info() {
   m.reads = {Field::capacity, Field::commitment, Field::area, Field::x, Field::y};
   m.writes = {};
   m.writes_ties = true;
+  m.ties_in_place = true;  // reads only the store it writes
   m.writes_networks = true;
   m.params = kTable.specs();
   m.make = factory<Programme>(kTable);

@@ -81,9 +81,17 @@ class SocialCapital final : public MechanismWith<SocialCapitalParams> {
  public:
   using MechanismWith::MechanismWith;
 
-  void step(const State& in, State& out, const StepContext&) override {
+  void step(const State& in, State& out, const StepContext& ctx) override {
     const auto& p = params();
+    // Brokerage first: it reads strengths and degrees, which the trust update
+    // below leaves alone, so the two orders give the same results.
+    mark_.assign(static_cast<std::size_t>(in.n_schools()), 0.0);
+    const Adjacency adj = adjacency(in);
+    for (std::int32_t i = 0; i < in.n_schools(); ++i)
+      out.brokerage[i] = in.ties.degree(i) == 0 ? 0.0 : std::clamp(1.0 - burt_constraint(adj, i, mark_), 0.0, 1.0);
+    // Each tie's trust is read just before it is overwritten (in place or in a copy).
     const TieStore& ties = in.ties;
+    std::vector<double>& trust = ctx.ties_out(out).trust;
     ties.for_each([&](TieStore::Slot s) {
       const std::int32_t a = ties.a[s], b = ties.b[s];
       // Two-way exchange: both partners must bring agency and time.
@@ -96,12 +104,8 @@ class SocialCapital final : public MechanismWith<SocialCapitalParams> {
       const double next = tau + p.trust_growth * (1 + p.facilitation_gain * facilitation) * exchange * (1 - tau) -
                           p.trust_decay * (1 - exchange) * tau -
                           p.rivalry_decay * in.near.rivalry_between(a, b) * tau;
-      out.ties.trust[s] = std::clamp(next, 0.0, 1.0);
+      trust[s] = std::clamp(next, 0.0, 1.0);
     });
-    mark_.assign(static_cast<std::size_t>(in.n_schools()), 0.0);
-    const Adjacency adj = adjacency(in);
-    for (std::int32_t i = 0; i < in.n_schools(); ++i)
-      out.brokerage[i] = in.ties.degree(i) == 0 ? 0.0 : std::clamp(1.0 - burt_constraint(adj, i, mark_), 0.0, 1.0);
   }
 
  private:
@@ -122,6 +126,7 @@ MechanismInfo social_capital_info() {
   m.reads = {Field::autonomy, Field::crisis};
   m.writes = {Field::brokerage};
   m.writes_ties = true;
+  m.ties_in_place = true;  // writes only each tie's trust, read just before
   m.params = kTable.specs();
   m.make = factory<SocialCapital>(kTable);
   return m;

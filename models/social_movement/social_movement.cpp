@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <array>
 #include <boost/random/normal_distribution.hpp>
 
 #include "models/social_movement/social_movement.hpp"
@@ -57,15 +58,13 @@ class Movement final : public MechanismWith<MovementParams> {
   void step(const State& in, State& out, const StepContext& ctx) override {
     const auto& p = params();
     const TieStore& ties = in.ties;
-    boost::random::normal_distribution<double> normal;
+    fixed_draws(in.n_schools(), ctx);
     std::vector<double> committed_in_area(static_cast<std::size_t>(in.n_areas), 0.0),
         schools_in_area(static_cast<std::size_t>(in.n_areas), 0.0);
     for (std::int32_t i = 0; i < in.n_schools(); ++i) {
-      // A school's threshold is its own, the same every term: drawn from the
-      // stream of term 0.
-      Stream fixed = ctx.streams.stream(ctx.key, 0, static_cast<std::uint64_t>(i));
-      const double seed_draw = fixed.uniform();
-      const double threshold = std::clamp(p.threshold_mean + p.threshold_sd * normal(fixed), 0.0, 1.0);
+      const auto k = static_cast<std::size_t>(i);
+      const double seed_draw = seed_draw_[k];
+      const double threshold = std::clamp(p.threshold_mean + p.threshold_sd * normal_draw_[k], 0.0, 1.0);
       double m = in.commitment[i];
       if (ctx.clock.term == static_cast<std::int32_t>(p.seed_term) && seed_draw < p.seed_share) m = 1.0;
       double total = 0, committed = 0;
@@ -88,6 +87,32 @@ class Movement final : public MechanismWith<MovementParams> {
         out.area_strategy[static_cast<Eigen::Index>(a)] +=
             p.mobilisation_gain * (1 - in.area_strategy[static_cast<Eigen::Index>(a)]);
   }
+
+ private:
+  // A school's threshold is its own, the same every term: drawn from the
+  // stream of term 0. The draws are made once per replicate and kept (drawing
+  // them again every term cost a Philox block and a normal draw per school).
+  void fixed_draws(std::int32_t n, const StepContext& ctx) {
+    if (drawn_ && drawn_key_ == ctx.streams.key() && drawn_mechanism_ == ctx.key &&
+        seed_draw_.size() == static_cast<std::size_t>(n))
+      return;
+    boost::random::normal_distribution<double> normal;
+    seed_draw_.resize(static_cast<std::size_t>(n));
+    normal_draw_.resize(static_cast<std::size_t>(n));
+    for (std::int32_t i = 0; i < n; ++i) {
+      Stream fixed = ctx.streams.stream(ctx.key, 0, static_cast<std::uint64_t>(i));
+      seed_draw_[static_cast<std::size_t>(i)] = fixed.uniform();
+      normal_draw_[static_cast<std::size_t>(i)] = normal(fixed);
+    }
+    drawn_ = true;
+    drawn_key_ = ctx.streams.key();
+    drawn_mechanism_ = ctx.key;
+  }
+
+  bool drawn_ = false;
+  std::array<std::uint32_t, 2> drawn_key_{};
+  std::uint32_t drawn_mechanism_ = 0;
+  std::vector<double> seed_draw_, normal_draw_;
 };
 
 }  // namespace

@@ -68,8 +68,8 @@ class Dissolution final : public MechanismWith<DissolutionParams> {
       if (benefit < cost) ended_.push_back({s, TieReason::benefit_below_cost});
     });
     for (const auto& [s, reason] : ended_) {
-      ctx.log(out.ties, s, TieEventType::dissolved, reason);
-      out.ties.remove(s);
+      ctx.log(ctx.ties_out(out), s, TieEventType::dissolved, reason);
+      ctx.ties_out(out).remove(s);
     }
   }
 
@@ -91,6 +91,7 @@ MechanismInfo tie_dissolution_info() {
   m.reads = {Field::capacity, Field::practice};
   m.writes = {};
   m.writes_ties = true;
+  m.ties_in_place = true;  // every tie is reviewed before any is removed
   m.params = kTable.specs();
   m.make = factory<Dissolution>(kTable);
   return m;

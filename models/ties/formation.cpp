@@ -129,19 +129,20 @@ class Formation final : public MechanismWith<FormationParams> {
     }
 
     // Proposals are taken in school order while both sides still have time.
+    TieStore& ties = ctx.ties_out(out);
     for (const auto& pr : proposals_) {
-      if (out.ties.degree(pr.a) >= max_ties || out.ties.degree(pr.b) >= max_ties) continue;
-      if (out.ties.find(pr.a, pr.b) != TieStore::kNone) continue;
+      if (ties.degree(pr.a) >= max_ties || ties.degree(pr.b) >= max_ties) continue;
+      if (ties.find(pr.a, pr.b) != TieStore::kNone) continue;
       const bool both_committed = commitment_ && in.commitment[pr.a] > kCommitted && in.commitment[pr.b] > kCommitted;
       double trust = bridging(in, pr.a, pr.b) ? p.bridging_trust : p.trust;
       if (pr.closure) trust = std::min(1.0, trust + p.closure_trust);
-      const auto s = out.ties.add({.a = std::min(pr.a, pr.b),
-                                   .b = std::max(pr.a, pr.b),
-                                   .strength = p.strength,
-                                   .trust = trust,
-                                   .kind = both_committed ? TieKind::movement : TieKind::voluntary,
-                                   .activities = staff_development | shared_data});
-      ctx.log(out.ties, s, TieEventType::formed, TieReason::search);
+      const auto s = ties.add({.a = std::min(pr.a, pr.b),
+                               .b = std::max(pr.a, pr.b),
+                               .strength = p.strength,
+                               .trust = trust,
+                               .kind = both_committed ? TieKind::movement : TieKind::voluntary,
+                               .activities = staff_development | shared_data});
+      ctx.log(ties, s, TieEventType::formed, TieReason::search);
     }
   }
 
@@ -186,6 +187,7 @@ MechanismInfo tie_formation_info() {
              Field::area, Field::phase};
   m.writes = {};
   m.writes_ties = true;
+  m.ties_in_place = true;  // proposals come from in.ties; then only the output store is read
   m.params = kTable.specs();
   m.make = factory<Formation>(kTable);
   return m;

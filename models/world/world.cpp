@@ -130,6 +130,10 @@ void build_neighbours(State& s, double reach_km) {
     }
     nb.offsets[static_cast<std::size_t>(i) + 1] = static_cast<std::int64_t>(nb.school.size());
   }
+  // The rows are fixed from here on: give back what growing them left unused.
+  nb.school.shrink_to_fit();
+  nb.distance_km.shrink_to_fit();
+  nb.overlap.shrink_to_fit();
   nb.rivalry.assign(nb.school.size(), 0.0);
 }
 
