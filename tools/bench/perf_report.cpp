@@ -97,12 +97,12 @@ int main() {
     std::vector<TieEvent> events;
     const StepContext ctx{Clock{0}, streams, stream_key("constructivism"), events};
     const int reps = 200;
-    auto ts = Wall::now();
+    auto started = Wall::now();
     for (int i = 0; i < reps; ++i) m->step(in, next, ctx);
-    const double mech = seconds_since(ts) / reps;
+    const double mech = seconds_since(started) / reps;
     const TieStore& t = in.ties;
     Eigen::ArrayXd gain(in.n_schools()), out_cap(in.n_schools());
-    ts = Wall::now();
+    started = Wall::now();
     for (int i = 0; i < reps; ++i) {
       gain.setZero();
       for (std::size_t s = 0; s < t.slot_bound(); ++s) {
@@ -114,7 +114,7 @@ int main() {
       }
       out_cap = (in.capacity + 0.05 * gain * in.capacity / (in.capacity + 0.3)).min(1.0);
     }
-    const double hand = seconds_since(ts) / reps;
+    const double hand = seconds_since(started) / reps;
     if (out_cap.sum() < 0 || next.capacity.sum() < 0) std::printf("?\n");  // keep both results alive
     row("transfer step / hand-written loop over the tie arrays", mech / hand, "x", "<= 2x", mech / hand <= 2.0);
     std::printf("%-58s %9.3f ms vs %.3f ms, %zu ties\n\n", "", mech * 1e3, hand * 1e3, t.size());
