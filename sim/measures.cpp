@@ -328,11 +328,9 @@ bool same(const A& a, const A& b) {
 }  // namespace
 
 void compute_system_measures(const State& s, double* out, MeasureCache* cache) {
-  if (cache && !(cache->valid && same(cache->pupils, s.pupils) && same(cache->places, s.places) &&
-                 same(cache->disadvantaged, s.disadvantaged) && same(cache->phase, s.phase) &&
-                 same(cache->area, s.area))) {
-    cache->pupils = s.pupils, cache->places = s.places, cache->disadvantaged = s.disadvantaged;
-    cache->phase = s.phase, cache->area = s.area;
+  if (cache && !(cache->valid && same(cache->pupils, s.pupils) && same(cache->disadvantaged, s.disadvantaged))) {
+    cache->pupils = s.pupils;
+    cache->disadvantaged = s.disadvantaged;
     cache->enrolment_gini = enrolment_gini(s);
     cache->dissimilarity = dissimilarity(s);
     cache->valid = true;

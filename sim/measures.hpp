@@ -134,15 +134,16 @@ inline constexpr std::array kSystemMeasures = {
 
 inline constexpr std::size_t kMeasureCount = kSystemMeasures.size();
 
-// What compute_system_measures may keep from one call to the next: the
-// enrolment measures (Gini of occupancy, dissimilarity) depend only on
-// pupils, places, disadvantaged shares, areas and phases, which change only
-// yearly in most pipelines; when those columns are unchanged since the last
-// call, their values are reused instead of recomputed (the Gini sorts every
-// school's occupancy).
+// What compute_system_measures may keep from one call to the next, within one
+// run (a cache belongs to one replicate's recorder): the enrolment measures
+// (Gini of occupancy, dissimilarity) depend on pupils and disadvantaged shares,
+// which change only yearly in most pipelines, and on places, areas and phases,
+// which are fixed. While pupils and shares are unchanged since the last call,
+// the values are reused instead of recomputed (the Gini sorts every school's
+// occupancy).
 struct MeasureCache {
   bool valid = false;
-  Eigen::ArrayXi pupils, places, phase, area;
+  Eigen::ArrayXi pupils;
   Eigen::ArrayXd disadvantaged;
   double enrolment_gini = 0, dissimilarity = 0;
 };

@@ -150,7 +150,6 @@ Recording run_replicate(const Scenario& scenario, const Registry& registry, std:
                         const RunOptions& options) {
   Simulation sim(scenario, registry, replicate);
   Recorder recorder(scenario.record, sim.state(), replicate);
-  recorder.reserve(0, scenario.terms());
   recorder.capture(sim.state(), 0, true);
   return finish_run(sim, recorder, scenario.terms(), options);
 }
@@ -164,7 +163,6 @@ Recording continue_replicate(const Scenario& scenario, const Registry& registry,
     recorder.emplace(scenario.record, std::move(*so_far));
   } else {
     recorder.emplace(scenario.record, sim.state(), replicate);
-    recorder->reserve(terms_done, scenario.terms());
     recorder->capture(sim.state(), terms_done, terms_done % kTermsPerYear == 0);
   }
   return finish_run(sim, *recorder, scenario.terms(), options);

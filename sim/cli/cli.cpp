@@ -27,6 +27,7 @@
 #include "sim/checkpoint.hpp"
 #include "sim/config/config.hpp"
 #include "sim/experiment/compare.hpp"
+#include "sim/serve/live.hpp"
 #include "sim/serve/server.hpp"
 #include "sim/experiment/sensitivity.hpp"
 #include "sim/experiment/sweep.hpp"
@@ -784,8 +785,7 @@ int cmd_serve(const Registry& registry, const ServeArgs& args) {
     return kExitBadInput;
   }
   const Scenario& sc = *r.scenario;
-  const int schools_param = param_index(registry.world().params, "schools");
-  const auto schools = static_cast<std::int32_t>(sc.world[static_cast<std::size_t>(schools_param)]);
+  const std::int32_t schools = live::world_schools(sc, registry);
   if (schools > serve::kMaxSchools) {
     std::cerr << "schoolsim: error: " << (args.scenario.empty() ? "the scenario" : args.scenario) << " has "
               << schools << " schools; teaching mode draws every school live and takes at most "

@@ -32,6 +32,14 @@ void set_value(PipelineEntry& e, std::string_view param, double v) {
   e.values[static_cast<std::size_t>(i)] = v;
 }
 
+bool parse_bool(const std::string& text, bool& out) {
+  if (text == "true" || text == "on" || text == "1") return out = true, true;
+  if (text == "false" || text == "off" || text == "0") return out = false, true;
+  return false;
+}
+
+}  // namespace
+
 std::int32_t world_schools(const Scenario& s, const Registry& registry) {
   const int i = param_index(registry.world().params, "schools");
   return i < 0 ? 0 : static_cast<std::int32_t>(s.world[static_cast<std::size_t>(i)]);
@@ -44,14 +52,6 @@ bool parse_number(const std::string& text, double& out) {
   out = std::strtod(text.c_str(), &end);
   return errno == 0 && end == text.c_str() + text.size() && std::isfinite(out);
 }
-
-bool parse_bool(const std::string& text, bool& out) {
-  if (text == "true" || text == "on" || text == "1") return out = true, true;
-  if (text == "false" || text == "off" || text == "0") return out = false, true;
-  return false;
-}
-
-}  // namespace
 
 Levers levers_of(const Scenario& s, const Registry&) {
   Levers l;

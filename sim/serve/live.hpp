@@ -35,6 +35,11 @@ struct Levers {
   bool operator==(const Levers&) const = default;
 };
 
+// The number of schools the scenario's world has.
+std::int32_t world_schools(const Scenario& scenario, const Registry& registry);
+// A whole text read as a finite number (no trailing characters); false otherwise.
+bool parse_number(const std::string& text, double& out);
+
 // The levers a scenario file implies: what its pipeline holds.
 Levers levers_of(const Scenario& scenario, const Registry& registry);
 // The two regimes of the side-by-side comparison.

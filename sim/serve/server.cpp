@@ -333,13 +333,6 @@ std::string school_json(const World& world, std::int32_t school) {
   return out + "}";
 }
 
-bool parse_double(const std::string& text, double& out) {
-  if (text.empty()) return false;
-  char* end = nullptr;
-  out = std::strtod(text.c_str(), &end);
-  return end == text.c_str() + text.size() && std::isfinite(out);
-}
-
 // ------------------------------------------------------------------ the server
 
 class Server {
@@ -437,7 +430,7 @@ void Server::routes() {
               std::lock_guard lock(s->mu);
               double world = 0;
               const std::string w = req.has_param("world") ? req.get_param_value("world") : "0";
-              if (!parse_double(w, world) || world != std::floor(world) || world < 0 ||
+              if (!live::parse_number(w, world) || world != std::floor(world) || world < 0 ||
                   world >= static_cast<double>(s->worlds.size()))
                 return reply(res, 404, error_json("no world '" + w + "' in this session"));
               const World& wd = *s->worlds[static_cast<std::size_t>(world)];
@@ -532,7 +525,7 @@ void Server::handle_control(Session& s, const httplib::Request& req, httplib::Re
     s.build(seed);
   } else if (action == "speed") {
     double v = 0;
-    if (!parse_double(value, v) || v < 0.5 || v > 20)
+    if (!live::parse_number(value, v) || v < 0.5 || v > 20)
       return reply(res, 400, error_json("speed: expected terms per second from 0.5 to 20, got '" +
                                         value.substr(0, 40) + "'"));
     s.speed = v;
