@@ -14,6 +14,7 @@
 #include <span>
 #include <string_view>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sim/fields.hpp"
@@ -28,6 +29,34 @@ namespace schoolsim {
 // the index of that choice.
 enum class ParamType { real, integer, boolean, choice };
 
+// Where a parameter's value comes from. Either a published figure that supports
+// the number itself, with the conversion to the model's unit shown in `text`;
+// or no such figure, in which case the parameter is `calibrated`: the value is a
+// starting point inside a prior range [prior_lo, prior_hi], `text` says why the
+// range is what it is, and calibration (schoolsim calibrate) fits it.
+struct Source {
+  std::string text;
+  bool calibrated = false;
+  double prior_lo = 0;
+  double prior_hi = 0;
+  Source() = default;
+  Source(const char* t) : text(t) {}  // NOLINT(google-explicit-constructor): a sourced value
+  Source(std::string t) : text(std::move(t)) {}  // NOLINT(google-explicit-constructor)
+};
+
+// A parameter with no published figure for its value: its prior range and the
+// reason for that range.
+inline Source calibrated(double prior_lo, double prior_hi, std::string reason) {
+  Source s{std::move(reason)};
+  s.calibrated = true;
+  s.prior_lo = prior_lo;
+  s.prior_hi = prior_hi;
+  return s;
+}
+
+// "source: ..." or "calibrated, prior [lo, hi]: ..." as describe prints it.
+std::string source_text(const Source& s);
+
 struct ParamSpec {
   std::string name;
   ParamType type = ParamType::real;
@@ -36,7 +65,7 @@ struct ParamSpec {
   double hi = 1;
   std::string unit;
   std::string meaning;
-  std::string source;  // a citation, or the stated reason for the value
+  Source source;  // a published figure for the value, or calibrated with a prior range
   std::vector<std::string> choices = {};  // names of the values of a choice parameter
 };
 

@@ -46,6 +46,11 @@ std::string value_text(const ParamSpec& spec, double value) {
   return format_number(value);
 }
 
+std::string source_text(const Source& s) {
+  if (!s.calibrated) return "source: " + s.text;
+  return "calibrated, prior [" + format_number(s.prior_lo) + ", " + format_number(s.prior_hi) + "]: " + s.text;
+}
+
 std::string format_number(double v) {
   if (v == std::floor(v) && std::abs(v) < 1e15) return std::to_string(static_cast<long long>(v));
   char buf[64];

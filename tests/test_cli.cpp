@@ -105,7 +105,7 @@ TEST_CASE("cli: help version usage errors and describe") {
     CHECK(r.out.find(m.name + " (models/" + m.family) != std::string::npos);
     for (const auto& p : m.params) {
       CHECK_MESSAGE(r.out.find(p.name) != std::string::npos, m.name << "." << p.name);
-      CHECK(r.out.find(p.source) != std::string::npos);
+      CHECK(r.out.find(source_text(p.source)) != std::string::npos);
     }
   }
 }

@@ -113,16 +113,16 @@ void describe_params_text(std::ostream& out, const std::vector<ParamSpec>& param
     out << "    " << std::left << std::setw(30) << p.name << " default " << std::setw(8)
         << default_text(p) << " range " << std::setw(14) << range_text(p) << " " << p.unit << "\n"
         << "        " << p.meaning << "\n"
-        << "        source: " << p.source << "\n";
+        << "        " << source_text(p.source) << "\n";
   }
 }
 
 void describe_params_markdown(std::ostream& out, const std::vector<ParamSpec>& params) {
-  out << "| parameter | default | range | unit | meaning | source |\n"
+  out << "| parameter | default | range | unit | meaning | basis of the value |\n"
       << "|---|---|---|---|---|---|\n";
   for (const auto& p : params)
     out << "| `" << p.name << "` | " << default_text(p) << " | " << range_text(p) << " | "
-        << p.unit << " | " << p.meaning << " | " << p.source << " |\n";
+        << p.unit << " | " << p.meaning << " | " << source_text(p.source) << " |\n";
 }
 
 }  // namespace
