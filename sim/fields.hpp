@@ -36,6 +36,9 @@ enum class Role { fixed, dynamic };
   X(attainment_adv, real, dynamic, "pupil SD", "mean result of other (advantaged) pupils, yearly") \
   X(reputation, real, dynamic, "pupil SD", "published or perceived results, lagged a year")     \
   X(pressure, real, dynamic, "[0,1]", "accountability pressure from league tables and inspections") \
+  X(scrutiny, real, dynamic, "[0,1]", "focus on teaching after a failed inspection; fades over a few years") \
+  X(teaching, real, dynamic, "[0,1]", "classroom practice: the stock of capacity that has reached lessons, filled slowly; results follow it") \
+  X(arm, integer, dynamic, "0-3", "federations policy arm: 0 not eligible, 1 paired, 2 matched comparison, 3 drawn but no partner found (in neither group)") \
   X(integration, real, dynamic, "[0,1]", "Durkheimian integration: 1 - exp(-sum of tie strengths / g0)") \
   X(anomie, real, dynamic, "[0,1]", "isolation under pressure: (1 - integration) x pressure")      \
   X(brokerage, real, dynamic, "[0,1]", "1 - Burt's constraint: high for schools spanning structural holes") \

@@ -157,10 +157,25 @@ class Mechanism {
 // equations is on only when that framework is in the pipeline).
 struct PipelineInfo {
   std::vector<std::string> names;
+  // The parameter tables and values of the mechanisms listed, where known
+  // (one per name): a mechanism that must respect another's limit reads it
+  // here rather than keeping a copy of its own.
+  std::vector<std::vector<ParamSpec>> specs = {};
+  std::vector<std::vector<double>> values = {};
   bool has(std::string_view name) const {
     for (const auto& n : names)
       if (n == name) return true;
     return false;
+  }
+  // The value of mechanism.param in this pipeline, or `otherwise` when that
+  // mechanism is not listed.
+  double param(std::string_view mechanism, std::string_view param, double otherwise) const {
+    for (std::size_t m = 0; m < names.size() && m < specs.size(); ++m) {
+      if (names[m] != mechanism) continue;
+      for (std::size_t i = 0; i < specs[m].size(); ++i)
+        if (specs[m][i].name == param) return i < values[m].size() ? values[m][i] : specs[m][i].def;
+    }
+    return otherwise;
   }
 };
 
@@ -208,6 +223,9 @@ struct MechanismInfo {
   std::vector<ParamSpec> params;
   // Listed when a scenario gives no pipeline (policies are chosen explicitly).
   bool in_default_pipeline = true;
+  // Runs in the world's burn-in (generate_world): a school process that acts
+  // with no lever, market or tie, such as crises or staff turnover.
+  bool burn_in = false;
   bool writes_areas = false;     // State::area_strategy
   bool writes_networks = false;  // State::networks
   std::function<std::unique_ptr<Mechanism>(std::span<const double>, const PipelineInfo&)> make;

@@ -52,6 +52,21 @@ State generate_world(const Scenario& scenario, const Registry& registry, std::in
   State s;
   const Streams streams(scenario.seed, static_cast<std::uint32_t>(replicate));
   registry.world().build(scenario.world, streams, s);
+  const int at = param_index(registry.world().params, "burn_in_years");
+  if (at < 0) return s;
+  Scenario warm;
+  warm.seed = scenario.seed;
+  warm.years = static_cast<std::int32_t>(scenario.world[static_cast<std::size_t>(at)]);
+  warm.world = scenario.world;
+  for (const auto& entry : scenario.pipeline)
+    if (entry.info->burn_in) warm.pipeline.push_back(entry);
+  if (warm.years <= 0 || warm.pipeline.empty()) return s;
+  Simulation sim(warm, registry, replicate, std::move(s), 0, stream_key("burn_in"));
+  while (!sim.finished()) sim.step();
+  s = sim.release_state();
+  s.terms_done = 0;
+  // The burn-in is before time begins: ties the world started with are new at year 0.
+  s.ties.for_each([&](TieStore::Slot t) { s.ties.age[t] = 0; });
   return s;
 }
 
@@ -59,7 +74,7 @@ Simulation::Simulation(const Scenario& scenario, const Registry& registry, std::
     : Simulation(scenario, registry, replicate, generate_world(scenario, registry, replicate)) {}
 
 Simulation::Simulation(const Scenario& scenario, const Registry&, std::int32_t replicate,
-                       State initial, std::int32_t terms_done)
+                       State initial, std::int32_t terms_done, std::uint32_t key_salt)
     : scenario_(scenario),
       streams_(scenario.seed, static_cast<std::uint32_t>(replicate)),
       state_(std::move(initial)),
@@ -72,10 +87,14 @@ Simulation::Simulation(const Scenario& scenario, const Registry&, std::int32_t r
   scratch_.n_areas = state_.n_areas;
   scratch_.terms_done = state_.terms_done;
   PipelineInfo pipeline;
-  for (const auto& entry : scenario.pipeline) pipeline.names.push_back(entry.info->name);
+  for (const auto& entry : scenario.pipeline) {
+    pipeline.names.push_back(entry.info->name);
+    pipeline.specs.push_back(entry.info->params);
+    pipeline.values.push_back(entry.values);
+  }
   for (const auto& entry : scenario.pipeline) {
     mechanisms_.push_back(entry.info->make(entry.values, pipeline));
-    keys_.push_back(stream_key(entry.info->name));
+    keys_.push_back(stream_key(entry.info->name) ^ key_salt);
   }
   // Parameter changes the timeline made before the start.
   for (const auto& ev : scenario.timeline)

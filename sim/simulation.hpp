@@ -21,8 +21,10 @@ class Simulation {
   Simulation(const Scenario& scenario, const Registry& registry, std::int32_t replicate);
   // Starts from a given state instead of a generated world (tests, restarts):
   // after `terms_done` terms, with the timeline's earlier changes applied.
+  // `key_salt` changes every mechanism's stream key (the world's burn-in draws
+  // from streams of its own).
   Simulation(const Scenario& scenario, const Registry& registry, std::int32_t replicate,
-             State initial, std::int32_t terms_done = 0);
+             State initial, std::int32_t terms_done = 0, std::uint32_t key_salt = 0);
 
   // Simulates the next term: timeline events due now, then each mechanism of
   // the pipeline in order (yearly ones only after the third term).
@@ -50,7 +52,11 @@ class Simulation {
   std::int32_t terms_done_ = 0;
 };
 
-// Builds the initial world of one replicate.
+// Builds the initial world of one replicate: the generator's draws, then
+// `world.burn_in_years` years of the scenario's own school processes (the
+// mechanisms marked burn_in: crises, staff turnover, attainment, opportunities),
+// with no levers, market or ties acting, so that year 0 is at the model's
+// stationary state and follows the scenario's own equations.
 State generate_world(const Scenario& scenario, const Registry& registry, std::int32_t replicate);
 
 struct RunOptions {

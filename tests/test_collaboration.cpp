@@ -64,8 +64,11 @@ TEST_CASE("constructivism: co-construction needs autonomy and different practice
   s.ties.add({.a = 0, .b = 1, .strength = 0.5, .trust = 0.8});
   s.ties.add({.a = 1, .b = 2, .strength = 1.0, .trust = 1.0, .lead = TieLead::a});  // 1 leads 2
   const auto& m = mech("constructivism");
+  // The conditions of co-construction (tests/test_evidence.cpp) are switched
+  // off here: any difference counts, and an informal tie counts as focused.
   const auto r = step_once(m, with(m, {{"alpha", 0.1}, {"c_half", 0.3}, {"alpha_construct", 0.2},
-                                       {"eta", 0.1}, {"cost", 0.01}, {"lead_gain", 1.0}}), s);
+                                       {"eta", 0.1}, {"cost", 0.01}, {"lead_gain", 1.0},
+                                       {"difference_min", 0}, {"informal_focus", 1}}), s);
   const double dist01 = std::sqrt(2.0);
   // School 0: equal capacity, so no transfer; co-construction with 1.
   CHECK(r.out.capacity[0] == doctest::Approx(0.5 + 0.2 * 0.5 * 0.8 * 0.8 * 0.5 * dist01 * 0.5 - 0.01 * 0.5));
@@ -210,7 +213,7 @@ TEST_CASE("channels: crisis support - vulnerable-learner mitigation - joint prov
   CHECK(ro.out.opportunity[2] == doctest::Approx(own));  // no partners
 
   const AttainmentParams ap = default_attainment_params();
-  SchoolInputs in{0.5, 0, 0.7, 0.5, 0.3, 0};
+  SchoolInputs in{0.5, 0.7, 0.5, 0.3};
   in.vulnerable_ties = 0.2;
   in.area_strategy = 0.4;
   const double mit = ap.mitigation_expectations * 0.2 + ap.mitigation_ties * 0.2 + ap.mitigation_area * 0.4;
@@ -228,7 +231,7 @@ TEST_CASE("channels: crisis support - vulnerable-learner mitigation - joint prov
   e.ties.add({.a = 0, .b = 2, .strength = 1, .trust = 0.9});  // better but dissimilar intake
   e.ties.add({.a = 0, .b = 3, .strength = 1, .trust = 0.2});  // similar, better, not trusted
   const auto& ex = mech("expectations");
-  const auto re = step_once(ex, with(ex, {{"gain", 0.2}, {"trust_min", 0.5}, {"similar_band", 0.15}}), e);
+  const auto re = step_once(ex, with(ex, {{"gain", 0.2}, {"trust_min", 0.5}}), e);
   const double sim = 1 - 0.02 / 0.15;
   CHECK(re.out.expectations[0] == doctest::Approx(0.5 + 0.2 * 0.9 * sim * 0.5 * 0.5));
   CHECK(re.out.expectations[1] == doctest::Approx(0.5));  // its partner does worse
@@ -285,6 +288,7 @@ TEST_CASE("policy: federations pair weak schools with strong ones of their area 
     const std::int32_t a = s.ties.a[t], b = s.ties.b[t];
     CHECK(s.area[a] == s.area[b]);
     CHECK(s.phase[a] == s.phase[b]);
+    REQUIRE(s.ties.lead[t] != TieLead::none);  // weak and strong schools are always far enough apart
     const std::int32_t leader = s.ties.lead[t] == TieLead::a ? a : b, led = leader == a ? b : a;
     CHECK(school_result(s, leader) > school_result(s, led));
     CHECK(std::binary_search(weak.begin(), weak.end(), led));
@@ -388,7 +392,11 @@ TEST_CASE("each framework switched off alone changes the run in the direction it
                                 << no_social_capital.capacity.mean());
   MESSAGE("mean expectations: all " << base.expectations.mean() << ", without social_movement "
                                     << no_movement.expectations.mean());
-  CHECK(no_constructivism.capacity.mean() < base.capacity.mean() - 0.02);
+  // Co-construction pays only on its conditions and every tie costs time
+  // (tests/test_evidence.cpp, evidence 2), so constructivism's net gain here is
+  // small: about 0.004 of capacity over 10 years (it was 0.02 or more when every
+  // tie paid). The direction is what its README states.
+  CHECK(no_constructivism.capacity.mean() < base.capacity.mean() - 0.002);
   CHECK(no_social_capital.capacity.mean() < base.capacity.mean() - 0.02);
   CHECK(no_movement.expectations.mean() < base.expectations.mean() - 0.02);
   CHECK((no_movement.commitment == 0).all());

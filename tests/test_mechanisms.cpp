@@ -109,14 +109,19 @@ TEST_CASE("attainment without noise follows the formula - reputation is last yea
   s.disadvantaged << 0.6, 0.3, 0.1;
   s.attainment_dis << -1.0, -0.2, 0.1;
   s.attainment_adv << -0.5, 0.3, 0.8;
+  s.teaching << 0.3, 0.4, 0.9;  // classroom practice before this year
   const auto& m = mech("attainment");
   const auto v = with(m, {{"intercept", -0.5}, {"beta_capacity", 1.2}, {"beta_expectations", 0.4},
                           {"beta_opportunity", 0.3}, {"beta_disadvantaged", 0.5},
                           {"penalty_dis", 0.6}, {"noise_sd", 0}, {"mitigation_expectations", 0}});
   const State out = step_once(m, v, s);
+  const double step = 1 - std::exp(-1.0 / 2.0);  // practice_lag_years 2
   for (int i = 0; i < 3; ++i) {
-    const double base = -0.5 + 1.2 * s.capacity[i] * (1 - s.crisis[i]) + 0.4 * s.expectations[i] +
-                        0.3 * s.opportunity[i] - 0.5 * s.disadvantaged[i];
+    // Practice moves toward the capacity a crisis leaves; results follow practice.
+    const double practice = s.teaching[i] + step * (s.capacity[i] * (1 - s.crisis[i]) - s.teaching[i]);
+    CHECK(out.teaching[i] == doctest::Approx(practice));
+    const double base = -0.5 + 1.2 * practice + 0.4 * s.expectations[i] + 0.3 * s.opportunity[i] -
+                        0.5 * s.disadvantaged[i];
     CHECK(out.attainment_adv[i] == doctest::Approx(base));
     CHECK(out.attainment_dis[i] == doctest::Approx(base - 0.6));
     const double d = s.disadvantaged[i];

@@ -8,7 +8,8 @@ namespace schoolsim::models {
 namespace {
 
 struct ConstructivismParams {
-  double alpha, c_half, alpha_construct, eta, cost, lead_gain, brokerage_gain;
+  double alpha, c_half, alpha_construct, eta, cost, lead_gain, brokerage_gain, difference_min,
+      informal_focus, expertise_gain;
 };
 
 using R = ParamType;
@@ -25,16 +26,44 @@ const ParamTable<ConstructivismParams> kTable = {
      &ConstructivismParams::c_half},
     {{"alpha_construct", R::real, 0.03, 0, 1, "per term",
       "rate at which partners make new knowledge together, per unit of tie strength x trust x "
-      "both autonomies x difference of practice (alpha_K)",
+      "both autonomies (ownership) x the difference of practice beyond difference_min x focus x "
+      "(1 + expertise) (alpha_K); the tie's cost is paid whether or not it pays",
       "Muijs, West & Ainscow (2010): co-construction needs agency and different practice"},
      &ConstructivismParams::alpha_construct},
+    {{"difference_min", R::real, 0.5, 0, 2, "practice distance",
+      "difference of practice (distance of the unit practice vectors, 0 to 2; random partners "
+      "differ by about 1.4) below which partners have nothing new to make together",
+      calibrated(0.2, 1.0,
+                 "CUREE (2005), Chapman & Muijs (2014), Muijs (2015): collaboration pays where "
+                 "partners bring a real difference in what they know; converged partners learn "
+                 "little. The prior spans from a small to most of a typical pair's difference")},
+     &ConstructivismParams::difference_min},
+    {{"informal_focus", R::real, 0.3, 0, 1, "factor",
+      "co-construction on an informal (voluntary) tie relative to a tie with a specific shared "
+      "focus (a programme network's goal, or a federation's improvement plan)",
+      calibrated(0.1, 0.6,
+                 "CUREE (2005); Chapman & Muijs (2014); Muijs (2015): effective partnerships have a "
+                 "specific focus on teaching and learning; unfocused partnerships yield little. "
+                 "The prior keeps informal ties well below focused ones without ruling them out")},
+     &ConstructivismParams::informal_focus},
+    {{"expertise_gain", R::real, 1.0, 0, 5, "factor per unit facilitation",
+      "extra co-construction on a network tie per unit of the network's facilitation (external "
+      "expertise brought in by the programme)",
+      calibrated(0.25, 2,
+                 "CUREE (2005): collaborative professional development with specialist expertise "
+                 "is the kind linked to gains for teachers and pupils; Chapman & Muijs (2014). "
+                 "The prior spans a modest to a doubling effect of full facilitation")},
+     &ConstructivismParams::expertise_gain},
     {{"eta", R::real, 0.05, 0, 1, "per term",
       "rate at which partners' practices grow alike (convergence)",
       "Lazer & Friedman (2007): dense networks use up their own diversity"},
      &ConstructivismParams::eta},
     {{"cost", R::real, 0.002, 0, 1, "capacity per term per unit strength",
-      "leadership time a tie takes from the school (gamma)",
-      "stated reason: a strong tie costs about 0.6% of capacity a year"},
+      "leadership time a tie takes from the school (gamma), paid on every tie whether or not it pays",
+      calibrated(0.0005, 0.005,
+                 "Muijs (2015); Chapman & Muijs (2014): partnership work takes heads' and senior "
+                 "staff's time from their own school, a cost heads report in every study; no study "
+                 "prices it. The prior puts a full-strength tie at 0.15% to 1.5% of capacity a year")},
      &ConstructivismParams::cost},
     {{"lead_gain", R::real, 1.0, 0, 10, "factor",
       "on a tie with a lead school, extra transfer from the leader (the led school learns "
@@ -81,7 +110,17 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
       strength_[a] += w;
       strength_[b] += w;
       if (construct_on) {
-        const double made = wt * in.autonomy[a] * in.autonomy[b] * (in.practice.col(a) - in.practice.col(b)).norm();
+        // Co-construction pays only on its conditions: ownership (both
+        // autonomies), a real difference of practice, a specific focus, and
+        // external expertise where a network brings it.
+        const double beyond = (in.practice.col(a) - in.practice.col(b)).norm() - p.difference_min;
+        const std::int32_t net = ties.network[s];
+        const bool focused = net >= 0 || ties.kind[s] == TieKind::federation;
+        const double expertise =
+            net >= 0 ? 1.0 + p.expertise_gain * in.networks.facilitation[static_cast<std::size_t>(net)] : 1.0;
+        const double made = beyond > 0 ? wt * in.autonomy[a] * in.autonomy[b] * beyond *
+                                             (focused ? 1.0 : p.informal_focus) * expertise
+                                       : 0.0;
         construct_[a] += made;
         construct_[b] += made;
       }
@@ -127,8 +166,9 @@ MechanismInfo constructivism_info() {
   m.family = "constructivism";
   m.summary =
       "Along ties, know-how moves from stronger to weaker partners (absorptive capacity), partners "
-      "with agency and different practice make new knowledge together, practices converge, and "
-      "every tie costs leadership time.";
+      "make new knowledge together only on its conditions (ownership, a real difference of "
+      "practice, a specific focus, external expertise), practices converge, and every tie costs "
+      "leadership time whether or not it pays.";
   m.cadence = Cadence::term;
   m.reads = {Field::capacity, Field::autonomy, Field::practice, Field::brokerage};
   m.writes = {Field::capacity, Field::practice};

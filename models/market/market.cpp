@@ -54,8 +54,8 @@ struct MarketParams {
   double choice, dis_active_ratio, beta_reputation, beta_peer_adv, beta_peer_dis, beta_distance_adv,
       beta_distance_dis, league_tables,
       perceived_weight, inspection_cycle, inspection_fail_share, inspection_severity,
-      league_pressure_share, pressure_decay, base_funding, premium, fixed_cost_share,
-      funding_sensitivity, reference_occupancy;
+      league_pressure_share, pressure_decay, scrutiny_decay, base_funding, premium, need_disadvantaged,
+      fixed_cost_share, funding_sensitivity, reference_occupancy;
 };
 
 using R = ParamType;
@@ -114,14 +114,23 @@ const ParamTable<MarketParams> kTable = {
       "crisis severity a failed inspection brings",
       "Ainscow, Muijs & West (2006): a failed inspection is an immediate problem"},
      &MarketParams::inspection_severity},
-    {{"league_pressure_share", R::real, 0.5, 0, 1, "share",
+    {{"league_pressure_share", R::real, 0.75, 0, 1, "share",
       "with league tables, schools in this bottom share of their phase feel pressure, rising "
       "linearly to 1 at the bottom",
-      "stated reason: pressure falls on schools below the median"},
+      "Burgess, Wilson & Worth (2013): abolishing league tables lowered results in the lower 75% of "
+      "schools and had no effect on the top quartile: pressure falls on the bottom 0.75"},
      &MarketParams::league_pressure_share},
     {{"pressure_decay", R::real, 0.5, 0, 1, "per year", "share of accountability pressure that fades each year",
       "stated reason: pressure from one bad year lasts about two years"},
      &MarketParams::pressure_decay},
+    {{"scrutiny_decay", R::real, 0.5, 0, 1, "per year",
+      "share of a failed inspection's scrutiny (monitoring, re-inspection, a notice to improve) "
+      "that fades each year",
+      calibrated(0.3, 0.8,
+                 "Allen & Burgess (2012; evidence to the Education Committee 2011): the gain after "
+                 "just failing peaks about two years after the inspection and is gone by four; "
+                 "decays of 0.3 to 0.8 a year put most of the focus inside that window")},
+     &MarketParams::scrutiny_decay},
     {{"base_funding", R::real, 1.0, 0, 10, "money per pupil-year (normalised)",
       "funding per pupil", "normalised: 1 is the national base rate"},
      &MarketParams::base_funding},
@@ -129,6 +138,15 @@ const ParamTable<MarketParams> kTable = {
       "extra funding per disadvantaged pupil (pupil premium)",
       "the pupil premium (about 1,300 to 1,450 pounds) was about 0.3 of base per-pupil funding"},
      &MarketParams::premium},
+    {{"need_disadvantaged", R::real, 0.3, 0, 5, "money per disadvantaged pupil-year",
+      "extra cost of teaching a disadvantaged pupil to the same standard: a school's need per "
+      "pupil is base_funding + need_disadvantaged x its disadvantaged share; funding below need "
+      "erodes capacity (funding_sensitivity), above it builds capacity",
+      calibrated(0.1, 0.6,
+                 "the pupil premium was set to meet the extra cost of disadvantage, at about 0.3 of "
+                 "base per-pupil funding; Holmlund, McNally & Viarengo (2010) find spending raises "
+                 "results, more for disadvantaged pupils. Prior from a third to twice the premium")},
+     &MarketParams::need_disadvantaged},
     {{"fixed_cost_share", R::real, 0.3, 0, 1, "share",
       "share of a school's costs that scale with its places rather than its pupils (buildings, "
       "leadership)",
@@ -188,7 +206,9 @@ class Market final : public MechanismWith<MarketParams> {
       out.disadvantaged[i] = pupils > 0 ? static_cast<double>(dis) / static_cast<double>(pupils)
                                         : in.disadvantaged[i];
       out.budget[i] = p.base_funding + p.premium * out.disadvantaged[i];
-      out.capacity[i] = std::clamp(in.capacity[i] + capacity_drift(p, pupils, in.places[i]), 0.0, 1.0);
+      out.capacity[i] = std::clamp(in.capacity[i] + capacity_drift(p, pupils, in.places[i]) +
+                                       funding_drift(p, out.budget[i], out.disadvantaged[i]),
+                                   0.0, 1.0);
     }
 
     for (std::int32_t i = 0; i < n; ++i)
@@ -209,6 +229,13 @@ class Market final : public MechanismWith<MarketParams> {
     const double ratio = occ / ((1 - f) * occ + f);
     const double ref = p.reference_occupancy / ((1 - f) * p.reference_occupancy + f);
     return p.funding_sensitivity * (ratio / ref - 1.0);
+  }
+
+  // Funding per pupil against need per pupil: the pupil premium reaches
+  // capacity where it covers more, or less, than disadvantage costs.
+  static double funding_drift(const MarketParams& p, double budget, double disadvantaged) {
+    const double need = p.base_funding + p.need_disadvantaged * disadvantaged;
+    return need > 0 ? p.funding_sensitivity * (budget / need - 1.0) : 0.0;
   }
 
   double utility(const State& in, const MarketParams& p, std::int32_t school, double distance,
@@ -379,11 +406,14 @@ class Market final : public MechanismWith<MarketParams> {
         if (p.league_tables != 0 && p.league_pressure_share > 0 && pct < p.league_pressure_share)
           now = 1.0 - pct / p.league_pressure_share;
         const auto cycle = static_cast<std::int32_t>(p.inspection_cycle);
+        double scrutiny = in.scrutiny[i] * (1 - p.scrutiny_decay);
         if (cycle > 0 && (year + i) % cycle == 0 && pct < p.inspection_fail_share) {
           out.crisis[i] = std::max(in.crisis[i], p.inspection_severity);
           now = 1.0;
+          scrutiny = 1.0;
         }
         out.pressure[i] = std::max(in.pressure[i] * (1 - p.pressure_decay), now);
+        out.scrutiny[i] = scrutiny;
       }
     }
   }
@@ -410,9 +440,9 @@ MechanismInfo market_info() {
   m.reads = {Field::pupils,     Field::places,   Field::disadvantaged, Field::reputation,
              Field::home_cohort, Field::home_disadvantaged, Field::attainment_dis,
              Field::attainment_adv, Field::capacity, Field::crisis, Field::pressure,
-             Field::x, Field::y, Field::area, Field::phase};
+             Field::scrutiny, Field::x, Field::y, Field::area, Field::phase};
   m.writes = {Field::pupils, Field::disadvantaged, Field::budget, Field::capacity, Field::crisis,
-              Field::pressure};
+              Field::pressure, Field::scrutiny};
   m.writes_rivalry = true;
   m.params = kTable.specs();
   m.make = factory<Market>(kTable);

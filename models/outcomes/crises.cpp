@@ -68,6 +68,7 @@ MechanismInfo crises_info() {
   m.cadence = Cadence::term;
   m.reads = {Field::capacity, Field::crisis};
   m.writes = {Field::crisis};
+  m.burn_in = true;
   m.params = kTable.specs();
   m.make = factory<Crises>(kTable);
   return m;

@@ -2,13 +2,14 @@
 
 #include "sim/measures.hpp"
 #include "models/outcomes/outcomes.hpp"
+#include "models/school/school.hpp"
 
 namespace schoolsim::models {
 
 namespace {
 
 struct ExpectationParams {
-  double gain, trust_min, similar_band;
+  double gain, trust_min;
 };
 
 using R = ParamType;
@@ -21,11 +22,6 @@ const ParamTable<ExpectationParams> kTable = {
       "trust below which a partner's results do not change expectations",
       "Ainscow, Muijs & West (2006): only under certain conditions"},
      &ExpectationParams::trust_min},
-    {{"similar_band", R::real, 0.15, 0.001, 1, "share",
-      "difference of disadvantaged shares at which intakes no longer count as similar "
-      "(similarity 1 - |d_i - d_j| / band)",
-      "families of schools: comparison with similar intakes"},
-     &ExpectationParams::similar_band},
 };
 
 class Expectations final : public MechanismWith<ExpectationParams> {
@@ -38,8 +34,7 @@ class Expectations final : public MechanismWith<ExpectationParams> {
       double rise = 0;
       ties.for_each_tie(i, [&](TieStore::Slot s, std::int32_t j) {
         if (ties.trust[s] < p.trust_min) return;
-        const double similar =
-            std::max(0.0, 1.0 - std::abs(in.disadvantaged[i] - in.disadvantaged[j]) / p.similar_band);
+        const double similar = intake_similarity(in.disadvantaged[i], in.disadvantaged[j]);
         rise += ties.strength[s] * ties.trust[s] * similar * std::max(0.0, school_result(in, j) - school_result(in, i));
       });
       out.expectations[i] = std::clamp(in.expectations[i] + p.gain * rise * (1 - in.expectations[i]), 0.0, 1.0);

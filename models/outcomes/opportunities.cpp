@@ -67,6 +67,7 @@ MechanismInfo opportunities_info() {
   m.cadence = Cadence::year;
   m.reads = {Field::pupils, Field::phase};  // and ties with joint provision
   m.writes = {Field::opportunity};
+  m.burn_in = true;
   m.params = kTable.specs();
   m.make = factory<Opportunities>(kTable);
   return m;

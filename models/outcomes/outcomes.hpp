@@ -12,11 +12,12 @@ MechanismInfo expectations_info();
 // Expected attainment of one pupil group (docs/ODD.md), before cohort noise.
 struct AttainmentParams {
   double intercept, beta_capacity, beta_expectations, beta_opportunity, beta_disadvantaged,
-      penalty_dis, beta_pressure, noise_sd, mitigation_expectations, mitigation_ties,
-      mitigation_area;
+      penalty_dis, practice_lag_years, pressure_effort, inspection_effort, noise_sd,
+      mitigation_expectations, mitigation_ties, mitigation_area;
 };
 struct SchoolInputs {
-  double capacity, crisis, expectations, opportunity, disadvantaged, pressure;
+  // teaching: the classroom practice stock (State::teaching), not capacity itself.
+  double teaching, expectations, opportunity, disadvantaged;
   double vulnerable_ties = 0;  // sum of w tau over ties of networks for vulnerable learners
   double area_strategy = 0;    // the area's beyond-school strategy
 };
@@ -33,5 +34,14 @@ OpportunityParams default_opportunity_params();
 
 // The attainment parameter defaults, for world generation's baseline year.
 AttainmentParams default_attainment_params();
+
+// Classroom practice (State::teaching) follows what the school's capacity and
+// accountability focus would sustain, with a first-order lag of time constant
+// practice_lag_years: the share of the gap closed in one year.
+double practice_step(const AttainmentParams& p);
+// What classroom practice moves toward: the capacity a crisis leaves,
+// c (1 - crisis), plus the effort that league-table pressure and a failed
+// inspection's scrutiny focus on teaching.
+double practice_target(const AttainmentParams& p, double effective_capacity, double pressure, double scrutiny);
 
 }  // namespace schoolsim::models

@@ -2,6 +2,8 @@
 #include <boost/random/uniform_int_distribution.hpp>
 #include <cmath>
 
+#include "models/school/school.hpp"
+
 #include "models/policy/policy.hpp"
 
 namespace schoolsim::models {
@@ -9,7 +11,7 @@ namespace schoolsim::models {
 namespace {
 
 struct AreaStrategyParams {
-  double area, year, strength, build_rate, broker_rate, similar_band, tie_strength, trust;
+  double area, year, strength, build_rate, broker_rate, tie_strength, trust;
 };
 
 using R = ParamType;
@@ -32,10 +34,6 @@ const ParamTable<AreaStrategyParams> kTable = {
       "chance per term that the strategy brokers a tie for a school of the area with room for one",
       "Ainscow (2012), 'Moving knowledge around': brokers link schools with similar intakes"},
      &AreaStrategyParams::broker_rate},
-    {{"similar_band", R::real, 0.1, 0.001, 1, "share",
-      "largest difference of disadvantaged shares between brokered partners",
-      "families of schools: similar intakes"},
-     &AreaStrategyParams::similar_band},
     {{"tie_strength", R::real, 0.6, 0, 1, "[0,1]", "strength of a brokered tie",
       "stated reason: brokered partnerships come with facilitated joint work"},
      &AreaStrategyParams::tie_strength},
@@ -67,7 +65,7 @@ class AreaStrategy final : public MechanismWith<AreaStrategyParams> {
       Stream rng = ctx.stream(static_cast<std::uint64_t>(i));
       if (rng.uniform() >= p.broker_rate) continue;
       std::int32_t best = -1;
-      double best_gap = p.similar_band;
+      double best_gap = kSimilarIntakeBand;
       for (std::int64_t e = in.near.begin(i) + 1; e < in.near.end(i); ++e) {
         const std::int32_t j = in.near.school[static_cast<std::size_t>(e)];
         const double gap = std::abs(in.disadvantaged[i] - in.disadvantaged[j]);

@@ -24,7 +24,7 @@ std::vector<std::int32_t> weakest_schools(const State& s, double share) {
 namespace {
 
 struct FederationParams {
-  double year, weak_share, strong_share, treated, rule, strength, trust, lead;
+  double year, weak_share, strong_share, treated, rule, strength, trust, lead, lead_margin;
 };
 
 using R = ParamType;
@@ -47,7 +47,7 @@ const ParamTable<FederationParams> kTable = {
      &FederationParams::treated},
     {{"rule", R::choice, 0, 0, 2, "weak_strong / random / similar",
       "pairing rule: with the nearest strong school, with a random school of the area, or with "
-      "the school of the area whose intake is most similar",
+      "the school of the area whose results are closest (which may be another weak school)",
       "Chapman & Muijs (2014) compare performance federations with other kinds",
       {"weak_strong", "random", "similar"}},
      &FederationParams::rule},
@@ -58,53 +58,106 @@ const ParamTable<FederationParams> kTable = {
       "stated reason: a pairing arranged from outside starts with little trust, which is why "
       "gains take time (Chapman, Muijs & MacAllister 2011)"},
      &FederationParams::trust},
-    {{"lead", R::boolean, 1, 0, 1, "true/false", "the stronger school leads the federation",
+    {{"lead", R::boolean, 1, 0, 1, "true/false",
+      "the stronger school leads the federation, where it really is stronger (lead_margin)",
       "Chapman & Muijs (2014): executive heads from the lead school"},
      &FederationParams::lead},
+    {{"lead_margin", R::real, 0.2, 0, 5, "pupil SD",
+      "how much better a partner's results must be for it to lead; partners closer than this "
+      "federate as equals",
+      calibrated(0.05, 0.5,
+                 "Chapman & Muijs (2014): performance federations pair a high-performing school "
+                 "with a low-performing one, and the lead school's head becomes executive head; "
+                 "the prior spans from a small to about one SD of schools' results")},
+     &FederationParams::lead_margin},
 };
 
 class Federations final : public MechanismWith<FederationParams> {
  public:
   using MechanismWith::MechanismWith;
 
+  // Arms (State::arm): eligible weak schools are drawn for pairing with chance
+  // `treated`; those not drawn are the matched comparison. A drawn school that
+  // finds no partner is reported as unmatched and belongs to neither group, so
+  // that it cannot bias the comparison.
+  enum Arm : int { not_eligible = 0, paired = 1, comparison = 2, unmatched = 3 };
+
   void step(const State& in, State& out, const StepContext& ctx) override {
     const auto& p = params();
     if (ctx.clock.year() != static_cast<std::int32_t>(p.year)) return;
+    const std::int32_t n = in.n_schools();
     const auto weak = weakest_schools(in, p.weak_share);
-    std::vector<std::uint8_t> taken(static_cast<std::size_t>(in.n_schools()), 0);
-    for (auto w : weak) taken[static_cast<std::size_t>(w)] = 1;
     // The strong: top share of each phase.
-    std::vector<std::uint8_t> strong(static_cast<std::size_t>(in.n_schools()), 0);
+    std::vector<std::uint8_t> strong(static_cast<std::size_t>(n), 0);
     for (int phase = 0; phase < 2; ++phase) {
       std::vector<std::int32_t> ranked;
-      for (std::int32_t i = 0; i < in.n_schools(); ++i)
+      for (std::int32_t i = 0; i < n; ++i)
         if (in.phase[i] == phase) ranked.push_back(i);
       std::stable_sort(ranked.begin(), ranked.end(),
                        [&](std::int32_t a, std::int32_t b) { return school_result(in, a) > school_result(in, b); });
       const auto top = static_cast<std::size_t>(std::floor(p.strong_share * static_cast<double>(ranked.size())));
       for (std::size_t r = 0; r < top; ++r) strong[static_cast<std::size_t>(ranked[r])] = 1;
     }
-    const auto rule = static_cast<int>(p.rule);
+    // Draw the arms first, so the comparison group is fixed before any pairing.
+    std::vector<std::int32_t> drawn;
+    std::vector<std::uint8_t> drawn_flag(static_cast<std::size_t>(n), 0);
     for (std::int32_t w : weak) {
       Stream rng = ctx.stream(static_cast<std::uint64_t>(w));
-      if (rng.uniform() >= p.treated) continue;
+      const bool treat = rng.uniform() < p.treated;
+      out.arm[w] = treat ? unmatched : comparison;  // unmatched until a partner is found
+      if (treat) drawn.push_back(w), drawn_flag[static_cast<std::size_t>(w)] = 1;
+    }
+    // A comparison school for which the rule would have found no partner at
+    // all (none of its area and phase qualifies) is unmatched too: the
+    // comparison holds only schools that could have been paired.
+    auto could_pair = [&](std::int32_t w) {
+      for (std::int32_t j = 0; j < n; ++j)
+        if (j != w && in.area[j] == in.area[w] && in.phase[j] == in.phase[w] &&
+            (static_cast<int>(p.rule) != 0 || strong[static_cast<std::size_t>(j)]))
+          return true;
+      return false;
+    };
+    for (std::int32_t w : weak)
+      if (out.arm[w] == comparison && !could_pair(w)) out.arm[w] = unmatched;
+    // Partners: never a comparison school, nor a school already federated.
+    auto federated = [&](std::int32_t j) {
+      bool any = false;
+      out.ties.for_each_tie(j, [&](TieStore::Slot s, std::int32_t) { any = any || out.ties.kind[s] == TieKind::federation; });
+      return any;
+    };
+    // Eligible schools not drawn for pairing are never partners.
+    auto available = [&](std::int32_t j) {
+      const bool undrawn_weak = out.arm[j] != not_eligible && !drawn_flag[static_cast<std::size_t>(j)];
+      return !undrawn_weak && out.arm[j] != paired && !federated(j);
+    };
+    const auto rule = static_cast<int>(p.rule);
+    for (std::int32_t w : drawn) {
+      if (out.arm[w] == paired) continue;  // already chosen as another drawn school's partner
+      Stream rng = ctx.stream(static_cast<std::uint64_t>(w));
+      rng.uniform();  // the draw of its arm
+      const double rw = school_result(in, w);
       std::int32_t best = -1;
       double best_score = 1e300;
-      for (std::int32_t j = 0; j < in.n_schools(); ++j) {
-        if (j == w || taken[static_cast<std::size_t>(j)] || in.area[j] != in.area[w] || in.phase[j] != in.phase[w])
-          continue;
+      for (std::int32_t j = 0; j < n; ++j) {
+        if (j == w || in.area[j] != in.area[w] || in.phase[j] != in.phase[w] || !available(j)) continue;
         if (rule == 0 && !strong[static_cast<std::size_t>(j)]) continue;
         double score = 0;
         if (rule == 0) score = std::hypot(in.x[w] - in.x[j], in.y[w] - in.y[j]);
         if (rule == 1) score = rng.uniform();
-        if (rule == 2) score = std::abs(in.disadvantaged[w] - in.disadvantaged[j]);
+        if (rule == 2) score = std::abs(rw - school_result(in, j));
         if (score < best_score) best_score = score, best = j;
       }
-      if (best < 0 || out.ties.find(w, best) != TieStore::kNone) continue;
-      taken[static_cast<std::size_t>(best)] = 1;
+      if (best < 0 || out.ties.find(w, best) != TieStore::kNone) continue;  // stays unmatched
+      out.arm[w] = paired;
+      if (out.arm[best] == unmatched) out.arm[best] = paired;  // a drawn weak school as the partner
       const std::int32_t a = std::min(w, best), b = std::max(w, best);
+      // The lead goes only to a partner that really is stronger.
       TieLead lead = TieLead::none;
-      if (p.lead != 0) lead = best == a ? TieLead::a : TieLead::b;
+      const double gap = school_result(in, best) - rw;
+      if (p.lead != 0 && std::abs(gap) >= p.lead_margin) {
+        const std::int32_t leader = gap > 0 ? best : w;
+        lead = leader == a ? TieLead::a : TieLead::b;
+      }
       const auto s = out.ties.add({.a = a,
                                    .b = b,
                                    .strength = p.strength,
@@ -126,13 +179,14 @@ MechanismInfo federations_info() {
   m.in_default_pipeline = false;
   m.summary =
       "School-to-school support: in a given year, a share of the weakest schools of each phase "
-      "are paired (with the nearest strong school, at random, or by similar intake) in "
-      "federation ties of full strength, led by the stronger school; the unpaired eligible "
-      "schools are the matched comparison.";
+      "are paired (with the nearest strong school, at random, or by closest results) in "
+      "federation ties of full strength, led by the partner that really is stronger; eligible "
+      "schools not drawn are the matched comparison, and drawn schools that find no partner are "
+      "reported as unmatched (State::arm) and kept out of both groups.";
   m.cadence = Cadence::year;
   m.reads = {Field::attainment_dis, Field::attainment_adv, Field::disadvantaged, Field::area,
-             Field::phase, Field::x, Field::y};
-  m.writes = {};
+             Field::phase, Field::x, Field::y, Field::arm};
+  m.writes = {Field::arm};
   m.writes_ties = true;
   m.params = kTable.specs();
   m.make = factory<Federations>(kTable);

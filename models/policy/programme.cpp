@@ -11,7 +11,7 @@ namespace schoolsim::models {
 namespace {
 
 struct ProgrammeParams {
-  double year, networks, size, size_spread, size_max, goal, activities, power, entry, spread, density, funding_years,
+  double year, networks, size, size_spread, size_max, goal, activities, power, entry, spread, partners, funding_years,
       facilitation, strength, trust;
 };
 
@@ -58,9 +58,16 @@ const ParamTable<ProgrammeParams> kTable = {
       "Muijs, West & Ainscow (2010): networks differ in spread",
       {"local", "wide"}},
      &ProgrammeParams::spread},
-    {{"density", R::real, 0.4, 0, 1, "share", "share of member pairs tied at launch",
-      "stated reason: members work closely with a few others, not all"},
-     &ProgrammeParams::density},
+    {{"partners", R::integer, 2, 0, 50, "ties",
+      "partners a member works with inside its network (besides the hub, in hub-led and lead-school "
+      "networks): set by a school's time and the network's activities, not by the network's size; "
+      "no school goes beyond tie_formation.max_ties",
+      calibrated(1, 4,
+                 "Networked Learning Communities worked through small groups and pairs of schools "
+                 "inside larger networks (Sammons et al. 2007; Muijs, West & Ainscow 2010); a "
+                 "school's leadership time bounds how many partnerships it can sustain. One to four "
+                 "partners spans a pair to a small cluster")},
+     &ProgrammeParams::partners},
     {{"funding_years", R::integer, 3, 0, 100, "years", "years of funding from launch",
       "Networked Learning Communities: matched funding for three years"},
      &ProgrammeParams::funding_years},
@@ -77,7 +84,9 @@ const ParamTable<ProgrammeParams> kTable = {
 
 class Programme final : public MechanismWith<ProgrammeParams> {
  public:
-  using MechanismWith::MechanismWith;
+  Programme(const ParamTable<ProgrammeParams>& t, std::span<const double> v, const PipelineInfo& pl)
+      : MechanismWith(t, v, pl),
+        max_ties_(static_cast<std::int32_t>(pl.param("tie_formation", "max_ties", 1e9))) {}
 
   void step(const State& in, State& out, const StepContext& ctx) override {
     const auto& p = params();
@@ -139,27 +148,58 @@ class Programme final : public MechanismWith<ProgrammeParams> {
           entry, power == NetworkPower::flat ? -1 : leader, start,
           start + static_cast<std::int32_t>(p.funding_years) * kTermsPerYear, p.facilitation);
       const double trust = std::max(0.0, p.trust - (entry == NetworkEntry::mandated ? 0.2 : 0.0));
-      for (std::size_t x = 0; x < members.size(); ++x)
-        for (std::size_t y = x + 1; y < members.size(); ++y) {
-          const std::int32_t a = std::min(members[x], members[y]), b = std::max(members[x], members[y]);
-          const bool via_hub = power != NetworkPower::flat && (a == leader || b == leader);
-          if (!via_hub && rng.uniform() >= p.density) continue;
-          if (ties.find(a, b) != TieStore::kNone) continue;
-          TieLead lead = TieLead::none;
-          if (power == NetworkPower::lead_school && (a == leader || b == leader))
-            lead = a == leader ? TieLead::a : TieLead::b;
-          const auto s = ties.add({.a = a,
-                                   .b = b,
-                                   .strength = p.strength,
-                                   .trust = trust,
-                                   .kind = TieKind::programme,
-                                   .lead = lead,
-                                   .network = net,
-                                   .activities = static_cast<std::uint8_t>(p.activities)});
-          ctx.log(ties, s, TieEventType::formed, TieReason::programme);
+      auto tie = [&](std::int32_t x, std::int32_t y) {
+        const std::int32_t a = std::min(x, y), b = std::max(x, y);
+        TieLead lead = TieLead::none;
+        if (power == NetworkPower::lead_school && (a == leader || b == leader))
+          lead = a == leader ? TieLead::a : TieLead::b;
+        const auto s = ties.add({.a = a,
+                                 .b = b,
+                                 .strength = p.strength,
+                                 .trust = trust,
+                                 .kind = TieKind::programme,
+                                 .lead = lead,
+                                 .network = net,
+                                 .activities = static_cast<std::uint8_t>(p.activities)});
+        ctx.log(ties, s, TieEventType::formed, TieReason::programme);
+      };
+      // The hub (or lead school) is tied to every member: that is its funded
+      // role, so its own ties are not bounded by max_ties.
+      const bool led = power != NetworkPower::flat;
+      if (led)
+        for (auto m : members)
+          if (m != leader && ties.find(m, leader) == TieStore::kNone) tie(m, leader);
+      // Peer partnerships: each member works with up to `partners` others,
+      // nearest first (local networks) or in a random order (wide ones), and
+      // no school beyond the tie limit of voluntary tie formation.
+      const auto partners = static_cast<std::int32_t>(p.partners);
+      std::vector<std::int32_t> got(members.size(), 0);
+      auto free = [&](std::size_t x) {
+        return !(led && members[x] == leader) && got[x] < partners && ties.degree(members[x]) < max_ties_;
+      };
+      std::vector<double> key(members.size());
+      for (double& k : key) k = rng.uniform();
+      for (std::int32_t round = 0; round < partners; ++round)
+        for (std::size_t x = 0; x < members.size(); ++x) {
+          if (!free(x)) continue;
+          std::size_t best = members.size();
+          double best_score = 1e300;
+          for (std::size_t y = 0; y < members.size(); ++y) {
+            if (y == x || !free(y) || ties.find(members[x], members[y]) != TieStore::kNone) continue;
+            const double score = static_cast<int>(p.spread) == 0
+                                     ? std::hypot(in.x[members[x]] - in.x[members[y]], in.y[members[x]] - in.y[members[y]])
+                                     : std::abs(key[x] - key[y]);
+            if (score < best_score) best_score = score, best = y;
+          }
+          if (best == members.size()) continue;
+          tie(members[x], members[best]);
+          ++got[x], ++got[best];
         }
     }
   }
+
+ private:
+  std::int32_t max_ties_;
 };
 
 }  // namespace
@@ -172,7 +212,7 @@ MechanismInfo programme_info() {
   m.summary =
       "A networking programme: in a given year it launches formal networks of a given size "
       "(or a lognormal distribution of sizes), "
-      "goal, activities, power relations, entry rule, spread and density, funded and "
+      "goal, activities, power relations, entry rule, spread and partners per member, funded and "
       "facilitated for a number of years; what survives the funding is a result.";
   m.cadence = Cadence::term;
   m.reads = {Field::capacity, Field::commitment, Field::area, Field::x, Field::y};

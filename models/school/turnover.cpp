@@ -84,6 +84,7 @@ MechanismInfo turnover_info() {
   m.cadence = Cadence::term;
   m.reads = {Field::capacity, Field::crisis, Field::disadvantaged, Field::expectations};
   m.writes = {Field::capacity, Field::expectations};
+  m.burn_in = true;
   m.params = kTable.specs();
   m.make = factory<Turnover>(kTable);
   return m;

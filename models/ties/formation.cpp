@@ -2,6 +2,7 @@
 #include <boost/random/uniform_int_distribution.hpp>
 #include <cmath>
 
+#include "models/school/school.hpp"
 #include "models/ties/ties.hpp"
 
 namespace schoolsim::models {
@@ -43,7 +44,7 @@ const ParamTable<FormationParams> kTable = {
       "Muijs, West & Ainscow (2010): constructivist networks pair different strengths"},
      &FormationParams::w_complement},
     {{"w_similar", R::real, 1.0, 0, 20, "score",
-      "weight of similar intake 1 - |d_i - d_j| / 0.5 (families of schools)",
+      "weight of similar intake (intake_similarity: 1 - |d_i - d_j| / 0.15, 0 beyond; families of schools)",
       "Ainscow, Muijs & West (2006): schools with similar intakes learn from each other"},
      &FormationParams::w_similar},
     {{"w_closure", R::real, 1.5, 0, 20, "score",
@@ -156,7 +157,7 @@ class Formation final : public MechanismWith<FormationParams> {
     const double dist = std::hypot(in.x[i] - in.x[j], in.y[i] - in.y[j]);
     double score = p.w_proximity * std::exp(-dist / p.spread_km) +
                    p.w_complement * std::abs(in.capacity[i] - in.capacity[j]) +
-                   p.w_similar * std::max(0.0, 1.0 - std::abs(in.disadvantaged[i] - in.disadvantaged[j]) / 0.5);
+                   p.w_similar * intake_similarity(in.disadvantaged[i], in.disadvantaged[j]);
     if (closure_ && shared) score += p.w_closure;
     double deterrence = p.w_rivalry * in.near.rivalry_between(i, j);
     if (commitment_) {
