@@ -382,7 +382,7 @@ std::vector<Target> make_targets() {
   t.push_back({"P2", "competition alone gives about zero average gain",
                "Gibbons, Machin & Silva (2008): no effect of choice and competition on primary pupils' "
                "progress; OECD (2014): no link between competition and system performance. Taken as "
-               "|effect| < 0.05 pupil SD",
+               "an effect within ±0.05 pupil SD",
                "market only, 20 years: mean attainment over the last 3 years, choice 1 minus choice 0",
                "pupil SD", Claim::within, std::pair{-0.05, 0.05}, true,
                [](std::uint64_t seed, const Size& s) {
@@ -415,7 +415,7 @@ std::vector<Target> make_targets() {
                  return g.qualifying - g.other_tied;
                }});
   t.push_back({"P6b", "ties as such do not raise expectations",
-               "Ainscow, Muijs & West (2006). Taken as |effect| < 0.01",
+               "Ainscow, Muijs & West (2006). Taken as an effect within ±0.01",
                "5 years: change of expectations, schools tied otherwise minus untied schools", "[0,1]",
                Claim::within, std::pair{-0.01, 0.01}, true, [](std::uint64_t seed, const Size& s) {
                  const auto g = expectation_groups(seed, s);
@@ -430,7 +430,7 @@ std::vector<Target> make_targets() {
                  return league_table_run(seed, s, true).first - league_table_run(seed, s, false).first;
                }});
   t.push_back({"A1b", "league tables make no difference to the top quarter",
-               "Burgess, Wilson & Worth (2013): no effect in the top quartile. Taken as |effect| < 0.03",
+               "Burgess, Wilson & Worth (2013): no effect in the top quartile. Taken as an effect within ±0.03",
                "as A1a, the top 25% at the start", "pupil SD", Claim::within, std::pair{-0.03, 0.03}, true,
                [](std::uint64_t seed, const Size& s) {
                  return league_table_run(seed, s, true).second - league_table_run(seed, s, false).second;
@@ -451,12 +451,12 @@ std::vector<Target> make_targets() {
                [](std::uint64_t seed, const Size& s) { return attainment_gap(default_world(seed, s)); }});
   t.push_back({"S1", "a world with nothing changing stays level (results)",
                "model requirement: the generated world is at the model's stationary state. Taken as "
-               "|drift| < 0.02 pupil SD over 20 years",
+               "a drift within ±0.02 pupil SD over 20 years",
                "crises, turnover, attainment and opportunities only, 20 years: change of mean attainment",
                "pupil SD", Claim::within, std::pair{-0.02, 0.02}, true,
                [](std::uint64_t seed, const Size& s) { return stationary_drift(seed, s).first; }});
   t.push_back({"S2", "a world with nothing changing stays level (capacity)",
-               "model requirement, as S1. Taken as |drift| < 0.005", "as S1: change of mean capacity", "[0,1]",
+               "model requirement, as S1. Taken as a drift within ±0.005", "as S1: change of mean capacity", "[0,1]",
                Claim::within, std::pair{-0.005, 0.005}, true,
                [](std::uint64_t seed, const Size& s) { return stationary_drift(seed, s).second; }});
   t.push_back({"F1", "funding for disadvantaged pupils narrows the gap",
