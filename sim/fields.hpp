@@ -38,6 +38,8 @@ enum class Role { fixed, dynamic };
   X(pressure, real, dynamic, "[0,1]", "accountability pressure from league tables and inspections") \
   X(scrutiny, real, dynamic, "[0,1]", "focus on teaching after a failed inspection; fades over a few years") \
   X(teaching, real, dynamic, "[0,1]", "classroom practice: the stock of capacity that has reached lessons, filled slowly; results follow it") \
+  X(entrants, integer, dynamic, "pupils", "pupils admitted in this year's admissions round") \
+  X(entrants_home, integer, dynamic, "pupils", "of this year's entrants, those who live nearer this school than any other of its phase") \
   X(arm, integer, dynamic, "0-3", "federations policy arm: 0 not eligible, 1 paired, 2 matched comparison, 3 drawn but no partner found (in neither group)") \
   X(integration, real, dynamic, "[0,1]", "Durkheimian integration: 1 - exp(-sum of tie strengths / g0)") \
   X(anomie, real, dynamic, "[0,1]", "isolation under pressure: (1 - integration) x pressure")      \

@@ -83,6 +83,11 @@ double school_sd(const State& s, const GroupWeights& w) {
 
 double total_pupils(const State& s) { return static_cast<double>(s.pupils.cast<double>().sum()); }
 
+double nearest_school_share(const State& s) {
+  const double all = s.entrants.cast<double>().sum();
+  return all > 0 ? s.entrants_home.cast<double>().sum() / all : 0.0;
+}
+
 double dissimilarity(const State& s) {
   // Schools of an area are a contiguous block of indices.
   const std::int32_t n = s.n_schools();

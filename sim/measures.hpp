@@ -32,6 +32,7 @@ double between_school_share(const State& s);
 double n_schools_in_crisis(const State& s);
 double n_ties(const State& s);
 double total_pupils(const State& s);
+double nearest_school_share(const State& s);
 double dissimilarity(const State& s);
 double enrolment_gini(const State& s);
 double school_sd(const State& s);
@@ -100,6 +101,10 @@ inline constexpr std::array kSystemMeasures = {
     MeasureInfo{"n_schools_in_crisis", "schools", "schools whose crisis severity exceeds 0.5",
                 n_schools_in_crisis},
     MeasureInfo{"pupils", "pupils", "pupils enrolled in all schools", total_pupils},
+    MeasureInfo{"nearest_school_share", "share",
+                "share of the last admissions round's entrants admitted to the school they live "
+                "nearest (0 before the first round)",
+                nearest_school_share},
     MeasureInfo{"n_ties", "ties", "collaboration ties in place", n_ties},
     MeasureInfo{"mean_degree", "ties per school", "mean number of ties per school", mean_degree},
     MeasureInfo{"density", "share", "share of school pairs that are tied", density},

@@ -44,6 +44,14 @@ TEST_CASE("validation A1b: league tables leave the top quarter alone") { check_t
 TEST_CASE("validation A2: just failing an inspection raises results") { check_target("A2"); }
 TEST_CASE("validation C1: about 40% of variance between schools") { check_target("C1"); }
 TEST_CASE("validation C2: attainment gap of 0.5 to 0.8 SD") { check_target("C2"); }
+// C3 fails, at every size: with the default market far more entrants go to
+// their nearest school than England's 45% (docs/VALIDATION.md). It is a target
+// of the calibration issue. Marked should_fail, this test fails the day the
+// model meets the target, so that the mark is then removed, not forgotten.
+TEST_CASE("validation C3: about 45% of pupils at their nearest school (fails until calibrated)" *
+          doctest::should_fail()) {
+  check_target("C3");
+}
 TEST_CASE("validation S1: a world with nothing changing keeps its results") { check_target("S1"); }
 TEST_CASE("validation S2: a world with nothing changing keeps its capacity") { check_target("S2"); }
 TEST_CASE("validation F1: funding for disadvantaged pupils narrows the gap") { check_target("F1"); }

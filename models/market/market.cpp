@@ -183,6 +183,7 @@ class Market final : public MechanismWith<MarketParams> {
     remain_dis_.assign(static_cast<std::size_t>(n), 0);
     admitted_.assign(static_cast<std::size_t>(n), 0);
     admitted_dis_.assign(static_cast<std::size_t>(n), 0);
+    admitted_home_.assign(static_cast<std::size_t>(n), 0);
     free_.assign(static_cast<std::size_t>(n), 0);
 
     // Each area's schools are a contiguous block; admissions run per area and phase.
@@ -203,6 +204,8 @@ class Market final : public MechanismWith<MarketParams> {
       const std::int64_t pupils = remain_[k] + admitted_[k];
       const std::int64_t dis = remain_dis_[k] + admitted_dis_[k];
       out.pupils[i] = static_cast<int>(pupils);
+      out.entrants[i] = static_cast<int>(admitted_[k]);
+      out.entrants_home[i] = static_cast<int>(admitted_home_[k]);
       out.disadvantaged[i] = pupils > 0 ? static_cast<double>(dis) / static_cast<double>(pupils)
                                         : in.disadvantaged[i];
       out.budget[i] = p.base_funding + p.premium * out.disadvantaged[i];
@@ -384,6 +387,7 @@ class Market final : public MechanismWith<MarketParams> {
     const auto k = static_cast<std::size_t>(a.school);
     admitted_[k] += count;
     if (a.disadvantaged) admitted_dis_[k] += count;
+    if (a.home == a.school) admitted_home_[k] += count;
   }
 
   // League tables and inspections: pressure on the low-ranked; a failed
@@ -421,7 +425,7 @@ class Market final : public MechanismWith<MarketParams> {
   // Scratch buffers reused across schools and years (no parameters live here).
   std::vector<std::int32_t> group_, options_;
   std::vector<double> weights_;
-  std::vector<std::int64_t> remain_, remain_dis_, admitted_, admitted_dis_, free_, parts_;
+  std::vector<std::int64_t> remain_, remain_dis_, admitted_, admitted_dis_, admitted_home_, free_, parts_;
   std::vector<std::pair<double, std::size_t>> scratch_;
 };
 
@@ -442,7 +446,7 @@ MechanismInfo market_info() {
              Field::attainment_adv, Field::capacity, Field::crisis, Field::pressure,
              Field::scrutiny, Field::x, Field::y, Field::area, Field::phase};
   m.writes = {Field::pupils, Field::disadvantaged, Field::budget, Field::capacity, Field::crisis,
-              Field::pressure, Field::scrutiny};
+              Field::pressure, Field::scrutiny, Field::entrants, Field::entrants_home};
   m.writes_rivalry = true;
   m.params = kTable.specs();
   m.make = factory<Market>(kTable);

@@ -178,7 +178,7 @@ class Programme final : public MechanismWith<ProgrammeParams> {
         return !(led && members[x] == leader) && got[x] < partners && ties.degree(members[x]) < max_ties_;
       };
       std::vector<double> key(members.size());
-      for (double& k : key) k = rng.uniform();
+      for (double& draw : key) draw = rng.uniform();
       for (std::int32_t round = 0; round < partners; ++round)
         for (std::size_t x = 0; x < members.size(); ++x) {
           if (!free(x)) continue;
