@@ -16,35 +16,48 @@ const ParamTable<ConstructivismParams> kTable = {
     {{"alpha", R::real, 0.05, 0, 1, "per term",
       "share of a stronger partner's capacity lead passed on per term over a tie of full strength "
       "and trust (alpha_T)",
-      "stated reason: closes about half the gap over a three-year programme on a strong tie; "
-      "Chapman & Muijs (2014) report gains after about two years"},
+      calibrated(0.01, 0.15, "gains from school-to-school support show after two to four "
+                 "years (Chapman, Muijs & MacAllister 2011); no published rate of transfer: "
+                 "at 0.05 a term, with the absorptive factor about 0.6, a tie of full "
+                 "strength and trust closes about a quarter of the capacity gap in three "
+                 "years")},
      &ConstructivismParams::alpha},
     {{"c_half", R::real, 0.3, 0.001, 10, "[0,1]",
       "capacity at which a school absorbs half of what it could (absorptive capacity, c_1/2)",
-      "Cohen & Levinthal (1990): learning needs prior knowledge"},
+      calibrated(0.1, 1, "learning needs prior knowledge (Cohen & Levinthal 1990); no "
+                 "published value on this scale: at 0.3 a school of capacity 0.3 absorbs half "
+                 "of what it could")},
      &ConstructivismParams::c_half},
     {{"alpha_construct", R::real, 0.03, 0, 1, "per term",
       "rate at which partners make new knowledge together, per unit of tie strength x trust x "
       "both autonomies x difference of practice (alpha_K)",
-      "Muijs, West & Ainscow (2010): co-construction needs agency and different practice"},
+      calibrated(0, 0.1, "co-construction needs agency and different practice (Muijs, West & "
+                 "Ainscow 2010); no published rate; below alpha, since reviews find transfer "
+                 "from stronger partners more often than new knowledge (CUREE 2005)")},
      &ConstructivismParams::alpha_construct},
     {{"eta", R::real, 0.05, 0, 1, "per term",
       "rate at which partners' practices grow alike (convergence)",
-      "Lazer & Friedman (2007): dense networks use up their own diversity"},
+      calibrated(0.01, 0.2, "positive: partners' practices grow alike, so dense networks use "
+                 "up their own diversity (Lazer & Friedman 2007); no published rate")},
      &ConstructivismParams::eta},
     {{"cost", R::real, 0.002, 0, 1, "capacity per term per unit strength",
       "leadership time a tie takes from the school (gamma)",
-      "stated reason: a strong tie costs about 0.6% of capacity a year"},
+      calibrated(0, 0.01, "ties take leadership time (Muijs, West & Ainscow 2010), with no "
+                 "published figure: at 0.002 a term a tie of full strength costs 0.6% of "
+                 "capacity a year")},
      &ConstructivismParams::cost},
     {{"lead_gain", R::real, 1.0, 0, 10, "factor",
       "on a tie with a lead school, extra transfer from the leader (the led school learns "
       "1 + lead_gain times as fast, the leader nothing from the led)",
-      "Chapman & Muijs (2014): in performance federations the strong school leads improvement"},
+      calibrated(0, 3, "in performance federations the strong school leads improvement "
+                 "(Chapman & Muijs 2014); no published size: at 1 the led school learns twice "
+                 "as fast")},
      &ConstructivismParams::lead_gain},
     {{"brokerage_gain", R::real, 0.5, 0, 10, "factor",
       "extra co-construction of a school spanning structural holes, per unit brokerage; only "
       "with social_capital in the pipeline",
-      "Burt (1992, 2004): brokers see more good ideas"},
+      calibrated(0, 2, "non-negative: brokers see more good ideas (Burt 1992, 2004); no "
+                 "published size on this scale")},
      &ConstructivismParams::brokerage_gain},
 };
 
