@@ -32,8 +32,8 @@ const ParamTable<ConstructivismParams> kTable = {
       "rate at which partners make new knowledge together, per unit of tie strength x trust x "
       "both autonomies x difference of practice (alpha_K)",
       calibrated(0, 0.1, "co-construction needs agency and different practice (Muijs, West & "
-                 "Ainscow 2010); no published rate; below alpha, since reviews find transfer "
-                 "from stronger partners more often than new knowledge (CUREE 2005)")},
+                 "Ainscow 2010); no published rate: the prior runs from none to twice alpha "
+                 "(0.05), the rate of transfer from a stronger partner")},
      &ConstructivismParams::alpha_construct},
     {{"eta", R::real, 0.05, 0, 1, "per term",
       "rate at which partners' practices grow alike (convergence)",
