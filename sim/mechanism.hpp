@@ -54,8 +54,18 @@ inline Source calibrated(double prior_lo, double prior_hi, std::string reason) {
   return s;
 }
 
-// "source: ..." or "calibrated, prior [lo, hi]: ..." as describe prints it.
+// "source: ...", "calibrated, prior [lo, hi]: ..." or "scenario choice: ..." as
+// describe prints it.
 std::string source_text(const Source& s);
+
+// A parameter that is a modelling switch or scale choice (how many schools a
+// generated world has, whether a policy runs, the unit of money) is neither
+// estimated nor calibrated: its source text starts with this.
+inline constexpr std::string_view kScenarioChoice = "scenario choice:";
+
+// What kind of basis a parameter's value has.
+enum class Basis { sourced, calibrated, scenario_choice };
+Basis basis_of(const Source& s);
 
 struct ParamSpec {
   std::string name;

@@ -47,8 +47,14 @@ std::string value_text(const ParamSpec& spec, double value) {
 }
 
 std::string source_text(const Source& s) {
-  if (!s.calibrated) return "source: " + s.text;
+  if (!s.calibrated) return s.text.starts_with(kScenarioChoice) ? s.text : "source: " + s.text;
   return "calibrated, prior [" + format_number(s.prior_lo) + ", " + format_number(s.prior_hi) + "]: " + s.text;
+}
+
+Basis basis_of(const Source& s) {
+  if (s.calibrated) return Basis::calibrated;
+  if (s.text.starts_with(kScenarioChoice)) return Basis::scenario_choice;
+  return Basis::sourced;
 }
 
 std::string format_number(double v) {

@@ -17,18 +17,25 @@ const ParamTable<ConstructivismParams> kTable = {
     {{"alpha", R::real, 0.05, 0, 1, "per term",
       "share of a stronger partner's capacity lead passed on per term over a tie of full strength "
       "and trust (alpha_T)",
-      "stated reason: closes about half the gap over a three-year programme on a strong tie; "
-      "Chapman & Muijs (2014) report gains after about two years"},
+      calibrated(0.01, 0.15, "gains from school-to-school support show after two to four "
+                 "years (Chapman, Muijs & MacAllister 2011); no published rate of transfer: "
+                 "at 0.05 a term, with the absorptive factor about 0.6, a tie of full "
+                 "strength and trust closes about a quarter of the capacity gap in three "
+                 "years")},
      &ConstructivismParams::alpha},
     {{"c_half", R::real, 0.3, 0.001, 10, "[0,1]",
       "capacity at which a school absorbs half of what it could (absorptive capacity, c_1/2)",
-      "Cohen & Levinthal (1990): learning needs prior knowledge"},
+      calibrated(0.1, 1, "learning needs prior knowledge (Cohen & Levinthal 1990); no "
+                 "published value on this scale: at 0.3 a school of capacity 0.3 absorbs half "
+                 "of what it could")},
      &ConstructivismParams::c_half},
     {{"alpha_construct", R::real, 0.03, 0, 1, "per term",
       "rate at which partners make new knowledge together, per unit of tie strength x trust x "
       "both autonomies (ownership) x the difference of practice beyond difference_min x focus x "
       "(1 + expertise) (alpha_K); the tie's cost is paid whether or not it pays",
-      "Muijs, West & Ainscow (2010): co-construction needs agency and different practice"},
+      calibrated(0, 0.1, "co-construction needs agency and different practice (Muijs, West & "
+                 "Ainscow 2010); no published rate: the prior runs from none to twice alpha "
+                 "(0.05), the rate of transfer from a stronger partner")},
      &ConstructivismParams::alpha_construct},
     {{"difference_min", R::real, 0.5, 0, 2, "practice distance",
       "difference of practice (distance of the unit practice vectors, 0 to 2; random partners "
@@ -56,7 +63,8 @@ const ParamTable<ConstructivismParams> kTable = {
      &ConstructivismParams::expertise_gain},
     {{"eta", R::real, 0.05, 0, 1, "per term",
       "rate at which partners' practices grow alike (convergence)",
-      "Lazer & Friedman (2007): dense networks use up their own diversity"},
+      calibrated(0.01, 0.2, "positive: partners' practices grow alike, so dense networks use "
+                 "up their own diversity (Lazer & Friedman 2007); no published rate")},
      &ConstructivismParams::eta},
     {{"cost", R::real, 0.002, 0, 1, "capacity per term per unit strength",
       "leadership time a tie takes from the school (gamma), paid on every tie whether or not it pays",
@@ -68,12 +76,15 @@ const ParamTable<ConstructivismParams> kTable = {
     {{"lead_gain", R::real, 1.0, 0, 10, "factor",
       "on a tie with a lead school, extra transfer from the leader (the led school learns "
       "1 + lead_gain times as fast, the leader nothing from the led)",
-      "Chapman & Muijs (2014): in performance federations the strong school leads improvement"},
+      calibrated(0, 3, "in performance federations the strong school leads improvement "
+                 "(Chapman & Muijs 2014); no published size: at 1 the led school learns twice "
+                 "as fast")},
      &ConstructivismParams::lead_gain},
     {{"brokerage_gain", R::real, 0.5, 0, 10, "factor",
       "extra co-construction of a school spanning structural holes, per unit brokerage; only "
       "with social_capital in the pipeline",
-      "Burt (1992, 2004): brokers see more good ideas"},
+      calibrated(0, 2, "non-negative: brokers see more good ideas (Burt 1992, 2004); no "
+                 "published size on this scale")},
      &ConstructivismParams::brokerage_gain},
 };
 

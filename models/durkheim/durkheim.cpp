@@ -16,33 +16,43 @@ using R = ParamType;
 const ParamTable<DurkheimParams> kTable = {
     {{"g0", R::real, 1.5, 0.01, 100, "tie strength",
       "summed tie strength at which integration reaches 1 - 1/e (g = 1 - exp(-sum w / g0))",
-      "stated reason: three ties of middling strength integrate a school well"},
+      calibrated(0.5, 4, "no published measure of integration: at 1.5 three ties of strength "
+                 "0.5 give integration 1 - e^-1 = 0.63")},
      &DurkheimParams::g0},
     {{"regulation", R::real, 0.05, 0, 1, "per term",
       "rate at which expectations move toward the trust-weighted norm of partners (up or down)",
-      "Durkheim's regulation, after Muijs, West & Ainscow (2010)"},
+      calibrated(0.01, 0.2, "partners' norms regulate expectations (Durkheim, after Muijs, "
+                 "West & Ainscow 2010); no published rate: at 0.05 a term expectations close "
+                 "half the gap to the norm in about 14 terms")},
      &DurkheimParams::regulation},
     {{"anomie_turnover", R::real, 0.02, 0, 1, "capacity per term at anomie 1",
       "capacity lost to staff turnover in an isolated school under pressure",
-      "Daly & Finnigan (2010): pressured, isolated schools lose staff"},
+      calibrated(0, 0.06, "non-negative: pressured, isolated schools lose staff (Daly & "
+                 "Finnigan 2010); no published size on the capacity scale: at 0.02 full "
+                 "anomie costs 6% of capacity a year")},
      &DurkheimParams::anomie_turnover},
     {{"anomie_expectations", R::real, 0.01, 0, 1, "per term at anomie 1",
       "fall of expectations in an isolated school under pressure",
-      "stated reason: anomie lowers what staff believe pupils can achieve"},
+      calibrated(0, 0.05, "non-negative: anomie lowers what staff believe pupils can achieve; "
+                 "no published size")},
      &DurkheimParams::anomie_expectations},
     {{"withdrawal", R::real, 0.1, 0, 1, "per tie per term at anomie 1",
       "chance that an anomic school withdraws from each of its voluntary ties",
-      "Daly & Finnigan (2010): under accountability pressure, weak schools lose ties"},
+      calibrated(0, 0.3, "non-negative: under accountability pressure weak schools lose ties "
+                 "(Daly & Finnigan 2010); no published rate")},
      &DurkheimParams::withdrawal},
     {{"over_regulation", R::real, 0.02, 0, 1, "autonomy per term",
       "loss of autonomy of an integrated school whose ties are mandated",
-      "Muijs, West & Ainscow (2010): mandated, dense networks over-regulate"},
+      calibrated(0, 0.06, "non-negative: mandated, dense networks over-regulate (Muijs, West "
+                 "& Ainscow 2010); no published rate")},
      &DurkheimParams::over_regulation},
     {{"autonomy_recovery", R::real, 0.01, 0, 1, "per term", "rate at which autonomy returns to its baseline",
-      "stated reason: agency recovers slowly once pressure is off"},
+      calibrated(0.002, 0.05, "agency recovers slowly once pressure is off; no published "
+                 "rate: at 0.01 a term half the loss returns in about 69 terms (23 years)")},
      &DurkheimParams::autonomy_recovery},
     {{"autonomy_baseline", R::real, 0.6, 0, 1, "[0,1]", "autonomy a school returns to",
-      "the world's mean initial autonomy"},
+      calibrated(0.3, 0.9, "equal to world.autonomy_mean, so that the world starts where "
+                 "autonomy settles; calibrate the two together")},
      &DurkheimParams::autonomy_baseline},
 };
 

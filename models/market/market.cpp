@@ -63,56 +63,74 @@ const ParamTable<MarketParams> kTable = {
     {{"choice", R::real, 0.5, 0, 1, "share",
       "intensity of parental choice: the share of families who choose actively by results, peers "
       "and distance; the rest take the nearest school with room (0 = everyone does)",
-      "about 45% of English pupils attend their nearest school (Burgess et al. 2015)"},
+      calibrated(0.2, 0.9, "fitted to the calibration scale of about 45% of English pupils at "
+                 "their nearest school (docs/ODD.md), which falls as this share of active "
+                 "choosers rises; more choice sorts pupils more (Hsieh & Urquiola 2006)")},
      &MarketParams::choice},
     {{"dis_active_ratio", R::real, 0.2, 0, 1, "ratio",
       "how likely a disadvantaged family is to choose actively, relative to an advantaged one",
-      "Burgess, Greaves & Vignoles (2015); Gewirtz, Ball & Bowe (1995): middle-class families "
-      "exercise choice more"},
+      calibrated(0.1, 1, "below 1: middle-class families exercise choice more (Gewirtz, Ball "
+                 "& Bowe 1995; Burgess, Greaves & Vignoles 2015); no published ratio of "
+                 "active choosers")},
      &MarketParams::dis_active_ratio},
     {{"beta_reputation", R::real, 2.0, 0, 20, "utility per pupil SD",
       "weight active choosers give a school's (published or perceived) results",
-      "stated reason: a school 0.5 SD better is worth 2 km more travel to an advantaged family; "
-      "Burgess, Greaves & Vignoles (2015) find results weigh heavily in stated preferences"},
+      calibrated(0.5, 6, "results weigh heavily in parents' stated preferences (Burgess, "
+                 "Greaves & Vignoles 2015), with no published weight in these units: at 2 a "
+                 "school 0.5 pupil SD better is worth 2 km more travel to an advantaged "
+                 "family (beta_distance_adv 0.5)")},
      &MarketParams::beta_reputation},
     {{"beta_peer_adv", R::real, 8.0, 0, 20, "utility per unit share",
       "weight advantaged active choosers give to a school's share of advantaged pupils",
-      "Hastings, Kane & Staiger (2009); Burgess et al. (2015): families also choose by intake"},
+      calibrated(2, 15, "families also choose by intake (Hastings, Kane & Staiger 2009; "
+                 "Burgess et al. 2015); fitted with choice so that more choice raises "
+                 "segregation (docs/ODD.md)")},
      &MarketParams::beta_peer_adv},
     {{"beta_peer_dis", R::real, 0.0, 0, 20, "utility per unit share",
       "weight disadvantaged active choosers give to a school's share of advantaged pupils",
-      "stated reason: Hastings et al. (2009) find low-income families weigh composition little; "
-      "set to 0, which with the other defaults reproduces sorting by choice (docs/ODD.md)"},
+      calibrated(0, 4, "low-income families weigh composition little (Hastings, Kane & "
+                 "Staiger 2009); 0, the lower bound, with the other defaults reproduces "
+                 "sorting by choice (docs/ODD.md)")},
      &MarketParams::beta_peer_dis},
     {{"beta_distance_adv", R::real, 0.5, 0, 10, "utility per km",
       "distance cost of advantaged families",
-      "stated reason: advantaged families travel further (car access)"},
+      calibrated(0.2, 1.5, "advantaged families travel further (car access); no published "
+                 "distance cost in these units: at 0.5 a km costs half the utility of a 0.5 "
+                 "pupil SD lead in results (beta_reputation 2)")},
      &MarketParams::beta_distance_adv},
     {{"beta_distance_dis", R::real, 1.5, 0, 10, "utility per km",
       "distance cost of disadvantaged families: higher, they are less mobile",
-      "Burgess et al. (2015): poorer families' choice sets are more local"},
+      calibrated(0.5, 4, "above beta_distance_adv: poorer families' choice sets are more "
+                 "local (Burgess et al. 2015); no published distance cost in these units")},
      &MarketParams::beta_distance_dis},
     {{"league_tables", R::boolean, 1, 0, 1, "true/false",
       "results are published: reputation is last year's results, and low-ranked schools feel "
       "accountability pressure",
-      "England has published school performance tables since 1992"},
+      "scenario choice: true, England's regime, which has published school performance tables "
+      "since 1992; false models Wales after 2001 (Burgess, Wilson & Worth 2013)"},
      &MarketParams::league_tables},
     {{"perceived_weight", R::real, 0.3, 0, 1, "share",
       "without league tables, how much of a school's results families perceive (the rest is the "
       "local average)",
-      "stated reason: word of mouth carries part of the information tables publish"},
+      calibrated(0, 0.7, "word of mouth carries part of the information tables publish; no "
+                 "published share")},
      &MarketParams::perceived_weight},
     {{"inspection_cycle", R::integer, 4, 0, 20, "years",
       "years between a school's inspections (0 = no inspections)",
-      "Ofsted inspected most schools every three to five years"},
+      "Ofsted inspects schools judged good about every 4 years and those requiring "
+      "improvement within 30 months (Ofsted, school inspection handbook); 4 years is the "
+      "cycle of most schools"},
      &MarketParams::inspection_cycle},
     {{"inspection_fail_share", R::real, 0.1, 0, 1, "share",
       "inspected schools in this bottom share of their phase's results are judged failing",
-      "stated reason: about one school in ten was judged to need improvement or worse"},
+      calibrated(0.03, 0.2, "Ofsted judges roughly one school in ten less than good and a few "
+                 "per cent inadequate; which of these a failed inspection stands for in the "
+                 "model is a modelling question")},
      &MarketParams::inspection_fail_share},
     {{"inspection_severity", R::real, 0.5, 0, 1, "[0,1]",
       "crisis severity a failed inspection brings",
-      "Ainscow, Muijs & West (2006): a failed inspection is an immediate problem"},
+      calibrated(0.3, 1, "a failed inspection is an immediate problem (Ainscow, Muijs & West "
+                 "2006); no published severity on this scale")},
      &MarketParams::inspection_severity},
     {{"league_pressure_share", R::real, 0.75, 0, 1, "share",
       "with league tables, schools in this bottom share of their phase feel pressure, rising "
@@ -121,7 +139,8 @@ const ParamTable<MarketParams> kTable = {
       "schools and had no effect on the top quartile: pressure falls on the bottom 0.75"},
      &MarketParams::league_pressure_share},
     {{"pressure_decay", R::real, 0.5, 0, 1, "per year", "share of accountability pressure that fades each year",
-      "stated reason: pressure from one bad year lasts about two years"},
+      calibrated(0.2, 0.9, "pressure from one bad year lasts about two years; no published "
+                 "duration: at 0.5 a year a quarter of it is left after two years")},
      &MarketParams::pressure_decay},
     {{"scrutiny_decay", R::real, 0.5, 0, 1, "per year",
       "share of a failed inspection's scrutiny (monitoring, re-inspection, a notice to improve) "
@@ -132,11 +151,16 @@ const ParamTable<MarketParams> kTable = {
                  "decays of 0.3 to 0.8 a year put most of the focus inside that window")},
      &MarketParams::scrutiny_decay},
     {{"base_funding", R::real, 1.0, 0, 10, "money per pupil-year (normalised)",
-      "funding per pupil", "normalised: 1 is the national base rate"},
+      "funding per pupil",
+      "scenario choice: money is measured in units of the national base rate per pupil, so "
+      "the base is 1"},
      &MarketParams::base_funding},
     {{"premium", R::real, 0.3, 0, 5, "money per disadvantaged pupil-year",
       "extra funding per disadvantaged pupil (pupil premium)",
-      "the pupil premium (about 1,300 to 1,450 pounds) was about 0.3 of base per-pupil funding"},
+      "the pupil premium of 2023-24 was 1,455 pounds per eligible primary pupil and 1,035 per "
+      "secondary pupil (DfE conditions of grant), against minimum per-pupil funding of 4,610 "
+      "and 5,995 pounds in 2024-25 (national funding formula): 0.32 and 0.17 of base; 0.3 is "
+      "near the primary ratio, four schools in five being primaries"},
      &MarketParams::premium},
     {{"need_disadvantaged", R::real, 0.3, 0, 5, "money per disadvantaged pupil-year",
       "extra cost of teaching a disadvantaged pupil to the same standard: a school's need per "
@@ -150,16 +174,20 @@ const ParamTable<MarketParams> kTable = {
     {{"fixed_cost_share", R::real, 0.3, 0, 1, "share",
       "share of a school's costs that scale with its places rather than its pupils (buildings, "
       "leadership)",
-      "stated reason: a falling roll leaves fixed costs to be met from fewer pupils' funding"},
+      calibrated(0.1, 0.5, "buildings and leadership do not shrink with a falling roll; no "
+                 "published share of costs that scale with places")},
      &MarketParams::fixed_cost_share},
     {{"funding_sensitivity", R::real, 0.1, 0, 1, "capacity per year per unit of funding shortfall",
       "how fast capacity drifts with funding relative to need",
-      "stated reason: a school 10% short of a typical school's resources loses about 0.01 "
-      "capacity a year, the falling-roll spiral"},
+      calibrated(0, 0.3, "no published effect of funding on staff capacity on this scale: at "
+                 "0.1 a school 10% short of its need loses about 0.01 capacity a year, the "
+                 "falling-roll spiral")},
      &MarketParams::funding_sensitivity},
     {{"reference_occupancy", R::real, 0.9, 0.1, 1, "share",
       "occupancy at which funding exactly meets need",
-      "stated reason: the system's typical occupancy"},
+      "equal to world.occupancy: 611,000 unfilled primary places in 2023/24 (DfE, School "
+      "capacity) against 4,614,990 primary pupils: 88% of places filled; secondaries fuller, "
+      "so 0.9"},
      &MarketParams::reference_occupancy},
 };
 

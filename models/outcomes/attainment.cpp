@@ -13,27 +13,40 @@ using R = ParamType;
 const ParamTable<AttainmentParams> kTable = {
     {{"intercept", R::real, -0.75, -5, 5, "pupil SD",
       "attainment of a school with zero capacity, expectations and opportunity and no disadvantage",
-      "stated reason: centres mean attainment near 0 at the default world"},
+      calibrated(-2, 0.5, "a level, not an effect: fitted so that the default world's mean "
+                 "result is 0 pupil SD, results being measured from the national mean; it "
+                 "absorbs the levels of the other terms")},
      &AttainmentParams::intercept},
     {{"beta_capacity", R::real, 1.8, 0, 5, "pupil SD per unit classroom practice",
       "effect of classroom practice (the stock that capacity, less what a crisis takes, fills) on attainment",
-      "calibrated with the world's spreads so that about 40% of attainment variance lies between "
-      "schools (OECD 2019; docs/ODD.md)"},
+      calibrated(1, 3, "fitted with the world's spreads to about 40% of the variance of pupil "
+                 "results between schools and a gap of 0.5 to 0.8 pupil SD (docs/ODD.md "
+                 "calibration scales); results identify only its product with "
+                 "world.capacity_sd, so at 1.8 one SD of capacity (0.2) is worth 0.36 pupil "
+                 "SD")},
      &AttainmentParams::beta_capacity},
     {{"beta_expectations", R::real, 0.5, 0, 5, "pupil SD per unit expectations",
-      "effect of staff expectations on attainment", "Ainscow, Muijs & West (2006): expectations shape what pupils achieve"},
+      "effect of staff expectations on attainment",
+      calibrated(0, 1.5, "non-negative: expectations shape what pupils achieve (Ainscow, "
+                 "Muijs & West 2006); no published size on this scale: at 0.5 one SD of "
+                 "expectations (0.1) is worth 0.05 pupil SD")},
      &AttainmentParams::beta_expectations},
     {{"beta_opportunity", R::real, 0.2, 0, 5, "pupil SD per unit opportunity",
       "effect of the breadth of learning opportunities on attainment",
-      "Ainscow, Muijs & West (2006): collaboration widens learning opportunities"},
+      calibrated(0, 0.8, "non-negative: collaboration widens learning opportunities (Ainscow, "
+                 "Muijs & West 2006); no published effect of breadth on results on this scale")},
      &AttainmentParams::beta_opportunity},
     {{"beta_disadvantaged", R::real, 1.0, 0, 5, "pupil SD per unit share",
       "peer effect: attainment of all pupils falls with the school's share of disadvantaged pupils",
-      "calibrated with the world (docs/ODD.md): compositional effects of about 1 SD between all- and no-disadvantaged intakes"},
+      calibrated(0.3, 2, "compositional (peer) effects: fitted with the world to the "
+                 "between-school variance and the gap (docs/ODD.md); at 1 a school of all "
+                 "disadvantaged pupils trails one of none by 1 pupil SD for all its pupils")},
      &AttainmentParams::beta_disadvantaged},
     {{"penalty_dis", R::real, 0.4, 0, 3, "pupil SD",
       "penalty of disadvantage: how far disadvantaged pupils trail others in the same school",
-      "calibrated so that the national gap, which adds school composition to this within-school penalty, is about 0.75 pupil SD; England's is about 0.5 to 0.8 (Education Endowment Foundation)"},
+      calibrated(0.2, 0.8, "fitted so that the national gap, school composition plus this "
+                 "within-school penalty, is about 0.75 pupil SD, inside England's 0.5 to 0.8 "
+                 "(docs/ODD.md calibration scales)")},
      &AttainmentParams::penalty_dis},
     {{"practice_lag_years", R::real, 2.0, 0.05, 20, "years",
       "time constant with which classroom practice, and so results, follow capacity: a step in "
@@ -66,18 +79,25 @@ const ParamTable<AttainmentParams> kTable = {
      &AttainmentParams::inspection_effort},
     {{"mitigation_expectations", R::real, 0.5, 0, 5, "share per unit expectations above 0.5",
       "how far expectations above the midpoint reduce the penalty of disadvantage",
-      "Ainscow, Muijs & West (2006): high expectations help vulnerable learners"},
+      calibrated(0, 1.5, "non-negative: high expectations help vulnerable learners (Ainscow, "
+                 "Muijs & West 2006); no published size")},
      &AttainmentParams::mitigation_expectations},
     {{"mitigation_ties", R::real, 0.5, 0, 5, "share per unit w tau",
       "how far ties of networks whose goal is vulnerable learners reduce the penalty",
-      "Ainscow, Muijs & West (2006): collaboration addresses the needs of vulnerable groups"},
+      calibrated(0, 1.5, "non-negative: collaboration addresses the needs of vulnerable "
+                 "groups (Ainscow, Muijs & West 2006); no published size on this scale")},
      &AttainmentParams::mitigation_ties},
     {{"mitigation_area", R::real, 0.5, 0, 5, "share per unit strategy",
       "how far the area's beyond-school strategy reduces the penalty",
-      "Ainscow et al. (2012): the ecology of equity reaches beyond schools"},
+      calibrated(0, 1.5, "non-negative: the ecology of equity reaches beyond schools (Ainscow "
+                 "et al. 2012); the Greater Manchester Challenge's disadvantaged schools "
+                 "improved about three times as fast as the national rate (pattern 4), which "
+                 "calibration fits")},
      &AttainmentParams::mitigation_area},
     {{"noise_sd", R::real, 0.1, 0, 2, "pupil SD", "year-to-year cohort noise in a school's results",
-      "stated reason: cohorts of a few dozen pupils give school means that vary by about 0.1 SD"},
+      calibrated(0.05, 0.2, "the sampling noise of a group's mean is sqrt(0.6 / n) pupil SD "
+                 "with the model's within-group variance 0.6: 0.14 for 30 pupils, 0.06 for "
+                 "150; real cohorts differ by more than sampling")},
      &AttainmentParams::noise_sd},
 };
 

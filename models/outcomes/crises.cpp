@@ -15,24 +15,33 @@ using R = ParamType;
 const ParamTable<CrisisParams> kTable = {
     {{"rate", R::real, 0.06, 0, 1, "per term",
       "chance per term that a school of zero capacity meets an immediate problem",
-      "stated reason: about one school in ten meets a serious problem in a year; Ainscow, "
-      "Muijs & West (2006) describe leadership loss, staffing and failed inspections"},
+      calibrated(0.02, 0.15, "no national count of immediate problems (leadership loss, "
+                 "staffing, a failed inspection; Ainscow, Muijs & West 2006) exists: at 0.06 "
+                 "a school of capacity 0.5 meets one with chance 0.015 a term, about 4.4% a "
+                 "year; the prior spans about 1.5% to 11% a year")},
      &CrisisParams::rate},
     {{"rate_exponent", R::real, 2, 0, 10, "exponent",
       "arrival chance is rate * (1 - capacity)^rate_exponent: crises come more often to weak schools",
-      "Ainscow, Muijs & West (2006): immediate problems beset schools in challenging circumstances most"},
+      calibrated(0.5, 4, "positive: immediate problems beset schools in challenging "
+                 "circumstances most (Ainscow, Muijs & West 2006); no published size: at 2 a "
+                 "school of capacity 0.25 meets them 2.25 times as often as one of capacity "
+                 "0.5")},
      &CrisisParams::rate_exponent},
     {{"severity_min", R::real, 0.3, 0, 1, "[0,1]",
       "a new crisis has severity drawn uniformly from [severity_min, 1]",
-      "stated reason: only problems that disrupt teaching are modelled"},
+      calibrated(0, 0.6, "only problems that disrupt teaching are modelled; no published "
+                 "scale of severity")},
      &CrisisParams::severity_min},
     {{"fade", R::real, 0.2, 0, 1, "per term", "share of crisis severity that fades each term",
-      "stated reason: a typical crisis is mostly over within about two years"},
+      calibrated(0.1, 0.4, "a typical crisis is mostly over within about two years: at 0.2 a "
+                 "term half its severity fades in a year and three quarters in two; the prior "
+                 "spans from a quarter to four fifths faded in a year; no published duration")},
      &CrisisParams::fade},
     {{"support", R::real, 0.3, 0, 1, "per term",
       "extra fading of a crisis with help from stronger partners: support x min(1, 2 x sum of "
       "w tau (c_j - c_i)+)",
-      "Ainscow, Muijs & West (2006): collaboration helps schools resolve immediate problems"},
+      calibrated(0, 1, "positive: collaboration helps schools resolve immediate problems "
+                 "(Ainscow, Muijs & West 2006); no published size")},
      &CrisisParams::support},
 };
 

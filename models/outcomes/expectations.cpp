@@ -16,11 +16,14 @@ using R = ParamType;
 const ParamTable<ExpectationParams> kTable = {
     {{"gain", R::real, 0.2, 0, 5, "per pupil SD of the partner's lead",
       "yearly rise of expectations per pupil SD by which a trusted, similar partner does better",
-      "Ainscow, Muijs & West (2006): seeing a similar school do better raises expectations"},
+      calibrated(0, 0.6, "non-negative: seeing a similar school do better raises expectations "
+                 "(Ainscow, Muijs & West 2006); no published size: at 0.2 a partner 0.5 pupil "
+                 "SD ahead raises expectations by up to 0.1 of their distance to 1 a year")},
      &ExpectationParams::gain},
     {{"trust_min", R::real, 0.5, 0, 1, "[0,1]",
       "trust below which a partner's results do not change expectations",
-      "Ainscow, Muijs & West (2006): only under certain conditions"},
+      calibrated(0.2, 0.8, "expectations rise only under certain conditions, trust among them "
+                 "(Ainscow, Muijs & West 2006); no published trust level")},
      &ExpectationParams::trust_min},
 };
 

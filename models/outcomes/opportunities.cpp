@@ -10,23 +10,30 @@ namespace {
 using R = ParamType;
 const ParamTable<OpportunityParams> kTable = {
     {{"base", R::real, 0.3, 0, 1, "[0,1]", "breadth of opportunities of the smallest school",
-      "stated reason: every school offers a core curriculum"},
+      calibrated(0.1, 0.5, "every school offers the core curriculum; no published measure of "
+                 "breadth on this scale")},
      &OpportunityParams::base},
     {{"size_gain", R::real, 0.4, 0, 1, "[0,1]",
       "extra breadth a school of full size offers over the smallest",
-      "stated reason: larger schools can staff more subjects, clubs and specialist provision"},
+      calibrated(0.1, 0.7, "larger schools can staff more subjects, clubs and specialist "
+                 "provision; no published measure of breadth on this scale")},
      &OpportunityParams::size_gain},
     {{"full_size_primary", R::real, 400, 1, 5000, "pupils",
-      "primary roll at which breadth stops growing with size", "stated reason: two forms of entry"},
+      "primary roll at which breadth stops growing with size",
+      calibrated(200, 630, "two forms of entry, 2 x 30 pupils x 7 year groups = 420 (infant "
+                 "classes are limited to 30), staff a full primary offer; one to three forms "
+                 "span 210 to 630; no published roll at which breadth stops growing")},
      &OpportunityParams::full_size_primary},
     {{"full_size_secondary", R::real, 1200, 1, 5000, "pupils",
       "secondary roll at which breadth stops growing with size",
-      "stated reason: a sixth-form-sized secondary can staff a full option range"},
+      calibrated(600, 2000, "eight forms of 30 in years 7 to 11 (1,200 pupils) staff a full "
+                 "option range; no published roll at which breadth stops growing")},
      &OpportunityParams::full_size_secondary},
     {{"joint_gain", R::real, 0.5, 0, 10, "per unit of partners' breadth",
       "how much joint provision with partners widens a school's opportunities: "
       "o = own + (1 - own)(1 - exp(-joint_gain x sum of w tau own_j over joint-provision ties))",
-      "Ainscow, Muijs & West (2006): collaboration widens learning opportunities"},
+      calibrated(0, 2, "non-negative: collaboration widens learning opportunities (Ainscow, "
+                 "Muijs & West 2006); no published size")},
      &OpportunityParams::joint_gain},
 };
 

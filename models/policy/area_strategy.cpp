@@ -17,28 +17,39 @@ struct AreaStrategyParams {
 using R = ParamType;
 const ParamTable<AreaStrategyParams> kTable = {
     {{"area", R::integer, -1, -1, 10000, "area index", "the area that runs the strategy (-1: every area)",
-      "Ainscow et al. (2012): area strategies are local (Greater Manchester Challenge)"},
+      "scenario choice: -1 runs the strategy in every area; a scenario names one area to "
+      "compare it with the others, as the Greater Manchester Challenge was one area's "
+      "strategy (Ainscow et al. 2012)"},
      &AreaStrategyParams::area},
     {{"year", R::integer, 0, 0, 200, "year (0 = first)", "year from whose start the strategy runs",
-      "stated reason: set by the scenario"},
+      "scenario choice: 0 starts the strategy when the run starts"},
      &AreaStrategyParams::year},
     {{"strength", R::real, 0.8, 0, 1, "[0,1]",
       "strength the area strategy builds up to (mitigates the penalty of disadvantage through "
       "attainment.mitigation_area)",
-      "Ainscow et al. (2012): the beyond-school layer of the ecology of equity"},
+      "scenario choice: how strong a strategy the scenario models, 0.8 of the most an area "
+      "could do; what a unit of it does to results is attainment.mitigation_area, which is "
+      "calibrated"},
      &AreaStrategyParams::strength},
     {{"build_rate", R::real, 0.1, 0, 1, "per term", "rate at which the strategy builds toward its strength",
-      "stated reason: an area strategy takes a few years to build"},
+      calibrated(0.03, 0.3, "an area strategy takes a few years to build: at 0.1 a term it "
+                 "reaches 63% of its strength in about 9 terms (3 years), the length of the "
+                 "Greater Manchester Challenge, 2008 to 2011 (Ainscow 2012); the prior spans "
+                 "about 1 to 10 years")},
      &AreaStrategyParams::build_rate},
     {{"broker_rate", R::real, 0.1, 0, 1, "per school per term",
       "chance per term that the strategy brokers a tie for a school of the area with room for one",
-      "Ainscow (2012), 'Moving knowledge around': brokers link schools with similar intakes"},
+      calibrated(0.02, 0.3, "brokers link schools of similar intake (Ainscow 2012, 'Moving "
+                 "knowledge around'), with no published rate: at 0.1 a term a school with "
+                 "room gets a brokered partner about every 10 terms (3 years)")},
      &AreaStrategyParams::broker_rate},
     {{"tie_strength", R::real, 0.6, 0, 1, "[0,1]", "strength of a brokered tie",
-      "stated reason: brokered partnerships come with facilitated joint work"},
+      calibrated(0.3, 1, "brokered partnerships come with facilitated joint work, like a "
+                 "programme tie (0.6); no published measure of tie strength on this scale")},
      &AreaStrategyParams::tie_strength},
     {{"trust", R::real, 0.5, 0, 1, "[0,1]", "starting trust of a brokered tie",
-      "stated reason: a trusted local broker vouches for both sides"},
+      calibrated(0.2, 0.8, "a trusted local broker vouches for both sides, so above a new "
+                 "voluntary tie's 0.4; no published measure of trust on this scale")},
      &AreaStrategyParams::trust},
 };
 
@@ -90,11 +101,16 @@ struct PrescriptionParams {
 
 const ParamTable<PrescriptionParams> kPrescription = {
     {{"level", R::real, 0.0, 0, 1, "[0,1]", "how prescriptive central policy is",
-      "Townsend (2013): prescriptive policy de-professionalises teachers"},
+      "scenario choice: 0, no central prescription; a scenario or the timeline raises it to "
+      "model a prescriptive regime (Townsend 2013: prescriptive policy de-professionalises "
+      "teachers)"},
      &PrescriptionParams::level},
     {{"erosion", R::real, 0.03, 0, 1, "per term at full prescription",
       "share of a school's autonomy that full prescription erodes each term",
-      "stated reason: a strongly prescriptive regime halves autonomy in about five years"},
+      calibrated(0.005, 0.1, "prescriptive policy de-professionalises teachers over years, "
+                 "not terms (Townsend 2013), with no published rate: at 0.03 a term full "
+                 "prescription halves autonomy in 23 terms (about 8 years); the prior spans "
+                 "about 2 to 45 years")},
      &PrescriptionParams::erosion},
 };
 

@@ -31,36 +31,44 @@ using R = ParamType;
 const ParamTable<FederationParams> kTable = {
     {{"year", R::integer, 2, 0, 200, "year (0 = first)",
       "year at whose end weak schools are paired (after that year's results)",
-      "stated reason: a few years of history before the policy"},
+      "scenario choice: 2 leaves two years of results before the policy, so that treated and "
+      "comparison schools can be compared before it"},
      &FederationParams::year},
     {{"weak_share", R::real, 0.1, 0, 0.5, "share",
       "schools in this bottom share of their phase's results are eligible as the weaker partner",
-      "stated reason: performance federations targeted struggling schools (Chapman & Muijs 2014)"},
+      "scenario choice: the policy's eligibility rule, the bottom 10% of each phase, as "
+      "performance federations targeted struggling schools (Chapman & Muijs 2014)"},
      &FederationParams::weak_share},
     {{"strong_share", R::real, 0.3, 0, 1, "share",
       "schools in this top share of their phase's results may lead a federation",
-      "stated reason: lead schools were judged good or outstanding"},
+      "scenario choice: the policy's rule for lead schools, the top 30% of each phase, as "
+      "lead schools were judged good or outstanding"},
      &FederationParams::strong_share},
     {{"treated", R::real, 0.5, 0, 1, "share",
       "share of eligible weak schools that are paired; the rest are the matched comparison",
-      "stated reason: half treated gives a matched comparison group of equal size"},
+      "scenario choice: 0.5 treats half the eligible schools, giving a comparison group of "
+      "the same size"},
      &FederationParams::treated},
     {{"rule", R::choice, 0, 0, 2, "weak_strong / random / similar",
       "pairing rule: with the nearest strong school, with a random school of the area, or with "
       "the school of the area whose results are closest (which may be another weak school)",
-      "Chapman & Muijs (2014) compare performance federations with other kinds",
+      "scenario choice: 0 (weak_strong), the performance federation that Chapman & Muijs "
+      "(2014) compare with other kinds",
       {"weak_strong", "random", "similar"}},
      &FederationParams::rule},
     {{"strength", R::real, 1.0, 0, 1, "[0,1]", "strength of a federation tie",
-      "federations share governance and staff: the strongest kind of tie"},
+      "scenario choice: 1, the top of the strength scale, since federations share governance "
+      "and staff, the strongest kind of tie"},
      &FederationParams::strength},
     {{"trust", R::real, 0.3, 0, 1, "[0,1]", "starting trust of a federation tie",
-      "stated reason: a pairing arranged from outside starts with little trust, which is why "
-      "gains take time (Chapman, Muijs & MacAllister 2011)"},
+      calibrated(0.1, 0.5, "a pairing arranged from outside starts with little trust, one "
+                 "reason gains take two to four years (Chapman, Muijs & MacAllister 2011); no "
+                 "published measure of trust on this scale")},
      &FederationParams::trust},
     {{"lead", R::boolean, 1, 0, 1, "true/false",
       "the stronger school leads the federation, where it really is stronger (lead_margin)",
-      "Chapman & Muijs (2014): executive heads from the lead school"},
+      "scenario choice: true, the stronger school leads, as executive heads came from the "
+      "lead school (Chapman & Muijs 2014)"},
      &FederationParams::lead},
     {{"lead_margin", R::real, 0.2, 0, 5, "pupil SD",
       "how much better a partner's results must be for it to lead; partners closer than this "

@@ -18,44 +18,61 @@ struct ProgrammeParams {
 using R = ParamType;
 const ParamTable<ProgrammeParams> kTable = {
     {{"year", R::integer, 1, 0, 200, "year (0 = first)", "year at whose start the programme launches its networks",
-      "the Networked Learning Communities launched in 2002 (Townsend 2013)"},
+      "scenario choice: the launch year, 1 leaves a year of history before it; the Networked "
+      "Learning Communities launched in September 2002"},
      &ProgrammeParams::year},
     {{"networks", R::integer, 10, 0, 10000, "networks", "number of networks launched",
-      "48 networks at the 2002 launch, later over 130 (Townsend 2013)"},
+      "scenario choice: 10 networks of 11 schools reach 5.5% of a 2,000-school world, as the "
+      "Networked Learning Communities' over 130 networks of about 1,500 schools reached about "
+      "6% of England's schools (NCSL, Learning about learning networks); they launched with "
+      "48 networks of 512 schools in 2002"},
      &ProgrammeParams::networks},
     {{"size", R::integer, 11, 2, 200, "schools", "schools per network",
-      "about 11 schools per Networked Learning Community (range 6 to 40)"},
+      "the Networked Learning Communities averaged about 11 schools a network, from 6 to 40 "
+      "(NCSL, Learning about learning networks: over 130 networks of about 1,500 schools)"},
      &ProgrammeParams::size},
     {{"size_spread", R::real, 0.0, 0, 2, "log SD",
       "spread of network sizes: sizes are drawn lognormal around `size` with this SD of the log (0: all equal)",
-      "Networked Learning Communities ranged from 6 to 40 schools; 0.5 gives that range around 11"},
+      "scenario choice: 0 gives every network the same size; 0.5 draws 95% of sizes within 11 "
+      "x e^(+-0.98), 4 to 29 schools, near the Networked Learning Communities' range of 6 to "
+      "40"},
      &ProgrammeParams::size_spread},
     {{"size_max", R::integer, 40, 2, 1000, "schools", "largest network the size distribution allows",
-      "the largest Networked Learning Communities had about 40 schools"},
+      "the largest Networked Learning Communities had about 40 schools (NCSL, Learning about "
+      "learning networks: networks of 6 to 40 schools)"},
      &ProgrammeParams::size_max},
     {{"goal", R::choice, 1, 0, 4, "choice", "what the networks are for",
-      "Muijs, West & Ainscow (2010): networks differ in goals",
+      "scenario choice: what the programme's networks are for, one of the five goals of the "
+      "design (networks differ in goals: Muijs, West & Ainscow 2010); 1 (curriculum) for the "
+      "Networked Learning Communities' focus on pupil learning",
       {"turnaround", "curriculum", "vulnerable_learners", "efficiency", "shared_values"}},
      &ProgrammeParams::goal},
     {{"activities", R::integer, 1 + 2 + 8, 0, 31, "flags",
       "activities on the networks' ties, a sum of: 1 joint staff development, 2 staff exchange, "
       "4 joint provision for pupils, 8 shared data and review, 16 shared governance",
-      "Muijs, West & Ainscow (2010): networks differ in activities"},
+      "scenario choice: 11 = 1 + 2 + 8, joint staff development, staff exchange and shared "
+      "data and review, the Networked Learning Communities' professional learning and enquiry "
+      "(networks differ in activities: Muijs, West & Ainscow 2010)"},
      &ProgrammeParams::activities},
     {{"power", R::choice, 0, 0, 2, "choice",
       "power relations: flat, hub-led (every member tied to a hub), or a lead school that leads its ties",
-      "Muijs, West & Ainscow (2010): networks differ in power relations",
+      "scenario choice: 0 (flat), the Networked Learning Communities' partnership of equals; "
+      "hub-led and lead-school networks are the alternatives Muijs, West & Ainscow (2010) "
+      "describe",
       {"flat", "hub_led", "lead_school"}},
      &ProgrammeParams::power},
     {{"entry", R::choice, 0, 0, 2, "choice",
       "how schools join: voluntary self-selection (keen, able schools), induced by incentives "
       "(any school), or mandated (assigned)",
-      "Townsend (2013): voluntary networks in an incentivised programme",
+      "scenario choice: 0 (voluntary), as schools applied to join the Networked Learning "
+      "Communities with matched funding (Townsend 2013); induced and mandated entry are "
+      "policy alternatives",
       {"voluntary", "induced", "mandated"}},
      &ProgrammeParams::entry},
     {{"spread", R::choice, 0, 0, 1, "choice",
       "local: members from the hub's area, nearest first; wide: members from anywhere",
-      "Muijs, West & Ainscow (2010): networks differ in spread",
+      "scenario choice: 0 (local), as Networked Learning Communities were usually "
+      "geographically linked (NCSL); wide networks are the alternative",
       {"local", "wide"}},
      &ProgrammeParams::spread},
     {{"partners", R::integer, 2, 0, 50, "ties",
@@ -69,16 +86,23 @@ const ParamTable<ProgrammeParams> kTable = {
                  "partners spans a pair to a small cluster")},
      &ProgrammeParams::partners},
     {{"funding_years", R::integer, 3, 0, 100, "years", "years of funding from launch",
-      "Networked Learning Communities: matched funding for three years"},
+      "each Networked Learning Community received up to 50,000 pounds a year of matched "
+      "funding for three years from September 2002 (DfES and NCSL announcement, June 2002)"},
      &ProgrammeParams::funding_years},
     {{"facilitation", R::real, 0.5, 0, 1, "[0,1]", "facilitation that helps members build trust",
-      "the programme funded network facilitators (Townsend 2013)"},
+      "scenario choice: a facilitated programme, as the Networked Learning Communities funded "
+      "facilitators (Townsend 2013); 0.5 is a middle level, and what facilitation does is "
+      "social_capital.facilitation_gain, which is calibrated"},
      &ProgrammeParams::facilitation},
     {{"strength", R::real, 0.6, 0, 1, "[0,1]", "strength of a programme tie",
-      "stated reason: funded joint work is more intense than a voluntary partnership"},
+      calibrated(0.3, 1, "funded joint work is more intense than a new voluntary tie "
+                 "(tie_formation.strength 0.5) and less than a federation's shared governance "
+                 "(1); no published measure of tie strength on this scale")},
      &ProgrammeParams::strength},
     {{"trust", R::real, 0.35, 0, 1, "[0,1]", "starting trust of a programme tie (mandated: 0.2 less)",
-      "stated reason: partners brought together by a programme start cautiously"},
+      calibrated(0.1, 0.6, "partners brought together by a programme start cautiously: "
+                 "between an arranged federation (0.3) and a self-chosen partner (0.4); no "
+                 "published measure of trust on this scale")},
      &ProgrammeParams::trust},
 };
 

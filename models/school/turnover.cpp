@@ -16,37 +16,52 @@ using R = ParamType;
 const ParamTable<TurnoverParams> kTable = {
     {{"reversion", R::real, 0.02, 0, 1, "per term",
       "share of the distance to the target capacity closed each term as staff come and go",
-      "stated reason: staff turnover of about 15% a year pulls a school toward the system mean "
-      "slowly"},
+      calibrated(0.005, 0.08, "staff turnover replaces know-how slowly with what a school can "
+                 "recruit: about one teacher in ten leaves state schools each year (DfE, "
+                 "School workforce in England), but no published rate ties this to capacity; "
+                 "at 0.02 a term a school closes half its distance to the target in about 34 "
+                 "terms")},
      &TurnoverParams::reversion},
     {{"target", R::real, 0.5, 0, 1, "[0,1]",
       "capacity that staff turnover drifts toward (the system's typical know-how)",
-      "stated reason: the midpoint of the scale, as the initial mean"},
+      calibrated(0.3, 0.7, "equal to world.capacity_mean (the scale's midpoint), so that the "
+                 "world starts where staff turnover holds it; calibrate the two together")},
      &TurnoverParams::target},
     {{"recruitment_slope", R::real, -0.8, -2, 2, "capacity per unit share",
       "how the capacity a school can recruit falls with its share of disadvantaged pupils",
-      "schools in challenging circumstances struggle to recruit and keep staff (Ainscow, Muijs & "
-      "West 2006); the same slope as the generated world's, so the world is in balance"},
+      calibrated(-1.5, 0, "negative: schools in challenging circumstances struggle to recruit "
+                 "and keep staff (Ainscow, Muijs & West 2006); equal to "
+                 "world.capacity_disadvantage_slope so that the world starts in balance; "
+                 "calibrate the two together")},
      &TurnoverParams::recruitment_slope},
     {{"reference_disadvantaged", R::real, 0.24, 0, 1, "share",
       "share of disadvantaged pupils at which a school recruits at the target capacity",
-      "the world's mean share of disadvantaged pupils"},
+      "equal to world.mean_disadvantaged: 23.8% of pupils in England's state-funded schools "
+      "were eligible for free school meals in January 2023 (DfE, Schools, pupils and their "
+      "characteristics 2022/23; 24.6% in January 2024)"},
      &TurnoverParams::reference_disadvantaged},
     {{"crisis_loss", R::real, 0.03, 0, 1, "per term at full crisis",
       "share of capacity lost per term to an immediate problem of severity 1",
-      "stated reason: a severe crisis costs a school a third of its capacity over a few years"},
+      calibrated(0.005, 0.08, "a severe crisis costs a school much of its capacity over a few "
+                 "years; no published size: at 0.03 a term a crisis of severity 1 costs 9% a "
+                 "year")},
      &TurnoverParams::crisis_loss},
     {{"expectations_target", R::real, 0.5, 0, 1, "[0,1]",
       "expectations that new staff bring, at the reference share of disadvantaged pupils",
-      "the world's mean initial expectations"},
+      calibrated(0.3, 0.7, "equal to world.expectations_mean, so that the world starts where "
+                 "new staff hold it; calibrate the two together")},
      &TurnoverParams::expectations_target},
     {{"expectations_slope", R::real, -0.4, -2, 2, "expectations per unit share",
       "how the expectations new staff bring fall with the share of disadvantaged pupils",
-      "the world's slope, so the world is in balance"},
+      calibrated(-1, 0, "negative: staff expect less of disadvantaged intakes (Ainscow, Muijs "
+                 "& West 2006); equal to world.expectations_disadvantage_slope so that the "
+                 "world starts in balance; calibrate the two together")},
      &TurnoverParams::expectations_slope},
     {{"noise_sd", R::real, 0.032, 0, 1, "[0,1] per term", "random change of capacity each term",
-      "stated reason: arrivals and departures of staff; with reversion 0.02 it keeps the spread "
-      "of capacity around its target at the world's 0.16"},
+      calibrated(0.01, 0.06, "arrivals and departures of staff; set with reversion so that "
+                 "the stationary spread of capacity, noise_sd / sqrt(1 - (1 - reversion)^2) = "
+                 "0.032 / 0.199 = 0.16, matches the world's; calibrate with reversion and "
+                 "world.capacity_sd")},
      &TurnoverParams::noise_sd},
 };
 

@@ -62,18 +62,24 @@ using R = ParamType;
 const ParamTable<SocialCapitalParams> kTable = {
     {{"trust_growth", R::real, 0.08, 0, 1, "per term",
       "growth of trust with two-way exchange, toward 1",
-      "Putnam (2000); Muijs, West & Ainscow (2010): trust is built by reciprocal exchange"},
+      calibrated(0.02, 0.2, "trust is built by reciprocal exchange (Putnam 2000; Muijs, West "
+                 "& Ainscow 2010) over a year or more: at 0.08 a term a tie closes half its "
+                 "distance to full trust in about 8 terms; no published rate")},
      &SocialCapitalParams::trust_growth},
     {{"trust_decay", R::real, 0.02, 0, 1, "per term", "decay of trust without exchange",
-      "stated reason: trust fades over a few years of inactivity"},
+      calibrated(0.005, 0.1, "trust fades without exchange, with no published rate: at 0.02 a "
+                 "term it halves in about 34 terms (11 years); the prior spans 2 to 45 years")},
      &SocialCapitalParams::trust_decay},
     {{"rivalry_decay", R::real, 0.05, 0, 1, "per term per unit rivalry",
       "extra decay of trust between rivals (schools competing for the same families)",
-      "Townsend (2013): competition undermines trust"},
+      calibrated(0, 0.2, "non-negative: competition undermines trust (Townsend 2013); no "
+                 "published size")},
      &SocialCapitalParams::rivalry_decay},
     {{"facilitation_gain", R::real, 1.0, 0, 10, "factor",
       "extra trust growth on ties of a facilitated network, per unit facilitation",
-      "Networked Learning Communities funded facilitators to build trust (Townsend 2013)"},
+      calibrated(0, 3, "non-negative: the Networked Learning Communities funded facilitators "
+                 "to build trust (Townsend 2013); no published size: at 1 full facilitation "
+                 "doubles trust growth")},
      &SocialCapitalParams::facilitation_gain},
 };
 

@@ -18,36 +18,46 @@ using R = ParamType;
 const ParamTable<MovementParams> kTable = {
     {{"seed_share", R::real, 0.0, 0, 1, "share",
       "share of schools committed to equity when the run starts (the movement's seed)",
-      "stated reason: scenarios seed a few committed schools (Townsend 2013)"},
+      "scenario choice: 0, no movement; social-movement scenarios seed a few committed "
+      "schools (Townsend 2013)"},
      &MovementParams::seed_share},
     {{"seed_term", R::integer, 0, 0, 600, "term (0 = first)",
       "term at whose start the seed schools commit (0: when the run starts)",
-      "stated reason: a movement may start during a run (teaching mode switches it on live)"},
+      "scenario choice: 0 commits the seed schools when the run starts; teaching mode may "
+      "start a movement later"},
      &MovementParams::seed_term},
     {{"threshold_mean", R::real, 0.3, 0, 1, "share",
       "mean share of committed partners (by tie strength) at which a school adopts the commitment",
-      "Granovetter (1978): threshold models of collective behaviour"},
+      calibrated(0.1, 0.6, "threshold models of collective behaviour (Granovetter 1978), with "
+                 "no measured thresholds for schools: at 0.3 a school adopts when partners "
+                 "holding 30% of its tie strength are committed")},
      &MovementParams::threshold_mean},
     {{"threshold_sd", R::real, 0.1, 0, 1, "share", "spread of schools' adoption thresholds",
-      "stated reason: schools differ in readiness"},
+      calibrated(0.02, 0.25, "schools differ in readiness; no published spread of thresholds")},
      &MovementParams::threshold_sd},
     {{"adopt_rate", R::real, 0.3, 0, 1, "per term", "rate at which a school above threshold becomes committed",
-      "stated reason: adoption takes about a year"},
+      calibrated(0.1, 0.7, "adoption takes about a year, with no published rate: at 0.3 a "
+                 "term a school above threshold goes two thirds of the way to full commitment "
+                 "in three terms")},
      &MovementParams::adopt_rate},
     {{"lapse", R::real, 0.01, 0, 1, "per term", "rate at which commitment lapses below threshold",
-      "stated reason: commitment fades over several years without support"},
+      calibrated(0.002, 0.05, "commitment fades over several years without support; no "
+                 "published rate: at 0.01 a term half lapses in about 69 terms")},
      &MovementParams::lapse},
     {{"expectation_gain", R::real, 0.02, 0, 1, "per term at full commitment",
       "rise of expectations for all learners with commitment",
-      "Townsend (2013); Ainscow et al. (2012): shared commitment to equity raises expectations"},
+      calibrated(0, 0.06, "non-negative: shared commitment to equity raises expectations "
+                 "(Townsend 2013; Ainscow et al. 2012); no published size")},
      &MovementParams::expectation_gain},
     {{"mobilisation_share", R::real, 0.3, 0, 1, "share",
       "share of an area's schools committed at which the movement mobilises the area",
-      "Townsend (2013): movements change what lies beyond schools"},
+      calibrated(0.1, 0.6, "movements change what lies beyond schools (Townsend 2013); no "
+                 "published share of committed schools at which an area mobilises")},
      &MovementParams::mobilisation_share},
     {{"mobilisation_gain", R::real, 0.05, 0, 1, "per term",
       "rate at which a mobilised area's strategy strengthens toward 1",
-      "stated reason: an area strategy builds over a few years"},
+      calibrated(0.01, 0.2, "an area strategy builds over a few years (as "
+                 "area_strategy.build_rate); no published rate")},
      &MovementParams::mobilisation_gain},
 };
 

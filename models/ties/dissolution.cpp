@@ -15,22 +15,27 @@ using R = ParamType;
 const ParamTable<DissolutionParams> kTable = {
     {{"review_rate", R::real, 0.1, 0, 1, "per term",
       "chance that the partners review a tie this term",
-      "stated reason: partnerships are reviewed about once in three years"},
+      calibrated(0.03, 0.34, "partners review a partnership every few years; no published "
+                 "frequency: 0.1 a term is about once in three years, 0.33 once a year")},
      &DissolutionParams::review_rate},
     {{"cost", R::real, 0.05, 0, 5, "benefit units per unit strength",
       "leadership time a tie costs; a reviewed voluntary tie whose benefit is below it ends",
-      "stated reason: ties are not free (Muijs, West & Ainscow 2010)"},
+      calibrated(0, 0.2, "ties are not free (Muijs, West & Ainscow 2010); no published cost "
+                 "in these benefit units (trust x capacity and practice differences)")},
      &DissolutionParams::cost},
     {{"trust_min", R::real, 0.1, 0, 1, "[0,1]", "a reviewed tie whose trust has fallen below this ends",
-      "stated reason: partners who no longer trust each other stop working together"},
+      calibrated(0, 0.3, "partners who no longer trust each other stop working together; no "
+                 "published trust level")},
      &DissolutionParams::trust_min},
     {{"carry_trust", R::real, 0.5, 0, 1, "[0,1]",
       "a programme tie survives the end of its network's funding only with at least this trust",
-      "Townsend (2013): what survives funding is what partners valued"},
+      calibrated(0.2, 0.8, "what survives funding is what partners valued (Townsend 2013); no "
+                 "published trust level")},
      &DissolutionParams::carry_trust},
     {{"movement_persistence", R::real, 0.8, 0, 1, "share",
       "share of the cost that committed partners on a movement tie discount: their ties last longer",
-      "Townsend (2013): value-based networks outlast instrumental ones"},
+      calibrated(0.3, 1, "value-based networks outlast instrumental ones (Townsend 2013); no "
+                 "published share of the cost that commitment discounts")},
      &DissolutionParams::movement_persistence},
 };
 

@@ -19,67 +19,86 @@ using R = ParamType;
 const ParamTable<FormationParams> kTable = {
     {{"search_rate", R::real, 0.15, 0, 1, "per term",
       "chance that a school with free collaboration time looks for a partner this term",
-      "stated reason: about one search every two years, as schools review partnerships yearly"},
+      calibrated(0.05, 0.4, "no published rate at which schools seek partners: 0.15 a term is "
+                 "about one search every two years; 0.33 would be a search a year")},
      &FormationParams::search_rate},
     {{"max_ties", R::integer, 4, 0, 50, "ties",
       "ties a school's leadership has time for (collaboration time per school)",
-      "stated reason: heads report sustaining a handful of active partnerships (Ainscow, Muijs & "
-      "West 2006)"},
+      calibrated(2, 8, "heads report sustaining a handful of active partnerships (Ainscow, "
+                 "Muijs & West 2006); no national count of partners per school")},
      &FormationParams::max_ties},
     {{"candidates", R::integer, 6, 1, 100, "schools", "schools a search considers",
-      "stated reason: a head knows a few possible partners at a time"},
+      calibrated(2, 15, "a head knows a few possible partners at a time: about six other "
+                 "schools lie within ten minutes' drive of a typical English school "
+                 "(docs/ODD.md calibration scales)")},
      &FormationParams::candidates},
     {{"bridge_chance", R::real, 0.2, 0, 1, "share",
       "share of candidates drawn from anywhere in the system rather than within reach",
-      "stated reason: most partners are local (Muijs, West & Ainscow 2010 on spread)"},
+      calibrated(0.05, 0.5, "most partners are local (Muijs, West & Ainscow 2010 on spread); "
+                 "no published share of partners from beyond reach")},
      &FormationParams::bridge_chance},
     {{"spread_km", R::real, 10, 0.1, 1000, "km", "distance over which proximity's pull halves (times ln 2)",
-      "stated reason: partners mostly within half an hour's travel"},
+      calibrated(3, 30, "partners are mostly within half an hour's travel; no published "
+                 "distribution of partnership distances")},
      &FormationParams::spread_km},
     {{"w_proximity", R::real, 1.0, 0, 20, "score", "weight of proximity exp(-distance / spread_km)",
-      "stated reason: nearby schools meet more easily"},
+      calibrated(0.2, 5, "positive: nearby schools meet more easily; no published size, and "
+                 "the weights are identified only relative to each other and to the threshold")},
      &FormationParams::w_proximity},
     {{"w_complement", R::real, 1.0, 0, 20, "score per unit capacity",
       "weight of complementary capacity |c_i - c_j| (one has what the other lacks)",
-      "Muijs, West & Ainscow (2010): constructivist networks pair different strengths"},
+      calibrated(0, 5, "non-negative: constructivist networks pair different strengths "
+                 "(Muijs, West & Ainscow 2010); no published size")},
      &FormationParams::w_complement},
     {{"w_similar", R::real, 1.0, 0, 20, "score",
       "weight of similar intake (intake_similarity: 1 - |d_i - d_j| / 0.15, 0 beyond; families of schools)",
-      "Ainscow, Muijs & West (2006): schools with similar intakes learn from each other"},
+      calibrated(0, 5, "non-negative: schools with similar intakes learn from each other "
+                 "(Ainscow, Muijs & West 2006); no published size")},
      &FormationParams::w_similar},
     {{"w_closure", R::real, 1.5, 0, 20, "score",
       "weight of a shared partner (triadic closure); only with social_capital in the pipeline",
-      "Granovetter (1973); Burt (1992)"},
+      calibrated(0, 5, "non-negative: a shared partner makes a tie likelier (triadic closure: "
+                 "Granovetter 1973; Burt 1992); no published size on this score")},
      &FormationParams::w_closure},
     {{"w_commitment", R::real, 2.0, 0, 20, "score",
       "weight of shared commitment m_i m_j; only with social_movement in the pipeline",
-      "Townsend (2013): movement networks form around shared values"},
+      calibrated(0, 6, "non-negative: movement networks form around shared values (Townsend "
+                 "2013); no published size")},
      &FormationParams::w_commitment},
     {{"w_rivalry", R::real, 3.0, 0, 50, "score per unit rivalry",
       "how much rivalry (choice x catchment overlap) deters a tie",
-      "Muijs, West & Ainscow (2010); Townsend (2013): the market limits collaboration"},
+      calibrated(0.5, 10, "positive: the market limits collaboration (Muijs, West & Ainscow "
+                 "2010; Townsend 2013); no published size: at 3 full rivalry outweighs a "
+                 "neighbour's proximity three times over")},
      &FormationParams::w_rivalry},
     {{"commitment_shield", R::real, 0.7, 0, 1, "share",
       "share of rivalry's deterrence that shared commitment removes; only with social_movement",
-      "Townsend (2013): committed schools put shared values before competition"},
+      calibrated(0.2, 1, "committed schools put shared values before competition (Townsend "
+                 "2013); no published share of rivalry they set aside")},
      &FormationParams::commitment_shield},
     {{"threshold", R::real, 2.0, -20, 20, "score",
       "a candidate is taken with probability logistic(score - threshold)",
-      "stated reason: with default weights, about one search in three succeeds"},
+      calibrated(0, 4, "fitted with search_rate to the number of ties per school; at 2, with "
+                 "the default weights, about one search in three succeeds")},
      &FormationParams::threshold},
     {{"strength", R::real, 0.5, 0, 1, "[0,1]", "strength of a new voluntary tie",
-      "stated reason: new partnerships start with occasional joint work"},
+      calibrated(0.2, 0.8, "new partnerships start with occasional joint work, below a "
+                 "programme's funded tie (0.6); no published measure of tie strength on this "
+                 "scale")},
      &FormationParams::strength},
     {{"trust", R::real, 0.4, 0, 1, "[0,1]", "starting trust of a new bonding tie",
-      "stated reason: partners start cautiously"},
+      calibrated(0.2, 0.6, "partners start cautiously; no published measure of trust on this "
+                 "scale")},
      &FormationParams::trust},
     {{"bridging_trust", R::real, 0.25, 0, 1, "[0,1]",
       "starting trust of a new bridging tie (across areas or phases)",
-      "Putnam (2000): bridging ties start with less trust"},
+      calibrated(0.1, 0.4, "below a bonding tie's 0.4: bridging ties start with less trust "
+                 "(Putnam 2000); no published size")},
      &FormationParams::bridging_trust},
     {{"closure_trust", R::real, 0.15, 0, 1, "[0,1]",
       "extra starting trust when the two schools share a partner; only with social_capital",
-      "Coleman (1988): closure builds trust"},
+      calibrated(0, 0.3, "non-negative: closure builds trust (Coleman 1988); no published "
+                 "size")},
      &FormationParams::closure_trust},
 };
 

@@ -23,75 +23,118 @@ struct WorldParams {
 using R = ParamType;
 const ParamTable<WorldParams> kTable = {
     {{"schools", R::integer, 2000, 2, 1000000, "schools", "number of schools in the system",
-      "England has about 24,000 state-funded schools (DfE school census)"},
+      "scenario choice: a 2,000-school world keeps runs fast and its areas large enough for a "
+      "market; England has 24,453 schools, 16,764 of them state-funded primaries (DfE, "
+      "Schools, pupils and their characteristics, January 2024)"},
      &WorldParams::schools},
     {{"areas", R::integer, 20, 1, 10000, "areas", "number of areas (local authorities)",
-      "England has about 150 local authorities"},
+      "scenario choice: 20 areas of about 100 schools each; England's state-funded schools "
+      "lie in about 150 local authorities, about 135 schools each"},
      &WorldParams::areas},
     {{"map_km", R::real, 350, 1, 10000, "km", "side of the square map",
-      "England covers about 130,000 km^2, a square of about 360 km"},
+      "England covers 130,279 km^2, the area of a square of side 361 km; 350 km rounds it "
+      "down"},
      &WorldParams::map_km},
     {{"area_radius_km", R::real, 12, 0.1, 1000, "km",
       "standard deviation of school locations around their area's centre",
-      "chosen so that a school has about six others within ten minutes' drive, as in England"},
+      calibrated(5, 30, "fitted to the calibration scale of about six other schools within "
+                 "ten minutes' drive of a typical English school (docs/ODD.md, with "
+                 "reach_km); no published spread of schools around a local authority's centre")},
      &WorldParams::area_radius_km},
     {{"secondary_share", R::real, 0.15, 0, 1, "share", "share of schools that are secondary",
-      "about 3,500 of England's 24,000 state schools are secondary"},
+      "England has about 3,450 state-funded secondary and 16,764 state-funded primary schools "
+      "(DfE, January 2024): a secondary share of 0.17; 0.15 is a little below it"},
      &WorldParams::secondary_share},
     {{"primary_places", R::real, 300, 10, 5000, "pupils", "mean places of a primary school",
-      "typical English primary: one or two forms of entry"},
+      "4,614,990 pupils in 16,764 state-funded primary schools in January 2024 (DfE, Schools, "
+      "pupils and their characteristics) is 275 pupils per school; at the 88% of places "
+      "filled (see occupancy) that is about 310 places, rounded to 300"},
      &WorldParams::primary_places},
     {{"secondary_places", R::real, 1000, 10, 5000, "pupils", "mean places of a secondary school",
-      "typical English secondary: about 1,000 pupils"},
+      "3,669,933 pupils in about 3,450 state-funded secondary schools in January 2024 (DfE, "
+      "Schools, pupils and their characteristics) is about 1,060 pupils per school; 1,000 "
+      "places at 0.9 occupancy (900 pupils) is about 15% below it"},
      &WorldParams::secondary_places},
     {{"occupancy", R::real, 0.9, 0.1, 1, "share", "initial pupils as a share of places",
-      "England's schools ran at roughly 90% of places in the 2010s"},
+      "611,000 unfilled primary places in 2023/24 (DfE, School capacity) against 4,614,990 "
+      "primary pupils (DfE, January 2024): 88% of places filled; secondaries are fuller (23% "
+      "of them at or over capacity in 2023), so 0.9 overall"},
      &WorldParams::occupancy},
     {{"practice_dims", R::integer, 4, 2, 8, "dimensions", "length k of the practice vector",
-      "stated reason: a few independent dimensions of practice (docs/ODD.md, k about 4 to 8)"},
+      "scenario choice: 4 independent dimensions of practice, the low end of the design's k "
+      "of 4 to 8 (docs/ODD.md); only the angle between practices matters"},
      &WorldParams::practice_dims},
     {{"mean_disadvantaged", R::real, 0.24, 0.01, 0.99, "share",
-      "mean share of disadvantaged pupils", "about 24% of pupils in England are eligible for free school meals"},
+      "mean share of disadvantaged pupils",
+      "23.8% of pupils in England's state-funded schools were eligible for free school meals "
+      "in January 2023 (DfE, Schools, pupils and their characteristics 2022/23; 24.6% in "
+      "January 2024)"},
      &WorldParams::mean_disadvantaged},
     {{"area_disadvantage_sd", R::real, 0.6, 0, 5, "logit",
       "spread of disadvantage between areas, on the logit scale",
-      "calibrated with the other world spreads so that about 40% of attainment variance lies between schools at the start (OECD 2019; docs/ODD.md)"},
+      calibrated(0.3, 1.2, "fitted with the other world spreads to about 40% of the variance "
+                 "of pupil results between schools and a gap of 0.5 to 0.8 pupil SD "
+                 "(docs/ODD.md calibration scales); regions alone span 18.8% (South East) to "
+                 "30.4% (North East) of pupils eligible for free school meals in 2023, logits "
+                 "0.63 apart, and local authorities differ more")},
      &WorldParams::area_disadvantage_sd},
     {{"school_disadvantage_sd", R::real, 0.8, 0, 5, "logit",
       "spread of disadvantage between schools of an area, on the logit scale",
-      "calibrated with the other world spreads so that about 40% of attainment variance lies between schools at the start (OECD 2019; docs/ODD.md)"},
+      calibrated(0.4, 1.5, "fitted with the other world spreads to about 40% of the variance "
+                 "of pupil results between schools and a gap of 0.5 to 0.8 pupil SD "
+                 "(docs/ODD.md calibration scales); schools of one area differ in intake at "
+                 "least as much as areas do")},
      &WorldParams::school_disadvantage_sd},
     {{"capacity_mean", R::real, 0.5, 0, 1, "[0,1]", "mean initial capacity",
-      "stated reason: the midpoint of the scale"},
+      calibrated(0.3, 0.7, "capacity is an index on [0, 1] with no external unit: 0.5 is the "
+                 "midpoint, and the bounded terms (1 - c) of co-construction make its level "
+                 "matter; calibrate with turnover.target, the level staff turnover holds it "
+                 "at")},
      &WorldParams::capacity_mean},
     {{"capacity_sd", R::real, 0.2, 0, 1, "[0,1]", "spread of initial capacity",
-      "calibrated: with beta_capacity 1.8 gives about 40% of variance between schools (docs/ODD.md)"},
+      calibrated(0.1, 0.3, "fitted with attainment.beta_capacity to about 40% of the variance "
+                 "of pupil results between schools (docs/ODD.md calibration scales); results "
+                 "identify only the product of the two")},
      &WorldParams::capacity_sd},
     {{"capacity_disadvantage_slope", R::real, -0.8, -2, 2, "capacity per unit share",
       "how initial capacity falls with the share of disadvantaged pupils",
-      "schools in challenging circumstances struggle to recruit (Ainscow, Muijs & West 2006); size calibrated with the other spreads (docs/ODD.md)"},
+      calibrated(-1.5, 0, "negative: schools in challenging circumstances struggle to recruit "
+                 "(Ainscow, Muijs & West 2006); its size is fitted with the other world "
+                 "spreads to the between-school variance and the gap (docs/ODD.md); calibrate "
+                 "with turnover.recruitment_slope")},
      &WorldParams::capacity_disadvantage_slope},
     {{"expectations_mean", R::real, 0.5, 0, 1, "[0,1]", "mean initial expectations",
-      "stated reason: the midpoint of the scale"},
+      calibrated(0.3, 0.7, "expectations are an index on [0, 1] with no external unit: 0.5 is "
+                 "the midpoint; calibrate with turnover.expectations_target, the level new "
+                 "staff bring")},
      &WorldParams::expectations_mean},
     {{"expectations_sd", R::real, 0.1, 0, 1, "[0,1]", "spread of initial expectations",
-      "stated reason: narrower than capacity"},
+      calibrated(0.03, 0.2, "no survey measures staff expectations on this scale; narrower "
+                 "than capacity's 0.2 so that expectations, with the smaller coefficient, "
+                 "explain less of the between-school variance than capacity")},
      &WorldParams::expectations_sd},
     {{"expectations_disadvantage_slope", R::real, -0.4, -2, 2, "expectations per unit share",
       "how initial expectations fall with the share of disadvantaged pupils",
-      "low expectations of disadvantaged intakes (Ainscow, Muijs & West 2006)"},
+      calibrated(-1, 0, "negative: staff expect less of disadvantaged intakes (Ainscow, Muijs "
+                 "& West 2006); no published size on this scale; calibrate with "
+                 "turnover.expectations_slope")},
      &WorldParams::expectations_disadvantage_slope},
     {{"autonomy_mean", R::real, 0.6, 0, 1, "[0,1]", "initial professional autonomy",
-      "stated reason: moderate prescription in the English system of the 2000s"},
+      calibrated(0.3, 0.9, "no published measure of professional autonomy on this scale; "
+                 "above the midpoint for the moderate prescription of the English system of "
+                 "the 2000s (Townsend 2013); calibrate with durkheim.autonomy_baseline")},
      &WorldParams::autonomy_mean},
     {{"reach_km", R::real, 6, 0.1, 1000, "km",
       "distance within which families consider a school of their area and phase",
-      "stated reason: about ten minutes' drive; Burgess et al. (2015) find most English families "
-      "choose among schools within a few kilometres"},
+      calibrated(2, 12, "families choose among schools within a few kilometres (Burgess et "
+                 "al. 2015); fitted with market.choice to about 45% of pupils at their "
+                 "nearest school and about six schools within ten minutes' drive (docs/ODD.md "
+                 "calibration scales)")},
      &WorldParams::reach_km},
     {{"initial_ties_per_school", R::real, 0, 0, 50, "ties per school",
       "mean degree of random within-area ties present at the start",
-      "stated reason: 0 lets ties come only from mechanisms; benchmarks set it"},
+      "scenario choice: 0 lets every tie come from the mechanisms; benchmarks and tests set a "
+      "few random ties per school to start with"},
      &WorldParams::initial_ties_per_school},
     {{"burn_in_years", R::integer, 40, 1, 200, "years",
       "years the scenario's own school processes (crises, staff turnover, attainment, "

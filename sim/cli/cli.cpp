@@ -127,11 +127,31 @@ void describe_params_markdown(std::ostream& out, const std::vector<ParamSpec>& p
 
 }  // namespace
 
+std::string basis_counts(const Registry& registry, const std::vector<std::string>& only) {
+  auto wanted = [&](const std::string& name) {
+    return only.empty() || std::find(only.begin(), only.end(), name) != only.end();
+  };
+  int count[3] = {0, 0, 0};
+  auto add = [&](const std::vector<ParamSpec>& params) {
+    for (const auto& p : params) ++count[static_cast<int>(basis_of(p.source))];
+  };
+  if (wanted("world")) add(registry.world().params);
+  for (const auto& m : registry.mechanisms())
+    if (wanted(m.name)) add(m.params);
+  const int sourced = count[static_cast<int>(Basis::sourced)];
+  const int calibrated = count[static_cast<int>(Basis::calibrated)];
+  const int choices = count[static_cast<int>(Basis::scenario_choice)];
+  return std::to_string(sourced + calibrated + choices) + " parameters: " +
+         std::to_string(sourced) + " sourced, " + std::to_string(calibrated) + " calibrated, " +
+         std::to_string(choices) + (choices == 1 ? " scenario choice" : " scenario choices");
+}
+
 std::string describe_markdown(const Registry& registry, const std::vector<std::string>& only) {
   auto wanted = [&](const std::string& name) {
     return only.empty() || std::find(only.begin(), only.end(), name) != only.end();
   };
   std::ostringstream out;
+  if (only.empty()) out << "Basis of the values: " << basis_counts(registry, only) << ".\n\n";
   if (wanted("world")) {
     out << "### world\n\n" << registry.world().summary << "\n\n";
     describe_params_markdown(out, registry.world().params);
@@ -189,6 +209,8 @@ int cmd_describe(const Registry& registry, const std::vector<std::string>& only,
     return kExitOk;
   }
   auto& out = std::cout;
+  if (const auto counts = basis_counts(registry, only); !counts.starts_with("0 parameters"))
+    out << counts << "\n\n";
   if (wanted("world")) {
     out << "world: " << registry.world().summary << "\n  parameters (scenario key 'world'):\n";
     describe_params_text(out, registry.world().params);

@@ -22,6 +22,11 @@ enum ExitCode : int {
 // <!-- BEGIN describe NAMES --> and <!-- END describe --> markers.
 std::string describe_markdown(const Registry& registry, const std::vector<std::string>& only);
 
+// How many of the named mechanisms' parameters (all, with the world's, when
+// `only` is empty) are sourced, calibrated and scenario choices, as one line:
+// "N parameters: a sourced, b calibrated, c scenario choices". describe prints it.
+std::string basis_counts(const Registry& registry, const std::vector<std::string>& only);
+
 int run_cli(int argc, char** argv, const Registry& registry);
 
 }  // namespace schoolsim
