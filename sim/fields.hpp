@@ -49,7 +49,8 @@ enum class Role { fixed, dynamic };
   X(home_cohort, real, fixed, "pupils per year", "children per year group living nearer this school than any other of its phase") \
   X(home_disadvantaged, real, fixed, "[0,1]", "share of disadvantaged families among those living nearest this school") \
   X(x, real, fixed, "km", "east-west location on the map")                                      \
-  X(y, real, fixed, "km", "north-south location on the map")
+  X(y, real, fixed, "km", "north-south location on the map")                                    \
+  X(urn, integer, fixed, "URN", "unique reference number in the school register the world was read from (docs/DATA.md); 0 in a generated world")
 
 enum class Field : std::size_t {
 #define SCHOOLSIM_ENUM(name, storage, role, unit, meaning) name,

@@ -297,7 +297,7 @@ namespace {
 // What the tie measures need, from one pass over the ties in slot order: the
 // same counts and the same sum, in the same order, as their own passes.
 struct TieTotals {
-  std::size_t kind[4] = {0, 0, 0, 0};
+  std::size_t kind[kTieKindNames.size()] = {};
   std::size_t bridging = 0;
   double after_funding = 0;
   double trust = 0;

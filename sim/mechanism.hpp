@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "sim/fields.hpp"
+#include "sim/register.hpp"
 #include "sim/rng.hpp"
 #include "sim/state.hpp"
 
@@ -251,6 +252,11 @@ struct WorldInfo {
   // The indices of the world parameters that set the number of schools and areas.
   std::size_t schools_param = 0;
   std::size_t areas_param = 1;
+  // A world from a school register (docs/DATA.md): reads and checks the file
+  // once, then builds each replicate from its schools, drawing only what the
+  // register lacks by the generator's rules.
+  std::function<RegisterLoad(const RegisterSource&)> load_register;
+  std::function<void(std::span<const double>, const SchoolRegister&, const Streams&, State&)> build_register;
 };
 
 // Stream keys used by world generation, distinct from any mechanism name's key.

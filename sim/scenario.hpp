@@ -3,11 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "sim/fields.hpp"
 #include "sim/mechanism.hpp"
+#include "sim/register.hpp"
 
 namespace schoolsim {
 
@@ -42,6 +45,10 @@ struct Scenario {
   std::int32_t replicates = 1;
   std::int32_t years = 10;
   std::vector<double> world;  // one per registry.world().params
+  // A world read from a register (docs/DATA.md) instead of generated: the
+  // source as written, and the schools read from it when the scenario loaded.
+  std::optional<RegisterSource> world_register;
+  std::shared_ptr<const SchoolRegister> register_data;
   std::vector<PipelineEntry> pipeline;
   std::vector<TimelineEvent> timeline;
   RecordConfig record;

@@ -51,7 +51,10 @@ constexpr bool kChecks = false;
 State generate_world(const Scenario& scenario, const Registry& registry, std::int32_t replicate) {
   State s;
   const Streams streams(scenario.seed, static_cast<std::uint32_t>(replicate));
-  registry.world().build(scenario.world, streams, s);
+  if (scenario.register_data)  // a world read from a school register (docs/DATA.md)
+    registry.world().build_register(scenario.world, *scenario.register_data, streams, s);
+  else
+    registry.world().build(scenario.world, streams, s);
   const int at = param_index(registry.world().params, "burn_in_years");
   if (at < 0) return s;
   Scenario warm;

@@ -15,9 +15,10 @@
 
 namespace schoolsim {
 
-enum class TieKind : std::uint8_t { voluntary, programme, federation, movement };
-inline constexpr std::array<std::string_view, 4> kTieKindNames = {"voluntary", "programme",
-                                                                  "federation", "movement"};
+// trust: schools of one academy trust, as a register gives them (docs/DATA.md).
+enum class TieKind : std::uint8_t { voluntary, programme, federation, movement, trust };
+inline constexpr std::array<std::string_view, 5> kTieKindNames = {"voluntary", "programme",
+                                                                  "federation", "movement", "trust"};
 
 // Which side leads where power is unequal.
 enum class TieLead : std::int8_t { none = -1, a = 0, b = 1 };

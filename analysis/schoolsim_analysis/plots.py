@@ -61,7 +61,7 @@ ARM_COLOURS = (BLUE, ORANGE)
 DIFF_COLOUR = GREEN
 GROUP_COLOURS = {"dis": VERMILION, "adv": BLUE}
 GROUP_LABELS = {"dis": "disadvantaged pupils", "adv": "other pupils"}
-KIND_COLOURS = {0: GREY, 1: BLUE, 2: VERMILION, 3: GREEN}
+KIND_COLOURS = {0: GREY, 1: BLUE, 2: VERMILION, 3: GREEN, 4: PURPLE}
 REASON_COLOURS = {"initial": GREY, "search": BLUE, "programme": SKY, "federation": VERMILION,
                   "brokered": PURPLE, "benefit_below_cost": ORANGE, "trust_lost": YELLOW,
                   "funding_ended": GREEN, "withdrawal": "#000000", "removed": "#999999"}

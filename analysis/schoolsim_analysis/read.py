@@ -30,7 +30,7 @@ KINDS = ("run", "compare", "sweep")
 
 #: Value -> name of the enum members of the tie event type (docs/OUTPUT.md);
 #: used when a file's compound type carries no enum information.
-TIE_KINDS = {0: "voluntary", 1: "programme", 2: "federation", 3: "movement"}
+TIE_KINDS = {0: "voluntary", 1: "programme", 2: "federation", 3: "movement", 4: "trust"}
 TIE_EVENTS = {0: "formed", 1: "dissolved"}
 TIE_REASONS = {
     0: "initial", 1: "search", 2: "programme", 3: "federation", 4: "brokered",

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "models/outcomes/outcomes.hpp"
+#include "models/world/register.hpp"
 #include "sim/measures.hpp"
 
 namespace schoolsim::models {
@@ -286,6 +287,8 @@ WorldInfo world_info() {
   w.build = build;
   w.schools_param = 0;
   w.areas_param = 1;
+  w.load_register = load_register;  // a world from a school register (register.cpp)
+  w.build_register = build_register_world;
   return w;
 }
 

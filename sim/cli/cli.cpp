@@ -309,6 +309,7 @@ int cmd_run(const Registry& registry, const RunArgs& args) {
     return kExitBadInput;
   }
   Scenario sc = std::move(*r.scenario);
+  if (sc.register_data && !args.quiet) std::cerr << sc.register_data->summary;  // what the register gave (docs/DATA.md)
   if (args.seed) sc.seed = *args.seed;
   if (args.replicates) sc.replicates = *args.replicates;
   if (args.years) {

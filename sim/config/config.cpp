@@ -54,6 +54,10 @@ class Checker {
       errors_.push_back({file_, mark.line + 1, mark.column + 1, msg});
   }
   void error(const YAML::Node& node, const std::string& msg) { error(node.Mark(), msg); }
+  // A problem in another file (a school register), at its line and column.
+  void external(const std::string& file, int line, int column, const std::string& msg) {
+    errors_.push_back({file, line, column, msg});
+  }
 
   static std::string prefix(const std::string& path) { return path.empty() ? "" : path + ": "; }
 
@@ -445,6 +449,140 @@ std::string stem_of(const std::string& name) {
   return dot == std::string::npos ? base : base.substr(0, dot);
 }
 
+// ---------------------------------------------------------------- world from a register
+// `world.register` (docs/DATA.md): the file, and the keys that choose what is
+// read from it, beside or inside it.
+const std::vector<std::string> kRegisterKeys = {"path", "format", "missing", "areas", "around"};
+const std::vector<std::string> kAroundKeys = {"urn", "easting", "northing", "radius_km"};
+// World parameters the register replaces: an error to set beside it.
+const std::vector<std::string> kRegisterReplaces = {
+    "schools", "areas", "map_km", "area_radius_km", "secondary_share", "primary_places", "secondary_places",
+    "occupancy", "area_disadvantage_sd", "school_disadvantage_sd", "initial_ties_per_school"};
+
+bool is_register_key(const std::string& k) {
+  return k == "register" || k == "format" || k == "missing" || k == "around";
+}
+
+// Parses the register keys of `world` into sc.world_register and reads the
+// file; returns the world node without them, for the parameters.
+YAML::Node parse_world_register(Checker& c, const YAML::Node& world, const std::string& scenario_file,
+                                const Registry& registry, Scenario& sc, bool inherit) {
+  if (!world || !world.IsMap()) return world;
+  bool has_register = false;
+  for (const auto& kv : world)
+    if (kv.first.IsScalar() && kv.first.Scalar() == "register") has_register = true;
+  const bool inherited = inherit && sc.world_register.has_value();
+  if (!has_register && !inherited) return world;  // `areas` is the generator's count
+  RegisterSource src = has_register ? RegisterSource{} : *sc.world_register;
+  YAML::Node rest(YAML::NodeType::Map);
+  YAML::Node anchor = world;
+  std::set<std::string> given;
+  const auto set_key = [&](const std::string& path, const std::string& k, const YAML::Node& v) {
+    if (!given.insert(k).second) {
+      c.error(v, path + ": '" + k + "' is given twice (beside and inside world.register)");
+      return;
+    }
+    if (k == "path") {
+      anchor.reset(v);  // rebinds: operator= would overwrite the world node itself
+      if (auto t = c.text(v, path)) src.path = *t;
+    } else if (k == "format") {
+      if (auto t = c.text(v, path)) {
+        if (*t != "gias") c.unknown(v, path, *t, {"gias"}, "format");
+        src.format = *t;
+      }
+    } else if (k == "missing") {
+      if (auto t = c.text(v, path)) {
+        if (*t == "error") src.missing = RegisterMissing::error;
+        else if (*t == "impute") src.missing = RegisterMissing::impute;
+        else c.unknown(v, path, *t, {"error", "impute"}, "value");
+      }
+    } else if (k == "areas") {
+      src.areas.clear();
+      if (!v.IsSequence()) {
+        c.error(v, path + ": expected a list of LA codes, such as [202, 203]");
+      } else {
+        for (const auto& a : v)
+          if (auto t = c.text(a, path)) src.areas.push_back(*t);
+      }
+    } else if (k == "around") {
+      src.around_urn = 0, src.around_easting = src.around_northing = 0, src.radius_km = 0;
+      if (c.check_map(v, path, kAroundKeys)) {
+        if (!v["radius_km"]) c.error(v, path + ": give radius_km, the radius of the circle in km");
+        if (v["radius_km"])
+          if (auto x = c.number(v["radius_km"], path + ".radius_km", ParamType::real, 0.1, 2000, "km"))
+            src.radius_km = *x;
+        const bool urn = static_cast<bool>(v["urn"]), en = v["easting"] || v["northing"];
+        if (urn == en)
+          c.error(v, path + ": give either urn (a school at the centre) or easting and northing (metres on the "
+                            "British National Grid)");
+        if (urn)
+          if (auto x = c.number(v["urn"], path + ".urn", ParamType::integer, 1, 2147483647))
+            src.around_urn = static_cast<std::int64_t>(*x);
+        if (en) {
+          if (!v["easting"] || !v["northing"]) c.error(v, path + ": give both easting and northing");
+          if (v["easting"])
+            if (auto x = c.number(v["easting"], path + ".easting", ParamType::real, 0, 700000, "m"))
+              src.around_easting = *x;
+          if (v["northing"])
+            if (auto x = c.number(v["northing"], path + ".northing", ParamType::real, 0, 1300000, "m"))
+              src.around_northing = *x;
+        }
+      }
+    }
+  };
+  for (const auto& kv : world) {
+    if (!kv.first.IsScalar()) {
+      rest.force_insert(kv.first, kv.second);
+      continue;
+    }
+    const std::string k = kv.first.Scalar();
+    if (k == "register") {
+      const YAML::Node r = kv.second;
+      if (r.IsMap()) {
+        if (c.check_map(r, "world.register", kRegisterKeys)) {
+          if (!r["path"]) c.error(r, "world.register: give path, the register file");
+          for (const auto& e : r)
+            if (e.first.IsScalar() &&
+                std::find(kRegisterKeys.begin(), kRegisterKeys.end(), e.first.Scalar()) != kRegisterKeys.end())
+              set_key("world.register." + e.first.Scalar(), e.first.Scalar(), e.second);
+        }
+      } else {
+        set_key("world.register", "path", r);
+      }
+    } else if (is_register_key(k) || k == "areas") {
+      set_key("world." + k, k, kv.second);
+    } else {
+      if (std::find(kRegisterReplaces.begin(), kRegisterReplaces.end(), k) != kRegisterReplaces.end())
+        c.error(kv.first, "world." + k + ": not used with world.register, which gives the schools, areas, "
+                          "locations, sizes and intakes (docs/DATA.md); leave it out");
+      else
+        rest.force_insert(kv.first, kv.second);
+    }
+  }
+  if (src.path.empty()) return rest;
+  if (has_register && given.count("path")) {
+    namespace fs = std::filesystem;
+    const fs::path p(src.path);
+    src.resolved = (p.is_absolute() ? p : fs::path(scenario_file).parent_path() / p).lexically_normal().string();
+  }
+  if (!registry.world().load_register) {
+    c.error(anchor, "world.register: this build's world cannot read a register");
+    return rest;
+  }
+  const RegisterLoad load = registry.world().load_register(src);
+  for (const auto& e : load.errors) {
+    if (e.line > 0)
+      c.external(src.resolved, e.line, std::max(1, e.column), e.message);
+    else
+      c.error(anchor, e.message);
+  }
+  if (load.data) {
+    sc.world_register = src;
+    sc.register_data = load.data;
+  }
+  return rest;
+}
+
 LoadResult load_chain(const std::string& path, const Registry& registry, std::vector<std::string>& chain);
 YAML::Mark unclosed_flow(const std::string& text, const YAML::Mark& stop);
 
@@ -515,7 +653,13 @@ LoadResult parse_node(const YAML::Node& root, const std::string& name, const Reg
     else
       years_ok = false;
   }
-  c.params(root["world"], "world", registry.world().params, sc.world, inherit);
+  const YAML::Node world = parse_world_register(c, root["world"], name, registry, sc, inherit);
+  c.params(world, "world", registry.world().params, sc.world, inherit);
+  if (sc.register_data) {  // the counts the register gives, for what reads them
+    const auto& w = registry.world();
+    sc.world[w.schools_param] = static_cast<double>(sc.register_data->schools.size());
+    sc.world[w.areas_param] = static_cast<double>(sc.register_data->area_codes.size());
+  }
 
   // The pipeline: a child's replaces its parent's; inherited timeline events
   // follow their mechanisms into it.
@@ -836,7 +980,37 @@ std::string to_yaml(const Scenario& sc, const Registry& registry) {
   out << YAML::Key << "replicates" << YAML::Value << std::to_string(sc.replicates);
   out << YAML::Key << "years" << YAML::Value << std::to_string(sc.years);
   out << YAML::Key << "world" << YAML::Value;
-  param_map(registry.world().params, sc.world);
+  if (sc.world_register) {
+    // The register, with its path made absolute, and the parameters it leaves to the world.
+    const RegisterSource& r = *sc.world_register;
+    out << YAML::BeginMap << YAML::Key << "register" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "path" << YAML::Value << std::filesystem::absolute(r.resolved).lexically_normal().string();
+    out << YAML::Key << "format" << YAML::Value << r.format;
+    out << YAML::Key << "missing" << YAML::Value << (r.missing == RegisterMissing::impute ? "impute" : "error");
+    if (!r.areas.empty()) {
+      out << YAML::Key << "areas" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+      for (const auto& a : r.areas) out << a;
+      out << YAML::EndSeq;
+    }
+    if (r.has_radius()) {
+      out << YAML::Key << "around" << YAML::Value << YAML::Flow << YAML::BeginMap;
+      if (r.around_urn > 0) {
+        out << YAML::Key << "urn" << YAML::Value << std::to_string(r.around_urn);
+      } else {
+        out << YAML::Key << "easting" << YAML::Value << fmt(r.around_easting);
+        out << YAML::Key << "northing" << YAML::Value << fmt(r.around_northing);
+      }
+      out << YAML::Key << "radius_km" << YAML::Value << fmt(r.radius_km) << YAML::EndMap;
+    }
+    out << YAML::EndMap;
+    const auto& specs = registry.world().params;
+    for (std::size_t i = 0; i < specs.size(); ++i)
+      if (std::find(kRegisterReplaces.begin(), kRegisterReplaces.end(), specs[i].name) == kRegisterReplaces.end())
+        out << YAML::Key << specs[i].name << YAML::Value << value_text(specs[i], sc.world[i]);
+    out << YAML::EndMap;
+  } else {
+    param_map(registry.world().params, sc.world);
+  }
   out << YAML::Key << "pipeline" << YAML::Value << YAML::BeginSeq;
   for (const auto& e : sc.pipeline) {
     out << YAML::BeginMap << YAML::Key << e.info->name << YAML::Value;
