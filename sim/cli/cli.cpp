@@ -774,6 +774,7 @@ struct ServeArgs {
   std::string host = "127.0.0.1";
   int port = 8765;
   std::int32_t max_sessions = 32;
+  std::vector<std::string> allow_hosts;
 };
 
 int cmd_serve(const Registry& registry, const ServeArgs& args) {
@@ -797,6 +798,7 @@ int cmd_serve(const Registry& registry, const ServeArgs& args) {
   options.host = args.host;
   options.port = args.port;
   options.max_sessions = args.max_sessions;
+  options.allowed_hosts = args.allow_hosts;
   if (options.host != "127.0.0.1" && options.host != "localhost")
     std::cerr << "schoolsim: warning: listening on " << options.host
               << ", so other machines on the network can open the page and run simulations here\n";
@@ -805,9 +807,11 @@ int cmd_serve(const Registry& registry, const ServeArgs& args) {
   std::signal(SIGTERM, on_sigint);
   std::signal(SIGPIPE, SIG_IGN);
   const int code = serve::run_server(sc, registry, options, g_interrupted, [&](int port) {
-    std::printf("schoolsim: serving %s at http://%s:%d/\n", sc.name.c_str(),
-                options.host == "localhost" ? "127.0.0.1" : options.host.c_str(), port);
-    std::printf("schoolsim: open that address in a browser; press Ctrl-C to stop\n");
+    const auto urls = serve::listen_urls(options.host, port);
+    std::printf("schoolsim: serving %s at %s\n", sc.name.c_str(), urls.front().c_str());
+    for (std::size_t i = 1; i < urls.size(); ++i) std::printf("schoolsim:    and at %s\n", urls[i].c_str());
+    std::printf("schoolsim: open %s in a browser; press Ctrl-C to stop\n",
+                urls.size() > 1 ? "one of those addresses" : "that address");
     std::fflush(stdout);
   });
   if (code == 0) std::fprintf(stderr, "schoolsim: stopped serving\n");
@@ -923,6 +927,9 @@ int run_cli(int argc, char** argv, const Registry& registry) {
   serve_cmd->add_option("--host", serve_args.host,
                         "Address to listen on; the default lets only this computer in")
       ->capture_default_str();
+  serve_cmd->add_option("--allow-host", serve_args.allow_hosts,
+                        "A further host name the page may be opened at (repeatable); requests naming any "
+                        "other host are refused (docs/SECURITY.md)");
   serve_cmd->add_option("--max-sessions", serve_args.max_sessions,
                         "Browser tabs that may run at once, each with its own simulation")
       ->check(CLI::Range(1, 1000))
