@@ -193,7 +193,10 @@ std::string check_state(const State& s, const char* what) {
   if (s.area_strategy.size() != 0 && s.area_strategy.size() != s.n_areas)
     return where + "the area strategy does not have one value per area";
   const Neighbours& near = s.near;
-  if (!near.offsets.empty() || n > 0) {
+  if (near.offsets.empty()) {  // no lists (the recorded initial world has none)
+    if (!near.school.empty() || !near.distance_km.empty() || !near.overlap.empty() || !near.rivalry.empty())
+      return where + "the neighbour lists do not match the schools";
+  } else {
     if (near.offsets.size() != static_cast<std::size_t>(n) + 1 || near.offsets.front() != 0 ||
         near.offsets.back() != static_cast<std::int64_t>(near.school.size()))
       return where + "the neighbour lists do not match the schools";

@@ -179,7 +179,7 @@ TEST_CASE("checkpoint: a checksummed but inconsistent state is refused before us
       {"tie arrays", [&](Checkpoint& c) { c.state.ties.strength.pop_back(); }, "different lengths"},
       {"tie network", [&](Checkpoint& c) { c.state.ties.network[live] = 99; }, "network 99"},
       {"tie kind", [&](Checkpoint& c) { c.state.ties.kind[live] = static_cast<TieKind>(9); }, "unknown kind"},
-      {"short column", [&](Checkpoint& c) { c.state.capacity.conservativeResize(n - 1); }, "capacity"},
+      {"short column", [&](Checkpoint& c) { c.state.expectations.conservativeResize(n - 1); }, "expectations does not have one value per school"},
       {"practice", [&](Checkpoint& c) { c.state.practice.conservativeResize(Eigen::NoChange, n - 2); }, "practice"},
       {"area", [&](Checkpoint& c) { c.state.area[3] = c.state.n_areas; }, "area is out of range"},
       {"phase", [&](Checkpoint& c) { c.state.phase[0] = 7; }, "phase"},
@@ -229,7 +229,8 @@ TEST_CASE("checkpoint: 400 corrupted checkpoints with valid checksums never cras
     }
   }
   CHECK(refused + ran == 400);
-  CHECK(refused > 100);
+  CHECK(refused > 40);  // shapes broken
+  CHECK(ran > 40);      // values changed, run on
   MESSAGE(refused << " refused, " << ran << " ran");
 }
 
@@ -247,6 +248,6 @@ TEST_CASE("checkpoint: run --restart refuses a corrupted checkpoint with exit 2 
   CHECK(shell(dir.path(), "run s.yaml -o y.h5 --restart short.ckpt") == 2);
   CHECK(test::read_bytes(dir.path() / "err.txt").find("cut short") != std::string::npos);
   CHECK(shell(dir.path(), "run s.yaml -o y.h5 --restart .") == 2);
-  CHECK(test::read_bytes(dir.path() / "err.txt").find("not a regular file") != std::string::npos);
+  CHECK(test::read_bytes(dir.path() / "err.txt").find("directory") != std::string::npos);
   CHECK_FALSE(fs::exists(dir.path() / "y.h5"));
 }

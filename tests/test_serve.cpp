@@ -230,8 +230,8 @@ class TestServer {
     auto res = client().Post("/api/sessions", "", "application/x-www-form-urlencoded");
     REQUIRE(res);
     REQUIRE(res->status == 200);
-    REQUIRE(res->body.size() == 85);  // {"id":"<32 hex digits>","token":"<32 hex digits>"}
-    const std::string id = res->body.substr(7, 32), token = res->body.substr(51, 32);
+    REQUIRE(res->body.size() == 84);  // {"id":"<32 hex digits>","token":"<32 hex digits>"}
+    const std::string id = res->body.substr(7, 32), token = res->body.substr(50, 32);
     std::lock_guard lock(tokens_mu());
     tokens()[id] = token;
     return id;
@@ -537,7 +537,7 @@ TEST_CASE("serve: session ids are 128 random bits and a session obeys only its o
   auto made = c.Post("/api/sessions", "", "application/x-www-form-urlencoded");
   REQUIRE(made);
   const std::string cookie = made->get_header_value("Set-Cookie");
-  CHECK(cookie.find("schoolsim_token=" + made->body.substr(51, 32)) == 0);
+  CHECK(cookie.find("schoolsim_token=" + made->body.substr(50, 32)) == 0);
   CHECK(cookie.find("Path=/api/sessions/" + made->body.substr(7, 32) + ";") != std::string::npos);
   CHECK(cookie.find("HttpOnly") != std::string::npos);
   CHECK(cookie.find("SameSite=Strict") != std::string::npos);

@@ -168,7 +168,7 @@ TEST_CASE("sweep: damaged - short - foreign and misplaced parts are run again an
   const SweepResults clean = run_sweep(e, d, models::registry(), opts);
   REQUIRE(count_parts(opts.parts) == 12);
   const std::string print = fingerprint(e, models::registry());
-  const std::size_t rows = static_cast<std::size_t>(e.base.years) + 1;
+  const std::size_t rows = static_cast<std::size_t>(e.base.terms()) + 1;
   auto part = [&](int t) { return opts.parts / ("run-" + std::to_string(t) + ".bin"); };
   const std::string good = test::read_bytes(part(0));
   Part p0;
@@ -187,9 +187,9 @@ TEST_CASE("sweep: damaged - short - foreign and misplaced parts are run again an
       {"", "not a schoolsim sweep part"},
       {good.substr(0, good.size() / 2), "checksum"},
       {flipped, "checksum"},
-      {encode_part(shorter, print, 2), "record rows"},
-      {encode_part(no_series, print, 3), "series"},
-      {encode_part(p0, "another", 4), "different experiment"},
+      {encode_part(shorter, print, 3), "record rows"},
+      {encode_part(no_series, print, 4), "series"},
+      {encode_part(p0, "another", 5), "different experiment"},
       {encode_part(p0, print, 0), "task 0"},  // task 0's part saved as task 6's
       {std::string(400, 'x'), "not a schoolsim sweep part"},
   };

@@ -181,6 +181,8 @@ void save(const fs::path& path, const Part& p, const std::string& print, std::in
     out.close();
     if (!out) throw std::runtime_error("cannot write " + tmp.string());
   }
+  std::error_code ec;
+  if (fs::is_directory(fs::symlink_status(path, ec))) fs::remove(path, ec);  // an empty directory in its place
   fs::rename(tmp, path);  // a part is there whole, or not at all
 }
 
@@ -212,8 +214,8 @@ SweepResults run_sweep(const Experiment& e, const Design& d, const Registry& reg
   res.runs = static_cast<std::int32_t>(runs);
   res.replicates = e.replicates;
   const std::string print = fingerprint(e, registry);
-  // Every run records the start and each year's end.
-  const std::size_t rows = static_cast<std::size_t>(e.base.years) + 1;
+  // Every run records its system measures at the start and after each term.
+  const std::size_t rows = static_cast<std::size_t>(e.base.terms()) + 1;
   for (std::int64_t t = 0; t < tasks; ++t) {
     const std::string why = load(part_path(options.parts, t), parts[static_cast<std::size_t>(t)], print, t, e.series, rows);
     if (why.empty()) {
