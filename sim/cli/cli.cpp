@@ -344,7 +344,7 @@ void remove_stale_temporaries(const char* command, const std::filesystem::path& 
   for (const auto& p : stale) {
     std::error_code rm;
     if (fs::remove(p, rm))
-      std::cerr << "schoolsim " << command << ": removed " << p.string()
+      std::cerr << "schoolsim " << command << ": removed " << (destination.has_parent_path() ? p : p.filename()).string()
                 << ", left by an earlier run that was killed before it finished\n";
   }
 }
