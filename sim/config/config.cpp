@@ -1030,9 +1030,14 @@ std::string to_yaml(const Scenario& sc, const Registry& registry) {
   };
   out << YAML::BeginMap;
   out << YAML::Key << "name" << YAML::Value << sc.name;
-  if (!sc.description.empty())
+  // Without trailing line breaks (which a literal block would add on reading):
+  // the resolved text then reads back to itself.
+  std::string description = sc.description;
+  while (!description.empty() && (description.back() == '\n' || description.back() == ' '))
+    description.pop_back();
+  if (!description.empty())
     out << YAML::Key << "description" << YAML::Value
-        << (sc.description.find('\n') != std::string::npos ? YAML::Literal : YAML::Auto) << sc.description;
+        << (description.find('\n') != std::string::npos ? YAML::Literal : YAML::Auto) << description;
   out << YAML::Key << "seed" << YAML::Value << std::to_string(sc.seed);
   out << YAML::Key << "replicates" << YAML::Value << std::to_string(sc.replicates);
   out << YAML::Key << "years" << YAML::Value << std::to_string(sc.years);

@@ -542,9 +542,12 @@ class Http : public httplib::Server {
           }
           Verdict v = examine(c);
           if (v == Verdict::wait && !gone && now > c.deadline) {
-            refuse(c.fd, 408, "Request Timeout",
-                   "the request did not arrive within " + std::to_string(static_cast<int>(o_.request_seconds)) +
-                       " seconds");
+            // A request begun and not finished in time is answered; an idle
+            // connection (kept alive, or opened and never used) is just closed.
+            if (c.buf.size() > c.pos)
+              refuse(c.fd, 408, "Request Timeout",
+                     "the request did not arrive within " + std::to_string(static_cast<int>(o_.request_seconds)) +
+                         " seconds");
             v = Verdict::refused;
           }
           if (v == Verdict::ready) {
