@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <new>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -154,6 +155,9 @@ void visit(IO& io, Checkpoint& c) {
   io(r.replicate), io(r.n_schools), io(r.n_areas), io(r.series_terms);
   std::uint64_t n_series = r.series.size();
   io(n_series);
+  if constexpr (requires { io.left(); }) {  // reading: each series takes at least 28 bytes
+    if (n_series > io.left() / 28) throw std::runtime_error("a length in the file is longer than the file");
+  }
   r.series.resize(n_series);
   for (auto& b : r.series) io(b.field), io(b.width), io(b.real), io(b.integer);
   io(r.attainment_years), io(r.attainment_dis), io(r.attainment_adv), io(r.system_terms), io(r.system);
@@ -315,7 +319,13 @@ Checkpoint parse_checkpoint(std::string_view bytes, bool verify_checksum) {
     throw std::runtime_error("its checksum does not match: the file is corrupted");
   Reader r(body);
   Checkpoint c;
-  visit(r, c);
+  try {
+    visit(r, c);
+  } catch (const std::bad_alloc&) {
+    throw std::runtime_error("a length in the file is implausible");
+  } catch (const std::length_error&) {
+    throw std::runtime_error("a length in the file is implausible");
+  }
   if (r.left() != 0) throw std::runtime_error(std::to_string(r.left()) + " bytes are left over at its end");
   if (const std::string problem = check_checkpoint(c); !problem.empty()) throw std::runtime_error(problem);
   return c;

@@ -178,7 +178,14 @@ bool same_secret(std::string_view a, std::string_view b) {
 // workers. Event streams move to threads of their own (Pool::become_stream), so
 // open tabs never take the workers that answer requests.
 
+struct Conn;
+void close_conn(Conn& c);
+
 struct Conn {
+  Conn() = default;
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+  ~Conn() { close_conn(*this); }  // a connection dropped unserved (at shutdown) is closed too
   int fd = -1;
   std::string ip;
   std::string buf;  // bytes read but not yet parsed
