@@ -236,6 +236,19 @@ void ip_and_port(int fd, bool local, std::string& ip, int& port) {
   ip = text;
 }
 
+// Whether this thread serves an event stream (set by Pool::become_stream), and
+// the connection it is answering.
+thread_local bool t_streaming = false;
+thread_local int t_conn_fd = -1;
+bool streaming() { return t_streaming; }
+
+// Whether the client of the connection this thread answers has hung up.
+bool client_hung_up() {
+  if (t_conn_fd < 0) return false;
+  pollfd p{t_conn_fd, POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLERR | POLLHUP | POLLRDHUP));
+}
+
 int ms_until(Clock::time_point t) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - Clock::now()).count();
   return ms <= 0 ? 0 : static_cast<int>(std::min<long long>(ms, 60'000));
@@ -252,8 +265,10 @@ class ConnStream : public httplib::Stream {
     return ::poll(&p, 1, ms_until(c_.deadline)) > 0;
   }
   bool is_writable() const override {
-    pollfd p{c_.fd, POLLOUT, 0};
-    return ::poll(&p, 1, write_ms_) > 0 && !(p.revents & (POLLERR | POLLHUP));
+    // An event stream ends as soon as its client hangs up (httplib asks before
+    // each event), not at the next failed write.
+    pollfd p{c_.fd, static_cast<short>(POLLOUT | (streaming() ? POLLRDHUP : 0)), 0};
+    return ::poll(&p, 1, write_ms_) > 0 && !(p.revents & (POLLERR | POLLHUP | POLLRDHUP));
   }
   ssize_t read(char* ptr, size_t size) override {
     if (c_.pos < c_.buf.size()) {
@@ -333,6 +348,7 @@ class Pool : public httplib::TaskQueue {
     if (p->streaming_ >= p->max_streams_ || p->shutdown_) return false;
     ++p->streaming_;
     streaming_here_ = true;
+    t_streaming = true;
     if (p->threads_.size() - p->streaming_ < p->base_) p->spawn();
     return true;
   }
@@ -358,6 +374,7 @@ class Pool : public httplib::TaskQueue {
         std::lock_guard lock(mu_);
         --streaming_;
         streaming_here_ = false;
+        t_streaming = false;
       }
     }
   }
@@ -586,7 +603,9 @@ class Http : public httplib::Server {
     close_after_ = false;
     bool closed = false;
     const bool last = ++c->served >= kMaxRequestsPerConnection;
+    t_conn_fd = c->fd;
     const bool ok = process_request(stream, last, closed, {});
+    t_conn_fd = -1;
     if (!ok || closed || last || close_after_ || Pool::streaming_here()) close_conn(*c);
     else add(c);
   }
@@ -1082,6 +1101,7 @@ void Server::handle_events(const std::shared_ptr<Session>& s, const httplib::Req
             return stopping_.load() || s->version != cursor->version || s->generation != cursor->generation;
           });
           if (stopping_) return false;
+          if (client_hung_up()) return false;  // a closed tab frees its stream at once
           s->last_seen = Clock::now();
           out = pending_events(*s, *cursor);
         }
