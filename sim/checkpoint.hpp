@@ -10,13 +10,17 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "sim/recording.hpp"
 #include "sim/state.hpp"
 
 namespace schoolsim {
 
-inline constexpr std::uint32_t kCheckpointVersion = 1;
+// 2: a header with the body's length and CRC-32C, and every shape checked on reading.
+inline constexpr std::uint32_t kCheckpointVersion = 2;
+// No checkpoint schoolsim writes is larger; a larger file is refused unread.
+inline constexpr std::uintmax_t kMaxCheckpointBytes = std::uintmax_t{16} << 30;
 
 struct Checkpoint {
   std::string scenario;  // the resolved scenario it was made by (YAML)
@@ -29,6 +33,14 @@ struct Checkpoint {
 // Written under a temporary name and renamed, like every output.
 void save_checkpoint(const std::filesystem::path& path, const Checkpoint& c);
 // Throws std::runtime_error naming the file when it is not a checkpoint of this version.
+// A bad checkpoint (cut short, corrupted, inconsistent) is refused with the reason;
+// nothing in it is used before every length, index and tie endpoint is checked.
 Checkpoint load_checkpoint(const std::filesystem::path& path);
+
+// The file's bytes, and reading them back (for tests and the fuzz target, which
+// may skip the checksum to reach the checks behind it). parse throws
+// std::runtime_error with the reason.
+std::string checkpoint_bytes(const Checkpoint& c);
+Checkpoint parse_checkpoint(std::string_view bytes, bool verify_checksum = true);
 
 }  // namespace schoolsim

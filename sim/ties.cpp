@@ -107,6 +107,7 @@ std::string TieStore::check_invariants() const {
       err << "school " << i << " degree " << degree_[i] << " but lists " << walked << " and has "
           << seen_degree[i] << "; ";
   }
+  if (!err.str().empty()) return err.str();  // the walk below needs acyclic lists
   for (Slot s = 0; s < alive.size(); ++s) {
     if (!alive[s]) continue;
     std::int32_t count = 0;
@@ -114,6 +115,43 @@ std::string TieStore::check_invariants() const {
     if (count != 1) err << "schools " << a[s] << " and " << b[s] << " are tied " << count << " times; ";
   }
   return err.str();
+}
+
+std::string TieStore::check_loaded(std::int32_t n_schools, std::size_t n_networks) const {
+  const std::size_t n = alive.size();
+  for (std::size_t len : {a.size(), b.size(), strength.size(), trust.size(), age.size(), kind.size(), lead.size(),
+                          network.size(), activities.size(), id.size(), next_[0].size(), next_[1].size(),
+                          prev_[0].size(), prev_[1].size()})
+    if (len != n) return "the tie arrays have different lengths";
+  if (head_.size() != static_cast<std::size_t>(n_schools) || degree_.size() != head_.size())
+    return "the tie lists do not cover the " + std::to_string(n_schools) + " schools";
+  if (n > (std::size_t{1} << 31)) return "implausibly many tie slots";
+  auto link_ok = [&](std::int64_t h) { return h == kNone || (h >= 0 && static_cast<std::uint64_t>(h >> 1) < n); };
+  std::size_t live = 0;
+  for (std::size_t s = 0; s < n; ++s) {
+    if (alive[s] > 1) return "tie slot " + std::to_string(s) + " is neither alive nor dead";
+    for (int side = 0; side < 2; ++side)
+      if (!link_ok(next_[side][s]) || !link_ok(prev_[side][s])) return "tie slot " + std::to_string(s) + " links outside the store";
+    if (!alive[s]) continue;
+    ++live;
+    if (a[s] < 0 || a[s] >= n_schools || b[s] < 0 || b[s] >= n_schools)
+      return "tie " + std::to_string(id[s]) + " joins school " + std::to_string(a[s]) + " and " +
+             std::to_string(b[s]) + ", outside 0.." + std::to_string(n_schools - 1);
+    if (static_cast<std::size_t>(kind[s]) >= kTieKindNames.size()) return "a tie has an unknown kind";
+    if (static_cast<int>(lead[s]) < -1 || static_cast<int>(lead[s]) > 1) return "a tie has an unknown lead";
+    if (network[s] < -1 || (network[s] >= 0 && static_cast<std::size_t>(network[s]) >= n_networks))
+      return "a tie belongs to network " + std::to_string(network[s]) + ", which does not exist";
+    if (id[s] >= next_id_) return "a tie's id is not below the next id";
+    if (!(strength[s] >= 0 && strength[s] <= 1) || !(trust[s] >= 0 && trust[s] <= 1))
+      return "a tie's strength or trust is outside [0,1]";
+  }
+  for (std::int64_t h : head_)
+    if (!link_ok(h)) return "a school's tie list starts outside the store";
+  std::vector<std::uint8_t> listed(n, 0);
+  for (Slot s : free_)
+    if (s >= n || alive[s] || listed[s]++) return "the free list names a slot that is not free";
+  if (live != n_alive_ || live + free_.size() != n) return "the tie counts do not add up";
+  return check_invariants();
 }
 
 }  // namespace schoolsim

@@ -120,6 +120,10 @@ class TieStore {
 
   // Checks every internal invariant; returns an empty string when all hold.
   std::string check_invariants() const;
+  // Whether the store is safe to use at all, for data read back from a file:
+  // every array the same length, every endpoint, link, enum and free slot in
+  // range, then check_invariants(). Empty when sound, else what is wrong.
+  std::string check_loaded(std::int32_t n_schools, std::size_t n_networks) const;
 
   // Calls f on every member, private ones included, in a fixed order: how a
   // checkpoint saves and restores the store exactly (slots, lists, free list).

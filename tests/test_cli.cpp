@@ -1,12 +1,15 @@
 // The schoolsim executable end to end: exit codes, nothing written on bad input.
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <thread>
+#include <vector>
 #include <filesystem>
 
 #include "models/register_all.hpp"
@@ -148,4 +151,120 @@ TEST_CASE("cli: every scenario of the library runs") {
     CHECK(fs::exists(dir.path() / "out.h5"));
     fs::remove(dir.path() / "out.h5");
   }
+}
+
+// ---------------------------------------------------------------- issue 14
+
+TEST_CASE("cli: a scenario too large for this machine is refused up front with the estimate") {
+  test::TempDir dir;
+  test::write_text(dir.path() / "huge.yaml",
+                   "years: 200\nworld: {schools: 1000000}\nrecord: {every: term, schools: all}\n");
+  const Result v = run("validate huge.yaml", dir.path());
+  CHECK(v.code == 2);
+  CHECK(v.err.find("too large to run here") != std::string::npos);
+  CHECK(v.err.find("of memory; this machine has") != std::string::npos);
+  const Result r = run("run huge.yaml -o out.h5", dir.path());
+  CHECK(r.code == 2);
+  CHECK(r.err.find("--allow-large") != std::string::npos);
+  CHECK(test::count_entries(dir.path()) == 1);  // nothing written
+  CHECK(run("validate --allow-large huge.yaml", dir.path()).code == 0);
+  // An ordinary scenario is untouched by the check.
+  CHECK(run("validate " + kSource + "/scenarios/default.yaml", dir.path()).code == 0);
+}
+
+TEST_CASE("cli: special files are refused with exit 2") {
+  test::TempDir dir;
+  const Result r = run("validate /dev/zero", dir.path());
+  CHECK(r.code == 2);
+  CHECK(r.err.find("not a regular file") != std::string::npos);
+}
+
+TEST_CASE("cli: run removes temporaries left by killed runs and says so") {
+  test::TempDir dir;
+  test::write_text(dir.path() / "s.yaml", "seed: 2\nyears: 2\nworld: {schools: 40, areas: 2}\n");
+  // A process that has ended: its pid names no running program.
+  const pid_t gone = fork();
+  REQUIRE(gone >= 0);
+  if (gone == 0) _exit(0);
+  waitpid(gone, nullptr, 0);
+  const std::string stale = "out.h5.tmp-" + std::to_string(gone);
+  const std::string alive = "out.h5.tmp-" + std::to_string(::getpid());  // this test runs: not to be touched
+  test::write_text(dir.path() / stale, "half-written");
+  test::write_text(dir.path() / alive, "someone else's");
+  const Result r = run("run s.yaml -q -o out.h5", dir.path());
+  CHECK(r.code == 0);
+  CHECK_FALSE(fs::exists(dir.path() / stale));
+  CHECK(fs::exists(dir.path() / alive));
+  CHECK(r.err.find("removed " + stale) != std::string::npos);
+  CHECK(r.err.find("killed before it finished") != std::string::npos);
+}
+
+TEST_CASE("cli: Ctrl-C at any moment of start-up leaves no temporary file") {
+  test::TempDir dir;
+  test::write_text(dir.path() / "s.yaml", "seed: 2\nyears: 30\nworld: {schools: 400, areas: 2}\n");
+  int interrupted = 0;
+  // How long start-up takes here (a loaded machine is slower): the time until the
+  // temporary output file appears, found with a first run.
+  auto has_temporary = [&] {
+    for (const auto& e : fs::directory_iterator(dir.path()))
+      if (e.path().filename().string().find(".tmp-") != std::string::npos) return true;
+    return false;
+  };
+  int startup_ms = 0;
+  {
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      if (chdir(dir.path().c_str()) != 0) _exit(99);
+      if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(99);
+      execl(SCHOOLSIM_EXE, "schoolsim", "run", "s.yaml", "-q", "-o", "out.h5", static_cast<char*>(nullptr));
+      _exit(98);
+    }
+    while (!has_temporary() && startup_ms < 10000) {  // bounded: 10 s
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      ++startup_ms;
+    }
+    kill(pid, SIGINT);
+    waitpid(pid, nullptr, 0);
+  }
+  MESSAGE("start-up took about " << startup_ms << " ms");
+  for (int step = 0; step < 24; ++step) {  // bounded: 24 starts of each, from 0 to 1.5 x start-up
+    const int delay_ms = startup_ms * step / 16;
+    for (const char* command : {"run", "compare"}) {
+      // posix_spawn with SIGINT at its default: the test's own handler is not inherited.
+      posix_spawnattr_t attr;
+      posix_spawnattr_init(&attr);
+      sigset_t def;
+      sigemptyset(&def);
+      sigaddset(&def, SIGINT);
+      posix_spawnattr_setsigdefault(&attr, &def);
+      posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+      posix_spawn_file_actions_t files;
+      posix_spawn_file_actions_init(&files);
+      posix_spawn_file_actions_addchdir_np(&files, dir.path().c_str());
+      posix_spawn_file_actions_addopen(&files, 1, "/dev/null", O_WRONLY, 0);
+      posix_spawn_file_actions_addopen(&files, 2, "/dev/null", O_WRONLY, 0);
+      std::vector<std::string> args = std::string(command) == "run"
+                                          ? std::vector<std::string>{"schoolsim", "run", "s.yaml", "-q", "-o", "out.h5"}
+                                          : std::vector<std::string>{"schoolsim", "compare", "s.yaml", "s.yaml",
+                                                                     "--replicates", "2", "-q", "-o", "cmp.h5"};
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      pid_t pid = -1;
+      REQUIRE(posix_spawn(&pid, SCHOOLSIM_EXE, &files, &attr, argv.data(), environ) == 0);
+      posix_spawn_file_actions_destroy(&files);
+      posix_spawnattr_destroy(&attr);
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+      kill(pid, SIGINT);
+      int status = 0;
+      waitpid(pid, &status, 0);
+      interrupted += WIFEXITED(status) && WEXITSTATUS(status) == 130;
+      for (const auto& e : fs::directory_iterator(dir.path()))
+        CHECK_MESSAGE(e.path().filename().string().find(".tmp-") == std::string::npos,
+                      command << " after " << delay_ms << " ms left " << e.path().filename().string());
+    }
+  }
+  MESSAGE(interrupted << " of 48 starts were interrupted with exit 130");
+  CHECK(interrupted > 0);  // some signals came after the handler was installed
 }

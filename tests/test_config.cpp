@@ -1,4 +1,6 @@
 #include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -148,4 +150,84 @@ TEST_CASE("nearest and edit distance") {
   CHECK(edit_distance("", "abc") == 3);
   CHECK(nearest("capacty", {"capacity", "crisis"}) == "capacity");
   CHECK(nearest("zzzzzz", {"capacity", "crisis"}).empty());
+}
+
+// ---------------------------------------------------------------- input edges (issue 14)
+
+TEST_CASE("input files: only regular files of a sensible size are read") {
+  const fs::path dir = fs::temp_directory_path() / ("schoolsim-input-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  // A device that never ends, a FIFO nobody writes to, a directory: refused at once.
+  auto dev = load_scenario("/dev/zero", reg());
+  REQUIRE(dev.errors.size() == 1);
+  CHECK(dev.errors[0].message.find("not a regular file") != std::string::npos);
+  const fs::path fifo = dir / "pipe.yaml";
+  fs::remove(fifo);
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto pipe = load_scenario(fifo.string(), reg());
+  REQUIRE(pipe.errors.size() == 1);
+  CHECK(pipe.errors[0].message.find("not a regular file") != std::string::npos);
+  auto folder = load_scenario(dir.string(), reg());
+  REQUIRE(folder.errors.size() == 1);
+  CHECK(folder.errors[0].message.find("is a directory") != std::string::npos);
+  // Larger than any scenario: refused from its size, unread.
+  {
+    std::ofstream big(dir / "big.yaml");
+    big << "years: 3\n" << std::string(5 * 1024 * 1024, '#') << "\n";
+  }
+  auto large = load_scenario((dir / "big.yaml").string(), reg());
+  REQUIRE(large.errors.size() == 1);
+  CHECK(large.errors[0].message.find("at most 4 MiB") != std::string::npos);
+  // The same for extends: targets and experiment files.
+  {
+    std::ofstream child(dir / "child.yaml");
+    child << "extends: /dev/zero\n";
+  }
+  auto child = load_scenario((dir / "child.yaml").string(), reg());
+  REQUIRE(child.errors.size() == 1);
+  CHECK(child.errors[0].line == 1);
+  CHECK(child.errors[0].message.find("not a regular file") != std::string::npos);
+  auto experiment = load_experiment(fifo.string(), reg());
+  REQUIRE(experiment.errors.size() == 1);
+  CHECK(experiment.errors[0].message.find("not a regular file") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("input files: a file extends: names by mistake is not echoed in the message") {
+  const fs::path bad = fs::path(SCHOOLSIM_SOURCE_DIR) / "tests" / "scenarios" / "bad";
+  auto r = load_scenario((bad / "67-extends-not-a-scenario.yaml").string(), reg());
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].message.find("notes for the class") == std::string::npos);
+  CHECK(r.errors[0].message.size() < 120);
+  // Nor is a long scalar anywhere else.
+  auto s = parse_scenario("name: [" + std::string(300, 'z') + "]\n", "t.yaml", reg());
+  REQUIRE_FALSE(s.errors.empty());
+  CHECK(s.errors[0].message.size() < 160);
+}
+
+TEST_CASE("the resolved scenario is a fixed point: it reads back to the same text") {
+  for (const char* description : {"One line.", "Two lines:\nthe second.\n", "Trailing breaks\n\n\n", "  indented"}) {
+    CAPTURE(description);
+    Scenario base = *parse_scenario("years: 3\n", "s.yaml", reg()).scenario;
+    base.description = description;
+    const std::string once = to_yaml(base, reg());
+    auto back = parse_scenario(once, "s.yaml", reg());
+    REQUIRE(back.scenario);
+    const std::string twice = to_yaml(*back.scenario, reg());
+    CHECK(twice == once);
+    auto third = parse_scenario(twice, "s.yaml", reg());
+    REQUIRE(third.scenario);
+    CHECK(to_yaml(*third.scenario, reg()) == once);
+  }
+  // Every shipped scenario, too.
+  for (const auto& e : fs::directory_iterator(fs::path(SCHOOLSIM_SOURCE_DIR) / "scenarios")) {
+    if (e.path().extension() != ".yaml") continue;
+    CAPTURE(e.path().string());
+    auto r = load_scenario(e.path().string(), reg());
+    REQUIRE(r.scenario);
+    const std::string once = to_yaml(*r.scenario, reg());
+    auto back = parse_scenario(once, e.path().string(), reg());
+    REQUIRE(back.scenario);
+    CHECK(to_yaml(*back.scenario, reg()) == once);
+  }
 }

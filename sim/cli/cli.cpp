@@ -1,5 +1,7 @@
 #include "sim/cli/cli.hpp"
 
+#include <signal.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #ifdef SCHOOLSIM_HAVE_MPI
@@ -12,6 +14,7 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -237,12 +240,73 @@ int cmd_describe(const Registry& registry, const std::vector<std::string>& only,
   return kExitOk;
 }
 
-int cmd_validate(const Registry& registry, const std::vector<std::string>& files, bool resolved) {
+std::string human_bytes(std::uintmax_t bytes);
+
+// What a run of `sc` needs, estimated before anything runs (issue 14): the
+// memory its replicates hold at once, and the output file's size.
+struct SizeEstimate {
+  double memory_bytes = 0, output_bytes = 0;
+};
+
+SizeEstimate estimate_size(const Scenario& sc, const Registry& registry, std::int32_t threads) {
+  const double n = live::world_schools(sc, registry);
+  const double rows = (sc.record.every == Cadence::term ? sc.terms() : sc.years) + 1.0;
+  double width = 0;
+  for (Field f : sc.record.schools) width += info(f).storage == Storage::vector ? 8 : 1;  // practice: a few dimensions
+  const double series = rows * n * width * 4;  // float or int32 per value
+  const double attainment = sc.record.attainment ? (sc.years + 1.0) * n * 2 * 4 : 0;
+  const double system = sc.record.system ? (sc.terms() + 1.0) * kMeasureCount * 8 : 0;
+  const double ties = sc.record.ties ? n * (sc.years + 1.0) * 2 * sizeof(TieEvent) : 0;
+  const double recording = series + attainment + system + ties;
+  // Three states (now, the initial world, the final one), each with its columns,
+  // neighbour lists (tens per school) and ties.
+  const double state = n * (kFieldCount * 8.0 + 8 * 8 + 40 * 28 + 10 * 80);
+  const double at_once = std::min<double>(std::max(1, threads), sc.replicates);
+  return {at_once * (recording + 3 * state), sc.replicates * recording};
+}
+
+double machine_memory() {
+  const long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+  return pages > 0 && size > 0 ? static_cast<double>(pages) * static_cast<double>(size) : 0;
+}
+
+double free_disk(const std::filesystem::path& out) {
+  std::error_code ec;
+  std::filesystem::path dir = out.has_parent_path() ? out.parent_path() : std::filesystem::path(".");
+  while (!dir.empty() && !std::filesystem::exists(dir, ec)) dir = dir.parent_path();
+  const auto space = std::filesystem::space(dir.empty() ? std::filesystem::path(".") : dir, ec);
+  return ec ? 0 : static_cast<double>(space.available);
+}
+
+// "" when the run fits this machine (or --allow-large was given), else why not.
+std::string too_large(const Scenario& sc, const Registry& registry, std::int32_t threads,
+                      const std::filesystem::path& out) {
+  const SizeEstimate e = estimate_size(sc, registry, threads);
+  const double memory = machine_memory(), disk = free_disk(out);
+  std::string why;
+  if (memory > 0 && e.memory_bytes > memory)
+    why += "it would need about " + human_bytes(static_cast<std::uintmax_t>(e.memory_bytes)) +
+           " of memory; this machine has " + human_bytes(static_cast<std::uintmax_t>(memory));
+  if (disk > 0 && e.output_bytes > disk)
+    why += std::string(why.empty() ? "" : ", and ") + "it would write about " +
+           human_bytes(static_cast<std::uintmax_t>(e.output_bytes)) + " where " +
+           human_bytes(static_cast<std::uintmax_t>(disk)) + " are free";
+  return why;
+}
+
+int cmd_validate(const Registry& registry, const std::vector<std::string>& files, bool resolved, bool allow_large) {
   int status = kExitOk;
   for (const auto& file : files) {
     LoadResult r = load_scenario(file, registry);
     if (!r.scenario) {
       print_errors(r.errors);
+      status = kExitBadInput;
+      continue;
+    }
+    const std::string why = allow_large ? "" : too_large(*r.scenario, registry, 1, "results/x.h5");
+    if (!why.empty()) {
+      std::cerr << file << ": error: too large to run here: " << why
+                << " (--allow-large skips this check)\n";
       status = kExitBadInput;
       continue;
     }
@@ -265,6 +329,7 @@ struct RunArgs {
   bool quiet = false;
   std::optional<std::int32_t> checkpoint_year;
   std::string checkpoint_file, restart_file;
+  bool allow_large = false;
 };
 
 std::string human_bytes(std::uintmax_t bytes) {
@@ -275,6 +340,35 @@ std::string human_bytes(std::uintmax_t bytes) {
   else
     o << static_cast<double>(bytes) / (1 << 10) << " KiB";
   return o.str();
+}
+
+// Temporary files this program leaves only when killed outright (SIGKILL, a
+// power cut): `<destination>.tmp-<pid>` of a process that no longer runs. They
+// are removed when the next run writes the same destination, and it says so.
+void remove_stale_temporaries(const char* command, const std::filesystem::path& destination) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path dir = destination.has_parent_path() ? destination.parent_path() : fs::path(".");
+  const std::string prefix = destination.filename().string() + ".tmp-";
+  std::vector<fs::path> stale;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const std::string pid_text = name.substr(prefix.size());
+    if (pid_text.empty() || pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // still running (or not ours to know)
+    std::error_code type_ec;
+    if (!fs::is_regular_file(it->symlink_status(type_ec))) continue;
+    stale.push_back(it->path());
+  }
+  for (const auto& p : stale) {
+    std::error_code rm;
+    if (fs::remove(p, rm))
+      std::cerr << "schoolsim " << command << ": removed " << (destination.has_parent_path() ? p : p.filename()).string()
+                << ", left by an earlier run that was killed before it finished\n";
+  }
 }
 
 // Runs `work`, which fills `file`, then commits the file. On Ctrl-C or an
@@ -325,6 +419,12 @@ int cmd_run(const Registry& registry, const RunArgs& args) {
       args.output.empty() ? std::filesystem::path("results") /
                                 (std::filesystem::path(args.scenario).stem().string() + ".h5")
                           : std::filesystem::path(args.output);
+  if (!args.allow_large)
+    if (const std::string why = too_large(sc, registry, args.threads, out_path); !why.empty()) {
+      std::cerr << "schoolsim run: " << args.scenario << " is too large to run here: " << why
+                << ". Nothing was run or written; --allow-large runs it anyway.\n";
+      return kExitBadInput;
+    }
   const std::string resolved = to_yaml(sc, registry);
   std::optional<Checkpoint> restart;
   if ((args.checkpoint_year || !args.restart_file.empty()) && sc.replicates != 1) {
@@ -353,6 +453,13 @@ int cmd_run(const Registry& registry, const RunArgs& args) {
 
   RunMeta meta{sc.name, to_yaml(sc, registry), sc.seed, sc.replicates, sc.years, SCHOOLSIM_VERSION};
   const auto t0 = std::chrono::steady_clock::now();
+  // Ctrl-C from here on is caught: the temporary file below is always removed.
+  std::signal(SIGINT, on_sigint);
+  std::signal(SIGTERM, on_sigint);
+  remove_stale_temporaries("run", out_path);
+  if (args.checkpoint_year)
+    remove_stale_temporaries("run", !args.checkpoint_file.empty() ? std::filesystem::path(args.checkpoint_file)
+                                                                  : std::filesystem::path(out_path).replace_extension(".ckpt"));
   std::optional<OutputFile> file;
   try {
     file.emplace(out_path, meta);
@@ -468,6 +575,10 @@ int cmd_compare(const Registry& registry, const CompareArgs& args) {
   meta.replicates = args.replicates;
   meta.years = a.years;
   meta.program_version = SCHOOLSIM_VERSION;
+  // Ctrl-C from here on is caught: the temporary file below is always removed.
+  std::signal(SIGINT, on_sigint);
+  std::signal(SIGTERM, on_sigint);
+  remove_stale_temporaries("compare", out_path);
   std::optional<OutputFile> file;
   try {
     file.emplace(out_path, meta);
@@ -636,7 +747,8 @@ int cmd_sweep(const Registry& registry, const SweepArgs& args) {
       status = kExitFailure;
     } else if (old >> seen && seen != print) {
       std::cerr << "schoolsim sweep: " << parts.string()
-                << " holds runs of a different experiment; remove it or choose another output (-o)\n";
+                << " holds runs of a different experiment or of another version of schoolsim; remove it or "
+                   "choose another output (-o)\n";
       status = kExitBadInput;
     } else {
       std::ofstream(parts / "fingerprint") << print << '\n';
@@ -697,6 +809,8 @@ int cmd_sweep(const Registry& registry, const SweepArgs& args) {
     return kExitFailure;
   }
   progress.finish();
+  for (const auto& why : res.damaged)
+    std::cerr << "schoolsim sweep: warning: a kept run was unusable and was run again: " << why << '\n';
 
   // Sensitivity of each output (mean over replicates of its final value).
   const auto runs = static_cast<std::size_t>(res.runs), reps = static_cast<std::size_t>(res.replicates);
@@ -797,6 +911,7 @@ struct ServeArgs {
   std::string host = "127.0.0.1";
   int port = 8765;
   std::int32_t max_sessions = 32;
+  std::vector<std::string> allow_hosts;
 };
 
 int cmd_serve(const Registry& registry, const ServeArgs& args) {
@@ -820,6 +935,7 @@ int cmd_serve(const Registry& registry, const ServeArgs& args) {
   options.host = args.host;
   options.port = args.port;
   options.max_sessions = args.max_sessions;
+  options.allowed_hosts = args.allow_hosts;
   if (options.host != "127.0.0.1" && options.host != "localhost")
     std::cerr << "schoolsim: warning: listening on " << options.host
               << ", so other machines on the network can open the page and run simulations here\n";
@@ -828,9 +944,11 @@ int cmd_serve(const Registry& registry, const ServeArgs& args) {
   std::signal(SIGTERM, on_sigint);
   std::signal(SIGPIPE, SIG_IGN);
   const int code = serve::run_server(sc, registry, options, g_interrupted, [&](int port) {
-    std::printf("schoolsim: serving %s at http://%s:%d/\n", sc.name.c_str(),
-                options.host == "localhost" ? "127.0.0.1" : options.host.c_str(), port);
-    std::printf("schoolsim: open that address in a browser; press Ctrl-C to stop\n");
+    const auto urls = serve::listen_urls(options.host, port);
+    std::printf("schoolsim: serving %s at %s\n", sc.name.c_str(), urls.front().c_str());
+    for (std::size_t i = 1; i < urls.size(); ++i) std::printf("schoolsim:    and at %s\n", urls[i].c_str());
+    std::printf("schoolsim: open %s in a browser; press Ctrl-C to stop\n",
+                urls.size() > 1 ? "one of those addresses" : "that address");
     std::fflush(stdout);
   });
   if (code == 0) std::fprintf(stderr, "schoolsim: stopped serving\n");
@@ -866,6 +984,8 @@ int run_cli(int argc, char** argv, const Registry& registry) {
   run->add_option("--years", run_args.years, "Override the number of simulated years")
       ->check(CLI::Range(1, 200));
   add_threads(run, run_args.threads);
+  run->add_flag("--allow-large", run_args.allow_large,
+                "Run even when the estimated memory or output size exceeds what this machine has");
   run->add_flag("-q,--quiet", run_args.quiet, "Print nothing but errors (no progress bar or summary)");
   run->add_option("--checkpoint-at", run_args.checkpoint_year,
                   "Save a checkpoint after this many years (one replicate), then carry on")
@@ -919,6 +1039,9 @@ int run_cli(int argc, char** argv, const Registry& registry) {
   validate->add_option("scenarios", validate_files, "Scenario files (YAML)")->required();
   validate->add_flag("--resolved", resolved,
                      "Print each valid scenario with every default filled in");
+  bool validate_allow_large = false;
+  validate->add_flag("--allow-large", validate_allow_large,
+                     "Accept scenarios whose estimated memory or output size exceeds this machine's");
   validate->footer(kExitCodesHelp);
 
   std::vector<std::string> describe_only;
@@ -946,6 +1069,9 @@ int run_cli(int argc, char** argv, const Registry& registry) {
   serve_cmd->add_option("--host", serve_args.host,
                         "Address to listen on; the default lets only this computer in")
       ->capture_default_str();
+  serve_cmd->add_option("--allow-host", serve_args.allow_hosts,
+                        "A further host name the page may be opened at (repeatable); requests naming any "
+                        "other host are refused (docs/SECURITY.md)");
   serve_cmd->add_option("--max-sessions", serve_args.max_sessions,
                         "Browser tabs that may run at once, each with its own simulation")
       ->check(CLI::Range(1, 1000))
@@ -966,7 +1092,7 @@ int run_cli(int argc, char** argv, const Registry& registry) {
     if (*run) return cmd_run(registry, run_args);
     if (*cmp) return cmd_compare(registry, compare_args);
     if (*sweep) return cmd_sweep(registry, sweep_args);
-    if (*validate) return cmd_validate(registry, validate_files, resolved);
+    if (*validate) return cmd_validate(registry, validate_files, resolved, validate_allow_large);
     if (*describe) return cmd_describe(registry, describe_only, markdown);
     if (*serve_cmd) return cmd_serve(registry, serve_args);
   } catch (const std::exception& e) {

@@ -2,7 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
+#include <optional>
 #include <filesystem>
 #include <cmath>
 #include <fstream>
@@ -30,6 +32,8 @@ const std::vector<std::string> kRecordKeys = {"every", "schools", "attainment", 
 
 constexpr std::int32_t kMaxYears = 200;
 constexpr std::int32_t kMaxReplicates = 100000;
+// Scenario and experiment files are read whole; none needs to be larger.
+constexpr std::uintmax_t kMaxInputBytes = 4 * 1024 * 1024;
 
 const std::vector<Field> kDefaultRecordedFields = {Field::capacity, Field::expectations,
                                                    Field::crisis, Field::pupils,
@@ -43,15 +47,47 @@ std::string join(const std::vector<std::string>& words) {
 
 std::string fmt(double v) { return format_number(v); }
 
+// The text being parsed, and the place just after its last visible character
+// (1-based line and column), for Checker::error.
+thread_local const std::string* g_text = nullptr;
+thread_local std::pair<int, int> g_text_end{0, 0};
+
+void set_text(const std::string* text) {
+  g_text = text;
+  g_text_end = {1, 1};
+  if (!text) return;
+  std::size_t end = text->find_last_not_of(" \t\r\n");
+  if (end == std::string::npos) return;
+  const std::size_t line_start = text->rfind('\n', end);
+  const int line = 1 + static_cast<int>(std::count(text->begin(), text->begin() + static_cast<std::ptrdiff_t>(end), '\n'));
+  const int column = static_cast<int>(end - (line_start == std::string::npos ? 0 : line_start + 1)) + 2;
+  g_text_end = {line, column};
+}
+
+// Scalars quoted in messages are cut short: a file named by mistake (say by
+// extends:) is not echoed back.
+std::string excerpt(const std::string& s) {
+  constexpr std::size_t kMax = 40;
+  std::string out;
+  for (unsigned char ch : s.substr(0, kMax)) out += ch < 0x20 ? ' ' : static_cast<char>(ch);
+  return s.size() > kMax ? out + "..." : out;
+}
+
 class Checker {
  public:
   Checker(std::string file, std::vector<Diagnostic>& errors) : file_(std::move(file)), errors_(errors) {}
 
   void error(const YAML::Mark& mark, const std::string& msg) {
-    if (mark.is_null())
+    if (mark.is_null()) {
       errors_.push_back({file_, 0, 0, msg});
-    else
-      errors_.push_back({file_, mark.line + 1, mark.column + 1, msg});
+      return;
+    }
+    // yaml-cpp places a value left empty at the end of the file past its last
+    // line; report it just after the text it follows instead.
+    int line = mark.line + 1, column = mark.column + 1;
+    if (g_text && (line > g_text_end.first || (line == g_text_end.first && column > g_text_end.second)))
+      std::tie(line, column) = g_text_end;
+    errors_.push_back({file_, line, column, msg});
   }
   void error(const YAML::Node& node, const std::string& msg) { error(node.Mark(), msg); }
   // A problem in another file (a school register), at its line and column.
@@ -102,7 +138,7 @@ class Checker {
   static std::string describe(const YAML::Node& n) {
     switch (n.Type()) {
       case YAML::NodeType::Null: return "nothing";
-      case YAML::NodeType::Scalar: return "'" + n.Scalar() + "'";
+      case YAML::NodeType::Scalar: return "'" + excerpt(n.Scalar()) + "'";
       case YAML::NodeType::Sequence: return "a list";
       case YAML::NodeType::Map: return "a mapping";
       default: return "an undefined value";
@@ -115,8 +151,9 @@ class Checker {
     const char* kind = type == ParamType::integer ? "an integer" : "a number";
     if (type == ParamType::boolean) return boolean(n, path);
     if (quoted(n)) {
-      error(n, path + ": expected " + std::string(kind) + ", found the quoted text \"" + n.Scalar() +
-                   "\"; write numbers without quotes");
+      error(n, path + ": expected " + std::string(kind) + ", found the " +
+                   (n.Tag() == "!" ? "quoted" : "tagged (" + n.Tag() + ")") + " text \"" + excerpt(n.Scalar()) +
+                   "\"; write numbers without quotes or tags");
       return std::nullopt;
     }
     if (!n.IsScalar()) {
@@ -144,12 +181,17 @@ class Checker {
     return v;
   }
 
-  static bool quoted(const YAML::Node& n) { return n.IsScalar() && n.Tag() == "!"; }
+  // Quoted ("5") or tagged as something else (!!str 5): text, not a number or a boolean.
+  static bool quoted(const YAML::Node& n) {
+    return n.IsScalar() && n.Tag() != "?" && n.Tag() != "tag:yaml.org,2002:int" &&
+           n.Tag() != "tag:yaml.org,2002:float" && n.Tag() != "tag:yaml.org,2002:bool";
+  }
 
   std::optional<double> boolean(const YAML::Node& n, const std::string& path) {
     if (quoted(n)) {
-      error(n, path + ": expected true or false, found the quoted text \"" + n.Scalar() +
-                   "\"; write true or false without quotes");
+      error(n, path + ": expected true or false, found the " +
+                   (n.Tag() == "!" ? "quoted" : "tagged (" + n.Tag() + ")") + " text \"" + excerpt(n.Scalar()) +
+                   "\"; write true or false without quotes or tags");
       return std::nullopt;
     }
     if (n.IsScalar()) {
@@ -583,6 +625,102 @@ YAML::Node parse_world_register(Checker& c, const YAML::Node& world, const std::
   return rest;
 }
 
+// Reads a scenario or experiment file: regular files only (not a directory,
+// FIFO or device such as /dev/zero), of at most kMaxInputBytes. On failure,
+// `why` says what is wrong and nothing is returned.
+std::optional<std::string> read_input_file(const std::string& path, std::string& why) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (ec || !fs::exists(st)) {
+    why = ec && ec != std::errc::no_such_file_or_directory ? "cannot open it: " + ec.message() : "no such file";
+    return std::nullopt;
+  }
+  if (fs::is_directory(st)) {
+    why = "it is a directory, not a file";
+    return std::nullopt;
+  }
+  if (!fs::is_regular_file(st)) {
+    why = "it is not a regular file (a pipe, socket or device cannot be a scenario)";
+    return std::nullopt;
+  }
+  const std::uintmax_t size = fs::file_size(path, ec);
+  if (ec) {
+    why = "cannot read it: " + ec.message();
+    return std::nullopt;
+  }
+  if (size > kMaxInputBytes) {
+    why = "it is " + std::to_string(size) + " bytes; scenario and experiment files are at most " +
+          std::to_string(kMaxInputBytes / (1024 * 1024)) + " MiB";
+    return std::nullopt;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    why = "cannot open it";
+    return std::nullopt;
+  }
+  std::string text(static_cast<std::size_t>(size), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (in.bad()) {
+    why = "cannot read it";
+    return std::nullopt;
+  }
+  return text;
+}
+
+// The first place (1-based line and column) where `text` is not UTF-8, if any.
+std::optional<std::pair<int, int>> not_utf8(const std::string& text) {
+  int line = 1, column = 1;
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (len == 0 || i + len > text.size()) return std::pair{line, column};
+    std::uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto d = static_cast<unsigned char>(text[i + k]);
+      if ((d >> 6) != 0x2) return std::pair{line, column};
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    const bool overlong = (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
+    if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return std::pair{line, column};
+    if (c == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+    i += len;
+  }
+  return std::nullopt;
+}
+
+// The line (1-based) of a '---' that starts a second YAML document, if any.
+int second_document(const std::string& text) {
+  bool content = false, started = false, ended = false;
+  int line = 0;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) {
+    ++line;
+    if (!l.empty() && l.back() == '\r') l.pop_back();
+    auto marker = [&](const char* m) { return l.rfind(m, 0) == 0 && (l.size() == 3 || l[3] == ' ' || l[3] == '\t'); };
+    if (marker("---")) {
+      if (content || started) return line;
+      started = true;
+      continue;
+    }
+    if (marker("...")) {
+      ended = true;
+      continue;
+    }
+    const std::size_t first = l.find_first_not_of(" \t");
+    if (first == std::string::npos || l[first] == '#' || (l[first] == '%' && !content)) continue;
+    if (ended) return line;
+    content = true;
+  }
+  return 0;
+}
+
 LoadResult load_chain(const std::string& path, const Registry& registry, std::vector<std::string>& chain);
 YAML::Mark unclosed_flow(const std::string& text, const YAML::Mark& stop);
 
@@ -604,15 +742,43 @@ LoadResult parse_node(const YAML::Node& root, const std::string& name, const Reg
     if (auto parent = c.text(n, "extends")) {
       namespace fs = std::filesystem;
       const fs::path path = fs::path(name).parent_path() / *parent;
-      const std::string key = fs::weakly_canonical(path).string();
+      std::error_code ec;
+      const fs::path canonical = fs::weakly_canonical(path, ec);
+      if (ec) {
+        c.error(n, "extends: cannot read '" + excerpt(*parent) + "': " + ec.message());
+        return result;
+      }
+      const std::string key = canonical.string();
       if (std::find(chain.begin(), chain.end(), key) != chain.end()) {
         std::string cycle;
         for (const auto& f : chain) cycle += fs::path(f).filename().string() + " -> ";
         c.error(n, "extends: '" + *parent + "' leads back to itself: " + cycle + fs::path(key).filename().string());
         return result;
       }
-      if (!fs::exists(path)) {
+      const fs::file_status st = fs::status(path, ec);
+      if (ec && ec != std::errc::no_such_file_or_directory) {
+        c.error(n, "extends: cannot read '" + excerpt(*parent) + "': " + ec.message());
+        return result;
+      }
+      if (!fs::exists(st)) {
         c.error(n, "extends: cannot find '" + *parent + "' (looked for " + path.string() + ")");
+        return result;
+      }
+      std::string why;
+      const std::optional<std::string> parent_text = read_input_file(path.string(), why);
+      if (!parent_text) {
+        c.error(n, "extends: cannot use '" + excerpt(*parent) + "': " + why);
+        return result;
+      }
+      // A file that is not a scenario at all is named, not echoed.
+      bool mapping = false;
+      try {
+        mapping = !not_utf8(*parent_text) && YAML::Load(*parent_text).IsMap();
+      } catch (const YAML::Exception&) {
+        mapping = true;  // a scenario with a syntax error: its own errors say where
+      }
+      if (!mapping) {
+        c.error(n, "extends: '" + excerpt(*parent) + "' is not a scenario (a YAML mapping of keys to values)");
         return result;
       }
       LoadResult base = load_chain(path.string(), registry, chain);
@@ -632,7 +798,13 @@ LoadResult parse_node(const YAML::Node& root, const std::string& name, const Reg
   if (const YAML::Node n = root["name"])
     if (auto s = c.text(n, "name")) sc.name = *s;
   if (const YAML::Node n = root["description"])
-    if (auto s = c.text(n, "description")) sc.description = *s;
+    if (auto s = c.text(n, "description")) {
+      // Without trailing line breaks, which a literal block adds: the resolved
+      // scenario then reads back to the same text.
+      sc.description = *s;
+      while (!sc.description.empty() && (sc.description.back() == '\n' || sc.description.back() == ' '))
+        sc.description.pop_back();
+    }
   if (const YAML::Node n = root["seed"]) {
     std::uint64_t seed = 0;
     const std::string s = n.IsScalar() ? n.Scalar() : "";
@@ -764,8 +936,28 @@ YAML::Mark unclosed_flow(const std::string& text, const YAML::Mark& stop) {
 
 LoadResult parse_text(const std::string& text, const std::string& name, const Registry& registry,
                       std::vector<std::string>& chain) {
+  if (auto bad = not_utf8(text)) {
+    LoadResult r;
+    r.errors.push_back({name, bad->first, bad->second, "the file is not UTF-8 text; save it as UTF-8"});
+    return r;
+  }
+  if (const int line = second_document(text)) {
+    LoadResult r;
+    r.errors.push_back({name, line, 1, "a second YAML document starts here; a scenario is one document "
+                                       "(remove this '---' and what follows, or put it in a file of its own)"});
+    return r;
+  }
+  const std::string* outer = g_text;
+  const std::pair<int, int> outer_end = g_text_end;
+  struct Restore {
+    const std::string* text;
+    std::pair<int, int> end;
+    ~Restore() { g_text = text, g_text_end = end; }
+  } restore{outer, outer_end};
   try {
-    return parse_node(YAML::Load(text), name, registry, chain);
+    set_text(&text);
+    YAML::Node root = YAML::Load(text);
+    return parse_node(root, name, registry, chain);
   } catch (const YAML::Exception& e) {
     LoadResult r;
     Checker c(name, r.errors);
@@ -782,16 +974,17 @@ LoadResult parse_text(const std::string& text, const std::string& name, const Re
 }
 
 LoadResult load_chain(const std::string& path, const Registry& registry, std::vector<std::string>& chain) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  std::string why;
+  const std::optional<std::string> text = read_input_file(path, why);
+  if (!text) {
     LoadResult r;
-    r.errors.push_back({path, 0, 0, "cannot open the scenario file"});
+    r.errors.push_back({path, 0, 0, "cannot read the scenario file: " + why});
     return r;
   }
-  std::stringstream buf;
-  buf << in.rdbuf();
-  chain.push_back(std::filesystem::weakly_canonical(path).string());
-  LoadResult r = parse_text(buf.str(), path, registry, chain);
+  std::error_code ec;
+  const std::filesystem::path key = std::filesystem::weakly_canonical(path, ec);
+  chain.push_back(ec ? path : key.string());
+  LoadResult r = parse_text(*text, path, registry, chain);
   chain.pop_back();
   return r;
 }
@@ -948,15 +1141,22 @@ void parse_experiment(Checker& c, const YAML::Node& root, const std::string& pat
 ExperimentResult load_experiment(const std::string& path, const Registry& registry) {
   ExperimentResult r;
   Checker c(path, r.errors);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    r.errors.push_back({path, 0, 0, "cannot open the experiment file"});
+  std::string why;
+  const std::optional<std::string> text = read_input_file(path, why);
+  if (!text) {
+    r.errors.push_back({path, 0, 0, "cannot read the experiment file: " + why});
     return r;
   }
-  std::stringstream buf;
-  buf << in.rdbuf();
+  if (auto bad = not_utf8(*text)) {
+    r.errors.push_back({path, bad->first, bad->second, "the file is not UTF-8 text; save it as UTF-8"});
+    return r;
+  }
+  if (const int line = second_document(*text)) {
+    r.errors.push_back({path, line, 1, "a second YAML document starts here; an experiment is one document"});
+    return r;
+  }
   try {
-    parse_experiment(c, YAML::Load(buf.str()), path, registry, r);
+    parse_experiment(c, YAML::Load(*text), path, registry, r);
   } catch (const YAML::Exception& e) {
     c.error(e.mark, "YAML syntax: " + e.msg);
   }
@@ -974,8 +1174,14 @@ std::string to_yaml(const Scenario& sc, const Registry& registry) {
   };
   out << YAML::BeginMap;
   out << YAML::Key << "name" << YAML::Value << sc.name;
-  if (!sc.description.empty())
-    out << YAML::Key << "description" << YAML::Value << YAML::Literal << sc.description;
+  // Without trailing line breaks (which a literal block would add on reading):
+  // the resolved text then reads back to itself.
+  std::string description = sc.description;
+  while (!description.empty() && (description.back() == '\n' || description.back() == ' '))
+    description.pop_back();
+  if (!description.empty())
+    out << YAML::Key << "description" << YAML::Value
+        << (description.find('\n') != std::string::npos ? YAML::Literal : YAML::Auto) << description;
   out << YAML::Key << "seed" << YAML::Value << std::to_string(sc.seed);
   out << YAML::Key << "replicates" << YAML::Value << std::to_string(sc.replicates);
   out << YAML::Key << "years" << YAML::Value << std::to_string(sc.years);

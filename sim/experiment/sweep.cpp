@@ -1,6 +1,10 @@
 #include "sim/experiment/sweep.hpp"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -58,9 +62,19 @@ Scenario scenario_for(const Experiment& e, const Eigen::RowVectorXd& values) {
   return sc;
 }
 
-std::string fingerprint(const Experiment& e, const Registry&) {
+std::string fingerprint(const Experiment& e, const Registry& registry, std::string_view program_version) {
   std::ostringstream s;
   s.precision(17);
+  // The program: a resume after an upgrade must not mix two versions' results.
+  s << "schoolsim " << program_version << " parts " << kSweepPartVersion << "\n";
+  for (const auto& m : kSystemMeasures) s << m.name << " ";
+  for (const auto& name : registry.names()) {
+    const MechanismInfo* info = registry.find(name);
+    s << "\nmechanism " << name;
+    if (info)
+      for (const auto& p : info->params) s << " " << p.name << "=" << p.def;
+  }
+  s << "\n";
   s << "method " << static_cast<int>(e.method) << " runs " << e.runs << " levels " << e.levels << " replicates "
     << e.replicates << " series " << e.series << " seed " << e.base.seed << " years " << e.base.years << "\n";
   for (const auto& p : e.parameters) s << p.name << " " << p.lo << " " << p.hi << "\n";
@@ -81,42 +95,112 @@ namespace {
 
 fs::path part_path(const fs::path& dir, std::int64_t task) { return dir / ("run-" + std::to_string(task) + ".bin"); }
 
-// One finished task: its final measures, then its series (rows x measures).
-struct Part {
-  std::vector<double> finals;
-  std::vector<std::int32_t> terms;
-  std::vector<double> series;  // [measure][row]
-};
+constexpr char kPartMagic[8] = {'S', 'C', 'H', 'S', 'I', 'M', 'P', 'T'};
 
-void save(const fs::path& path, const Part& p) {
-  const fs::path tmp = path.string() + ".tmp";
+// CRC-32C (Castagnoli) of a part's bytes.
+std::uint32_t part_crc(std::string_view data) {
+  std::uint32_t c = 0xFFFFFFFFu;
+  for (unsigned char b : data) {
+    c ^= b;
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+  }
+  return c ^ 0xFFFFFFFFu;
+}
+
+template <class T>
+void put(std::string& out, const T& v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+}  // namespace
+
+std::string encode_part(const Part& p, const std::string& print, std::int64_t task) {
+  std::string out(kPartMagic, sizeof kPartMagic);
+  put(out, kSweepPartVersion);
+  put(out, static_cast<std::uint32_t>(print.size()));
+  out += print;
+  put(out, static_cast<std::uint64_t>(task));
+  put(out, static_cast<std::uint64_t>(p.finals.size()));
+  put(out, static_cast<std::uint64_t>(p.terms.size()));
+  put(out, static_cast<std::uint64_t>(p.series.size()));
+  out.append(reinterpret_cast<const char*>(p.finals.data()), p.finals.size() * sizeof(double));
+  out.append(reinterpret_cast<const char*>(p.terms.data()), p.terms.size() * sizeof(std::int32_t));
+  out.append(reinterpret_cast<const char*>(p.series.data()), p.series.size() * sizeof(double));
+  put(out, part_crc(out));
+  return out;
+}
+
+std::string decode_part(std::string_view bytes, const std::string& print, std::int64_t task, bool series,
+                        std::size_t rows, Part& p) {
+  std::size_t at = 0;
+  auto take = [&](void* dst, std::size_t n) {
+    if (n > bytes.size() - at) return false;
+    if (n) std::memcpy(dst, bytes.data() + at, n);
+    at += n;
+    return true;
+  };
+  char magic[sizeof kPartMagic];
+  if (!take(magic, sizeof magic) || !std::equal(std::begin(magic), std::end(magic), std::begin(kPartMagic)))
+    return "not a schoolsim sweep part";
+  if (bytes.size() < sizeof kPartMagic + 8) return "cut short";
+  std::uint32_t crc = 0;
+  std::memcpy(&crc, bytes.data() + bytes.size() - 4, 4);
+  if (part_crc(bytes.substr(0, bytes.size() - 4)) != crc) return "its checksum does not match (corrupted or cut short)";
+  bytes = bytes.substr(0, bytes.size() - 4);
+  std::uint32_t version = 0, print_size = 0;
+  take(&version, 4);
+  if (version != kSweepPartVersion) return "written by part version " + std::to_string(version);
+  if (!take(&print_size, 4) || print_size > bytes.size() - at) return "cut short";
+  if (bytes.substr(at, print_size) != print) return "made by a different experiment or version of schoolsim";
+  at += print_size;
+  std::uint64_t t = 0, n_finals = 0, n_rows = 0, n_series = 0;
+  if (!take(&t, 8) || !take(&n_finals, 8) || !take(&n_rows, 8) || !take(&n_series, 8)) return "cut short";
+  if (t != static_cast<std::uint64_t>(task)) return "it holds task " + std::to_string(t) + ", not " + std::to_string(task);
+  if (n_finals != kMeasureCount) return "it holds " + std::to_string(n_finals) + " measures, not " + std::to_string(kMeasureCount);
+  if (n_rows != rows) return "it holds " + std::to_string(n_rows) + " record rows, not " + std::to_string(rows);
+  if (n_series != (series ? kMeasureCount * rows : 0)) return "its series have the wrong shape";
+  const std::size_t expect = n_finals * sizeof(double) + n_rows * sizeof(std::int32_t) + n_series * sizeof(double);
+  if (bytes.size() - at != expect) return "its length does not match its shape";
+  p.finals.resize(n_finals);
+  p.terms.resize(n_rows);
+  p.series.resize(n_series);
+  take(p.finals.data(), n_finals * sizeof(double));
+  take(p.terms.data(), n_rows * sizeof(std::int32_t));
+  take(p.series.data(), n_series * sizeof(double));
+  return "";
+}
+
+namespace {
+
+void save(const fs::path& path, const Part& p, const std::string& print, std::int64_t task) {
+  const fs::path tmp = path.string() + ".tmp-" + std::to_string(::getpid());
   {
+    const std::string bytes = encode_part(p, print, task);
     std::ofstream out(tmp, std::ios::binary);
-    const auto rows = static_cast<std::uint64_t>(p.terms.size());
-    out.write(reinterpret_cast<const char*>(p.finals.data()), static_cast<std::streamsize>(p.finals.size() * sizeof(double)));
-    out.write(reinterpret_cast<const char*>(&rows), sizeof rows);
-    out.write(reinterpret_cast<const char*>(p.terms.data()), static_cast<std::streamsize>(rows * sizeof(std::int32_t)));
-    out.write(reinterpret_cast<const char*>(p.series.data()), static_cast<std::streamsize>(p.series.size() * sizeof(double)));
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.close();
     if (!out) throw std::runtime_error("cannot write " + tmp.string());
   }
+  std::error_code ec;
+  if (fs::is_directory(fs::symlink_status(path, ec))) fs::remove(path, ec);  // an empty directory in its place
   fs::rename(tmp, path);  // a part is there whole, or not at all
 }
 
-bool load(const fs::path& path, Part& p, bool series) {
+// A part from an earlier, stopped sweep: "" and filled in when sound; else why
+// not (then the task is run again).
+std::string load(const fs::path& path, Part& p, const std::string& print, std::int64_t task, bool series,
+                 std::size_t rows) {
+  std::error_code ec;
+  const auto st = fs::symlink_status(path, ec);
+  if (ec || !fs::exists(st)) return "missing";
+  if (!fs::is_regular_file(st)) return "not a regular file";
+  const auto size = fs::file_size(path, ec);
+  if (ec || size > (std::uintmax_t{1} << 30)) return "too large";
   std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  p.finals.assign(kMeasureCount, 0.0);
-  std::uint64_t rows = 0;
-  in.read(reinterpret_cast<char*>(p.finals.data()), static_cast<std::streamsize>(kMeasureCount * sizeof(double)));
-  in.read(reinterpret_cast<char*>(&rows), sizeof rows);
-  if (!in || rows > (1u << 20)) return false;
-  p.terms.assign(rows, 0);
-  in.read(reinterpret_cast<char*>(p.terms.data()), static_cast<std::streamsize>(rows * sizeof(std::int32_t)));
-  if (series) {
-    p.series.assign(kMeasureCount * rows, 0.0);
-    in.read(reinterpret_cast<char*>(p.series.data()), static_cast<std::streamsize>(p.series.size() * sizeof(double)));
-  }
-  return static_cast<bool>(in);
+  std::string bytes(static_cast<std::size_t>(size), '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!in) return "cannot be read";
+  return decode_part(bytes, print, task, series, rows, p);
 }
 
 }  // namespace
@@ -129,11 +213,19 @@ SweepResults run_sweep(const Experiment& e, const Design& d, const Registry& reg
   SweepResults res;
   res.runs = static_cast<std::int32_t>(runs);
   res.replicates = e.replicates;
-  for (std::int64_t t = 0; t < tasks; ++t)
-    if (load(part_path(options.parts, t), parts[static_cast<std::size_t>(t)], e.series)) {
+  const std::string print = fingerprint(e, registry);
+  // Every run records its system measures at the start and after each term.
+  const std::size_t rows = static_cast<std::size_t>(e.base.terms()) + 1;
+  for (std::int64_t t = 0; t < tasks; ++t) {
+    const std::string why = load(part_path(options.parts, t), parts[static_cast<std::size_t>(t)], print, t, e.series, rows);
+    if (why.empty()) {
       have[static_cast<std::size_t>(t)] = 1;
       ++res.resumed;
+    } else if (why != "missing") {
+      parts[static_cast<std::size_t>(t)] = Part{};
+      res.damaged.push_back(part_path(options.parts, t).filename().string() + ": " + why);
     }
+  }
 
   std::atomic<std::int64_t> next{0};
   std::exception_ptr error;
@@ -154,7 +246,10 @@ SweepResults run_sweep(const Experiment& e, const Design& d, const Registry& reg
         p.terms = rec.system_terms;
         if (e.series)
           for (std::size_t m = 0; m < kMeasureCount; ++m) p.series.insert(p.series.end(), rec.system[m].begin(), rec.system[m].end());
-        save(part_path(options.parts, t), p);
+        if (p.terms.size() != rows)
+          throw std::logic_error("a sweep run recorded " + std::to_string(p.terms.size()) + " rows, not " +
+                                 std::to_string(rows));
+        save(part_path(options.parts, t), p, print, t);
         parts[static_cast<std::size_t>(t)] = std::move(p);
         if (options.on_task) options.on_task();
       } catch (const Interrupted&) {
@@ -176,7 +271,7 @@ SweepResults run_sweep(const Experiment& e, const Design& d, const Registry& reg
 
   res.finals.assign(kMeasureCount, std::vector<double>(static_cast<std::size_t>(tasks)));
   res.terms = parts.empty() ? std::vector<std::int32_t>{} : parts[0].terms;
-  const std::size_t rows = res.terms.size();
+  // Every part has `rows` record rows (checked when read and when run).
   if (e.series) res.series.assign(kMeasureCount, std::vector<double>(static_cast<std::size_t>(tasks) * rows));
   for (std::int64_t t = 0; t < tasks; ++t) {
     const Part& p = parts[static_cast<std::size_t>(t)];

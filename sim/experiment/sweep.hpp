@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sim/experiment/design.hpp"
@@ -65,7 +66,25 @@ struct SweepResults {
   // [measure][(run * replicates + replicate) * rows + row], when series are kept
   std::vector<std::vector<double>> series;
   std::int32_t resumed = 0;  // tasks found already done in the parts folder
+  std::vector<std::string> damaged;  // parts found unusable (and run again), with the reason
 };
+
+// A finished sweep task as kept in the parts folder: its final measures, the
+// terms of its record rows, and its series ([measure][row]) when kept.
+struct Part {
+  std::vector<double> finals;
+  std::vector<std::int32_t> terms;
+  std::vector<double> series;
+};
+
+// The part file format: magic, version, the experiment's fingerprint, the task,
+// the shape, the data, then a CRC-32C of all of it.
+inline constexpr std::uint32_t kSweepPartVersion = 2;
+std::string encode_part(const Part& p, const std::string& fingerprint, std::int64_t task);
+// "" when `bytes` is a sound part of this experiment's `task` with `rows` record
+// rows (and series when `series`), filling `p`; else the reason it is not.
+std::string decode_part(std::string_view bytes, const std::string& fingerprint, std::int64_t task, bool series,
+                        std::size_t rows, Part& p);
 
 struct SweepOptions {
   std::int32_t threads = 1;
@@ -85,8 +104,10 @@ struct SweepOptions {
 SweepResults run_sweep(const Experiment& e, const Design& d, const Registry& registry,
                        const SweepOptions& options);
 
-// A fingerprint of the experiment, stored in the parts folder: a resume
-// refuses parts made by a different experiment.
-std::string fingerprint(const Experiment& e, const Registry& registry);
+// A fingerprint of the experiment and of the program (its version, measures
+// and mechanisms), stored in the parts folder and in every part: a resume
+// refuses parts made by a different experiment or another schoolsim.
+std::string fingerprint(const Experiment& e, const Registry& registry,
+                        std::string_view program_version = SCHOOLSIM_VERSION);
 
 }  // namespace schoolsim

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "sim/registry.hpp"
 #include "sim/scenario.hpp"
@@ -24,7 +25,26 @@ struct Options {
   // browsers throttle a hidden tab's timers to about once a minute.
   double idle_seconds = 120;
   double keepalive_seconds = 5;       // comment lines that reveal closed tabs
+  // Limits that keep a room of clients from stopping the server answering
+  // (docs/SECURITY.md): event streams are served by their own threads, apart
+  // from the workers that answer requests.
+  std::int32_t request_workers = 8;          // threads answering ordinary requests
+  std::int32_t max_streams_per_session = 4;  // a tab holds one
+  std::int32_t max_streams_per_client = 16;  // per IP address
+  double request_seconds = 10;               // a request's headers and body must arrive within this
+  std::int32_t max_pending_per_client = 64;  // connections still sending a request, per IP address
+  std::size_t max_body_bytes = 16 * 1024;    // form bodies are small; larger ones are refused from their headers
+  // Host names the server answers to besides the one it listens on, localhost
+  // and (on 0.0.0.0 or ::) the machine's own addresses and name.
+  std::vector<std::string> allowed_hosts;
 };
+
+// The listen backlog: connections the kernel queues before the server accepts them.
+inline constexpr int kListenBacklog = 1024;
+
+// The addresses to print for a server listening on `host`: the machine's own
+// addresses for 0.0.0.0 or ::, else `host` itself (127.0.0.1 for localhost).
+std::vector<std::string> listen_urls(const std::string& host, int port);
 
 // The largest world teaching mode draws and runs live.
 inline constexpr std::int32_t kMaxSchools = 5000;

@@ -80,9 +80,19 @@ function startServer(exe) {
   });
 }
 
+// A session obeys only requests carrying its token: the browser holds it as a
+// cookie scoped to the session, which requests made here send as a header.
+let cookieJar = null;  // the browser context
 async function api(method, urlPath, params) {
-  const res = await fetch(new URL(urlPath, server.url), {
+  const url = new URL(urlPath, server.url);
+  const headers = {};
+  if (cookieJar && /^\/api\/sessions\/[0-9a-f]+/.test(url.pathname)) {
+    const token = (await cookieJar.cookies(url.href)).find((c) => c.name === 'schoolsim_token');
+    if (token) headers['X-Session-Token'] = token.value;
+  }
+  const res = await fetch(url, {
     method,
+    headers,
     ...(params ? { body: new URLSearchParams(params) } : {}),
   });
   const text = await res.text();
@@ -185,6 +195,7 @@ async function main() {
   });
   cleanup.browser = browser;
   const context = await browser.newContext({ viewport: { width: 1440, height: 810 } });
+  cookieJar = context;
   const shot = (page, name) => page.screenshot({ path: path.join(opts.out, name) });
 
   // --- loading
