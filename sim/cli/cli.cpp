@@ -27,6 +27,7 @@
 #include "sim/checkpoint.hpp"
 #include "sim/config/config.hpp"
 #include "sim/experiment/compare.hpp"
+#include "sim/serve/builtin.hpp"
 #include "sim/serve/live.hpp"
 #include "sim/serve/server.hpp"
 #include "sim/experiment/sensitivity.hpp"
@@ -777,14 +778,13 @@ struct ServeArgs {
 };
 
 int cmd_serve(const Registry& registry, const ServeArgs& args) {
-  LoadResult r = args.scenario.empty()
-                     ? parse_scenario(serve::builtin_classroom_yaml(), "scenarios/classroom.yaml (built in)", registry)
-                     : load_scenario(args.scenario, registry);
-  if (!r.scenario) {
+  // The single world's scenario, and the comparison's arms (built in).
+  live::ClassroomLoad r = live::load_classroom(args.scenario, registry);
+  if (!r.scenarios) {
     print_errors(r.errors);
     return kExitBadInput;
   }
-  const Scenario& sc = *r.scenario;
+  const Scenario& sc = r.scenarios->single.scenario;
   const std::int32_t schools = live::world_schools(sc, registry);
   if (schools > serve::kMaxSchools) {
     std::cerr << "schoolsim: error: " << (args.scenario.empty() ? "the scenario" : args.scenario) << " has "
@@ -804,7 +804,7 @@ int cmd_serve(const Registry& registry, const ServeArgs& args) {
   std::signal(SIGINT, on_sigint);
   std::signal(SIGTERM, on_sigint);
   std::signal(SIGPIPE, SIG_IGN);
-  const int code = serve::run_server(sc, registry, options, g_interrupted, [&](int port) {
+  const int code = serve::run_server(*r.scenarios, registry, options, g_interrupted, [&](int port) {
     std::printf("schoolsim: serving %s at http://%s:%d/\n", sc.name.c_str(),
                 options.host == "localhost" ? "127.0.0.1" : options.host.c_str(), port);
     std::printf("schoolsim: open that address in a browser; press Ctrl-C to stop\n");

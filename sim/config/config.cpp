@@ -2,7 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <charconv>
+#include <cstdlib>
 #include <filesystem>
 #include <cmath>
 #include <fstream>
@@ -21,6 +23,25 @@ std::string Diagnostic::str() const {
 }
 
 namespace {
+
+// std::from_chars for a double. The web build's standard library (libc++ 14) has
+// none, so there strtod reads it, with what from_chars refuses refused first:
+// leading space and hexadecimal.
+std::from_chars_result number_from_chars(const char* first, const char* last, double& v) {
+#if defined(__cpp_lib_to_chars) && __cpp_lib_to_chars >= 201611L
+  return std::from_chars(first, last, v);
+#else
+  const std::string text(first, last);
+  const std::size_t digits = !text.empty() && text[0] == '-' ? 1 : 0;
+  if (text.empty() || text[0] == '+' || std::isspace(static_cast<unsigned char>(text[0])) ||
+      (text.size() > digits + 1 && text[digits] == '0' && (text[digits + 1] == 'x' || text[digits + 1] == 'X')))
+    return {first, std::errc::invalid_argument};
+  char* end = nullptr;
+  v = std::strtod(text.c_str(), &end);
+  if (end == text.c_str()) return {first, std::errc::invalid_argument};
+  return {first + (end - text.c_str()), std::errc()};
+#endif
+}
 
 const std::vector<std::string> kTopKeys = {"extends", "name",     "description", "seed",
                                            "replicates", "years", "world",     "pipeline",
@@ -123,7 +144,7 @@ class Checker {
     double v = 0;
     const char* first = s.data();
     if (!s.empty() && s[0] == '+') ++first;
-    auto res = std::from_chars(first, s.data() + s.size(), v);
+    auto res = number_from_chars(first, s.data() + s.size(), v);
     if (res.ec != std::errc() || res.ptr != s.data() + s.size() || !std::isfinite(v)) {
       error(n, path + ": expected " + std::string(kind) + ", found " + describe(n));
       return std::nullopt;
@@ -445,11 +466,12 @@ std::string stem_of(const std::string& name) {
   return dot == std::string::npos ? base : base.substr(0, dot);
 }
 
-LoadResult load_chain(const std::string& path, const Registry& registry, std::vector<std::string>& chain);
+LoadResult load_chain(const std::string& path, const Registry& registry, std::vector<std::string>& chain,
+                      const ReadFile& read);
 YAML::Mark unclosed_flow(const std::string& text, const YAML::Mark& stop);
 
 LoadResult parse_node(const YAML::Node& root, const std::string& name, const Registry& registry,
-                      std::vector<std::string>& chain) {
+                      std::vector<std::string>& chain, const ReadFile& read) {
   LoadResult result;
   Checker c(name, result.errors);
   Scenario sc;
@@ -466,18 +488,18 @@ LoadResult parse_node(const YAML::Node& root, const std::string& name, const Reg
     if (auto parent = c.text(n, "extends")) {
       namespace fs = std::filesystem;
       const fs::path path = fs::path(name).parent_path() / *parent;
-      const std::string key = fs::weakly_canonical(path).string();
+      const std::string key = read ? path.lexically_normal().string() : fs::weakly_canonical(path).string();
       if (std::find(chain.begin(), chain.end(), key) != chain.end()) {
         std::string cycle;
         for (const auto& f : chain) cycle += fs::path(f).filename().string() + " -> ";
         c.error(n, "extends: '" + *parent + "' leads back to itself: " + cycle + fs::path(key).filename().string());
         return result;
       }
-      if (!fs::exists(path)) {
+      if (!read && !fs::exists(path)) {
         c.error(n, "extends: cannot find '" + *parent + "' (looked for " + path.string() + ")");
         return result;
       }
-      LoadResult base = load_chain(path.string(), registry, chain);
+      LoadResult base = load_chain(path.string(), registry, chain, read);
       if (!base.scenario) {
         c.error(n, "extends: '" + *parent + "' has " + std::to_string(base.errors.size()) +
                        " problem(s), listed with its name");
@@ -619,9 +641,9 @@ YAML::Mark unclosed_flow(const std::string& text, const YAML::Mark& stop) {
 }
 
 LoadResult parse_text(const std::string& text, const std::string& name, const Registry& registry,
-                      std::vector<std::string>& chain) {
+                      std::vector<std::string>& chain, const ReadFile& read) {
   try {
-    return parse_node(YAML::Load(text), name, registry, chain);
+    return parse_node(YAML::Load(text), name, registry, chain, read);
   } catch (const YAML::Exception& e) {
     LoadResult r;
     Checker c(name, r.errors);
@@ -637,17 +659,31 @@ LoadResult parse_text(const std::string& text, const std::string& name, const Re
   }
 }
 
-LoadResult load_chain(const std::string& path, const Registry& registry, std::vector<std::string>& chain) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    LoadResult r;
-    r.errors.push_back({path, 0, 0, "cannot open the scenario file"});
-    return r;
+LoadResult load_chain(const std::string& path, const Registry& registry, std::vector<std::string>& chain,
+                      const ReadFile& read) {
+  std::string text;
+  if (read) {
+    std::optional<std::string> t = read(path);
+    if (!t) {
+      LoadResult r;
+      r.errors.push_back({path, 0, 0, "cannot find the scenario file"});
+      return r;
+    }
+    text = std::move(*t);
+  } else {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      LoadResult r;
+      r.errors.push_back({path, 0, 0, "cannot open the scenario file"});
+      return r;
+    }
+    std::stringstream buf;
+    buf << in.rdbuf();
+    text = buf.str();
   }
-  std::stringstream buf;
-  buf << in.rdbuf();
-  chain.push_back(std::filesystem::weakly_canonical(path).string());
-  LoadResult r = parse_text(buf.str(), path, registry, chain);
+  chain.push_back(read ? std::filesystem::path(path).lexically_normal().string()
+                       : std::filesystem::weakly_canonical(path).string());
+  LoadResult r = parse_text(text, path, registry, chain, read);
   chain.pop_back();
   return r;
 }
@@ -657,12 +693,17 @@ LoadResult load_chain(const std::string& path, const Registry& registry, std::ve
 LoadResult parse_scenario(const std::string& text, const std::string& name,
                           const Registry& registry) {
   std::vector<std::string> chain;
-  return parse_text(text, name, registry, chain);
+  return parse_text(text, name, registry, chain, {});
 }
 
 LoadResult load_scenario(const std::string& path, const Registry& registry) {
   std::vector<std::string> chain;
-  return load_chain(path, registry, chain);
+  return load_chain(path, registry, chain, {});
+}
+
+LoadResult load_scenario(const std::string& path, const Registry& registry, const ReadFile& read) {
+  std::vector<std::string> chain;
+  return load_chain(path, registry, chain, read);
 }
 
 namespace {
