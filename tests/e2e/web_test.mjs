@@ -188,11 +188,18 @@ async function panelBoxes(page) {
     document.querySelectorAll('#charts figure').forEach((f) => add(`chart ${f.dataset.testid}`, f));
     add('chart legend', document.querySelector('#chart-legend'));
     add('chart marks', document.querySelector('#chart-markers'));
-    return { boxes, width: document.documentElement.clientWidth };
+    // Controls cut off by their column (it hides what overflows sideways).
+    const column = document.querySelector('.controls').getBoundingClientRect();
+    const clipped = [...document.querySelectorAll('.controls button, .controls input, .controls select')]
+      .filter((el) => el.offsetParent !== null && el.getClientRects().length)
+      .filter((el) => { const r = el.getBoundingClientRect(); return r.left < column.left - 0.5 || r.right > column.right + 0.5; })
+      .map((el) => el.dataset.testid || el.id || el.textContent.trim());
+    return { boxes, clipped, width: document.documentElement.clientWidth };
   });
 }
 
-function assertNoOverlap({ boxes, width }, label) {
+function assertNoOverlap({ boxes, clipped, width }, label) {
+  assert.deepEqual(clipped, [], `${label}: controls cut off at the side of their column`);
   const names = boxes.map((b) => b.name);
   for (const need of ['header', 'controls', 'map 0', 'chart chart-mean_attainment']) assert.ok(names.includes(need), `${label}: ${need} is shown (${names})`);
   const problems = [];
@@ -443,7 +450,10 @@ async function main() {
         els.filter((e) => e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1).map((e) => e.textContent));
       assert.deepEqual(cut, [], 'chart titles cut off');
       const drawn = await sim(p, () => window.schoolsim.drawn);
-      for (const [name, d] of Object.entries(drawn)) assert.ok(d.fontPx >= 15, `${name}: tick labels ${d.fontPx}px`);
+      for (const [name, d] of Object.entries(drawn)) {
+        assert.ok(d.fontPx >= 15, `${name}: tick labels ${d.fontPx}px`);
+        assert.ok(d.ticks >= 2 && d.tickGapPx >= 1.5 * d.fontPx, `${name}: ${d.ticks} tick labels ${d.tickGapPx.toFixed(0)} px apart at ${d.fontPx}px`);
+      }
       assertNoOverlap(await panelBoxes(p), 'presentation 1024x768');
       await p.screenshot({ path: path.join(opts.out, 'presentation-1024x768.png'), fullPage: true });
       assert.deepEqual(p.problems, []);

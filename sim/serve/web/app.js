@@ -771,8 +771,11 @@
     const nonNegative = all.length && all.every((v) => v >= 0);
     if (nonNegative && lo < 0) lo = 0;
     if (nonNegative && hi - lo < minSpan) hi = lo + minSpan;
-    const ticks = niceTicks(lo, hi, H > 120 && !presenting ? 4 : 3, integer).filter((t) => !nonNegative || t >= 0);
+    // As many ticks as fit with their labels at least 1.6 lines apart.
+    const fit = Math.max(1, Math.min(4, Math.floor((H - T - B) / (fs * 1.6)) - 1));
+    let ticks = niceTicks(lo, hi, fit, integer).filter((t) => !nonNegative || t >= 0);
     lo = Math.min(lo, ticks[0]); hi = Math.max(hi, ticks[ticks.length - 1]);
+    while (ticks.length > 2 && ((H - T - B) / (hi - lo)) * (ticks[1] - ticks[0]) < fs * 1.6) ticks = ticks.filter((_, i) => i % 2 === 0);
     const px = (x) => L + (x / Math.max(xMax, 1)) * (W - L - R);
     const py = (y) => T + (1 - (y - lo) / (hi - lo)) * (H - T - B);
     ctx.font = `${fs}px system-ui, sans-serif`;
@@ -782,6 +785,7 @@
     ctx.textAlign = 'right';
     ctx.textBaseline = 'middle';
     const step = ticks.length > 1 ? ticks[1] - ticks[0] : 1;
+    const tickGapPx = ticks.length > 1 ? ((H - T - B) / (hi - lo)) * step : Infinity;
     for (const t of ticks) {
       ctx.beginPath(); ctx.moveTo(L, py(t)); ctx.lineTo(W - R, py(t)); ctx.stroke();
       ctx.fillText(fmtTick(t, step), L - 5, py(t));
@@ -820,7 +824,7 @@
       ctx.fillStyle = s.colour;
       ctx.beginPath(); ctx.arc(px(s.xs[j]), py(s.ys[j]), 3, 0, 2 * Math.PI); ctx.fill();
     }
-    return { lo, hi, fontPx: fs, marks: marks.filter((m) => m.term >= 0 && m.term <= xMax).length };
+    return { lo, hi, fontPx: fs, tickGapPx, ticks: ticks.length, marks: marks.filter((m) => m.term >= 0 && m.term <= xMax).length };
   }
 
   function niceTicks(lo, hi, n, integer) {
