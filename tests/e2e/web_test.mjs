@@ -194,12 +194,24 @@ async function panelBoxes(page) {
       .filter((el) => el.offsetParent !== null && el.getClientRects().length)
       .filter((el) => { const r = el.getBoundingClientRect(); return r.left < column.left - 0.5 || r.right > column.right + 0.5; })
       .map((el) => el.dataset.testid || el.id || el.textContent.trim());
-    return { boxes, clipped, width: document.documentElement.clientWidth };
+    // Controls drawn over each other.
+    const controls = [...document.querySelectorAll('.controls button, .controls input:not([type=radio]), .controls select')]
+      .filter((el) => el.offsetParent !== null && el.getClientRects().length)
+      .map((el) => ({ name: el.dataset.testid || el.id || el.textContent.trim(), r: el.getBoundingClientRect() }));
+    for (let i = 0; i < controls.length; i++) {
+      for (let j = i + 1; j < controls.length; j++) {
+        const a = controls[i].r, b = controls[j].r;
+        if (Math.min(a.right, b.right) - Math.max(a.left, b.left) > 0.5 && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 0.5)
+          clipped.push(`${controls[i].name} over ${controls[j].name}`);
+      }
+    }
+    return { boxes, clipped, width: document.documentElement.clientWidth, scrollWidth: document.documentElement.scrollWidth };
   });
 }
 
-function assertNoOverlap({ boxes, clipped, width }, label) {
-  assert.deepEqual(clipped, [], `${label}: controls cut off at the side of their column`);
+function assertNoOverlap({ boxes, clipped, width, scrollWidth }, label) {
+  assert.deepEqual(clipped, [], `${label}: controls cut off at the side of their column, or over each other`);
+  assert.ok(scrollWidth <= width, `${label}: the page is ${scrollWidth} px wide in a ${width} px window`);
   const names = boxes.map((b) => b.name);
   for (const need of ['header', 'controls', 'map 0', 'chart chart-mean_attainment']) assert.ok(names.includes(need), `${label}: ${need} is shown (${names})`);
   const problems = [];
