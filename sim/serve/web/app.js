@@ -944,8 +944,12 @@
     body.textContent = '';
     if (!about) return;
     const add = (tag, text, cls) => body.appendChild(Object.assign(document.createElement(tag), { textContent: text, className: cls || '' }));
+    // A file's comment, its lines joined into paragraphs (a blank comment line ends one).
+    const comment = (text) => {
+      for (const para of (text || '(no comment in the file)').split(/\n\s*\n/)) add('p', para.replace(/\s*\n\s*/g, ' '));
+    };
     add('h3', `The scenario (${about.scenario.file})`);
-    add('pre', about.scenario.comment || '(no comment in the file)');
+    comment(about.scenario.comment);
     add('h3', 'The levers');
     const dl = body.appendChild(document.createElement('dl'));
     for (const doc of about.levers) {
@@ -966,7 +970,7 @@
     add('h3', 'Compare: the two regimes');
     for (const arm of about.arms) {
       add('p', `${arm.label} (${arm.file})`).style.fontWeight = '700';
-      add('pre', arm.comment);
+      comment(arm.comment);
     }
     add('p', 'Full model description: docs/ODD.md; parameters and their sources: `schoolsim describe`.', 'hint');
   }
