@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 
 namespace schoolsim {
@@ -59,9 +61,20 @@ Basis basis_of(const Source& s) {
 
 std::string format_number(double v) {
   if (v == std::floor(v) && std::abs(v) < 1e15) return std::to_string(static_cast<long long>(v));
+#if defined(__cpp_lib_to_chars) && __cpp_lib_to_chars >= 201611L
   char buf[64];
   const auto res = std::to_chars(buf, buf + sizeof buf, v);
   return std::string(buf, res.ptr);
+#else
+  // The web build's standard library (libc++ 14) has no floating-point to_chars:
+  // the shortest of 15 to 17 significant digits that reads back as the same number.
+  char buf[64];
+  for (int digits = 15; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+#endif
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {

@@ -22,6 +22,8 @@
 #include "models/register_all.hpp"
 #include "sim/config/config.hpp"
 #include "sim/measures.hpp"
+#include "sim/serve/builtin.hpp"
+#include "sim/serve/classroom.hpp"
 #include "sim/serve/live.hpp"
 #include "sim/serve/server.hpp"
 
@@ -41,10 +43,35 @@ const Registry& registry() {
   return r;
 }
 
-Scenario classroom() {
-  LoadResult r = parse_scenario(serve::builtin_classroom_yaml(), "classroom.yaml", registry());
-  REQUIRE(r.scenario);
-  return *r.scenario;
+const live::ClassroomScenarios& scenarios() {
+  static const live::ClassroomScenarios s = [] {
+    live::ClassroomLoad r = live::load_classroom("", registry());
+    for (const auto& e : r.errors) MESSAGE(e.str());
+    REQUIRE(r.scenarios);
+    return *r.scenarios;
+  }();
+  return s;
+}
+
+Scenario classroom() { return scenarios().single.scenario; }
+
+std::string source_file(const std::string& name) {
+  std::ifstream in(std::string(SCHOOLSIM_SOURCE_DIR) + "/" + name);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The same mechanisms in the same order with the same values, world and years.
+void check_same_scenario(const Scenario& a, const Scenario& b) {
+  CHECK(a.years == b.years);
+  CHECK(a.world == b.world);
+  CHECK(a.seed == b.seed);
+  REQUIRE(a.pipeline.size() == b.pipeline.size());
+  for (std::size_t i = 0; i < a.pipeline.size(); ++i) {
+    CHECK_MESSAGE(a.pipeline[i].info->name == b.pipeline[i].info->name, i);
+    CHECK_MESSAGE(a.pipeline[i].values == b.pipeline[i].values, a.pipeline[i].info->name);
+  }
 }
 
 bool has(const Scenario& s, std::string_view name) {
@@ -62,11 +89,63 @@ double param(const Scenario& s, std::string_view mechanism, std::string_view nam
 
 }  // namespace
 
-TEST_CASE("serve: the built-in classroom scenario is scenarios/classroom.yaml") {
-  std::ifstream in(std::string(SCHOOLSIM_SOURCE_DIR) + "/scenarios/classroom.yaml");
-  std::stringstream file;
-  file << in.rdbuf();
-  CHECK(file.str() == serve::builtin_classroom_yaml());
+TEST_CASE("serve: the built-in classroom scenarios are scenarios/classroom*.yaml") {
+  CHECK(source_file("scenarios/classroom.yaml") == serve::builtin_classroom_yaml());
+  for (const char* f : {"classroom.yaml", "classroom_competitive.yaml", "classroom_collaborative.yaml"}) {
+    const auto text = live::builtin_scenario(f);
+    REQUIRE_MESSAGE(text, f);
+    CHECK_MESSAGE(*text == source_file(std::string("scenarios/") + f), f);
+  }
+}
+
+TEST_CASE("serve: the page's worlds are the scenario files and run the years they say") {
+  auto from_disk = [](const std::string& f) {
+    LoadResult r = load_scenario(std::string(SCHOOLSIM_SOURCE_DIR) + "/scenarios/" + f, registry());
+    for (const auto& e : r.errors) MESSAGE(e.str());
+    REQUIRE(r.scenario);
+    return *r.scenario;
+  };
+  const Scenario single = from_disk("classroom.yaml");
+  const std::vector<Scenario> arms = {from_disk("classroom_competitive.yaml"),
+                                      from_disk("classroom_collaborative.yaml")};
+  live::Classroom room("test", scenarios(), registry());
+  REQUIRE(room.worlds().size() == 1);
+  check_same_scenario(room.worlds()[0]->scenario(), single);
+  CHECK(room.terms() == single.years * kTermsPerYear);
+  CHECK(room.hello_json().find("\"years\":" + std::to_string(single.years) + ",") != std::string::npos);
+
+  REQUIRE(room.control("mode", "compare", std::nullopt).status == 200);
+  REQUIRE(room.worlds().size() == 2);
+  for (std::size_t w = 0; w < 2; ++w) {
+    INFO("arm " << w);
+    check_same_scenario(room.worlds()[w]->scenario(), arms[w]);
+    CHECK(room.worlds()[w]->terms() == arms[w].years * kTermsPerYear);
+  }
+  // The arms differ in what the files say, and the page is told so.
+  const std::string hello = room.hello_json();
+  CHECK(hello.find("\"file\":\"classroom_competitive.yaml\"") != std::string::npos);
+  CHECK(hello.find("\"file\":\"classroom_collaborative.yaml\"") != std::string::npos);
+  const auto diff = live::differences(arms[1], arms[0], registry());
+  std::string all;
+  for (const auto& d : diff) all += d.text + "\n";
+  CHECK(all.find("tie_formation on") != std::string::npos);
+  CHECK(all.find("market.choice 0.2 (other: 0.8)") != std::string::npos);
+  CHECK(all.find("programme on") != std::string::npos);
+  CHECK(all.find("market.inspection_cycle 6 (other: 4)") != std::string::npos);
+  CHECK(hello.find("market.choice 0.2 (other: 0.8)") != std::string::npos);
+  // The collaborative arm's programme: launched in year 2, funded for five years.
+  const std::string frame = room.frame_json(0);
+  CHECK(frame.find("\"programme_term\":-1,\"funding_end_term\":-1") != std::string::npos);
+  CHECK(frame.find("\"programme_term\":3,\"funding_end_term\":18") != std::string::npos);
+  // The About panel's text comes from the files' comments and the parameter table.
+  std::string comment;
+  live::put_string(comment, live::leading_comment(source_file("scenarios/classroom.yaml")));
+  CHECK(hello.find(comment) != std::string::npos);
+  const MechanismInfo* market = registry().find("market");
+  REQUIRE(market);
+  std::string meaning;
+  live::put_string(meaning, market->params[static_cast<std::size_t>(param_index(market->params, "choice"))].meaning);
+  CHECK(hello.find("\"meaning\":" + meaning) != std::string::npos);
 }
 
 TEST_CASE("serve: levers read from a scenario and written back into its pipeline") {
@@ -108,15 +187,10 @@ TEST_CASE("serve: levers read from a scenario and written back into its pipeline
   CHECK(param(s, "programme", "networks") == 3);
   CHECK(param(s, "programme", "size") == 6);
 
-  const Scenario comp = live::apply_levers(base, registry(), live::competitive_regime(l));
-  for (const char* m : {"tie_formation", "constructivism", "social_capital", "durkheim", "social_movement",
-                        "programme", "area_strategy"})
-    CHECK_MESSAGE(!has(comp, m), m);
-  const Scenario coll = live::apply_levers(base, registry(), live::collaborative_regime(l));
-  for (const char* m : {"tie_formation", "constructivism", "social_capital", "durkheim", "social_movement",
-                        "programme"})
-    CHECK_MESSAGE(has(coll, m), m);
-  CHECK(param(coll, "market", "choice") < param(comp, "market", "choice"));
+  // The comparison's arms give back their own pipelines too.
+  for (const auto& arm : scenarios().arms)
+    check_same_scenario(live::apply_levers(arm.scenario, registry(), live::levers_of(arm.scenario, registry())),
+                        arm.scenario);
 }
 
 TEST_CASE("serve: bad lever values are all reported and change nothing") {
@@ -204,12 +278,12 @@ std::map<std::string, std::string>& tokens() {
 // A server on a free loopback port, stopped at the end of the test.
 class TestServer {
  public:
-  explicit TestServer(serve::Options options = {}) : scenario_(classroom()) {
+  explicit TestServer(serve::Options options = {}) {
     options.port = 0;
     std::promise<int> bound;
     auto port = bound.get_future();
     thread_ = std::thread([this, options, p = std::move(bound)]() mutable {
-      code_ = serve::run_server(scenario_, registry(), options, stop_, [&](int bound_port) { p.set_value(bound_port); });
+      code_ = serve::run_server(scenarios(), registry(), options, stop_, [&](int bound_port) { p.set_value(bound_port); });
     });
     port_ = port.get();
   }
@@ -238,7 +312,6 @@ class TestServer {
   }
 
  private:
-  Scenario scenario_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
   int port_ = 0;
@@ -423,7 +496,7 @@ TEST_CASE("serve: a port already in use is refused and not shared") {
   options.port = first.port();
   std::atomic<bool> stop{true};
   bool ready = false;
-  CHECK(serve::run_server(classroom(), registry(), options, stop, [&](int) { ready = true; }) == 1);
+  CHECK(serve::run_server(scenarios(), registry(), options, stop, [&](int) { ready = true; }) == 1);
   CHECK_FALSE(ready);
   CHECK(first.client().Get("/api/health")->status == 200);
 }

@@ -30,6 +30,7 @@
 #include "sim/checkpoint.hpp"
 #include "sim/config/config.hpp"
 #include "sim/experiment/compare.hpp"
+#include "sim/serve/builtin.hpp"
 #include "sim/serve/live.hpp"
 #include "sim/serve/server.hpp"
 #include "sim/experiment/sensitivity.hpp"
@@ -915,14 +916,13 @@ struct ServeArgs {
 };
 
 int cmd_serve(const Registry& registry, const ServeArgs& args) {
-  LoadResult r = args.scenario.empty()
-                     ? parse_scenario(serve::builtin_classroom_yaml(), "scenarios/classroom.yaml (built in)", registry)
-                     : load_scenario(args.scenario, registry);
-  if (!r.scenario) {
+  // The single world's scenario, and the comparison's arms (built in).
+  live::ClassroomLoad r = live::load_classroom(args.scenario, registry);
+  if (!r.scenarios) {
     print_errors(r.errors);
     return kExitBadInput;
   }
-  const Scenario& sc = *r.scenario;
+  const Scenario& sc = r.scenarios->single.scenario;
   const std::int32_t schools = live::world_schools(sc, registry);
   if (schools > serve::kMaxSchools) {
     std::cerr << "schoolsim: error: " << (args.scenario.empty() ? "the scenario" : args.scenario) << " has "
@@ -943,7 +943,7 @@ int cmd_serve(const Registry& registry, const ServeArgs& args) {
   std::signal(SIGINT, on_sigint);
   std::signal(SIGTERM, on_sigint);
   std::signal(SIGPIPE, SIG_IGN);
-  const int code = serve::run_server(sc, registry, options, g_interrupted, [&](int port) {
+  const int code = serve::run_server(*r.scenarios, registry, options, g_interrupted, [&](int port) {
     const auto urls = serve::listen_urls(options.host, port);
     std::printf("schoolsim: serving %s at %s\n", sc.name.c_str(), urls.front().c_str());
     for (std::size_t i = 1; i < urls.size(); ++i) std::printf("schoolsim:    and at %s\n", urls[i].c_str());

@@ -3,7 +3,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <cstdlib>
 #include <optional>
 #include <filesystem>
 #include <cmath>
@@ -23,6 +25,25 @@ std::string Diagnostic::str() const {
 }
 
 namespace {
+
+// std::from_chars for a double. The web build's standard library (libc++ 14) has
+// none, so there strtod reads it, with what from_chars refuses refused first:
+// leading space and hexadecimal.
+std::from_chars_result number_from_chars(const char* first, const char* last, double& v) {
+#if defined(__cpp_lib_to_chars) && __cpp_lib_to_chars >= 201611L
+  return std::from_chars(first, last, v);
+#else
+  const std::string text(first, last);
+  const std::size_t digits = !text.empty() && text[0] == '-' ? 1 : 0;
+  if (text.empty() || text[0] == '+' || std::isspace(static_cast<unsigned char>(text[0])) ||
+      (text.size() > digits + 1 && text[digits] == '0' && (text[digits + 1] == 'x' || text[digits + 1] == 'X')))
+    return {first, std::errc::invalid_argument};
+  char* end = nullptr;
+  v = std::strtod(text.c_str(), &end);
+  if (end == text.c_str()) return {first, std::errc::invalid_argument};
+  return {first + (end - text.c_str()), std::errc()};
+#endif
+}
 
 const std::vector<std::string> kTopKeys = {"extends", "name",     "description", "seed",
                                            "replicates", "years", "world",     "pipeline",
@@ -164,7 +185,7 @@ class Checker {
     double v = 0;
     const char* first = s.data();
     if (!s.empty() && s[0] == '+') ++first;
-    auto res = std::from_chars(first, s.data() + s.size(), v);
+    auto res = number_from_chars(first, s.data() + s.size(), v);
     if (res.ec != std::errc() || res.ptr != s.data() + s.size() || !std::isfinite(v)) {
       error(n, path + ": expected " + std::string(kind) + ", found " + describe(n));
       return std::nullopt;
@@ -721,11 +742,13 @@ int second_document(const std::string& text) {
   return 0;
 }
 
-LoadResult load_chain(const std::string& path, const Registry& registry, std::vector<std::string>& chain);
+
+LoadResult load_chain(const std::string& path, const Registry& registry, std::vector<std::string>& chain,
+                      const ReadFile& read);
 YAML::Mark unclosed_flow(const std::string& text, const YAML::Mark& stop);
 
 LoadResult parse_node(const YAML::Node& root, const std::string& name, const Registry& registry,
-                      std::vector<std::string>& chain) {
+                      std::vector<std::string>& chain, const ReadFile& read) {
   LoadResult result;
   Checker c(name, result.errors);
   Scenario sc;
@@ -743,7 +766,7 @@ LoadResult parse_node(const YAML::Node& root, const std::string& name, const Reg
       namespace fs = std::filesystem;
       const fs::path path = fs::path(name).parent_path() / *parent;
       std::error_code ec;
-      const fs::path canonical = fs::weakly_canonical(path, ec);
+      const fs::path canonical = read ? path.lexically_normal() : fs::weakly_canonical(path, ec);
       if (ec) {
         c.error(n, "extends: cannot read '" + excerpt(*parent) + "': " + ec.message());
         return result;
@@ -755,33 +778,36 @@ LoadResult parse_node(const YAML::Node& root, const std::string& name, const Reg
         c.error(n, "extends: '" + *parent + "' leads back to itself: " + cycle + fs::path(key).filename().string());
         return result;
       }
-      const fs::file_status st = fs::status(path, ec);
-      if (ec && ec != std::errc::no_such_file_or_directory) {
-        c.error(n, "extends: cannot read '" + excerpt(*parent) + "': " + ec.message());
-        return result;
+      // Files on disk are checked before they are read; built-in copies (read) are trusted.
+      if (!read) {
+        const fs::file_status st = fs::status(path, ec);
+        if (ec && ec != std::errc::no_such_file_or_directory) {
+          c.error(n, "extends: cannot read '" + excerpt(*parent) + "': " + ec.message());
+          return result;
+        }
+        if (!fs::exists(st)) {
+          c.error(n, "extends: cannot find '" + *parent + "' (looked for " + path.string() + ")");
+          return result;
+        }
+        std::string why;
+        const std::optional<std::string> parent_text = read_input_file(path.string(), why);
+        if (!parent_text) {
+          c.error(n, "extends: cannot use '" + excerpt(*parent) + "': " + why);
+          return result;
+        }
+        // A file that is not a scenario at all is named, not echoed.
+        bool mapping = false;
+        try {
+          mapping = !not_utf8(*parent_text) && YAML::Load(*parent_text).IsMap();
+        } catch (const YAML::Exception&) {
+          mapping = true;  // a scenario with a syntax error: its own errors say where
+        }
+        if (!mapping) {
+          c.error(n, "extends: '" + excerpt(*parent) + "' is not a scenario (a YAML mapping of keys to values)");
+          return result;
+        }
       }
-      if (!fs::exists(st)) {
-        c.error(n, "extends: cannot find '" + *parent + "' (looked for " + path.string() + ")");
-        return result;
-      }
-      std::string why;
-      const std::optional<std::string> parent_text = read_input_file(path.string(), why);
-      if (!parent_text) {
-        c.error(n, "extends: cannot use '" + excerpt(*parent) + "': " + why);
-        return result;
-      }
-      // A file that is not a scenario at all is named, not echoed.
-      bool mapping = false;
-      try {
-        mapping = !not_utf8(*parent_text) && YAML::Load(*parent_text).IsMap();
-      } catch (const YAML::Exception&) {
-        mapping = true;  // a scenario with a syntax error: its own errors say where
-      }
-      if (!mapping) {
-        c.error(n, "extends: '" + excerpt(*parent) + "' is not a scenario (a YAML mapping of keys to values)");
-        return result;
-      }
-      LoadResult base = load_chain(path.string(), registry, chain);
+      LoadResult base = load_chain(path.string(), registry, chain, read);
       if (!base.scenario) {
         c.error(n, "extends: '" + *parent + "' has " + std::to_string(base.errors.size()) +
                        " problem(s), listed with its name");
@@ -935,7 +961,7 @@ YAML::Mark unclosed_flow(const std::string& text, const YAML::Mark& stop) {
 }
 
 LoadResult parse_text(const std::string& text, const std::string& name, const Registry& registry,
-                      std::vector<std::string>& chain) {
+                      std::vector<std::string>& chain, const ReadFile& read) {
   if (auto bad = not_utf8(text)) {
     LoadResult r;
     r.errors.push_back({name, bad->first, bad->second, "the file is not UTF-8 text; save it as UTF-8"});
@@ -957,7 +983,7 @@ LoadResult parse_text(const std::string& text, const std::string& name, const Re
   try {
     set_text(&text);
     YAML::Node root = YAML::Load(text);
-    return parse_node(root, name, registry, chain);
+    return parse_node(root, name, registry, chain, read);
   } catch (const YAML::Exception& e) {
     LoadResult r;
     Checker c(name, r.errors);
@@ -973,18 +999,32 @@ LoadResult parse_text(const std::string& text, const std::string& name, const Re
   }
 }
 
-LoadResult load_chain(const std::string& path, const Registry& registry, std::vector<std::string>& chain) {
-  std::string why;
-  const std::optional<std::string> text = read_input_file(path, why);
-  if (!text) {
-    LoadResult r;
-    r.errors.push_back({path, 0, 0, "cannot read the scenario file: " + why});
-    return r;
+LoadResult load_chain(const std::string& path, const Registry& registry, std::vector<std::string>& chain,
+                      const ReadFile& read) {
+  std::string text;
+  if (read) {
+    std::optional<std::string> t = read(path);
+    if (!t) {
+      LoadResult r;
+      r.errors.push_back({path, 0, 0, "cannot find the scenario file"});
+      return r;
+    }
+    text = std::move(*t);
+    chain.push_back(std::filesystem::path(path).lexically_normal().string());
+  } else {
+    std::string why;
+    std::optional<std::string> t = read_input_file(path, why);
+    if (!t) {
+      LoadResult r;
+      r.errors.push_back({path, 0, 0, "cannot read the scenario file: " + why});
+      return r;
+    }
+    text = std::move(*t);
+    std::error_code ec;
+    const std::filesystem::path key = std::filesystem::weakly_canonical(path, ec);
+    chain.push_back(ec ? path : key.string());
   }
-  std::error_code ec;
-  const std::filesystem::path key = std::filesystem::weakly_canonical(path, ec);
-  chain.push_back(ec ? path : key.string());
-  LoadResult r = parse_text(*text, path, registry, chain);
+  LoadResult r = parse_text(text, path, registry, chain, read);
   chain.pop_back();
   return r;
 }
@@ -994,12 +1034,17 @@ LoadResult load_chain(const std::string& path, const Registry& registry, std::ve
 LoadResult parse_scenario(const std::string& text, const std::string& name,
                           const Registry& registry) {
   std::vector<std::string> chain;
-  return parse_text(text, name, registry, chain);
+  return parse_text(text, name, registry, chain, {});
 }
 
 LoadResult load_scenario(const std::string& path, const Registry& registry) {
   std::vector<std::string> chain;
-  return load_chain(path, registry, chain);
+  return load_chain(path, registry, chain, {});
+}
+
+LoadResult load_scenario(const std::string& path, const Registry& registry, const ReadFile& read) {
+  std::vector<std::string> chain;
+  return load_chain(path, registry, chain, read);
 }
 
 namespace {

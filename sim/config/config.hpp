@@ -5,6 +5,7 @@
 // problems found, each with file, line and column.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,11 @@ LoadResult load_scenario(const std::string& path, const Registry& registry);
 // Validates scenario text; `name` stands for the file in messages.
 LoadResult parse_scenario(const std::string& text, const std::string& name,
                           const Registry& registry);
+// Reads a scenario, and the files it extends, through `read` (the text of a
+// path, or nothing when there is no such file): `schoolsim serve` and the web
+// build read their built-in classroom scenarios from memory this way.
+using ReadFile = std::function<std::optional<std::string>(const std::string& path)>;
+LoadResult load_scenario(const std::string& path, const Registry& registry, const ReadFile& read);
 
 struct ExperimentResult {
   std::optional<Experiment> experiment;  // set only when there are no errors

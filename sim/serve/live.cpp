@@ -69,35 +69,27 @@ Levers levers_of(const Scenario& s, const Registry&) {
   return l;
 }
 
-// As scenarios/competitive.yaml: an active market, no incentive to collaborate.
-Levers competitive_regime(const Levers& from) {
-  Levers l = from;
-  l.choice = 0.8;
-  l.league_tables = true;
-  l.collaboration = l.constructivism = l.social_capital = l.durkheim = l.social_movement = false;
-  l.area_strategy = kAreaStrategyOff;
-  l.programme_year = -1;
-  return l;
-}
-
-// As scenarios/collaborative.yaml: a weak market, every framework, and a
-// networking programme launched at the start of the second year.
-Levers collaborative_regime(const Levers& from) {
-  Levers l = from;
-  l.choice = 0.2;
-  l.league_tables = false;
-  l.collaboration = l.constructivism = l.social_capital = l.durkheim = l.social_movement = true;
-  l.area_strategy = kAreaStrategyOff;
-  l.programme_year = 1;
-  return l;
-}
-
 Scenario apply_levers(const Scenario& base, const Registry& registry, const Levers& lv) {
   Scenario s = base;
   s.pipeline.clear();
   s.timeline.clear();
   const std::int32_t n = world_schools(base, registry);
-  for (const MechanismInfo& m : registry.mechanisms()) {
+  // The order: the base's mechanisms in its order; one the levers add goes
+  // before the first base mechanism the registry lists after it.
+  std::vector<const MechanismInfo*> order;
+  for (const PipelineEntry& e : base.pipeline) order.push_back(e.info);
+  const auto& all = registry.mechanisms();
+  for (std::size_t r = 0; r < all.size(); ++r) {
+    const MechanismInfo* m = &all[r];
+    if (std::find(order.begin(), order.end(), m) != order.end()) continue;
+    auto at = std::find_if(order.begin(), order.end(), [&](const MechanismInfo* o) {
+      return std::any_of(all.begin() + static_cast<std::ptrdiff_t>(r) + 1, all.end(),
+                         [&](const MechanismInfo& later) { return &later == o; });
+    });
+    order.insert(at, m);
+  }
+  for (const MechanismInfo* mp : order) {
+    const MechanismInfo& m = *mp;
     const std::string& name = m.name;
     const PipelineEntry* from = find_entry(base, name);
     bool on = from != nullptr;
@@ -154,7 +146,9 @@ LeverChange parse_levers(const std::map<std::string, std::string>& fields, const
   const std::vector<std::string> names = {"choice", "league_tables", "collaboration", "constructivism",
                                           "social_capital", "durkheim", "social_movement",
                                           "area_strategy", "programme"};
-  for (const auto& [key, text] : fields) {
+  for (const auto& field : fields) {
+    const std::string& key = field.first;  // named, not a structured binding: lambdas capture them
+    const std::string& text = field.second;
     auto problem = [&](const std::string& what) {
       c.problems.push_back(key + ": " + what + ", got '" + text.substr(0, 40) + "'");
     };

@@ -42,12 +42,10 @@ bool parse_number(const std::string& text, double& out);
 
 // The levers a scenario file implies: what its pipeline holds.
 Levers levers_of(const Scenario& scenario, const Registry& registry);
-// The two regimes of the side-by-side comparison.
-Levers competitive_regime(const Levers& from);
-Levers collaborative_regime(const Levers& from);
-
 // The scenario the levers make of `base`: the base's mechanisms and parameter
-// values, with the levers' modules added or removed and their parameters set.
+// values in the base's order, with the levers' modules added (where the
+// registry puts them) or removed and their parameters set. With the levers of
+// `base` itself (levers_of), it is `base`.
 Scenario apply_levers(const Scenario& base, const Registry& registry, const Levers& levers);
 
 // Problems with a lever change sent by a page: each field is checked, and the
@@ -80,6 +78,7 @@ class World {
   void reset(std::uint64_t seed);
 
   const Levers& levers() const { return levers_; }
+  const Scenario& scenario() const { return *scenario_; }  // what runs now: the base with the levers
   const State& state() const { return sim_->state(); }
   std::int32_t terms_done() const { return sim_->terms_done(); }
   std::int32_t terms() const { return terms_; }

@@ -44,6 +44,7 @@
 #include <utility>
 
 #include "sim/serve/assets.hpp"
+#include "sim/serve/classroom.hpp"
 #include "sim/serve/live.hpp"
 
 // After Eigen: httplib.h brings in <resolv.h>, whose _res macro breaks Eigen's headers.
@@ -54,89 +55,8 @@ namespace schoolsim::serve {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using live::Levers;
-using live::World;
-
-// ------------------------------------------------------------------ JSON text
-
-void put_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
-
-void put_number(std::string& out, double v) {
-  if (!std::isfinite(v)) {
-    out += "null";
-    return;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.5g", v);
-  out += buf;
-}
-
-template <class Seq>
-void put_array(std::string& out, const Seq& values, std::size_t from = 0) {
-  out += '[';
-  for (std::size_t i = from; i < static_cast<std::size_t>(values.size()); ++i) {
-    if (i > from) out += ',';
-    put_number(out, static_cast<double>(values[static_cast<decltype(values.size())>(i)]));
-  }
-  out += ']';
-}
-
-// `,"name":` (no comma before the first member of an object).
-void put_key(std::string& out, std::string_view name) {
-  if (out.back() != '{' && out.back() != '[') out += ',';
-  put_string(out, name);
-  out += ':';
-}
-
-template <class Seq>
-void put_named(std::string& out, std::string_view name, const Seq& values) {
-  put_key(out, name);
-  put_array(out, values);
-}
-
-std::string error_json(std::string_view message) {
-  std::string out = "{\"error\":";
-  put_string(out, message);
-  return out + "}";
-}
-
-void put_levers(std::string& out, const Levers& l, const std::string& programme) {
-  out += "{\"choice\":";
-  put_number(out, l.choice);
-  auto flag = [&](const char* name, bool v) { out += std::string(",\"") + name + "\":" + (v ? "true" : "false"); };
-  flag("league_tables", l.league_tables);
-  flag("collaboration", l.collaboration);
-  flag("constructivism", l.constructivism);
-  flag("social_capital", l.social_capital);
-  flag("durkheim", l.durkheim);
-  flag("social_movement", l.social_movement);
-  out += ",\"area_strategy\":";
-  put_string(out, l.area_strategy == live::kAreaStrategyOff   ? "off"
-                  : l.area_strategy == live::kAreaStrategyAll ? "all"
-                                                              : std::to_string(l.area_strategy));
-  out += ",\"programme\":";
-  put_string(out, programme);
-  out += '}';
-}
+using live::error_json;
+using live::put_string;
 
 // ------------------------------------------------------------------ randomness
 
@@ -676,57 +596,23 @@ namespace {
 
 // ------------------------------------------------------------------ sessions
 
-// One browser tab's live simulation: one world, or two side by side.
-struct Session {
+// One browser tab's live simulation (classroom.hpp), with what HTTP adds: a
+// lock, the streams waiting for changes, and when it was last seen.
+struct Session : live::Classroom {
   std::mutex mu;
   std::condition_variable cv;
   std::string id;
   std::string token;  // the secret that lets a request steer this session (issue 14)
-  const Scenario& base;
-  const Registry& registry;
-  std::int32_t terms;
-  bool compare = false;
-  Levers levers;  // of the single world
-  std::vector<std::unique_ptr<World>> worlds;
-  bool playing = false;
-  double speed = 2;  // terms per second
   Clock::time_point next_step{};
-  std::uint64_t generation = 0;  // bumped by reset and mode changes: streams start again with hello
-  std::uint64_t version = 0;     // bumped by every change
   int streams = 0;
   Clock::time_point last_seen = Clock::now();
 
-  Session(std::string id_, std::string token_, const Scenario& base_, const Registry& registry_, std::int32_t terms_)
-      : id(std::move(id_)), token(std::move(token_)), base(base_), registry(registry_), terms(terms_), levers(live::levers_of(base_, registry_)) {
-    build(base.seed);
-  }
-
-  void build(std::uint64_t seed) {
-    Scenario s = base;
-    s.seed = seed;
-    worlds.clear();
-    if (compare) {
-      worlds.push_back(std::make_unique<World>(s, registry, live::competitive_regime(levers), terms));
-      worlds.push_back(std::make_unique<World>(s, registry, live::collaborative_regime(levers), terms));
-    } else {
-      worlds.push_back(std::make_unique<World>(s, registry, levers, terms));
-    }
-    playing = false;
-    ++generation;
-    changed();
-  }
+  Session(const std::string& session_id, std::string token_, const live::ClassroomScenarios& scenarios,
+          const Registry& registry)
+      : Classroom(session_id, scenarios, registry), id(session_id), token(std::move(token_)) {}
   void changed() {
-    ++version;
+    Classroom::changed();
     cv.notify_all();
-  }
-  void step() {
-    for (auto& w : worlds) w->step();
-  }
-  std::int32_t terms_done() const { return worlds.front()->terms_done(); }
-  bool finished() const { return worlds.front()->finished(); }
-  std::int32_t areas() const {
-    const State& s = worlds.front()->state();
-    return s.n_schools() == 0 ? 0 : s.area.maxCoeff() + 1;
   }
 };
 
@@ -742,148 +628,27 @@ std::string event(const char* name, const std::string& data) {
   return std::string("event: ") + name + "\ndata: " + data + "\n\n";
 }
 
-std::string status_json(const Session& s) {
-  std::string out = std::string("{\"playing\":") + (s.playing ? "true" : "false") + ",\"speed\":";
-  put_number(out, s.speed);
-  return out + ",\"finished\":" + (s.finished() ? "true" : "false") + "}";
-}
-
-std::string hello_json(const Session& s) {
-  const State& st = s.worlds.front()->state();
-  std::string out = "{\"session\":";
-  put_string(out, s.id);
-  out += ",\"scenario\":";
-  put_string(out, s.base.name);
-  out += std::string(",\"mode\":\"") + (s.compare ? "compare" : "single") + "\",\"seed\":";
-  put_number(out, static_cast<double>(s.worlds.front()->seed()));
-  out += ",\"years\":" + std::to_string(s.terms / kTermsPerYear) +
-         ",\"terms_per_year\":" + std::to_string(kTermsPerYear) + ",\"playing\":" + (s.playing ? "true" : "false") +
-         ",\"speed\":";
-  put_number(out, s.speed);
-  out += ",\"levers\":";
-  put_levers(out, s.levers, s.compare ? "none" : s.worlds.front()->programme_status());
-  out += ",\"areas\":" + std::to_string(s.areas()) + ",\"schools\":{";
-  put_named(out, "x", st.x);
-  put_named(out, "y", st.y);
-  put_named(out, "area", st.area);
-  put_named(out, "phase", st.phase);
-  put_named(out, "places", st.places);
-  out += "},\"measures\":[";
-  bool first = true;
-  for (const auto& m : live::chart_measures()) {
-    out += first ? "{" : ",{";
-    first = false;
-    for (auto [key, text] : {std::pair{"name", m.name}, {"label", m.label}, {"unit", m.unit}}) {
-      put_key(out, key);
-      put_string(out, text);
-    }
-    out += '}';
-  }
-  out += "],\"worlds\":[";
-  const char* labels[] = {"Competitive", "Collaborative"};
-  for (std::size_t w = 0; w < s.worlds.size(); ++w) {
-    out += w ? ",{\"label\":" : "{\"label\":";
-    put_string(out, s.compare ? labels[w] : "This school system");
-    out += '}';
-  }
-  return out + "]}";
-}
-
-std::string frame_json(const Session& s, std::int32_t from_term) {
-  const std::int32_t t = s.terms_done();
-  std::string out = "{\"term\":" + std::to_string(t) +
-                    ",\"year\":" + std::to_string(t == 0 ? 0 : (t - 1) / kTermsPerYear + 1) +
-                    ",\"term_of_year\":" + std::to_string(t == 0 ? 0 : (t - 1) % kTermsPerYear + 1) +
-                    ",\"playing\":" + (s.playing ? "true" : "false") + ",\"finished\":" +
-                    (s.finished() ? "true" : "false") + ",\"levers\":";
-  put_levers(out, s.levers, s.compare ? "none" : s.worlds.front()->programme_status());
-  out += ",\"worlds\":[";
-  for (std::size_t w = 0; w < s.worlds.size(); ++w) {
-    const World& world = *s.worlds[w];
-    const State& st = world.state();
-    const std::int32_t n = st.n_schools();
-    std::vector<double> attainment(static_cast<std::size_t>(n));
-    for (std::int32_t i = 0; i < n; ++i) attainment[static_cast<std::size_t>(i)] = school_result(st, i);
-    out += w ? ",{" : "{";
-    out += "\"levers\":";
-    put_levers(out, world.levers(), world.programme_status());
-    out += ",\"schools\":{";
-    put_named(out, "pupils", st.pupils);
-    put_named(out, "capacity", st.capacity);
-    put_named(out, "expectations", st.expectations);
-    put_named(out, "attainment", attainment);
-    put_named(out, "disadvantaged", st.disadvantaged);
-    put_named(out, "crisis", st.crisis);
-    out += "},\"ties\":[";
-    bool first = true;
-    st.ties.for_each([&](TieStore::Slot slot) {
-      out += first ? "[" : ",[";
-      first = false;
-      out += std::to_string(st.ties.id[slot]) + ',' + std::to_string(st.ties.a[slot]) + ',' +
-             std::to_string(st.ties.b[slot]) + ',';
-      put_number(out, st.ties.strength[slot]);
-      out += ',' + std::to_string(static_cast<int>(st.ties.kind[slot])) + ']';
-    });
-    out += "],\"history\":{\"terms\":[";
-    const auto& rows = world.measures();
-    const std::int32_t from = std::max(0, from_term);
-    for (std::int32_t k = from; k < static_cast<std::int32_t>(rows.size()); ++k) {
-      if (k > from) out += ',';
-      out += std::to_string(k);
-    }
-    out += ']';
-    const auto& measures = live::chart_measures();
-    for (std::size_t m = 0; m < measures.size(); ++m) {
-      std::vector<double> series;
-      for (std::int32_t k = from; k < static_cast<std::int32_t>(rows.size()); ++k)
-        series.push_back(rows[static_cast<std::size_t>(k)][m]);
-      put_named(out, measures[m].name, series);
-    }
-    out += "}}";
-  }
-  return out + "]}";
-}
-
 // The events a stream has not yet sent, as SSE text.
 std::string pending_events(const Session& s, Cursor& c) {
   std::string out;
-  bool frame = c.version != s.version;
-  if (c.generation != s.generation) {
-    out += event("hello", hello_json(s));
-    c.generation = s.generation;
+  bool frame = c.version != s.version();
+  if (c.generation != s.generation()) {
+    out += event("hello", s.hello_json());
+    c.generation = s.generation();
     c.sent_term = -1;
     frame = true;
   }
   if (frame) {
-    out += event("frame", frame_json(s, c.sent_term + 1));
+    out += event("frame", s.frame_json(c.sent_term + 1));
     c.sent_term = s.terms_done();
-    c.version = s.version;
+    c.version = s.version();
   }
-  std::string status = status_json(s);
+  std::string status = s.status_json();
   if (status != c.status) {
     out += event("status", status);
     c.status = std::move(status);
   }
   return out;
-}
-
-std::string school_json(const World& world, std::int32_t school) {
-  const State& st = world.state();
-  const World::SchoolHistory& h = world.history(school);
-  std::string out = "{\"school\":" + std::to_string(school) + ",\"area\":" + std::to_string(st.area[school]) +
-                    ",\"phase\":" + std::to_string(st.phase[school]) + ",\"terms\":[";
-  for (std::size_t k = 0; k < h.pupils.size(); ++k) {
-    if (k) out += ',';
-    out += std::to_string(k);
-  }
-  out += ']';
-  put_named(out, "capacity", h.capacity);
-  put_named(out, "expectations", h.expectations);
-  put_named(out, "attainment", h.attainment);
-  put_named(out, "pupils", h.pupils);
-  put_named(out, "disadvantaged", h.disadvantaged);
-  put_named(out, "ties", h.ties);
-  return out + "}";
 }
 
 // Whether a request carries a session's token: as an X-Session-Token header, a
@@ -911,12 +676,8 @@ bool token_matches(const httplib::Request& req, const std::string& token) {
 
 class Server {
  public:
-  Server(const Scenario& scenario, const Registry& registry, const Options& options)
-      : scenario_(scenario),
-        registry_(registry),
-        options_(options),
-        terms_(std::max(scenario.years, options.min_years) * kTermsPerYear),
-        http_(options_) {}
+  Server(const live::ClassroomScenarios& scenarios, const Registry& registry, const Options& options)
+      : scenarios_(scenarios), registry_(registry), options_(options), http_(options_) {}
 
   int run(const std::atomic<bool>& stop, const std::function<void(int)>& ready);
 
@@ -934,10 +695,9 @@ class Server {
   std::optional<std::pair<int, std::string>> check_origin(const httplib::Request& req) const;
   bool allowed_host(const std::string& host_header) const;
 
-  const Scenario& scenario_;
+  const live::ClassroomScenarios& scenarios_;
   const Registry& registry_;
   Options options_;
-  std::int32_t terms_;
   Http http_;
   int port_ = 0;
   std::set<std::string> hosts_;  // names and addresses this server answers to, lower case
@@ -976,7 +736,7 @@ void Server::routes() {
     // 128-bit names and secrets from the system's CSPRNG: a client that has
     // seen other sessions can neither guess this one nor steer it.
     const std::string id = random_hex(16), token = random_hex(16);
-    sessions_[id] = std::make_shared<Session>(id, token, scenario_, registry_, terms_);
+    sessions_[id] = std::make_shared<Session>(id, token, scenarios_, registry_);
     // The page keeps the token as a cookie scoped to its own session; other
     // clients may send it as an X-Session-Token header.
     res.set_header("Set-Cookie", "schoolsim_token=" + token + "; Path=/api/sessions/" + id +
@@ -1019,17 +779,9 @@ void Server::routes() {
   http_.Get(session + "/schools/([0-9]+)",
             with_session([](const std::shared_ptr<Session>& s, const httplib::Request& req, httplib::Response& res) {
               std::lock_guard lock(s->mu);
-              double world = 0;
               const std::string w = req.has_param("world") ? req.get_param_value("world") : "0";
-              if (!live::parse_number(w, world) || world != std::floor(world) || world < 0 ||
-                  world >= static_cast<double>(s->worlds.size()))
-                return reply(res, 404, error_json("no world '" + w + "' in this session"));
-              const World& wd = *s->worlds[static_cast<std::size_t>(world)];
-              const std::string k = req.matches[2];
-              if (k.size() > 9 || std::stoi(k) >= wd.state().n_schools())
-                return reply(res, 404, error_json("no school " + k + ": this world has " +
-                                                  std::to_string(wd.state().n_schools()) + " schools"));
-              reply(res, 200, school_json(wd, std::stoi(k)));
+              const live::Reply r = s->school_json(w, req.matches[2]);
+              reply(res, r.status, r.json);
             }));
   // Before anything else (and before a body is read): the Host must be one this
   // server was started on, and a browser's request must come from its own page.
@@ -1098,7 +850,7 @@ void Server::handle_events(const std::shared_ptr<Session>& s, const httplib::Req
         {
           std::unique_lock lock(s->mu);
           s->cv.wait_for(lock, std::chrono::milliseconds(200), [&] {
-            return stopping_.load() || s->version != cursor->version || s->generation != cursor->generation;
+            return stopping_.load() || s->version() != cursor->version || s->generation() != cursor->generation;
           });
           if (stopping_) return false;
           if (client_hung_up()) return false;  // a closed tab frees its stream at once
@@ -1124,73 +876,22 @@ void Server::handle_events(const std::shared_ptr<Session>& s, const httplib::Req
 
 void Server::handle_control(Session& s, const httplib::Request& req, httplib::Response& res) {
   const std::string action = req.get_param_value("action");
-  const std::string value = req.get_param_value("value");
+  std::optional<std::string> seed;
+  if (req.has_param("seed")) seed = req.get_param_value("seed");
   std::lock_guard lock(s.mu);
-  if (action == "play") {
-    if (s.finished())
-      return reply(res, 400, error_json("the run has reached its last term: press Reset to start again"));
-    s.playing = true;
-    s.next_step = Clock::now();
-  } else if (action == "pause") {
-    s.playing = false;
-  } else if (action == "ping") {  // a hidden tab, keeping its session open without a stream
-    return reply(res, 200, "{\"ok\":true}");
-  } else if (action == "step") {
-    s.playing = false;
-    s.step();
-  } else if (action == "reset") {
-    std::uint64_t seed = s.worlds.front()->seed();
-    if (req.has_param("seed")) {
-      const std::string text = req.get_param_value("seed");
-      if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos)
-        return reply(res, 400, error_json("seed: expected a whole number from 0 upwards, got '" +
-                                          text.substr(0, 40) + "'"));
-      seed = std::stoull(text);
-    }
-    s.build(seed);
-  } else if (action == "speed") {
-    double v = 0;
-    if (!live::parse_number(value, v) || v < 0.5 || v > 20)
-      return reply(res, 400, error_json("speed: expected terms per second from 0.5 to 20, got '" +
-                                        value.substr(0, 40) + "'"));
-    s.speed = v;
-    s.next_step = Clock::now();
-  } else if (action == "mode") {
-    if (value != "single" && value != "compare")
-      return reply(res, 400, error_json("mode: expected single or compare, got '" + value.substr(0, 40) + "'"));
-    s.compare = value == "compare";
-    s.build(s.worlds.front()->seed());
-  } else {
-    return reply(res, 400, error_json("action: expected play, pause, step, reset, speed, mode or ping, got '" +
-                                      action.substr(0, 40) + "'"));
-  }
-  s.changed();
-  reply(res, 200, "{\"ok\":true}");
+  const live::Reply r = s.control(action, req.get_param_value("value"), seed);
+  if (r.status == 200 && (action == "play" || action == "speed")) s.next_step = Clock::now();
+  s.cv.notify_all();
+  reply(res, r.status, r.json);
 }
 
 void Server::handle_levers(Session& s, const httplib::Request& req, httplib::Response& res) {
   std::map<std::string, std::string> fields;
   for (const auto& [k, v] : req.params) fields[k] = v;
   std::lock_guard lock(s.mu);
-  if (s.compare)
-    return reply(res, 400,
-                 error_json("levers are fixed while comparing regimes; switch back to one world first"));
-  if (fields.empty())
-    return reply(res, 400, error_json("no lever given: send for example choice=0.3 or league_tables=false"));
-  live::LeverChange c = live::parse_levers(fields, s.levers, s.areas(), s.terms_done());
-  if (!c.problems.empty()) {
-    std::string all;
-    for (const auto& p : c.problems) all += (all.empty() ? "" : "; ") + p;
-    return reply(res, 400, error_json(all));
-  }
-  if (c.levers.programme_year >= 0 && c.levers.programme_year * kTermsPerYear >= s.terms)
-    return reply(res, 400, error_json("programme: the run ends before the next school year starts"));
-  s.levers = c.levers;
-  s.worlds.front()->set_levers(s.levers);
-  s.changed();
-  std::string out = "{\"levers\":";
-  put_levers(out, s.levers, s.worlds.front()->programme_status());
-  reply(res, 200, out + "}");
+  const live::Reply r = s.set_levers(fields);
+  s.cv.notify_all();
+  reply(res, r.status, r.json);
 }
 
 void Server::tick() {
@@ -1211,11 +912,11 @@ void Server::tick() {
   }
   for (auto& s : list) {
     std::lock_guard lock(s->mu);
-    if (!s->playing || now < s->next_step) continue;
+    if (!s->playing() || now < s->next_step) continue;
     s->step();
-    const auto interval = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / s->speed));
+    const auto interval = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / s->speed()));
     s->next_step = now - s->next_step > std::chrono::milliseconds(500) ? now + interval : s->next_step + interval;
-    if (s->finished()) s->playing = false;
+    if (s->finished()) s->set_playing(false);
     s->changed();
   }
 }
@@ -1320,9 +1021,9 @@ int Server::run(const std::atomic<bool>& stop, const std::function<void(int)>& r
 
 }  // namespace
 
-int run_server(const Scenario& scenario, const Registry& registry, const Options& options,
+int run_server(const live::ClassroomScenarios& scenarios, const Registry& registry, const Options& options,
                const std::atomic<bool>& stop, const std::function<void(int port)>& ready) {
-  Server server(scenario, registry, options);
+  Server server(scenarios, registry, options);
   return server.run(stop, ready);
 }
 

@@ -12,6 +12,7 @@
 
 #include "sim/registry.hpp"
 #include "sim/scenario.hpp"
+#include "sim/serve/classroom.hpp"
 
 namespace schoolsim::serve {
 
@@ -19,7 +20,6 @@ struct Options {
   std::string host = "127.0.0.1";
   int port = 8765;                    // 0: any free port
   std::int32_t max_sessions = 32;     // open tabs, each with its own simulation
-  std::int32_t min_years = 20;        // live runs last at least this long
   // A session with no open stream and no request for this long is closed. Hidden
   // tabs close their stream (browsers allow few connections per host) and ping;
   // browsers throttle a hidden tab's timers to about once a minute.
@@ -51,7 +51,7 @@ inline constexpr std::int32_t kMaxSchools = 5000;
 
 // Serves until `stop` becomes true. Calls `ready` with the bound port once it
 // listens. Returns the exit code: 0 after a clean stop, 1 if it cannot listen.
-int run_server(const Scenario& scenario, const Registry& registry, const Options& options,
+int run_server(const live::ClassroomScenarios& scenarios, const Registry& registry, const Options& options,
                const std::atomic<bool>& stop, const std::function<void(int port)>& ready);
 
 // The scenario `schoolsim serve` opens when given none: scenarios/classroom.yaml,

@@ -321,12 +321,12 @@ async function main() {
     assert.equal(await tid(page, 'choice-value').textContent(), '0.00');
   });
   await check('switching a framework module off is reflected by the server and the page', async () => {
-    const r = await answerTo(page, '/levers', () => page.getByText('Constructivism', { exact: true }).click());
+    const r = await answerTo(page, '/levers', () => tid(page, 'levers').getByText('Constructivism', { exact: true }).click());
     assert.equal(r.json.levers.constructivism, false);
     assert.equal(await tid(page, 'constructivism').isChecked(), false);
     await tid(page, 'step').click();
     await waitFor(page, () => window.schoolsim.levers.constructivism === false);
-    const r2 = await answerTo(page, '/levers', () => page.getByText('Constructivism', { exact: true }).click());
+    const r2 = await answerTo(page, '/levers', () => tid(page, 'levers').getByText('Constructivism', { exact: true }).click());
     assert.equal(r2.json.levers.constructivism, true);
   });
   await check('the area strategy select sends the lever', async () => {
@@ -453,6 +453,9 @@ async function main() {
       Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (h ? 'hidden' : 'visible') });
       document.dispatchEvent(new Event('visibilitychange'));
     }, hidden);
+    // Slow enough that tabs[0] is still running when it is shown again below, however long opening
+    // the extra tabs takes on a busy machine.
+    await setSpeed(tabs[0], 1);
     const open = [page, ...tabs];
     for (const p of open) await setHidden(p, true);
     const extra = [];
@@ -467,6 +470,7 @@ async function main() {
     await waitFor(last, () => window.schoolsim.term >= 3);
     // A tab shown again reconnects to its own session and carries on from where it was.
     const p = tabs[0];
+    assert.equal(await sim(p, () => window.schoolsim.finished), false, 'tabs[0] is still running');
     const hellos = await sim(p, () => window.schoolsim.hellos);
     await setHidden(p, false);
     await waitFor(p, (n) => window.schoolsim.hellos > n, hellos);

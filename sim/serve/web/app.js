@@ -1,6 +1,7 @@
-// schoolsim serve: the page. A small school system running live (the HTTP interface is described
-// at the top of sim/serve/server.cpp; the guide for teachers is docs/TEACHING.md).
-// Plain JS, no dependencies. Structure: state → server connection → frame handling → map → charts
+// schoolsim serve: the page. A small school system running live, from `schoolsim serve` (the HTTP
+// interface is described at the top of sim/serve/server.cpp) or from the static web build (the same
+// session in WebAssembly, sim/serve/web.cpp); the guide for teachers is docs/TEACHING.md.
+// Plain JS, no dependencies. Structure: state → backend (server or wasm) → frame handling → map → charts
 // → school panel → controls. `window.schoolsim` exposes what the page shows, for the browser tests.
 'use strict';
 
@@ -30,8 +31,6 @@
 
   // ---------------------------------------------------------------- state
   const S = {
-    id: null,               // session id
-    es: null,               // EventSource
     hello: null,            // the last hello event
     term: 0, playing: false, finished: false, speed: 2,
     levers: null,
@@ -44,8 +43,10 @@
     editingUntil: 0,        // do not overwrite the controls from frames while the teacher edits
     dirty: true,
     frames: 0, hellos: 0,
-    reconnectDelay: 1000,
-    starting: false,        // a new session is being created
+    markers: [],            // lever changes: {term, text}, drawn on the charts
+    lastLevers: null,       // the levers of the last frame, to see changes
+    programme: [],          // per world: {launch, fundingEnd, ties} from the frames
+    explained: new Set(),   // levers whose explanation is open
   };
 
   function newWorld(label) {
@@ -58,94 +59,213 @@
     };
   }
 
-  // ---------------------------------------------------------------- server
-  async function post(path, params) {
-    let res;
-    try {
-      res = await fetch(path, { method: 'POST', body: new URLSearchParams(params) });
-    } catch (err) {
-      showMessage('The simulation server is not answering. Is `schoolsim serve` still running?');
-      return null;
+  // ---------------------------------------------------------------- backend
+  // All the page's data goes through one backend object: `schoolsim serve` over HTTP (ServerBackend),
+  // or the same classroom session compiled to WebAssembly and run in the page (WasmBackend, the
+  // static web build). Both deliver the same hello, frame and status events to `handlers` and give
+  // the same answers: an answer's body, or null after showing its error.
+  //   start(handlers)                 open a session; handlers = {hello, frame, status}
+  //   control(action, extra)          play | pause | step | reset [seed] | speed value | mode value | ping
+  //   levers(params)                  a lever change
+  //   school(k, world)                one school's history
+  //   hidden(bool)                    the tab was hidden or shown
+  function ServerBackend() {
+    let handlers = null, es = null, reconnectDelay = 1000, starting = false, pingTimer = 0;
+    const api = {
+      kind: 'server',
+      id: null,
+      // Every HTTP request of the page goes through here (headers a server asks for go here too).
+      request(path, { method = 'GET', params } = {}) {
+        return fetch(path, { method, ...(params ? { body: new URLSearchParams(params) } : {}) });
+      },
+      async post(path, params) {
+        let res;
+        try {
+          res = await api.request(path, { method: 'POST', params });
+        } catch (err) {
+          showMessage('The simulation server is not answering. Is `schoolsim serve` still running?');
+          return null;
+        }
+        const body = await res.json().catch(() => ({}));
+        if (!res.ok) {
+          showMessage(body.error || `The server answered ${res.status}.`);
+          if (res.status === 404 && api.id && path.includes(api.id)) api.start(handlers);
+          return null;
+        }
+        return body;
+      },
+      control: (action, extra = {}) => api.post(`api/sessions/${api.id}/control`, { action, ...extra }),
+      levers: (params) => api.post(`api/sessions/${api.id}/levers`, params),
+      async school(k, world) {
+        const r = await api.request(`api/sessions/${api.id}/schools/${k}?world=${world}`);
+        return r.ok ? r.json() : null;
+      },
+      async start(h) {
+        handlers = h;
+        if (starting) return;
+        starting = true;
+        if (es) { es.close(); es = null; }
+        let res = null;
+        try { res = await api.request('api/sessions', { method: 'POST', params: {} }); } catch (e) { /* below */ }
+        if (!res || !res.ok) {
+          const body = res ? await res.json().catch(() => ({})) : {};
+          setConnection(false, body.error ? `${body.error} — retrying…` : 'cannot reach the server — retrying…');
+          starting = false;
+          setTimeout(() => api.start(handlers), 3000);
+          return;
+        }
+        api.id = (await res.json()).id;
+        starting = false;
+        connect();
+      },
+      // Browsers allow six connections per host across all tabs, and an open event stream holds one:
+      // a hidden tab closes its stream and pings instead, so that many tabs can be open at once. On
+      // showing again it reconnects, and the server sends the whole run so far.
+      hidden(isHidden) {
+        if (!api.id) return;
+        if (isHidden) {
+          if (es) { es.close(); es = null; }
+          pingTimer = setInterval(() => api.control('ping'), 20000);
+        } else {
+          clearInterval(pingTimer);
+          if (!es) reconnect();
+        }
+      },
+    };
+    function connect() {
+      if (es) es.close();
+      const source = new EventSource(`api/sessions/${api.id}/events`);
+      es = source;
+      for (const name of ['hello', 'frame', 'status']) source.addEventListener(name, (e) => handlers[name](JSON.parse(e.data)));
+      source.onopen = () => { setConnection(true); reconnectDelay = 1000; };
+      source.onerror = () => {
+        if (es !== source) return;
+        source.close();
+        es = null;
+        setConnection(false);
+        setTimeout(reconnect, reconnectDelay);
+        reconnectDelay = Math.min(reconnectDelay * 2, 5000);
+      };
     }
-    const body = await res.json().catch(() => ({}));
-    if (!res.ok) {
-      showMessage(body.error || `The server answered ${res.status}.`);
-      if (res.status === 404 && S.id && path.includes(S.id)) startSession();
-      return null;
+    // After an error: is our session still there? (404 = the server closed it.)
+    async function reconnect() {
+      if (document.hidden) return;   // reconnects when the tab is shown again
+      let res = null;
+      try { res = await api.request(`api/sessions/${api.id}`); } catch (e) { /* server down */ }
+      if (!res) { setTimeout(reconnect, reconnectDelay); return; }
+      if (res.status === 404) { showMessage('The server had closed this simulation; a new one has started.', 'info'); api.start(handlers); return; }
+      connect();
     }
-    return body;
+    return api;
   }
 
-  const control = (action, extra = {}) =>
-    post(`/api/sessions/${S.id}/control`, { action, ...extra });
+  // The static web build: schoolsim.js and schoolsim.wasm next to this page. The page keeps the
+  // server's ticker itself: while playing, one term every 1/speed seconds.
+  function WasmBackend() {
+    let handlers = null, session = null, nextStep = 0, timer = 0;
+    const pump = () => {
+      for (const ev of JSON.parse(session.events())) handlers[ev.event](ev.data);
+    };
+    const answer = (text) => {
+      const r = JSON.parse(text);
+      pump();
+      if (r.status !== 200) { showMessage(r.body.error || `error ${r.status}`); return null; }
+      return r.body;
+    };
+    const loop = () => {
+      const now = performance.now();
+      if (session.playing() && now >= nextStep) {
+        session.tick();
+        const interval = 1000 / session.speed();
+        nextStep = now - nextStep > 500 ? now + interval : nextStep + interval;
+        pump();
+      }
+      timer = setTimeout(loop, 5);
+    };
+    const api = {
+      kind: 'wasm',
+      id: 'in-page',
+      async start(h) {
+        handlers = h;
+        try {
+          await new Promise((resolve, reject) => {
+            const script = Object.assign(document.createElement('script'), { src: 'schoolsim.js' });
+            script.onload = resolve;
+            script.onerror = () => reject(new Error('schoolsim.js did not load'));
+            document.head.append(script);
+          });
+          // eslint-disable-next-line no-undef
+          api.module = await createSchoolsim();
+          session = new api.module.Session();
+        } catch (err) {
+          setConnection(false, `the simulation did not start in this browser: ${err.message || err}`);
+          return;
+        }
+        setConnection(true);
+        pump();
+        loop();
+      },
+      async control(action, extra = {}) {
+        const body = answer(session.control(action, extra.value || '', extra.seed || ''));
+        if (body && (action === 'play' || action === 'speed')) nextStep = performance.now();
+        return body;
+      },
+      async levers(params) { return answer(session.levers(new URLSearchParams(params).toString())); },
+      async school(k, world) {
+        const r = JSON.parse(session.school(String(world), String(k)));
+        return r.status === 200 ? r.body : null;
+      },
+      hidden() {},
+      // A fresh session run `terms` terms in `mode`: its hello, its whole frame and every school's
+      // history (the browser test compares them with the native build's).
+      runForTest(mode, terms) {
+        const s = new api.module.Session();
+        if (mode === 'compare') s.control('mode', 'compare', '');
+        for (let t = 0; t < terms; t++) s.control('step', '', '');
+        const events = Object.fromEntries(JSON.parse(s.events()).map((e) => [e.event, e.data]));
+        const schools = [];
+        for (let w = 0; w < events.frame.worlds.length; w++) {
+          for (let k = 0; k < events.hello.schools.x.length; k++) schools.push(JSON.parse(s.school(String(w), String(k))).body);
+        }
+        s.delete();
+        return { hello: events.hello, frame: events.frame, schools };
+      },
+      // Milliseconds per term of a fresh session stepping as fast as it can, with every frame it
+      // would send (what docs/TEACHING.md reports).
+      benchmark(terms) {
+        const s = new api.module.Session();
+        s.events();
+        s.control('play', '', '');
+        const t0 = performance.now();
+        let n = 0;
+        for (; n < terms && s.playing(); n++) { s.tick(); s.events(); }
+        const ms = (performance.now() - t0) / Math.max(n, 1);
+        s.delete();
+        return { terms: n, msPerTerm: ms };
+      },
+    };
+    return api;
+  }
+
+  // Which backend: the page's <meta name="schoolsim-backend"> (the static web build says wasm), or
+  // ?backend=server|wasm.
+  function chooseBackend() {
+    const meta = document.querySelector('meta[name="schoolsim-backend"]');
+    const kind = new URLSearchParams(location.search).get('backend') || (meta && meta.content) || 'server';
+    return kind === 'wasm' ? WasmBackend() : ServerBackend();
+  }
+
+  let backend = null;
+  const control = (action, extra = {}) => backend.control(action, extra);
 
   async function sendLevers(params) {
     S.editingUntil = performance.now() + 800;
-    const body = await post(`/api/sessions/${S.id}/levers`, params);
+    const body = await backend.levers(params);
     if (body && body.levers) applyLevers(body.levers, true);
     else if (S.levers) applyLevers(S.levers, true);      // rejected: show what really holds
   }
 
-  async function startSession() {
-    if (S.starting) return;
-    S.starting = true;
-    if (S.es) { S.es.close(); S.es = null; }
-    let res = null;
-    try { res = await fetch('/api/sessions', { method: 'POST', body: new URLSearchParams() }); } catch (e) { /* below */ }
-    if (!res || !res.ok) {
-      const body = res ? await res.json().catch(() => ({})) : {};
-      setConnection(false, body.error ? `${body.error} — retrying…` : 'cannot reach the server — retrying…');
-      S.starting = false;
-      setTimeout(startSession, 3000);
-      return;
-    }
-    S.id = (await res.json()).id;
-    S.starting = false;
-    connect();
-  }
-
-  function connect() {
-    if (S.es) S.es.close();
-    const es = new EventSource(`/api/sessions/${S.id}/events`);
-    S.es = es;
-    es.addEventListener('hello', (e) => onHello(JSON.parse(e.data)));
-    es.addEventListener('frame', (e) => onFrame(JSON.parse(e.data)));
-    es.addEventListener('status', (e) => onStatus(JSON.parse(e.data)));
-    es.onopen = () => { setConnection(true); S.reconnectDelay = 1000; };
-    es.onerror = () => {
-      if (S.es !== es) return;
-      es.close();
-      S.es = null;
-      setConnection(false);
-      setTimeout(reconnect, S.reconnectDelay);
-      S.reconnectDelay = Math.min(S.reconnectDelay * 2, 5000);
-    };
-  }
-
-  // After an error: is our session still there? (404 = the server closed it.)
-  async function reconnect() {
-    if (document.hidden) return;   // reconnects when the tab is shown again
-    let res = null;
-    try { res = await fetch(`/api/sessions/${S.id}`); } catch (e) { /* server down */ }
-    if (!res) { setTimeout(reconnect, S.reconnectDelay); return; }
-    if (res.status === 404) { showMessage('The server had closed this simulation; a new one has started.', 'info'); startSession(); return; }
-    connect();
-  }
-
-  // Browsers allow six connections per host across all tabs, and an open event stream holds one:
-  // a hidden tab closes its stream and pings instead, so that many tabs can be open at once. On
-  // showing again it reconnects, and the server sends the whole run so far.
-  let pingTimer = 0;
-  document.addEventListener('visibilitychange', () => {
-    if (!S.id) return;
-    if (document.hidden) {
-      if (S.es) { S.es.close(); S.es = null; }
-      pingTimer = setInterval(() => control('ping'), 20000);
-    } else {
-      clearInterval(pingTimer);
-      if (!S.es) reconnect();
-    }
-  });
+  document.addEventListener('visibilitychange', () => { if (backend) backend.hidden(document.hidden); });
 
   function setConnection(ok, text) {
     const el = $('connection');
@@ -164,14 +284,22 @@
     $('seed').dataset.seed = String(h.seed);
     document.title = `schoolsim · ${h.scenario}`;
     buildAreaOptions(h.areas);
+    S.markers = [];
+    S.lastLevers = null;
+    S.programme = h.worlds.map(() => ({ launch: -1, fundingEnd: -1, ties: 0 }));
     buildMaps();
     buildCharts();
+    buildExplanations(h.about);
+    buildAbout(h.about);
+    buildArms(h);
     applyLevers(h.levers, true);
     onStatus({ playing: h.playing, speed: h.speed, finished: false });
     const compare = h.mode === 'compare';
     $('compare').setAttribute('aria-pressed', String(compare));
     $('compare').textContent = compare ? 'Back to one school system' : 'Compare competitive vs collaborative';
     $('levers').disabled = compare;
+    $('levers').hidden = compare;   // the arms' cards say what each world runs instead
+    $('arms').hidden = !compare;
     $('mode-label').textContent = compare ? 'comparing regimes' : '';
     document.body.classList.toggle('compare-mode', compare);
     if (S.selected && S.selected.world >= S.worlds.length) S.selected.world = 0;
@@ -190,14 +318,17 @@
     onStatus({ playing: f.playing, speed: S.speed, finished: f.finished });
     if (performance.now() > S.editingUntil) applyLevers(f.levers, false);
     else S.levers = f.levers;
+    noteLeverChanges(f);
     const now = performance.now();
     f.worlds.forEach((fw, i) => {
       const w = S.worlds[i];
       if (!w) return;
       w.target = fw.schools;
+      S.programme[i] = { launch: fw.programme_term, fundingEnd: fw.funding_end_term, ties: fw.programme_ties };
       diffTies(w, fw.ties, now);
       appendHistory(w.history, fw.history);
     });
+    updateProgramme();
     updateCharts();
     refreshPanel(false);
     S.dirty = true;
@@ -489,7 +620,12 @@
       const title = Object.assign(document.createElement('span'), { className: 'title', textContent: `${ms.label} ` });
       title.append(Object.assign(document.createElement('span'), { className: 'unit', textContent: `(${ms.unit})` }));
       const value = Object.assign(document.createElement('span'), { className: 'value' });
-      cap.append(title, value);
+      const png = Object.assign(document.createElement('button'), {
+        type: 'button', className: 'png', textContent: 'PNG', title: `Download this chart as a PNG image`,
+      });
+      png.dataset.testid = `png-${ms.name}`;
+      png.addEventListener('click', () => downloadChart(chart));
+      cap.append(title, value, png);
       const canvas = document.createElement('canvas');
       canvas.setAttribute('role', 'img');
       canvas.setAttribute('aria-label', `${ms.label} over time, in ${ms.unit}`);
@@ -529,11 +665,92 @@
       if (series.length > 1) v.style.color = s.colour;
       chart.value.append(v);
     }
-    drawLineChart(chart.canvas, series, S.hello.years * S.hello.terms_per_year, S.hello.terms_per_year);
+    chart.drawn = drawLineChart(chart.canvas, series, S.hello.years * S.hello.terms_per_year, S.hello.terms_per_year,
+      { minSpan: minSpanOf(chart.measure), marks: chartMarks() });
+  }
+
+  // The smallest y range a chart shows, so that a change of a few hundredths does not fill a panel:
+  // a fifth of a [0,1] scale, or 0.2 pupil SD.
+  const minSpanOf = (ms) => (ms.unit === '[0,1]' ? 0.2 : 0.2);
+
+  // Vertical marks on the charts: each world's programme launch and the end of its funding, and
+  // the lever changes.
+  function chartMarks() {
+    const marks = [];
+    S.programme.forEach((p, i) => {
+      if (!p || p.launch < 0) return;
+      const colour = S.worlds.length > 1 ? WORLD_COLOURS[i] : '#f08c00';
+      marks.push({ term: p.launch, label: 'programme', colour, dash: [5, 3] });
+      if (p.fundingEnd > p.launch) marks.push({ term: p.fundingEnd, label: 'funding ends', colour, dash: [2, 3] });
+    });
+    for (const m of S.markers) marks.push({ term: m.term, label: '', colour: '#495057', dash: [1, 3] });
+    return marks;
+  }
+
+  // Lever changes seen in the frames (single world): marked on the charts and listed above them.
+  const LEVER_NAMES = {
+    choice: 'choice', league_tables: 'league tables', collaboration: 'collaboration', constructivism: 'constructivism',
+    social_capital: 'social capital', durkheim: 'Durkheim', social_movement: 'movement', area_strategy: 'area strategy',
+  };
+  function leverChanges(prev, lv) {
+    const changes = [];
+    for (const [key, name] of Object.entries(LEVER_NAMES)) {
+      if (prev[key] === lv[key]) continue;
+      const v = typeof lv[key] === 'boolean' ? (lv[key] ? 'on' : 'off') : key === 'choice' ? Number(lv[key]).toFixed(2) : lv[key];
+      changes.push(`${name} ${v}`);
+    }
+    if ((prev.programme === 'none') !== (lv.programme === 'none')) changes.push(lv.programme === 'none' ? 'no programme' : 'programme');
+    return changes;
+  }
+
+  // One mark per term at which levers changed, saying what they became; moves that undo each other
+  // within the term leave no mark.
+  function noteLeverChanges(f) {
+    const lv = f.levers;
+    const prev = S.lastLevers;
+    S.lastLevers = lv;
+    if (!prev || S.worlds.length > 1 || !leverChanges(prev, lv).length) return;
+    let last = S.markers[S.markers.length - 1];
+    if (!last || last.term !== f.term) S.markers.push(last = { term: f.term, before: prev });
+    const changes = leverChanges(last.before, lv);
+    if (changes.length) last.text = changes.join(', ');
+    else S.markers.pop();
+    showMarkers();
+  }
+
+  function showMarkers() {
+    const box = $('chart-markers');
+    box.textContent = '';
+    const perYear = S.hello.terms_per_year;
+    const when = (t) => (t === 0 ? 'start' : `year ${Math.floor((t - 1) / perYear) + 1}, term ${((t - 1) % perYear) + 1}`);
+    S.programme.forEach((p, i) => {
+      if (!p || p.launch < 0) return;
+      const item = Object.assign(document.createElement('span'), { className: 'mark' });
+      item.style.color = S.worlds.length > 1 ? WORLD_COLOURS[i] : '#d9480f';
+      const ties = `${p.ties} programme tie${p.ties === 1 ? '' : 's'}`;
+      item.textContent = `${S.worlds.length > 1 ? S.worlds[i].label + ': ' : ''}programme from year ${p.launch / perYear + 1}` +
+        (p.fundingEnd > p.launch ? `, funding ends after year ${p.fundingEnd / perYear}` : '') + ` · ${ties}`;
+      item.dataset.testid = `programme-ties-${i}`;
+      item.dataset.ties = String(p.ties);
+      box.append(item);
+    });
+    for (const m of S.markers) {
+      const item = Object.assign(document.createElement('span'), { className: 'mark', textContent: `${when(m.term)}: ${m.text}` });
+      item.dataset.testid = 'lever-mark';
+      box.append(item);
+    }
+  }
+
+  function updateProgramme() {
+    showMarkers();
+    S.programme.forEach((p, i) => {
+      const el = document.querySelector(`[data-testid="arm-ties-${i}"]`);
+      if (el) el.textContent = p.launch < 0 ? 'no programme' : `${p.ties} programme tie${p.ties === 1 ? '' : 's'} now`;
+    });
   }
 
   // A line chart on a canvas: x in terms (labelled in years), y fitted to the data with nice ticks.
-  function drawLineChart(canvas, series, xMax, perYear, integer = false) {
+  function drawLineChart(canvas, series, xMax, perYear, { integer = false, minSpan: span = 0, marks = [] } = {}) {
     const dpr = window.devicePixelRatio || 1;
     const W = canvas.clientWidth, H = canvas.clientHeight;
     if (!W || !H) return;
@@ -544,16 +761,21 @@
     const ctx = canvas.getContext('2d');
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, W, H);
-    const fs = Math.round(rootFont() * 0.75);
+    const presenting = document.documentElement.classList.contains('presentation');
+    const fs = Math.round(rootFont() * (presenting ? 0.85 : 0.75));
     const L = fs * 4.2, R = 10, T = 10, B = fs * 2;
     const all = series.flatMap((s) => s.ys).filter(Number.isFinite);
     let lo = all.length ? Math.min(...all) : 0, hi = all.length ? Math.max(...all) : 1;
-    const minSpan = integer ? 2 : Math.max(Math.abs(hi), Math.abs(lo), 1) * 0.02;
+    const minSpan = integer ? 2 : Math.max(span, Math.max(Math.abs(hi), Math.abs(lo), 1) * 0.02);
     if (hi - lo < minSpan) { const mid = (hi + lo) / 2; lo = mid - minSpan / 2; hi = mid + minSpan / 2; }
     const nonNegative = all.length && all.every((v) => v >= 0);
     if (nonNegative && lo < 0) lo = 0;
-    const ticks = niceTicks(lo, hi, H > 120 ? 4 : 3, integer).filter((t) => !nonNegative || t >= 0);
+    if (nonNegative && hi - lo < minSpan) hi = lo + minSpan;
+    // As many ticks as fit with their labels at least 1.6 lines apart.
+    const fit = Math.max(1, Math.min(4, Math.floor((H - T - B) / (fs * 1.6)) - 1));
+    let ticks = niceTicks(lo, hi, fit, integer).filter((t) => !nonNegative || t >= 0);
     lo = Math.min(lo, ticks[0]); hi = Math.max(hi, ticks[ticks.length - 1]);
+    while (ticks.length > 2 && ((H - T - B) / (hi - lo)) * (ticks[1] - ticks[0]) < fs * 1.6) ticks = ticks.filter((_, i) => i % 2 === 0);
     const px = (x) => L + (x / Math.max(xMax, 1)) * (W - L - R);
     const py = (y) => T + (1 - (y - lo) / (hi - lo)) * (H - T - B);
     ctx.font = `${fs}px system-ui, sans-serif`;
@@ -563,6 +785,7 @@
     ctx.textAlign = 'right';
     ctx.textBaseline = 'middle';
     const step = ticks.length > 1 ? ticks[1] - ticks[0] : 1;
+    const tickGapPx = ticks.length > 1 ? ((H - T - B) / (hi - lo)) * step : Infinity;
     for (const t of ticks) {
       ctx.beginPath(); ctx.moveTo(L, py(t)); ctx.lineTo(W - R, py(t)); ctx.stroke();
       ctx.fillText(fmtTick(t, step), L - 5, py(t));
@@ -580,10 +803,19 @@
     }
     ctx.textAlign = 'right';
     ctx.fillText('year', L - 8, H - B + 5);
+    for (const m of marks) {
+      if (m.term < 0 || m.term > xMax) continue;
+      ctx.save();
+      ctx.strokeStyle = m.colour;
+      ctx.setLineDash(m.dash);
+      ctx.lineWidth = 1.5;
+      ctx.beginPath(); ctx.moveTo(px(m.term), T); ctx.lineTo(px(m.term), H - B); ctx.stroke();
+      ctx.restore();
+    }
     for (const s of series) {
       if (!s.ys.length) continue;
       ctx.strokeStyle = s.colour;
-      ctx.lineWidth = 2;
+      ctx.lineWidth = presenting ? 3 : 2;
       ctx.lineJoin = 'round';
       ctx.beginPath();
       s.ys.forEach((y, j) => (j ? ctx.lineTo(px(s.xs[j]), py(y)) : ctx.moveTo(px(s.xs[j]), py(y))));
@@ -592,6 +824,7 @@
       ctx.fillStyle = s.colour;
       ctx.beginPath(); ctx.arc(px(s.xs[j]), py(s.ys[j]), 3, 0, 2 * Math.PI); ctx.fill();
     }
+    return { lo, hi, fontPx: fs, tickGapPx, ticks: ticks.length, marks: marks.filter((m) => m.term >= 0 && m.term <= xMax).length };
   }
 
   function niceTicks(lo, hi, n, integer) {
@@ -647,7 +880,7 @@
   // Fetch the selected school's history (all worlds, for comparing) at most twice a second; a
   // refresh asked for meanwhile runs afterwards, so the panel always catches up with the last frame.
   async function refreshPanel(force) {
-    if (!S.selected || !S.id) return;
+    if (!S.selected || !backend || !backend.id) return;
     const wait = force ? 0 : 500 - (performance.now() - S.panel.last);
     if (S.panel.inflight || wait > 0) {
       if (!S.panel.again) S.panel.again = setTimeout(() => { S.panel.again = 0; refreshPanel(true); }, Math.max(wait, 100));
@@ -658,8 +891,7 @@
     const { school } = S.selected;
     const worlds = S.worlds.length > 1 ? S.worlds.map((_, i) => i) : [0];
     try {
-      const data = await Promise.all(worlds.map((w) =>
-        fetch(`/api/sessions/${S.id}/schools/${school}?world=${w}`).then((r) => (r.ok ? r.json() : null))));
+      const data = await Promise.all(worlds.map((w) => backend.school(school, w)));
       if (S.selected && S.selected.school === school && data.every(Boolean)) {
         S.panel.data = data;
         drawPanel();
@@ -673,9 +905,162 @@
     SCHOOL_SERIES.forEach((s, j) => {
       const series = S.panel.data.map((d, i) => ({ xs: d.terms, ys: d[s.key] || [], colour: seriesColour(i) }));
       figs[j].dataset.points = String(series[0].ys.length);
-      drawLineChart(figs[j].querySelector('canvas'), series, S.hello.years * S.hello.terms_per_year, S.hello.terms_per_year, s.integer);
+      drawLineChart(figs[j].querySelector('canvas'), series, S.hello.years * S.hello.terms_per_year, S.hello.terms_per_year,
+        { integer: s.integer });
     });
     publishDebug();
+  }
+
+  // ---------------------------------------------------------------- explanations, About, arms
+  // Each lever's "?" opens its explanation under it (tap or click; again to close). The text is the
+  // page's short line, then what the model does, from the mechanism's and parameter's own table.
+  function buildExplanations(about) {
+    if (!about) return;
+    for (const doc of about.levers) {
+      const p = document.getElementById(`explain-text-${doc.lever}`);
+      if (!p) continue;
+      if (p.dataset.intro === undefined) p.dataset.intro = p.textContent.trim();
+      p.textContent = p.dataset.intro || doc.how;
+      const model = Object.assign(document.createElement('span'), { className: 'model' });
+      model.textContent = doc.param
+        ? `In the model: ${doc.param.name} — ${doc.param.meaning}.`
+        : `In the model: ${doc.mechanism} — ${doc.summary}`;
+      p.append(model);
+    }
+  }
+
+  function toggleExplanation(lever, open) {
+    const button = document.querySelector(`[data-explain="${lever}"]`);
+    const p = document.getElementById(`explain-text-${lever}`);
+    if (!button || !p) return;
+    const show = open === undefined ? p.hidden : open;
+    p.hidden = !show;
+    button.setAttribute('aria-expanded', String(show));
+    if (show) S.explained.add(lever); else S.explained.delete(lever);
+  }
+
+  function buildAbout(about) {
+    const body = $('about-body');
+    body.textContent = '';
+    if (!about) return;
+    const add = (tag, text, cls) => body.appendChild(Object.assign(document.createElement(tag), { textContent: text, className: cls || '' }));
+    // A file's comment, its lines joined into paragraphs (a blank comment line ends one).
+    const comment = (text) => {
+      for (const para of (text || '(no comment in the file)').split(/\n\s*\n/)) add('p', para.replace(/\s*\n\s*/g, ' '));
+    };
+    add('h3', `The scenario (${about.scenario.file})`);
+    comment(about.scenario.comment);
+    add('h3', 'The levers');
+    const dl = body.appendChild(document.createElement('dl'));
+    for (const doc of about.levers) {
+      dl.append(Object.assign(document.createElement('dt'), { textContent: doc.label }));
+      const dd = document.createElement('dd');
+      dd.append(doc.how + ' ');
+      dd.append(Object.assign(document.createElement('code'), { textContent: doc.mechanism }));
+      dd.append(`: ${doc.summary}`);
+      if (doc.param) {
+        dd.append(document.createElement('br'));
+        dd.append(Object.assign(document.createElement('code'), { textContent: doc.param.name }));
+        dd.append(`: ${doc.param.meaning}${doc.param.unit ? ` (${doc.param.unit})` : ''}.`);
+        if (doc.param.source) dd.append(` Source: ${doc.param.source}.`);
+      }
+      dd.dataset.testid = `about-lever-${doc.lever}`;
+      dl.append(dd);
+    }
+    add('h3', 'Compare: the two regimes');
+    for (const arm of about.arms) {
+      add('p', `${arm.label} (${arm.file})`).style.fontWeight = '700';
+      comment(arm.comment);
+    }
+    add('p', 'Full model description: docs/ODD.md; parameters and their sources: `schoolsim describe`.', 'hint');
+  }
+
+  function openAbout(open) {
+    $('about').hidden = !open;
+    $('about-open').setAttribute('aria-expanded', String(open));
+    if (open) $('about-close').focus();
+  }
+
+  // Compare mode: a card per arm, saying which file it runs and how it differs from the other.
+  function buildArms(h) {
+    const box = $('arms');
+    box.textContent = '';
+    if (h.mode !== 'compare') return;
+    box.append(Object.assign(document.createElement('div'), {
+      className: 'hint', textContent: 'Same starting world, two regimes. Each card lists what its world does differently.',
+    }));
+    h.worlds.forEach((w, i) => {
+      const card = Object.assign(document.createElement('section'), { className: 'arm-card' });
+      card.dataset.testid = `arm-card-${i}`;
+      card.style.color = WORLD_COLOURS[i];
+      card.append(Object.assign(document.createElement('h3'), { textContent: w.label }));
+      card.append(Object.assign(document.createElement('div'), { className: 'file', textContent: w.file }));
+      card.append(Object.assign(document.createElement('p'), { textContent: w.description }));
+      const ties = Object.assign(document.createElement('p'), { className: 'ties', textContent: '' });
+      ties.dataset.testid = `arm-ties-${i}`;
+      card.append(ties);
+      const ul = document.createElement('ul');
+      for (const d of w.differs) ul.append(Object.assign(document.createElement('li'), { textContent: d.text, title: d.detail }));
+      card.append(ul);
+      box.append(card);
+    });
+  }
+
+  // ---------------------------------------------------------------- export
+  function download(name, blob) {
+    const a = Object.assign(document.createElement('a'), { href: URL.createObjectURL(blob), download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  }
+  const fileStem = () => `schoolsim-${S.hello.scenario}-${S.hello.mode}-seed${S.hello.seed}`;
+
+  // A chart as a PNG: its title, the legend and the plot on a white background.
+  function downloadChart(chart) {
+    const src = chart.canvas;
+    const dpr = window.devicePixelRatio || 1;
+    const head = Math.round(rootFont() * 1.8 * dpr);
+    const out = document.createElement('canvas');
+    out.width = src.width;
+    out.height = src.height + head;
+    const ctx = out.getContext('2d');
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(0, 0, out.width, out.height);
+    ctx.fillStyle = '#1d232a';
+    ctx.font = `700 ${Math.round(rootFont() * 0.95 * dpr)}px system-ui, sans-serif`;
+    ctx.textBaseline = 'middle';
+    ctx.fillText(`${chart.measure.label} (${chart.measure.unit})`, 8 * dpr, head / 2);
+    let x = out.width - 8 * dpr;
+    ctx.textAlign = 'right';
+    [...S.worlds].reverse().forEach((w, j) => {
+      const i = S.worlds.length - 1 - j;
+      ctx.fillStyle = seriesColour(i);
+      if (S.worlds.length > 1) { ctx.fillText(w.label, x, head / 2); x -= ctx.measureText(w.label).width + 12 * dpr; }
+    });
+    ctx.drawImage(src, 0, head);
+    out.toBlob((blob) => download(`${fileStem()}-${chart.measure.name}.png`, blob), 'image/png');
+  }
+
+  // The run's series as CSV: one row per world and term, a column per chart measure.
+  function seriesCsv() {
+    const names = S.hello.measures.map((m) => m.name);
+    const rows = [['world', 'term', 'year', ...names].join(',')];
+    S.worlds.forEach((w) => {
+      w.history.terms.forEach((t, j) => {
+        const values = names.map((n) => (w.history[n] && Number.isFinite(w.history[n][j]) ? w.history[n][j] : ''));
+        rows.push([`"${w.label.replace(/"/g, '""')}"`, t, (t / S.hello.terms_per_year).toFixed(3), ...values].join(','));
+      });
+    });
+    return rows.join('\n') + '\n';
+  }
+
+  function setPresentation(on) {
+    document.documentElement.classList.toggle('presentation', on);
+    $('presentation').setAttribute('aria-pressed', String(on));
+    S.dirty = true;
+    for (const m of S.maps) layoutMap(m);
+    updateCharts();
   }
 
   // ---------------------------------------------------------------- controls
@@ -711,9 +1096,15 @@
   }
 
   function bindControls() {
-    for (const label of document.querySelectorAll('[data-tip]')) {   // the hover tip, for screen readers too
-      label.querySelector('input').setAttribute('aria-description', label.dataset.tip);
+    for (const button of document.querySelectorAll('[data-explain]')) {
+      button.addEventListener('click', () => toggleExplanation(button.dataset.explain));
     }
+    $('about-open').addEventListener('click', () => openAbout($('about').hidden));
+    $('about-close').addEventListener('click', () => openAbout(false));
+    $('presentation').addEventListener('click', () => setPresentation(!document.documentElement.classList.contains('presentation')));
+    $('export-csv').addEventListener('click', () => {
+      if (S.hello) download(`${fileStem()}.csv`, new Blob([seriesCsv()], { type: 'text/csv' }));
+    });
     $('play').addEventListener('click', async () => {
       if (S.playing) return control('pause');
       if (S.finished) await control('reset');
@@ -754,7 +1145,8 @@
     new ResizeObserver(() => { if (S.selected && S.panel.data.length) drawPanel(); }).observe($('school-charts'));
     $('message-close').addEventListener('click', () => { $('message').hidden = true; });
     document.addEventListener('keydown', (e) => {
-      if (e.key === 'Escape' && S.selected) closePanel();
+      if (e.key === 'Escape' && !$('about').hidden) openAbout(false);
+      else if (e.key === 'Escape' && S.selected) closePanel();
       if (e.key === ' ' && !e.target.closest('button, input, select')) { e.preventDefault(); $('play').click(); }
     });
   }
@@ -772,7 +1164,11 @@
 
   // ---------------------------------------------------------------- test/debug view
   const debug = {
-    get session() { return S.id; },
+    get session() { return backend && backend.id; },
+    get backend() { return backend && backend.kind; },
+    benchmark(terms) { return backend && backend.benchmark ? backend.benchmark(terms) : null; },
+    runForTest(mode, terms) { return backend && backend.runForTest ? backend.runForTest(mode, terms) : null; },
+    control(action, extra) { return control(action, extra || {}); },
     get mode() { return S.hello ? S.hello.mode : null; },
     get term() { return S.term; },
     get playing() { return S.playing; },
@@ -783,6 +1179,14 @@
     get frames() { return S.frames; },
     get hellos() { return S.hellos; },
     get connected() { return $('connection').hidden; },
+    get markers() { return S.markers.map(({ term, text }) => ({ term, text })); },
+    get programme() { return S.programme.map((p) => ({ ...p })); },
+    get drawn() {   // each chart's y range, tick font and marks as last drawn
+      const out = {};
+      for (const [name, c] of S.charts) out[name] = c.drawn || null;
+      return out;
+    },
+    csv() { return S.hello ? seriesCsv() : ''; },
     get selected() { return S.selected; },
     maps: [],
     charts: {},
@@ -827,6 +1231,7 @@
   window.schoolsim = debug;
 
   bindControls();
-  startSession();
+  backend = chooseBackend();
+  backend.start({ hello: onHello, frame: onFrame, status: onStatus });
   requestAnimationFrame(tick);
 })();
