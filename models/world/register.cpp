@@ -4,6 +4,7 @@
 #include <array>
 #include <boost/random/normal_distribution.hpp>
 #include <charconv>
+#include <cstdlib>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -204,8 +205,18 @@ std::optional<double> number(std::string_view s) {
   s = trim(s);
   if (s.empty()) return std::nullopt;
   double v = 0;
+#if defined(__cpp_lib_to_chars) && __cpp_lib_to_chars >= 201611L
   const auto res = std::from_chars(s.data(), s.data() + s.size(), v);
   if (res.ec != std::errc() || res.ptr != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;
+#else
+  // The web build's libc++ 14 has no from_chars for double: strtod, refusing
+  // what from_chars would (a sign '+', leading space, hexadecimal).
+  const std::string text(s);
+  if (text[0] == '+' || text.find_first_of("xX") != std::string::npos) return std::nullopt;
+  char* end = nullptr;
+  v = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size() || !std::isfinite(v)) return std::nullopt;
+#endif
   return v;
 }
 
