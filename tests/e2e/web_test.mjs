@@ -138,18 +138,22 @@ async function firstFrame(url) {
 }
 
 async function nativeRun(base, mode, terms) {
-  const post = (p, params) => fetch(new URL(p, base), { method: 'POST', body: new URLSearchParams(params) }).then((r) => r.json());
-  const { id } = await post('/api/sessions', {});
+  // A session obeys only requests that carry its secret token (docs/SECURITY.md).
+  let headers = {};
+  const post = (p, params) =>
+    fetch(new URL(p, base), { method: 'POST', headers, body: new URLSearchParams(params) }).then((r) => r.json());
+  const { id, token } = await post('/api/sessions', {});
+  headers = { 'X-Session-Token': token };
   if (mode === 'compare') await post(`/api/sessions/${id}/control`, { action: 'mode', value: 'compare' });
   // Timed too, for docs/TEACHING.md (not a criterion of this test).
   const t0 = performance.now();
   for (let t = 0; t < terms; t++) await post(`/api/sessions/${id}/control`, { action: 'step' });
   const msPerStepHttp = (performance.now() - t0) / terms;
-  const ev = await firstFrame(new URL(`/api/sessions/${id}/events`, base));
+  const ev = await firstFrame(new URL(`/api/sessions/${id}/events?token=${token}`, base));
   const schools = [];
   for (let w = 0; w < ev.frame.worlds.length; w++) {
     for (let k = 0; k < ev.hello.schools.x.length; k++) {
-      schools.push(await fetch(new URL(`/api/sessions/${id}/schools/${k}?world=${w}`, base)).then((r) => r.json()));
+      schools.push(await fetch(new URL(`/api/sessions/${id}/schools/${k}?world=${w}`, base), { headers }).then((r) => r.json()));
     }
   }
   return { hello: ev.hello, frame: ev.frame, schools, msPerStepHttp };
