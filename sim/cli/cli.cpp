@@ -1086,6 +1086,12 @@ int cmd_calibrate(const Registry& registry, const CalibrateArgs& args) {
     shown_kept = kept;
     shown_attempts = attempts;
     status_line();
+    // Without a terminal (a log file, a batch job), one line per finished generation.
+    if (!tty && !args.quiet && ranks.rank() == 0 && kept == c.population) {
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::fprintf(stderr, "schoolsim calibrate: generation %d/%d done: %d particles kept of %lld attempts, %.0f s elapsed\n",
+                   g + 1, c.generations, kept, static_cast<long long>(attempts), elapsed);
+    }
   };
   CalibrationResult res;
   try {
