@@ -1148,7 +1148,7 @@ int cmd_calibrate(const Registry& registry, const CalibrateArgs& args) {
   const auto& last = res.generations.back();
   o << "\nposterior (last generation, weighted)\n"
     << std::left << std::setw(40) << "parameter" << std::right << std::setw(10) << "median" << std::setw(24)
-    << "95% interval" << std::setw(22) << "prior" << "\n";
+    << "95% interval" << std::setw(22) << "prior" << std::setw(10) << "now" << "\n";
   for (std::size_t j = 0; j < c.parameters.size(); ++j) {
     std::vector<double> v;
     for (const auto& th : last.theta) v.push_back(th[j]);
@@ -1157,21 +1157,37 @@ int cmd_calibrate(const Registry& registry, const CalibrateArgs& args) {
       << std::setw(24)
       << ("[" + sig(weighted_quantile(v, last.weights, 0.025)) + ", " + sig(weighted_quantile(v, last.weights, 0.975)) + "]")
       << std::setw(22) << ((p.prior == Prior::log_uniform ? "log " : "") + std::string("[") + sig(p.lo) + ", " + sig(p.hi) + "]")
-      << "\n";
+      << std::setw(10) << sig(res.defaults[j]) << "\n";
   }
-  o << "\nfit: posterior-predictive median and 95% interval beside the observed value\n"
-    << std::left << std::setw(8) << "target" << std::right << std::setw(12) << "observed" << std::setw(10) << "sd"
-    << std::setw(12) << "median" << std::setw(26) << "95% interval" << std::setw(8) << "fits" << "\n";
+  auto fits = [&](std::size_t t, const std::vector<double>& lo, const std::vector<double>& hi) {
+    const auto& tg = c.targets[t];
+    return lo[t] <= tg.observed + 2 * tg.sd && hi[t] >= tg.observed - 2 * tg.sd;
+  };
+  o << "\nfit: posterior-predictive median and 95% interval beside the observed value, and the same at the\n"
+       "parameters' current values (\"now\": the scenarios' own, over as many runs)\n"
+    << std::left << std::setw(8) << "target" << std::right << std::setw(10) << "observed" << std::setw(9) << "sd"
+    << std::setw(11) << "posterior" << std::setw(24) << "95% interval" << std::setw(6) << "fits" << std::setw(11)
+    << "now" << std::setw(24) << "95% interval" << std::setw(6) << "fits" << "\n";
+  int fit_post = 0, fit_now = 0;
   for (std::size_t t = 0; t < c.targets.size(); ++t) {
     const auto& tg = c.targets[t];
-    const bool fits = res.pred_lo[t] <= tg.observed + 2 * tg.sd && res.pred_hi[t] >= tg.observed - 2 * tg.sd;
-    o << std::left << std::setw(8) << tg.id << std::right << std::setw(12) << sig(tg.observed) << std::setw(10)
-      << sig(tg.sd) << std::setw(12) << sig(res.pred_median[t]) << std::setw(26)
-      << ("[" + sig(res.pred_lo[t]) + ", " + sig(res.pred_hi[t]) + "]") << std::setw(8) << (fits ? "yes" : "no")
-      << "\n";
+    const bool a = fits(t, res.pred_lo, res.pred_hi), b = fits(t, res.def_lo, res.def_hi);
+    fit_post += a;
+    fit_now += b;
+    o << std::left << std::setw(8) << tg.id << std::right << std::setw(10) << sig(tg.observed) << std::setw(9)
+      << sig(tg.sd) << std::setw(11) << sig(res.pred_median[t]) << std::setw(24)
+      << ("[" + sig(res.pred_lo[t]) + ", " + sig(res.pred_hi[t]) + "]") << std::setw(6) << (a ? "yes" : "no")
+      << std::setw(11) << sig(res.def_median[t]) << std::setw(24)
+      << ("[" + sig(res.def_lo[t]) + ", " + sig(res.def_hi[t]) + "]") << std::setw(6) << (b ? "yes" : "no") << "\n";
   }
-  o << "\nfits: the 95% predictive interval meets the observed value's range (observed +- 2 sd)\nwrote "
-    << out_path.string() << "\n";
+  std::vector<double> d_post, d_now;
+  for (const auto& run : res.predictive) d_post.push_back(distance(c, run));
+  for (const auto& run : res.at_defaults) d_now.push_back(distance(c, run));
+  o << "\nfits: the 95% interval meets the observed value's range (observed +- 2 sd). Targets fitted: " << fit_post
+    << " of " << c.targets.size() << " by the posterior, " << fit_now << " at the current values; median distance "
+    << sig(weighted_quantile(d_post, res.generations.back().weights, 0.5)) << " against "
+    << sig(weighted_quantile(d_now, std::vector<double>(d_now.size(), 1.0), 0.5)) << "\nwrote " << out_path.string()
+    << "\n";
   return kExitOk;
 }
 

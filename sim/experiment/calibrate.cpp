@@ -398,6 +398,28 @@ std::string remove_from_experiments(Calibration& c, const std::string& name) {
   return "";
 }
 
+std::vector<double> current_values(const Calibration& c) {
+  std::vector<double> v;
+  for (const auto& p : c.parameters) {
+    double x = std::numeric_limits<double>::quiet_NaN();
+    for (std::size_t at = 0; at < c.experiments.size() && std::isnan(x); ++at) {
+      if (!p.only.empty() && std::find(p.only.begin(), p.only.end(), at) == p.only.end()) continue;
+      const Scenario& sc = c.experiments[at].scenario;
+      if (p.world) {
+        x = sc.world[p.param];
+        continue;
+      }
+      for (const auto& entry : sc.pipeline)
+        if (entry.info->name == p.mechanism) {
+          x = entry.values[p.param];
+          break;
+        }
+    }
+    v.push_back(x);
+  }
+  return v;
+}
+
 std::vector<Scenario> scenarios_for(const Calibration& c, const std::vector<double>& theta) {
   std::vector<Scenario> out;
   for (std::size_t at = 0; at < c.experiments.size(); ++at) {
@@ -618,35 +640,48 @@ CalibrationResult calibrate(const Calibration& c, const Registry& registry, cons
   res.generations = st.done;
   if (st.done.empty()) return res;
 
-  // Posterior predictive: each particle of the last generation simulated afresh.
+  // Posterior predictive: each particle of the last generation simulated
+  // afresh; and as many runs at the scenarios' own values, to compare.
   const Generation& last = st.done.back();
   const auto G = static_cast<std::int32_t>(st.done.size()) + 1000;  // streams of their own
-  std::vector<double> slots(last.theta.size() * T, 0.0);
+  const std::size_t n = last.theta.size();
+  res.defaults = current_values(c);
+  std::vector<double> slots(2 * n * T, 0.0);
   std::vector<std::size_t> mine;
-  for (std::size_t i = 0; i < last.theta.size(); ++i)
+  for (std::size_t i = 0; i < 2 * n; ++i)
     if (static_cast<std::int64_t>(i) % opt.ranks == opt.rank) mine.push_back(i);
   parallel_for(mine.size(), opt.threads, opt.cancel, [&](std::size_t m) {
     const std::size_t i = mine[m];
-    const auto stats = simulate(c, registry, last.theta[i], simulation_seed(c.seed, G, static_cast<std::int64_t>(i)), opt.cancel);
+    const auto& theta = i < n ? last.theta[i] : res.defaults;
+    const auto stats = simulate(c, registry, theta, simulation_seed(c.seed, G, static_cast<std::int64_t>(i % n)), opt.cancel);
     std::copy(stats.begin(), stats.end(), &slots[i * T]);
     if (opt.on_simulation) opt.on_simulation();
   });
   res.simulations += static_cast<std::int64_t>(mine.size());
   if (opt.ranks > 1 && opt.share) opt.share(slots);
-  res.predictive.assign(last.theta.size(), std::vector<double>(T));
-  for (std::size_t i = 0; i < last.theta.size(); ++i)
-    for (std::size_t t = 0; t < T; ++t) res.predictive[i][t] = slots[i * T + t];
-  for (std::size_t t = 0; t < T; ++t) {
-    std::vector<double> v, w;
-    for (std::size_t i = 0; i < last.theta.size(); ++i)
-      if (std::isfinite(res.predictive[i][t])) {
-        v.push_back(res.predictive[i][t]);
-        w.push_back(last.weights[i]);
-      }
-    res.pred_median.push_back(weighted_quantile(v, w, 0.5));
-    res.pred_lo.push_back(weighted_quantile(v, w, 0.025));
-    res.pred_hi.push_back(weighted_quantile(v, w, 0.975));
-  }
+  res.predictive.assign(n, std::vector<double>(T));
+  res.at_defaults.assign(n, std::vector<double>(T));
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t t = 0; t < T; ++t) {
+      res.predictive[i][t] = slots[i * T + t];
+      res.at_defaults[i][t] = slots[(n + i) * T + t];
+    }
+  auto summarise = [&](const std::vector<std::vector<double>>& runs, const std::vector<double>& weights,
+                       std::vector<double>& med, std::vector<double>& lo, std::vector<double>& hi) {
+    for (std::size_t t = 0; t < T; ++t) {
+      std::vector<double> v, w;
+      for (std::size_t i = 0; i < runs.size(); ++i)
+        if (std::isfinite(runs[i][t])) {
+          v.push_back(runs[i][t]);
+          w.push_back(weights[i]);
+        }
+      med.push_back(weighted_quantile(v, w, 0.5));
+      lo.push_back(weighted_quantile(v, w, 0.025));
+      hi.push_back(weighted_quantile(v, w, 0.975));
+    }
+  };
+  summarise(res.predictive, last.weights, res.pred_median, res.pred_lo, res.pred_hi);
+  summarise(res.at_defaults, std::vector<double>(n, 1.0), res.def_median, res.def_lo, res.def_hi);
   return res;
 }
 

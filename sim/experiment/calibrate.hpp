@@ -135,6 +135,12 @@ struct CalibrationResult {
   // 95% interval.
   std::vector<std::vector<double>> predictive;
   std::vector<double> pred_median, pred_lo, pred_hi;
+  // The same at the values the experiments' scenarios give the parameters
+  // (the parameter tables' defaults unless a scenario sets them), over as many
+  // runs as there are particles: whether the posterior fits better.
+  std::vector<double> defaults;  // [parameter]
+  std::vector<std::vector<double>> at_defaults;  // [run][target]
+  std::vector<double> def_median, def_lo, def_hi;
   std::int64_t simulations = 0;  // particle simulations done (this process's share under ranks)
   bool resumed = false;
   std::string stopped;           // why it stopped before the last generation, or ""
@@ -161,6 +167,10 @@ struct CalibrateOptions {
 // state file then holds every finished batch) and std::runtime_error when the
 // state file belongs to another calibration.
 CalibrationResult calibrate(const Calibration& c, const Registry& registry, const CalibrateOptions& options);
+
+// The values the experiments' scenarios give the calibrated parameters (the
+// first experiment that sets each).
+std::vector<double> current_values(const Calibration& c);
 
 // The experiments' scenarios with the parameters set to theta.
 std::vector<Scenario> scenarios_for(const Calibration& c, const std::vector<double>& theta);

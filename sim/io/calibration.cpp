@@ -59,6 +59,14 @@ void write_calibration(OutputFile& f, const Calibration& c, const CalibrationRes
                   "posterior-predictive 2.5% quantile");
     f.write_table("calibration/targets/predictive_hi", {T}, r.pred_hi.data(), "target units",
                   "posterior-predictive 97.5% quantile");
+    f.write_table("calibration/targets/defaults_median", {T}, r.def_median.data(), "target units",
+                  "median at the scenarios' own parameter values");
+    f.write_table("calibration/targets/defaults_lo", {T}, r.def_lo.data(), "target units",
+                  "2.5% quantile at the scenarios' own parameter values");
+    f.write_table("calibration/targets/defaults_hi", {T}, r.def_hi.data(), "target units",
+                  "97.5% quantile at the scenarios' own parameter values");
+    f.write_table("calibration/parameters/defaults", {d}, r.defaults.data(), "parameter units",
+                  "the values the experiments' scenarios give the parameters");
     const auto pred = flat(r.predictive, T);
     f.write_table("calibration/predictive", {r.predictive.size(), T}, pred.data(), "target units",
                   "a fresh simulation of each particle of the last generation (rows) for each target (columns)");
