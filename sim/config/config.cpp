@@ -1183,28 +1183,42 @@ void parse_experiment(Checker& c, const YAML::Node& root, const std::string& pat
 
 }  // namespace
 
-ExperimentResult load_experiment(const std::string& path, const Registry& registry) {
-  ExperimentResult r;
-  Checker c(path, r.errors);
+namespace {
+
+// Reads a file that holds one YAML document (an experiment or a calibration)
+// and hands its root to `parse`; what cannot be read, is not UTF-8 or is not
+// one document is reported with its place.
+template <class Parse>
+void read_document(const std::string& path, const std::string& what, std::vector<Diagnostic>& errors, Parse&& parse) {
+  Checker c(path, errors);
   std::string why;
   const std::optional<std::string> text = read_input_file(path, why);
   if (!text) {
-    r.errors.push_back({path, 0, 0, "cannot read the experiment file: " + why});
-    return r;
+    errors.push_back({path, 0, 0, "cannot read the " + what + " file: " + why});
+    return;
   }
   if (auto bad = not_utf8(*text)) {
-    r.errors.push_back({path, bad->first, bad->second, "the file is not UTF-8 text; save it as UTF-8"});
-    return r;
+    errors.push_back({path, bad->first, bad->second, "the file is not UTF-8 text; save it as UTF-8"});
+    return;
   }
   if (const int line = second_document(*text)) {
-    r.errors.push_back({path, line, 1, "a second YAML document starts here; an experiment is one document"});
-    return r;
+    errors.push_back({path, line, 1, "a second YAML document starts here; " + std::string(what == "experiment" ? "an " : "a ") +
+                                         what + " is one document"});
+    return;
   }
   try {
-    parse_experiment(c, YAML::Load(*text), path, registry, r);
+    parse(c, YAML::Load(*text));
   } catch (const YAML::Exception& e) {
     c.error(e.mark, "YAML syntax: " + e.msg);
   }
+}
+
+}  // namespace
+
+ExperimentResult load_experiment(const std::string& path, const Registry& registry) {
+  ExperimentResult r;
+  read_document(path, "experiment", r.errors,
+                [&](Checker& c, const YAML::Node& root) { parse_experiment(c, root, path, registry, r); });
   return r;
 }
 
@@ -1676,26 +1690,8 @@ void parse_calibration(Checker& c, const YAML::Node& root, const std::string& pa
 
 CalibrationLoad load_calibration(const std::string& path, const Registry& registry) {
   CalibrationLoad r;
-  Checker c(path, r.errors);
-  std::string why;
-  const std::optional<std::string> text = read_input_file(path, why);
-  if (!text) {
-    r.errors.push_back({path, 0, 0, "cannot read the calibration file: " + why});
-    return r;
-  }
-  if (auto bad = not_utf8(*text)) {
-    r.errors.push_back({path, bad->first, bad->second, "the file is not UTF-8 text; save it as UTF-8"});
-    return r;
-  }
-  if (const int line = second_document(*text)) {
-    r.errors.push_back({path, line, 1, "a second YAML document starts here; a calibration is one document"});
-    return r;
-  }
-  try {
-    parse_calibration(c, YAML::Load(*text), path, registry, r);
-  } catch (const YAML::Exception& e) {
-    c.error(e.mark, "YAML syntax: " + e.msg);
-  }
+  read_document(path, "calibration", r.errors,
+                [&](Checker& c, const YAML::Node& root) { parse_calibration(c, root, path, registry, r); });
   return r;
 }
 

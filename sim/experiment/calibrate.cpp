@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "sim/crc32c.hpp"
+#include "sim/experiment/sweep.hpp"
 #include "sim/measures.hpp"
 #include "sim/rng.hpp"
 #include "sim/simulation.hpp"
@@ -473,14 +474,7 @@ double weighted_quantile(const std::vector<double>& values, const std::vector<do
 std::string fingerprint(const Calibration& c, const Registry& registry, std::string_view program_version) {
   std::ostringstream s;
   s.precision(17);
-  s << "schoolsim " << program_version << " calibration " << kCalibStateVersion << "\n";
-  for (const auto& m : kSystemMeasures) s << m.name << " ";
-  for (const auto& name : registry.names()) {
-    s << "\nmechanism " << name;
-    if (const MechanismInfo* info = registry.find(name))
-      for (const auto& p : info->params) s << " " << p.name << "=" << p.def;
-  }
-  s << "\npopulation " << c.population << " generations " << c.generations << " replicates " << c.replicates
+  s << program_text(registry, program_version) << "calibration " << kCalibStateVersion << "\npopulation " << c.population << " generations " << c.generations << " replicates " << c.replicates
     << " seed " << c.seed << " quantile " << c.quantile << " min_acceptance " << c.min_acceptance << " batch "
     << c.batch << "\n";
   for (const auto& w : c.without) s << "without " << w << "\n";

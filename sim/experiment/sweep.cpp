@@ -66,19 +66,25 @@ Scenario scenario_for(const Experiment& e, const Eigen::RowVectorXd& values, std
   return sc;
 }
 
+std::string program_text(const Registry& registry, std::string_view program_version) {
+  std::ostringstream s;
+  s.precision(17);
+  s << "schoolsim " << program_version << "\n";
+  for (const auto& m : kSystemMeasures) s << m.name << " ";
+  for (const auto& name : registry.names()) {
+    s << "\nmechanism " << name;
+    if (const MechanismInfo* info = registry.find(name))
+      for (const auto& p : info->params) s << " " << p.name << "=" << p.def;
+  }
+  s << "\n";
+  return s.str();
+}
+
 std::string fingerprint(const Experiment& e, const Registry& registry, std::string_view program_version) {
   std::ostringstream s;
   s.precision(17);
   // The program: a resume after an upgrade must not mix two versions' results.
-  s << "schoolsim " << program_version << " parts " << kSweepPartVersion << "\n";
-  for (const auto& m : kSystemMeasures) s << m.name << " ";
-  for (const auto& name : registry.names()) {
-    const MechanismInfo* info = registry.find(name);
-    s << "\nmechanism " << name;
-    if (info)
-      for (const auto& p : info->params) s << " " << p.name << "=" << p.def;
-  }
-  s << "\n";
+  s << program_text(registry, program_version) << "parts " << kSweepPartVersion << "\n";
   s << "method " << static_cast<int>(e.method) << " runs " << e.runs << " levels " << e.levels << " replicates "
     << e.replicates << " series " << e.series << " seed " << e.base.seed << " years " << e.base.years << "\n";
   for (const auto& p : e.parameters) s << p.name << " " << p.lo << " " << p.hi << "\n";

@@ -110,6 +110,10 @@ struct SweepOptions {
 SweepResults run_sweep(const Experiment& e, const Design& d, const Registry& registry,
                        const SweepOptions& options);
 
+// The program as fingerprints see it: its version, measures, mechanisms and
+// their parameters' defaults.
+std::string program_text(const Registry& registry, std::string_view program_version = SCHOOLSIM_VERSION);
+
 // A fingerprint of the experiment and of the program (its version, measures
 // and mechanisms), stored in the parts folder and in every part: a resume
 // refuses parts made by a different experiment or another schoolsim.
