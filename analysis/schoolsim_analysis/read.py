@@ -190,6 +190,7 @@ class Sensitivity:
     names: list
     method: str
     values: dict           # index name -> float64 [d]
+    estimator: str = ""    # Sobol: the estimators named by the file ("" in files from before it did)
 
 
 @dataclass
@@ -549,7 +550,8 @@ def _read_sweep(f, path):
                 smethod = "sobol"
             else:
                 smethod = "unknown"
-            sensitivity[name] = Sensitivity(measure=name, names=snames, method=smethod, values=vals)
+            sensitivity[name] = Sensitivity(measure=name, names=snames, method=smethod, values=vals,
+                                            estimator=str(_plain(g.attrs.get("estimator", "")) or ""))
     bounds = {}
     for key in ("lo", "hi"):
         if key in d and d[key].shape == (len(names),):

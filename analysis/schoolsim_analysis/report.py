@@ -406,10 +406,20 @@ def sweep_report(sweep, measures=None):
             np.any((np.asarray(s.values[k]) < -0.1) | (np.asarray(s.values[k]) > 1.1))
             for k in ("first", "total") if k in s.values))
         warn = ""
+        uncentred = sorted(m for m, s in sweep.sensitivity.items() if s.method == "sobol" and not s.estimator)
+        if uncentred:
+            warn += ('<p class="note">The first-order Sobol indices of this file (' + _e(", ".join(uncentred))
+                     + ") come from a schoolsim whose estimator did not centre the output: for a measure "
+                     "whose mean is large beside its spread they can lie far outside 0 to 1 whatever the "
+                     "design size. The total indices are unaffected. Run the sweep again with this "
+                     "version of schoolsim for first-order indices to rely on.</p>")
+        wild = [m for m in wild if m not in uncentred]
         if wild:
-            warn = ('<p class="note">Some Sobol estimates lie well outside 0 to 1 ('
-                        + _e(", ".join(wild)) + "): the design is too small for stable estimates; "
-                        "raise the number of base samples (<code>runs</code>) or the replicates.</p>")
+            warn += ('<p class="note">Some Sobol estimates lie well outside 0 to 1 (' + _e(", ".join(wild))
+                     + "). Indices are shares of variance, so this is estimation error: read each index "
+                     "with its 95% interval. More base samples (<code>runs</code>) narrow the intervals; "
+                     "replicate noise, variance no parameter explains, raises every total index and is "
+                     "reduced by more replicates.</p>")
         howto = " ".join(h for k, h in (("morris", HOWTO_MORRIS), ("sobol", HOWTO_SOBOL)) if k in methods)
         doc.section("sensitivity", "Sensitivity indices", warn + _plot_or_note(
             lambda: plots.plot_sensitivity(sweep, measures), "sensitivity indices", howto or HOWTO_MORRIS)

@@ -61,7 +61,14 @@ def write_compare(path, replicates=4, years=5, seed=11, name_a="competitive", na
     return written
 
 
-def write_sweep(path, method="morris", runs=24, replicates=2, seed=5, sensitivity=True):
+SOBOL_ESTIMATOR = "first order: Saltelli et al. (2010) on centred output; total: Jansen (1999)"
+
+
+def write_sweep(path, method="morris", runs=24, replicates=2, seed=5, sensitivity=True,
+                estimator=SOBOL_ESTIMATOR, wild=False):
+    """A sweep file. With a Saltelli design, ``estimator`` is the sensitivity groups'
+    attribute (None leaves it out, as files from before it did) and ``wild`` puts a
+    first-order index of attainment_gap at 1.6."""
     """A sweep file over three parameters. Returns (names, values)."""
     rng = np.random.default_rng(seed)
     names = ["choice", "search_rate", "max_ties"]
@@ -102,6 +109,8 @@ def write_sweep(path, method="morris", runs=24, replicates=2, seed=5, sensitivit
                     g.create_dataset("sigma", data=e * np.array([0.1, 0.8, 1.2]))
                 else:
                     first = e / (e.sum() * 1.2)
+                    if wild and name == "attainment_gap":
+                        first[0] = 1.6
                     total = first * 1.3
                     g.create_dataset("first", data=first)
                     g.create_dataset("first_lo", data=first - 0.05)
@@ -109,4 +118,6 @@ def write_sweep(path, method="morris", runs=24, replicates=2, seed=5, sensitivit
                     g.create_dataset("total", data=total)
                     g.create_dataset("total_lo", data=total - 0.06)
                     g.create_dataset("total_hi", data=total + 0.06)
+                    if estimator is not None:
+                        g.attrs["estimator"] = estimator
     return names, values

@@ -397,6 +397,36 @@ class SweepTest(TempDirCase):
                 self.assertIn("mu*" if method == "morris" else "first order", text)
 
 
+    def test_report_on_sobol_estimates_outside_0_to_1(self):
+        # A current file: the estimators are named, and a wild value is put down to estimation error.
+        path = os.path.join(self.tmp, "wild.h5")
+        synthetic.write_sweep(path, method="saltelli", wild=True)
+        s = read.load(path)
+        self.assertEqual(s.sensitivity["attainment_gap"].estimator, synthetic.SOBOL_ESTIMATOR)
+        report.write_report(path, path[:-3] + ".html")
+        text = read_text(path[:-3] + ".html")
+        self.assertIn("Some Sobol estimates lie well outside 0 to 1 (attainment_gap)", text)
+        self.assertIn("estimation error", text)
+        self.assertNotIn("design is too small", text)
+        self.assertNotIn("did not centre", text)
+        # A file from before the estimator was centred: the estimator is blamed, not the design.
+        old = os.path.join(self.tmp, "old.h5")
+        synthetic.write_sweep(old, method="saltelli", wild=True, estimator=None)
+        self.assertEqual(read.load(old).sensitivity["attainment_gap"].estimator, "")
+        report.write_report(old, old[:-3] + ".html")
+        text = read_text(old[:-3] + ".html")
+        self.assertIn("whose estimator did not centre the output", text)
+        self.assertNotIn("Some Sobol estimates lie well outside", text)
+        self.assertNotIn("design is too small", text)
+        # Tame indices from a current file: no note at all.
+        tame = os.path.join(self.tmp, "tame.h5")
+        synthetic.write_sweep(tame, method="saltelli")
+        report.write_report(tame, tame[:-3] + ".html")
+        text = read_text(tame[:-3] + ".html")
+        self.assertNotIn("did not centre", text)
+        self.assertNotIn("lie well outside", text)
+
+
 class CommandLineTest(TempDirCase):
     def test_help(self):
         for args in (("--help",), ("report", "--help")):
