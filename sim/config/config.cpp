@@ -1319,6 +1319,87 @@ ExperimentResult load_experiment(const std::string& path, const Registry& regist
   return r;
 }
 
+std::vector<Diagnostic> apply_overrides(Scenario& scenario, const std::vector<std::string>& overrides,
+                                        const Registry& registry, const std::string& scenario_label) {
+  std::vector<Diagnostic> errors;
+  Scenario sc = scenario;
+  std::set<std::string> seen;
+  const auto& world_specs = registry.world().params;
+  std::vector<std::string> world_names;
+  for (const auto& sp : world_specs) world_names.push_back(sp.name);
+  for (const std::string& text : overrides) {
+    std::vector<Diagnostic> found;
+    Checker c("--set " + excerpt(text), found);
+    const auto eq = text.find('=');
+    auto trim = [](std::string s) {
+      const auto a = s.find_first_not_of(" \t"), b = s.find_last_not_of(" \t");
+      return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
+    };
+    const std::string key = trim(text.substr(0, eq)), value_text = eq == std::string::npos ? "" : trim(text.substr(eq + 1));
+    const auto dot = key.find('.');
+    YAML::Node value;
+    if (eq == std::string::npos || key.empty() || dot == std::string::npos || dot == 0 || dot + 1 == key.size()) {
+      c.error(YAML::Mark::null_mark(), "expected mechanism.parameter=value or world.parameter=value, such as "
+                                       "market.choice=0.5 or world.schools=500");
+    } else if (value_text.empty()) {
+      c.error(YAML::Mark::null_mark(), key + ": no value after '='");
+    } else if (!seen.insert(key).second) {
+      c.error(YAML::Mark::null_mark(), key + ": given twice; give each parameter once");
+    } else {
+      try {
+        value = YAML::Load(value_text);
+      } catch (const YAML::Exception&) {
+        c.error(YAML::Mark::null_mark(), key + ": '" + excerpt(value_text) + "' is not a value");
+      }
+    }
+    if (found.empty()) {
+      const std::string mech = key.substr(0, dot), param = key.substr(dot + 1);
+      if (mech == "world") {
+        const int i = param_index(world_specs, param);
+        if (i < 0) {
+          c.unknown(YAML::Node(param), "", param, world_names, "parameter", " of world");
+        } else if (sc.register_data &&
+                   std::find(kRegisterReplaces.begin(), kRegisterReplaces.end(), param) != kRegisterReplaces.end()) {
+          c.error(YAML::Mark::null_mark(), key + ": " + scenario_label + " reads its schools from a register, "
+                                           "which gives this (docs/DATA.md)");
+        } else if (auto v = c.value(value, key, world_specs[static_cast<std::size_t>(i)])) {
+          sc.world[static_cast<std::size_t>(i)] = *v;
+        }
+      } else {
+        std::size_t entry = sc.pipeline.size();
+        std::vector<std::string> in_pipeline;
+        for (std::size_t e = 0; e < sc.pipeline.size(); ++e) {
+          in_pipeline.push_back(sc.pipeline[e].info->name);
+          if (sc.pipeline[e].info->name == mech) entry = e;
+        }
+        if (entry == sc.pipeline.size()) {
+          if (registry.find(mech)) {
+            c.error(YAML::Mark::null_mark(), "'" + mech + "' is not in the pipeline of " + scenario_label +
+                                                 " (" + join(in_pipeline) + ")");
+          } else {
+            in_pipeline.push_back("world");
+            c.unknown(YAML::Node(mech), "", mech, in_pipeline, "mechanism");
+          }
+        } else {
+          const auto& specs = sc.pipeline[entry].info->params;
+          const int pi = param_index(specs, param);
+          std::vector<std::string> pnames;
+          for (const auto& sp : specs) pnames.push_back(sp.name);
+          if (pi < 0)
+            c.unknown(YAML::Node(param), "", param, pnames, "parameter", " of " + mech);
+          else if (auto v = c.value(value, key, specs[static_cast<std::size_t>(pi)]))
+            sc.pipeline[entry].values[static_cast<std::size_t>(pi)] = *v;
+        }
+      }
+    }
+    // The option has no line or column: the messages name it instead.
+    for (auto& d : found) d.line = d.column = 0;
+    errors.insert(errors.end(), found.begin(), found.end());
+  }
+  if (errors.empty()) scenario = std::move(sc);
+  return errors;
+}
+
 std::string to_yaml(const Scenario& sc, const Registry& registry) {
   YAML::Emitter out;
   auto param_map = [&](const std::vector<ParamSpec>& specs, const std::vector<double>& values) {
