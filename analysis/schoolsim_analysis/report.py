@@ -263,6 +263,16 @@ HOWTO_COMPARE = (
     "does not cross the dashed zero line, the difference is larger than replicate noise.")
 
 
+def _standardiser(cm):
+    """What a compared measure's effect size is divided by, in a few words."""
+    text = cm.effect_standardiser
+    if not text:
+        return "paired d_z (older file)"
+    if text.startswith("pupil SD"):
+        return "none: in pupil SD"
+    return text
+
+
 def compare_report(cmp, measures=None):
     """HTML text of the report of a comparison."""
     reps = cmp.n_replicates
@@ -271,7 +281,7 @@ def compare_report(cmp, measures=None):
                                f"{cmp.term[-1] / read.TERMS_PER_YEAR:g} years" if len(cmp.term) else ""])
     doc = _Doc(f"schoolsim comparison: {cmp.name_a} (A) vs {cmp.name_b} (B)", subtitle)
     head = ["measure", "unit", "start (A)", "end: A", "end: B", "B &minus; A", "95% interval",
-            "effect size", "reading"]
+            "effect size", "standardised by", "reading"]
     rows, classes = [], []
     for m in plots.ordered(cmp.measures):
         cm = cmp.measures[m]
@@ -291,13 +301,22 @@ def compare_report(cmp, measures=None):
         rows.append([f'<span title="{_e(cm.meaning)}">{_e(m)}</span>', _e(cm.unit),
                      fmt(np.nanmean(cm.a[:, 0]), cm.unit), fmt(a_end, cm.unit), fmt(b_end, cm.unit),
                      fmt(cm.diff_mean[-1], cm.unit), f"{fmt(lo, cm.unit)} to {fmt(hi, cm.unit)}",
-                     fmt(cm.effect_size), reading])
+                     fmt(cm.effect_size), _e(_standardiser(cm)), reading])
         classes.append(cls)
     intro = ("<p>Each system measure at the end of the run in both arms (means over paired replicates), the "
-             "mean difference B &minus; A with its 95% interval, and the paired effect size (mean difference "
-             "divided by the standard deviation of the differences). &ldquo;B higher&rdquo; or &ldquo;B "
-             "lower&rdquo; means the interval excludes zero; whether higher is better depends on the measure "
-             "(a smaller attainment gap is better).</p>")
+             "mean difference B &minus; A with its 95% interval (replicate noise only), and the effect size "
+             "with what it is standardised by. Measures in pupil SD are shown as they are: the difference is "
+             "already an effect size, to read against 0.2, 0.5 and 0.8. Means over schools are divided by the "
+             "standard deviation between schools (arm A at the end), a <em>d</em> on the same scale. Other "
+             "measures are divided by their standard deviation between replicates of arm A, how much whole "
+             "systems differ: not Cohen&rsquo;s scale, and large values are common. &ldquo;B higher&rdquo; or "
+             "&ldquo;B lower&rdquo; means the interval excludes zero; whether higher is better depends on the "
+             "measure (a smaller attainment gap is better).</p>")
+    if any(not cm.effect_standardiser for cm in cmp.measures.values()):
+        intro += ('<p class="note">This file comes from a schoolsim that reported the paired <em>d_z</em> '
+                  "(mean difference over the standard deviation of the differences). With common random "
+                  "numbers the differences hardly vary, so <em>d_z</em> is very large and does not read "
+                  "against 0.2, 0.5 and 0.8; run the comparison again for effect sizes on a stated scale.</p>")
     doc.section("differences", "Differences at the end", intro + _table(head, rows, num_cols=range(2, 8),
                                                                          row_classes=classes))
     doc.section("over-time", "The two regimes over time", _plot_or_note(

@@ -18,9 +18,17 @@ MEASURES = {
 }
 
 
-def write_compare(path, replicates=4, years=5, seed=11, name_a="competitive", name_b="collaborative"):
+STANDARDISERS = {"pupil SD": "pupil SD (the difference as it is)",
+                 "schools": "SD between schools (arm A, at the end)",
+                 "replicates": "SD between replicates of arm A (at the end)"}
+
+
+def write_compare(path, replicates=4, years=5, seed=11, name_a="competitive", name_b="collaborative",
+                  standardised=True):
     """A comparison file; rows are yearly (term 0, 3, ..., 3 * years). Returns the
-    per-measure arrays written (dict name -> (a, b))."""
+    per-measure arrays written (dict name -> (a, b)). Effect sizes are standardised as
+    schoolsim does (with a made-up SD between schools of 0.2); with ``standardised``
+    False they are the paired d_z with no standardiser, as older files had."""
     rng = np.random.default_rng(seed)
     term = (np.arange(years + 1) * 3).astype(np.int32)
     frac = np.linspace(0.0, 1.0, years + 1)
@@ -55,8 +63,15 @@ def write_compare(path, replicates=4, years=5, seed=11, name_a="competitive", na
             g.create_dataset("diff_hi", data=mean + half)
             g.attrs["unit"] = unit
             g.attrs["meaning"] = f"synthetic {name.replace('_', ' ')}"
-            sd_last = d[:, -1].std(ddof=1)
-            g.attrs["effect_size"] = float(mean[-1] / sd_last) if sd_last > 0 else float("nan")
+            if standardised:
+                kind = "pupil SD" if unit == "pupil SD" else "schools" if name == "mean_capacity" else "replicates"
+                scale = 1.0 if kind == "pupil SD" else 0.2 if kind == "schools" else float(a[:, -1].std(ddof=1))
+                g.attrs["effect_size"] = float(mean[-1] / scale) if scale > 0 else float("nan")
+                g.attrs["effect_scale"] = scale
+                g.attrs["effect_standardiser"] = STANDARDISERS[kind]
+            else:
+                sd_last = d[:, -1].std(ddof=1)
+                g.attrs["effect_size"] = float(mean[-1] / sd_last) if sd_last > 0 else float("nan")
             written[name] = (a, b)
     return written
 
