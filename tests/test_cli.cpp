@@ -269,7 +269,7 @@ TEST_CASE("cli: Ctrl-C at any moment of start-up leaves no temporary file") {
   CHECK(interrupted > 0);  // some signals came after the handler was installed
 }
 
-TEST_CASE("cli: run --set changes a parameter for one run, checked as the file's values are") {
+TEST_CASE("cli: run --set changes a parameter for one run and checks it as the file's values are") {
   test::TempDir dir;
   test::write_text(dir.path() / "small.yaml", "years: 2\nworld: {schools: 40, areas: 2}\n"
                                               "pipeline: [crises, turnover, attainment, {market: {choice: 0.5}}]\n");

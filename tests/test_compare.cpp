@@ -225,7 +225,7 @@ int shell(const std::filesystem::path& dir, const std::string& args, std::string
 
 }  // namespace
 
-TEST_CASE("cli: compare shows small measures with significant digits, and the start") {
+TEST_CASE("cli: compare shows small measures with significant digits and the start") {
   test::TempDir dir;
   test::write_text(dir.path() / "a.yaml", kWorld + "pipeline: [crises, tie_formation, turnover, attainment]\n");
   test::write_text(dir.path() / "b.yaml", "extends: a.yaml\nset: {tie_formation.search_rate: 0.6}\n");
@@ -249,7 +249,7 @@ TEST_CASE("cli: compare shows small measures with significant digits, and the st
   CHECK(row_of(out, "mean_capacity")[8] == "schools");
 }
 
-TEST_CASE("cli: compare --years and --set change both arms, and bad values stop it before it runs") {
+TEST_CASE("cli: compare --years and --set change both arms and bad values stop it before it runs") {
   test::TempDir dir;
   test::write_text(dir.path() / "a.yaml", kWorld + "pipeline: [crises, turnover, attainment, {market: {choice: 0}}]\n"
                                                     "timeline: [{year: 3, set: {crises.rate: 0.1}}]\n");

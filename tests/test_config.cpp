@@ -233,7 +233,7 @@ TEST_CASE("the resolved scenario is a fixed point: it reads back to the same tex
   }
 }
 
-TEST_CASE("without: removes mechanisms from the inherited pipeline, by name or by framework") {
+TEST_CASE("without: removes mechanisms from the inherited pipeline by name or by framework") {
   schoolsim::test::TempDir dir;
   schoolsim::test::write_text(dir.path() / "base.yaml", R"(years: 6
 pipeline:
@@ -302,7 +302,7 @@ timeline:
                                                        "social_movement", "turnover", "attainment"});
 }
 
-TEST_CASE("without: every name must remove something, and each problem is reported where it is") {
+TEST_CASE("without: every name must remove something and each problem is reported where it is") {
   schoolsim::test::TempDir dir;
   schoolsim::test::write_text(dir.path() / "base.yaml", "years: 4\npipeline: [crises, durkheim, turnover]\n");
   auto load = [&](const std::string& file, const std::string& text) {

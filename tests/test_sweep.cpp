@@ -221,7 +221,7 @@ TEST_CASE("sweep: damaged - short - foreign and misplaced parts are run again an
   }
 }
 
-TEST_CASE("sweep: --set fixes a parameter of the swept scenario, but not one the design varies") {
+TEST_CASE("sweep: --set fixes a parameter of the swept scenario but not one the design varies") {
   test::TempDir dir;
   test::write_text(dir.path() / "s.yaml", kScenario);
   test::write_text(dir.path() / "e.yaml", replaced(kExperiment, "runs: 12", "runs: 3"));
