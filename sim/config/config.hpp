@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sim/registry.hpp"
+#include "sim/experiment/calibrate.hpp"
 #include "sim/experiment/sweep.hpp"
 #include "sim/scenario.hpp"
 
@@ -58,6 +59,17 @@ ExperimentResult load_experiment(const std::string& path, const Registry& regist
 // `scenario_label`; the scenario is changed only when there are none.
 std::vector<Diagnostic> apply_overrides(Scenario& scenario, const std::vector<std::string>& overrides,
                                         const Registry& registry, const std::string& scenario_label);
+
+struct CalibrationLoad {
+  std::optional<Calibration> calibration;  // set only when there are no errors
+  std::vector<Diagnostic> errors;
+};
+
+// Reads and validates a calibration file (docs/EXPERIMENTS.md, calibration):
+// the parameters with their priors, the experiments the targets read, the
+// targets with their observed values, standard errors and sources, and the
+// population, generations, replicates and seed.
+CalibrationLoad load_calibration(const std::string& path, const Registry& registry);
 
 // The resolved scenario as YAML: every key present, defaults filled in. Parsing
 // this text again gives the same Scenario.
