@@ -303,8 +303,9 @@ def compare_report(cmp, measures=None):
                      fmt(cm.diff_mean[-1], cm.unit), f"{fmt(lo, cm.unit)} to {fmt(hi, cm.unit)}",
                      fmt(cm.effect_size), _e(_standardiser(cm)), reading])
         classes.append(cls)
+    uncertainty = str(cmp.meta.get("uncertainty") or "replicate noise only")
     intro = ("<p>Each system measure at the end of the run in both arms (means over paired replicates), the "
-             "mean difference B &minus; A with its 95% interval (replicate noise only), and the effect size "
+             f"mean difference B &minus; A with its 95% interval (it includes {_e(uncertainty)}), and the effect size "
              "with what it is standardised by. Measures in pupil SD are shown as they are: the difference is "
              "already an effect size, to read against 0.2, 0.5 and 0.8. Means over schools are divided by the "
              "standard deviation between schools (arm A at the end), a <em>d</em> on the same scale. Other "

@@ -342,6 +342,7 @@ class CompareTest(TempDirCase):
         self.assertIn("SD between schools (arm A, at the end)", text)
         self.assertIn("SD between replicates of arm A (at the end)", text)
         self.assertNotIn("older file", text)
+        self.assertIn("it includes replicate noise only", text)   # no /meta uncertainty: no posterior
         m = self.cmp.measures["attainment_gap"]
         self.assertEqual(m.effect_scale, 1.0)
         self.assertEqual(m.effect_size, m.diff_mean[-1])
