@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <vector>
+#include <utility>
 
 namespace schoolsim {
 
@@ -32,6 +33,44 @@ double attainment_gap(const State& s) { return attainment_gap(s, weights(s)); }
 double between_school_share(const State& s) { return between_school_share(s, weights(s)); }
 double school_sd(const State& s) { return school_sd(s, weights(s)); }
 double n_challenging(const State& s) { return n_challenging(s, mean_attainment(s)); }
+
+std::string_view brief_meaning(std::string_view measure) {
+  static constexpr std::pair<std::string_view, std::string_view> kBrief[] = {
+      {"mean_capacity", "mean professional capacity"},
+      {"mean_expectations", "mean staff expectations"},
+      {"mean_crisis", "mean crisis severity"},
+      {"mean_attainment", "mean attainment of all pupils"},
+      {"attainment_gap", "advantaged minus disadvantaged"},
+      {"between_school_share", "variance share between schools"},
+      {"school_sd", "SD of school mean attainment"},
+      {"dissimilarity", "segregation of disadvantaged"},
+      {"enrolment_gini", "inequality of occupancy (Gini)"},
+      {"n_challenging", "schools in challenging circumstances"},
+      {"n_schools_in_crisis", "schools in crisis (severity > 0.5)"},
+      {"pupils", "pupils enrolled"},
+      {"nearest_school_share", "entrants at their nearest school"},
+      {"n_ties", "collaboration ties"},
+      {"mean_degree", "mean ties of a school"},
+      {"density", "share of school pairs tied"},
+      {"clustering", "partners who are partners"},
+      {"components", "separate groups of tied schools"},
+      {"isolates", "schools without a tie"},
+      {"bridging_share", "ties across areas or phases"},
+      {"bonding_share", "ties within area and phase"},
+      {"centralisation", "ties concentrated on a hub"},
+      {"ties_voluntary", "ties schools chose"},
+      {"ties_programme", "ties a programme formed"},
+      {"ties_federation", "federation or support ties"},
+      {"ties_movement", "ties of the equity movement"},
+      {"ties_after_funding", "programme ties after funding"},
+      {"mean_trust", "mean trust over ties"},
+  };
+  for (const auto& [name, brief] : kBrief)
+    if (name == measure) return brief;
+  for (const auto& m : kSystemMeasures)
+    if (m.name == measure) return m.meaning;
+  return {};
+}
 
 double mean_capacity(const State& s) { return s.n_schools() ? s.capacity.mean() : 0.0; }
 double mean_expectations(const State& s) { return s.n_schools() ? s.expectations.mean() : 0.0; }

@@ -139,6 +139,11 @@ inline constexpr std::array kSystemMeasures = {
 
 inline constexpr std::size_t kMeasureCount = kSystemMeasures.size();
 
+// A measure's meaning in a few words, for tables printed on a terminal (the
+// full meaning is kSystemMeasures' `meaning`); the full meaning for a measure
+// with none.
+std::string_view brief_meaning(std::string_view measure);
+
 // What compute_system_measures may keep from one call to the next, within one
 // run (a cache belongs to one replicate's recorder): the enrolment measures
 // (Gini of occupancy, dissimilarity) depend on pupils and disadvantaged shares,

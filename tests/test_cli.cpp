@@ -268,3 +268,45 @@ TEST_CASE("cli: Ctrl-C at any moment of start-up leaves no temporary file") {
   MESSAGE(interrupted << " of 48 starts were interrupted with exit 130");
   CHECK(interrupted > 0);  // some signals came after the handler was installed
 }
+
+TEST_CASE("cli: run --set changes a parameter for one run and checks it as the file's values are") {
+  test::TempDir dir;
+  test::write_text(dir.path() / "small.yaml", "years: 2\nworld: {schools: 40, areas: 2}\n"
+                                              "pipeline: [crises, turnover, attainment, {market: {choice: 0.5}}]\n");
+  Result r = run("run small.yaml -q -o s.h5 --set market.choice=0.25 --set world.schools=60 "
+                 "--set market.league_tables=false",
+                 dir.path());
+  REQUIRE(r.code == 0);
+  // The resolved scenario in the file has the changes; /meta lists them.
+  r = run("validate small.yaml", dir.path());  // the file itself is unchanged
+  CHECK(r.code == 0);
+  REQUIRE(std::system(("cd '" + dir.path().string() + "' && h5dump -d /meta/scenario -a /meta/set s.h5 > d.txt").c_str()) == 0);
+  const std::string dump = test::read_bytes(dir.path() / "d.txt");
+  CHECK(dump.find("choice: 0.25") != std::string::npos);
+  CHECK(dump.find("schools: 60") != std::string::npos);
+  CHECK(dump.find("league_tables: false") != std::string::npos);
+  CHECK(dump.find("market.choice=0.25; world.schools=60; market.league_tables=false") != std::string::npos);
+
+  // Unknown mechanism or parameter, a value out of range or not a number: every one listed, exit 2, nothing written.
+  r = run("run small.yaml -o bad.h5 --set social_capital.trust_growth=0.1 --set markt.choice=1 --set market.choice=-1 "
+          "--set crises.rate=often --set world.reach_kn=3 --set years=3 --set market.league_tables=1.5",
+          dir.path());
+  CHECK(r.code == 2);
+  CAPTURE(r.err);
+  CHECK(r.err.find("--set social_capital.trust_growth=0.1: error: 'social_capital' is not in the pipeline of "
+                   "small.yaml (crises, turnover, attainment, market)") != std::string::npos);
+  CHECK(r.err.find("--set markt.choice=1: error: unknown mechanism 'markt'; did you mean 'market'?") != std::string::npos);
+  CHECK(r.err.find("--set market.choice=-1: error: market.choice: -1 is out of range [0, 1]") != std::string::npos);
+  CHECK(r.err.find("--set crises.rate=often: error: crises.rate: expected a number, found 'often'") != std::string::npos);
+  CHECK(r.err.find("--set world.reach_kn=3: error: unknown parameter 'reach_kn' of world; did you mean 'reach_km'?") !=
+        std::string::npos);
+  CHECK(r.err.find("--set years=3: error: expected mechanism.parameter=value or world.parameter=value") !=
+        std::string::npos);
+  CHECK(r.err.find("--set market.league_tables=1.5: error: market.league_tables: expected true or false") !=
+        std::string::npos);
+  CHECK(r.err.find("7 problems found; nothing was run or written.") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir.path() / "bad.h5"));
+  CHECK_FALSE(fs::exists(dir.path() / "results"));
+  CHECK(run("--help", dir.path()).code == 0);
+  CHECK(run("run --help", dir.path()).out.find("--set NAME=VALUE") != std::string::npos);
+}

@@ -8,6 +8,7 @@
 
 #include "models/register_all.hpp"
 #include "sim/config/config.hpp"
+#include "test_util.hpp"
 
 using namespace schoolsim;
 namespace fs = std::filesystem;
@@ -230,4 +231,116 @@ TEST_CASE("the resolved scenario is a fixed point: it reads back to the same tex
     REQUIRE(back.scenario);
     CHECK(to_yaml(*back.scenario, reg()) == once);
   }
+}
+
+TEST_CASE("without: removes mechanisms from the inherited pipeline by name or by framework") {
+  schoolsim::test::TempDir dir;
+  schoolsim::test::write_text(dir.path() / "base.yaml", R"(years: 6
+pipeline:
+  - programme: {year: 1}
+  - crises
+  - tie_formation
+  - constructivism
+  - social_capital
+  - durkheim: {regulation: 0.2}
+  - social_movement
+  - turnover
+  - attainment
+timeline:
+  - {year: 2, set: {durkheim.regulation: 0.3}}
+  - {year: 3, set: {crises.rate: 0.1}}
+)");
+  auto names = [](const Scenario& s) {
+    std::vector<std::string> out;
+    for (const auto& e : s.pipeline) out.push_back(e.info->name);
+    return out;
+  };
+  const auto base = load_scenario((dir.path() / "base.yaml").string(), reg());
+  REQUIRE(base.errors.empty());
+
+  // A framework switched off: the rest of the pipeline, its order, parameters and timeline kept.
+  schoolsim::test::write_text(dir.path() / "no_durkheim.yaml", "extends: base.yaml\nwithout: [durkheim]\n");
+  auto r = load_scenario((dir.path() / "no_durkheim.yaml").string(), reg());
+  REQUIRE(r.errors.empty());
+  CHECK(names(*r.scenario) == std::vector<std::string>{"programme", "crises", "tie_formation", "constructivism",
+                                                       "social_capital", "social_movement", "turnover",
+                                                       "attainment"});
+  for (std::size_t i = 0; i < r.scenario->pipeline.size(); ++i) {
+    const auto& e = r.scenario->pipeline[i];
+    const auto same = std::find_if(base.scenario->pipeline.begin(), base.scenario->pipeline.end(),
+                                   [&](const PipelineEntry& b) { return b.info == e.info; });
+    REQUIRE(same != base.scenario->pipeline.end());
+    CHECK(e.values == same->values);
+  }
+  // The removed mechanism's timeline event goes with it; the other follows crises to its new place.
+  REQUIRE(r.scenario->timeline.size() == 1);
+  CHECK(r.scenario->pipeline[r.scenario->timeline[0].entry].info->name == "crises");
+  CHECK(r.scenario->timeline[0].year == 3);
+  // The resolved scenario (validate --resolved) lists the pipeline without it, and reads back the same.
+  const std::string resolved = to_yaml(*r.scenario, reg());
+  CHECK(resolved.find("\n  - durkheim:") == std::string::npos);
+  CHECK(resolved.find("\n  - social_movement:") != std::string::npos);
+  CHECK(resolved.find("without") == std::string::npos);
+  auto again = parse_scenario(resolved, (dir.path() / "again.yaml").string(), reg());
+  REQUIRE(again.errors.empty());
+  CHECK(names(*again.scenario) == names(*r.scenario));
+
+  // Several at once, and a family of mechanisms (the models/ folder) by its name; set applies after.
+  schoolsim::test::write_text(dir.path() / "lean.yaml",
+                              "extends: base.yaml\nwithout: [policy, social_capital, durkheim]\n"
+                              "set: {crises.rate: 0.2}\n");
+  r = load_scenario((dir.path() / "lean.yaml").string(), reg());
+  REQUIRE(r.errors.empty());
+  CHECK(names(*r.scenario) == std::vector<std::string>{"crises", "tie_formation", "constructivism",
+                                                       "social_movement", "turnover", "attainment"});
+
+  // A chain: a grandchild inherits the shorter pipeline and may remove more.
+  schoolsim::test::write_text(dir.path() / "grandchild.yaml", "extends: no_durkheim.yaml\nwithout: constructivism\n");
+  r = load_scenario((dir.path() / "grandchild.yaml").string(), reg());
+  REQUIRE(r.errors.empty());
+  CHECK(names(*r.scenario) == std::vector<std::string>{"programme", "crises", "tie_formation", "social_capital",
+                                                       "social_movement", "turnover", "attainment"});
+}
+
+TEST_CASE("without: every name must remove something and each problem is reported where it is") {
+  schoolsim::test::TempDir dir;
+  schoolsim::test::write_text(dir.path() / "base.yaml", "years: 4\npipeline: [crises, durkheim, turnover]\n");
+  auto load = [&](const std::string& file, const std::string& text) {
+    schoolsim::test::write_text(dir.path() / file, text);
+    return load_scenario((dir.path() / file).string(), reg());
+  };
+  auto only = [](const LoadResult& r, int line, int column, const std::string& needle) {
+    REQUIRE(r.errors.size() == 1);
+    CAPTURE(r.errors[0].str());
+    CHECK(r.errors[0].file.find(".yaml") != std::string::npos);
+    CHECK(r.errors[0].line == line);
+    CHECK(r.errors[0].column == column);
+    CHECK(r.errors[0].message.find(needle) != std::string::npos);
+  };
+  // A mechanism that exists but is not in the inherited pipeline: at its place in the list.
+  only(load("a.yaml", "extends: base.yaml\nwithout: [durkheim, social_capital]\n"), 2, 21,
+       "without[1]: 'social_capital' is not in the pipeline inherited from base.yaml (crises, turnover)");
+  // A framework none of whose mechanisms is there.
+  only(load("b.yaml", "extends: base.yaml\nwithout:\n  - policy\n"), 3, 5,
+       "no mechanism of 'policy' (programme, area_strategy, prescription, federations) is in the pipeline");
+  // A typo gets the nearest name.
+  only(load("c.yaml", "extends: base.yaml\nwithout: [durkhiem]\n"), 2, 11,
+       "unknown mechanism or framework 'durkhiem'; did you mean 'durkheim'?");
+  // Twice, and not a name.
+  only(load("d.yaml", "extends: base.yaml\nwithout: [durkheim, durkheim]\n"), 2, 21, "'durkheim' is listed twice");
+  only(load("e.yaml", "extends: base.yaml\nwithout: [{durkheim: 1}]\n"), 2, 11, "expected a mechanism or framework name");
+  only(load("f.yaml", "extends: base.yaml\nwithout: {durkheim: true}\n"), 2, 10, "expected a list of mechanism");
+  // Without extends, or beside a pipeline of the file's own, it has nothing to act on.
+  only(load("g.yaml", "years: 3\nwithout: [durkheim]\n"), 2, 10, "this file extends none");
+  only(load("h.yaml", "extends: base.yaml\npipeline: [crises]\nwithout: [durkheim]\n"), 3, 10,
+       "gives a pipeline of its own");
+  // A change to a removed mechanism says why it is gone.
+  only(load("i.yaml", "extends: base.yaml\nwithout: [durkheim]\nset: {durkheim.regulation: 0.1}\n"), 3, 7,
+       "'durkheim' is removed from the pipeline by without: [durkheim]");
+  // Every problem is listed, in the order of the file.
+  const auto many = load("j.yaml", "extends: base.yaml\nwithout: [market, durkheim, nonsense_name_here]\n");
+  REQUIRE(many.errors.size() == 2);
+  CHECK(many.errors[0].column == 11);
+  CHECK(many.errors[1].column == 29);
+  CHECK(many.errors[1].message.find("valid names are:") != std::string::npos);
 }

@@ -220,3 +220,38 @@ TEST_CASE("sweep: damaged - short - foreign and misplaced parts are run again an
     CHECK_FALSE(decode_part(bad, print, 0, true, rows, p).empty());
   }
 }
+
+TEST_CASE("sweep: --set fixes a parameter of the swept scenario but not one the design varies") {
+  test::TempDir dir;
+  test::write_text(dir.path() / "s.yaml", kScenario);
+  test::write_text(dir.path() / "e.yaml", replaced(kExperiment, "runs: 12", "runs: 3"));
+  REQUIRE(shell(dir.path(), "sweep e.yaml -q -o plain.h5") == 0);
+  REQUIRE(shell(dir.path(), "sweep e.yaml -q -o set.h5 --set crises.rate=0.3") == 0);
+  REQUIRE(std::system(("cd '" + dir.path().string() + "' && h5dump -d /meta/scenario -a /meta/set set.h5 > d.txt").c_str()) == 0);
+  const std::string dump = test::read_bytes(dir.path() / "d.txt");
+  CHECK(dump.find("rate: 0.3") != std::string::npos);
+  CHECK(dump.find("\"crises.rate=0.3\"") != std::string::npos);
+  CHECK(test::read_bytes(dir.path() / "plain.h5") != test::read_bytes(dir.path() / "set.h5"));
+
+  // A swept parameter, and a bad value: exit 2, nothing run (no parts folder) or written.
+  CHECK(shell(dir.path(), "sweep e.yaml -o bad.h5 --set market.choice=0.5 --set world.reach_km=0") == 2);
+  const std::string err = test::read_bytes(dir.path() / "err.txt");
+  CAPTURE(err);
+  CHECK(err.find("--set market.choice=0.5: error: market.choice: swept by the experiment") != std::string::npos);
+  CHECK(shell(dir.path(), "sweep e.yaml -o bad.h5 --set crises.rate=2") == 2);
+  CHECK(test::read_bytes(dir.path() / "err.txt").find("--set crises.rate=2: error: crises.rate: 2 is out of range") !=
+        std::string::npos);
+  CHECK_FALSE(fs::exists(dir.path() / "bad.h5"));
+  CHECK_FALSE(fs::exists(dir.path() / "bad.h5.parts"));
+}
+
+TEST_CASE("sweep: a Saltelli sweep names its Sobol estimators in the file") {
+  test::TempDir dir;
+  test::write_text(dir.path() / "s.yaml", kScenario);
+  test::write_text(dir.path() / "e.yaml", replaced(replaced(kExperiment, "method: lhs, runs: 12", "method: saltelli, runs: 4"),
+                                                   "series: true", "series: false\nbootstrap: 20"));
+  REQUIRE(shell(dir.path(), "sweep e.yaml -q -o sobol.h5") == 0);
+  REQUIRE(std::system(("cd '" + dir.path().string() + "' && h5dump -a /sensitivity/dissimilarity/estimator sobol.h5 > a.txt").c_str()) == 0);
+  CHECK(test::read_bytes(dir.path() / "a.txt").find("first order: Saltelli et al. (2010) on centred output; total: Jansen (1999)") !=
+        std::string::npos);
+}

@@ -16,6 +16,7 @@ numbers, and the HDF5 file is closed when ``load`` returns.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass, field
@@ -133,7 +134,11 @@ class ComparedMeasure:
     diff_hi: np.ndarray    # float64 [rows]: upper end
     unit: str
     meaning: str
-    effect_size: float     # paired effect size at the last row
+    effect_size: float     # effect size at the last row: diff_mean[-1] / effect_scale
+    effect_scale: float = math.nan   # what the difference is divided by (1 in pupil SD)
+    # How the scale is defined (OUTPUT.md); "" in files from before schoolsim said,
+    # whose effect_size is the paired d_z
+    effect_standardiser: str = ""
 
 
 @dataclass
@@ -190,6 +195,7 @@ class Sensitivity:
     names: list
     method: str
     values: dict           # index name -> float64 [d]
+    estimator: str = ""    # Sobol: the estimators named by the file ("" in files from before it did)
 
 
 @dataclass
@@ -510,7 +516,9 @@ def _read_compare(f, path):
             diff_lo=g["diff_lo"][()].astype(np.float64),
             diff_hi=g["diff_hi"][()].astype(np.float64),
             unit=str(_plain(g.attrs.get("unit", ""))), meaning=str(_plain(g.attrs.get("meaning", ""))),
-            effect_size=float(es) if es is not None else math.nan)
+            effect_size=float(es) if es is not None else math.nan,
+            effect_scale=float(_plain(g.attrs.get("effect_scale", math.nan))),
+            effect_standardiser=str(_plain(g.attrs.get("effect_standardiser", "")) or ""))
     return CompareData(path=path, meta=meta, scenario_a=scenario_a, scenario_b=scenario_b,
                        term=term, measures=measures)
 
@@ -549,7 +557,8 @@ def _read_sweep(f, path):
                 smethod = "sobol"
             else:
                 smethod = "unknown"
-            sensitivity[name] = Sensitivity(measure=name, names=snames, method=smethod, values=vals)
+            sensitivity[name] = Sensitivity(measure=name, names=snames, method=smethod, values=vals,
+                                            estimator=str(_plain(g.attrs.get("estimator", "")) or ""))
     bounds = {}
     for key in ("lo", "hi"):
         if key in d and d[key].shape == (len(names),):
@@ -563,30 +572,42 @@ def _read_sweep(f, path):
 
 # -------------------------------------------------------------------- statistics
 
-# Two-sided 95% Student t quantiles (0.975) by degrees of freedom.
-_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
-         10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120, 17: 2.110,
-         18: 2.101, 19: 2.093, 20: 2.086, 21: 2.080, 22: 2.074, 23: 2.069, 24: 2.064, 25: 2.060,
-         26: 2.056, 27: 2.052, 28: 2.048, 29: 2.045, 30: 2.042, 40: 2.021, 60: 2.000, 120: 1.980}
+def _t_two_sided(t, df):
+    """P(|T| < t) for Student's t with an integer number ``df`` of degrees of freedom,
+    exactly, by the finite series of Abramowitz & Stegun (1964) 26.7.3 and 26.7.4."""
+    theta = math.atan(t / math.sqrt(df))
+    c2, s = math.cos(theta) ** 2, math.sin(theta)
+    if df % 2 == 1:
+        total, term = 0.0, math.cos(theta)
+        for k in range(1, (df - 1) // 2 + 1):        # cos + 2/3 cos^3 + (2 4)/(3 5) cos^5 + ...
+            total += term
+            term *= c2 * (2 * k) / (2 * k + 1)
+        return 2 / math.pi * (theta + s * total) if df > 1 else 2 * theta / math.pi
+    total, term = 0.0, 1.0
+    for k in range(1, df // 2 + 1):                  # 1 + 1/2 cos^2 + (1 3)/(2 4) cos^4 + ...
+        total += term
+        term *= c2 * (2 * k - 1) / (2 * k)
+    return s * total
 
 
+@functools.lru_cache(maxsize=None)
 def t_factor(n):
-    """Half-width factor of the two-sided 95% interval of a mean of ``n`` values
-    (Student's t with n - 1 degrees of freedom, as schoolsim compare uses); NaN for n < 2."""
-    df = n - 1
+    """Half-width factor of the two-sided 95% interval of a mean of ``n`` values: the 0.975
+    quantile of Student's t with n - 1 degrees of freedom (as schoolsim compare uses, to
+    1e-12); NaN for n < 2."""
+    df = int(n) - 1
     if df < 1:
         return math.nan
-    if df in _T975:
-        return _T975[df]
-    keys = sorted(_T975)
-    if df > keys[-1]:
-        # interpolate in 1/df towards the normal quantile
-        lo = keys[-1]
-        return 1.960 + (_T975[lo] - 1.960) * (lo / df)
-    lo = max(k for k in keys if k < df)
-    hi = min(k for k in keys if k > df)
-    w = (1 / df - 1 / hi) / (1 / lo - 1 / hi)
-    return _T975[hi] + w * (_T975[lo] - _T975[hi])
+    lo, hi = 1.959963984540054, 12.706204736174707    # the normal quantile and t with 1 df bracket every df
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if _t_two_sided(mid, df) < 0.95:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-13:
+            break
+    return (lo + hi) / 2
 
 
 def mean_ci(values, axis=0):

@@ -263,10 +263,14 @@ HOWTO_COMPARE = (
     "does not cross the dashed zero line, the difference is larger than replicate noise.")
 
 
-def _uncertainty(meta):
-    """What the file's intervals include: replicate noise only, or parameter uncertainty too."""
-    what = str(meta.get("uncertainty", "replicate noise only"))
-    return f"<p><strong>The intervals include:</strong> {_e(what)}.</p>"
+def _standardiser(cm):
+    """What a compared measure's effect size is divided by, in a few words."""
+    text = cm.effect_standardiser
+    if not text:
+        return "paired d_z (older file)"
+    if text.startswith("pupil SD"):
+        return "none: in pupil SD"
+    return text
 
 
 def compare_report(cmp, measures=None):
@@ -277,7 +281,7 @@ def compare_report(cmp, measures=None):
                                f"{cmp.term[-1] / read.TERMS_PER_YEAR:g} years" if len(cmp.term) else ""])
     doc = _Doc(f"schoolsim comparison: {cmp.name_a} (A) vs {cmp.name_b} (B)", subtitle)
     head = ["measure", "unit", "start (A)", "end: A", "end: B", "B &minus; A", "95% interval",
-            "effect size", "reading"]
+            "effect size", "standardised by", "reading"]
     rows, classes = [], []
     for m in plots.ordered(cmp.measures):
         cm = cmp.measures[m]
@@ -297,23 +301,30 @@ def compare_report(cmp, measures=None):
         rows.append([f'<span title="{_e(cm.meaning)}">{_e(m)}</span>', _e(cm.unit),
                      fmt(np.nanmean(cm.a[:, 0]), cm.unit), fmt(a_end, cm.unit), fmt(b_end, cm.unit),
                      fmt(cm.diff_mean[-1], cm.unit), f"{fmt(lo, cm.unit)} to {fmt(hi, cm.unit)}",
-                     fmt(cm.effect_size), reading])
+                     fmt(cm.effect_size), _e(_standardiser(cm)), reading])
         classes.append(cls)
+    uncertainty = str(cmp.meta.get("uncertainty") or "replicate noise only")
     intro = ("<p>Each system measure at the end of the run in both arms (means over paired replicates), the "
-             "mean difference B &minus; A with its 95% interval, and the paired effect size (mean difference "
-             "divided by the standard deviation of the differences). &ldquo;B higher&rdquo; or &ldquo;B "
-             "lower&rdquo; means the interval excludes zero; whether higher is better depends on the measure "
-             "(a smaller attainment gap is better).</p>"
-             + _uncertainty(cmp.meta))
+             f"mean difference B &minus; A with its 95% interval (it includes {_e(uncertainty)}), and the effect size "
+             "with what it is standardised by. Measures in pupil SD are shown as they are: the difference is "
+             "already an effect size, to read against 0.2, 0.5 and 0.8. Means over schools are divided by the "
+             "standard deviation between schools (arm A at the end), a <em>d</em> on the same scale. Other "
+             "measures are divided by their standard deviation between replicates of arm A, how much whole "
+             "systems differ: not Cohen&rsquo;s scale, and large values are common. &ldquo;B higher&rdquo; or "
+             "&ldquo;B lower&rdquo; means the interval excludes zero; whether higher is better depends on the "
+             "measure (a smaller attainment gap is better).</p>")
+    if any(not cm.effect_standardiser for cm in cmp.measures.values()):
+        intro += ('<p class="note">This file comes from a schoolsim that reported the paired <em>d_z</em> '
+                  "(mean difference over the standard deviation of the differences). With common random "
+                  "numbers the differences hardly vary, so <em>d_z</em> is very large and does not read "
+                  "against 0.2, 0.5 and 0.8; run the comparison again for effect sizes on a stated scale.</p>")
     doc.section("differences", "Differences at the end", intro + _table(head, rows, num_cols=range(2, 8),
                                                                          row_classes=classes))
     doc.section("over-time", "The two regimes over time", _plot_or_note(
         lambda: plots.plot_comparison(cmp, measures), "comparison over time", HOWTO_COMPARE))
     doc.section("scenarios", "Scenarios", _meta_table([
         ("arm A", cmp.name_a), ("arm B", cmp.name_b), ("paired replicates", reps),
-        ("seed (both arms)", cmp.meta.get("seed")),
-        ("intervals include", cmp.meta.get("uncertainty", "replicate noise only")),
-        ("program version", cmp.meta.get("program_version")),
+        ("seed (both arms)", cmp.meta.get("seed")), ("program version", cmp.meta.get("program_version")),
         ("schema version", cmp.meta.get("schema_version"))])
         + _yaml_block(f"arm A: {cmp.name_a}", cmp.scenario_a) + _yaml_block(f"arm B: {cmp.name_b}", cmp.scenario_b))
     return doc.html()
@@ -415,10 +426,20 @@ def sweep_report(sweep, measures=None):
             np.any((np.asarray(s.values[k]) < -0.1) | (np.asarray(s.values[k]) > 1.1))
             for k in ("first", "total") if k in s.values))
         warn = ""
+        uncentred = sorted(m for m, s in sweep.sensitivity.items() if s.method == "sobol" and not s.estimator)
+        if uncentred:
+            warn += ('<p class="note">The first-order Sobol indices of this file (' + _e(", ".join(uncentred))
+                     + ") come from a schoolsim whose estimator did not centre the output: for a measure "
+                     "whose mean is large beside its spread they can lie far outside 0 to 1 whatever the "
+                     "design size. The total indices are unaffected. Run the sweep again with this "
+                     "version of schoolsim for first-order indices to rely on.</p>")
+        wild = [m for m in wild if m not in uncentred]
         if wild:
-            warn = ('<p class="note">Some Sobol estimates lie well outside 0 to 1 ('
-                        + _e(", ".join(wild)) + "): the design is too small for stable estimates; "
-                        "raise the number of base samples (<code>runs</code>) or the replicates.</p>")
+            warn += ('<p class="note">Some Sobol estimates lie well outside 0 to 1 (' + _e(", ".join(wild))
+                     + "). Indices are shares of variance, so this is estimation error: read each index "
+                     "with its 95% interval. More base samples (<code>runs</code>) narrow the intervals; "
+                     "replicate noise, variance no parameter explains, raises every total index and is "
+                     "reduced by more replicates.</p>")
         howto = " ".join(h for k, h in (("morris", HOWTO_MORRIS), ("sobol", HOWTO_SOBOL)) if k in methods)
         doc.section("sensitivity", "Sensitivity indices", warn + _plot_or_note(
             lambda: plots.plot_sensitivity(sweep, measures), "sensitivity indices", howto or HOWTO_MORRIS)

@@ -18,10 +18,17 @@ MEASURES = {
 }
 
 
+STANDARDISERS = {"pupil SD": "pupil SD (the difference as it is)",
+                 "schools": "SD between schools (arm A, at the end)",
+                 "replicates": "SD between replicates of arm A (at the end)"}
+
+
 def write_compare(path, replicates=4, years=5, seed=11, name_a="competitive", name_b="collaborative",
-                  uncertainty=None):
+                  standardised=True, uncertainty=None):
     """A comparison file; rows are yearly (term 0, 3, ..., 3 * years). Returns the
-    per-measure arrays written (dict name -> (a, b))."""
+    per-measure arrays written (dict name -> (a, b)). Effect sizes are standardised as
+    schoolsim does (with a made-up SD between schools of 0.2); with ``standardised``
+    False they are the paired d_z with no standardiser, as older files had."""
     rng = np.random.default_rng(seed)
     term = (np.arange(years + 1) * 3).astype(np.int32)
     frac = np.linspace(0.0, 1.0, years + 1)
@@ -58,13 +65,27 @@ def write_compare(path, replicates=4, years=5, seed=11, name_a="competitive", na
             g.create_dataset("diff_hi", data=mean + half)
             g.attrs["unit"] = unit
             g.attrs["meaning"] = f"synthetic {name.replace('_', ' ')}"
-            sd_last = d[:, -1].std(ddof=1)
-            g.attrs["effect_size"] = float(mean[-1] / sd_last) if sd_last > 0 else float("nan")
+            if standardised:
+                kind = "pupil SD" if unit == "pupil SD" else "schools" if name == "mean_capacity" else "replicates"
+                scale = 1.0 if kind == "pupil SD" else 0.2 if kind == "schools" else float(a[:, -1].std(ddof=1))
+                g.attrs["effect_size"] = float(mean[-1] / scale) if scale > 0 else float("nan")
+                g.attrs["effect_scale"] = scale
+                g.attrs["effect_standardiser"] = STANDARDISERS[kind]
+            else:
+                sd_last = d[:, -1].std(ddof=1)
+                g.attrs["effect_size"] = float(mean[-1] / sd_last) if sd_last > 0 else float("nan")
             written[name] = (a, b)
     return written
 
 
-def write_sweep(path, method="morris", runs=24, replicates=2, seed=5, sensitivity=True):
+SOBOL_ESTIMATOR = "first order: Saltelli et al. (2010) on centred output; total: Jansen (1999)"
+
+
+def write_sweep(path, method="morris", runs=24, replicates=2, seed=5, sensitivity=True,
+                estimator=SOBOL_ESTIMATOR, wild=False):
+    """A sweep file. With a Saltelli design, ``estimator`` is the sensitivity groups'
+    attribute (None leaves it out, as files from before it did) and ``wild`` puts a
+    first-order index of attainment_gap at 1.6."""
     """A sweep file over three parameters. Returns (names, values)."""
     rng = np.random.default_rng(seed)
     names = ["choice", "search_rate", "max_ties"]
@@ -105,6 +126,8 @@ def write_sweep(path, method="morris", runs=24, replicates=2, seed=5, sensitivit
                     g.create_dataset("sigma", data=e * np.array([0.1, 0.8, 1.2]))
                 else:
                     first = e / (e.sum() * 1.2)
+                    if wild and name == "attainment_gap":
+                        first[0] = 1.6
                     total = first * 1.3
                     g.create_dataset("first", data=first)
                     g.create_dataset("first_lo", data=first - 0.05)
@@ -112,4 +135,6 @@ def write_sweep(path, method="morris", runs=24, replicates=2, seed=5, sensitivit
                     g.create_dataset("total", data=total)
                     g.create_dataset("total_lo", data=total - 0.06)
                     g.create_dataset("total_hi", data=total + 0.06)
+                    if estimator is not None:
+                        g.attrs["estimator"] = estimator
     return names, values

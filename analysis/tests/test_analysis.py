@@ -9,6 +9,7 @@ Run from the source tree:
 Without SCHOOLSIM_EXE the tests that need a real run file are skipped.
 """
 
+import math
 import os
 import re
 import shutil
@@ -335,7 +336,16 @@ class CompareTest(TempDirCase):
         self.assertIn("How to read this", text)
         self.assertIn("95% interval", text)
         self.assertIn("B lower", text)                    # isolates fall with collaboration
-        self.assertIn("The intervals include:</strong> replicate noise only", text)
+        # Each effect size says what it is standardised by.
+        self.assertIn("standardised by", text)
+        self.assertIn("none: in pupil SD", text)
+        self.assertIn("SD between schools (arm A, at the end)", text)
+        self.assertIn("SD between replicates of arm A (at the end)", text)
+        self.assertNotIn("older file", text)
+        self.assertIn("it includes replicate noise only", text)   # no /meta uncertainty: no posterior
+        m = self.cmp.measures["attainment_gap"]
+        self.assertEqual(m.effect_scale, 1.0)
+        self.assertEqual(m.effect_size, m.diff_mean[-1])
 
     def test_report_says_when_intervals_include_parameter_uncertainty(self):
         path = os.path.join(self.tmp, "posterior.h5")
@@ -343,7 +353,18 @@ class CompareTest(TempDirCase):
         synthetic.write_compare(path, replicates=3, years=2, uncertainty=what)
         out = os.path.join(self.tmp, "posterior.html")
         report.write_report(path, out)
-        self.assertIn(f"The intervals include:</strong> {what}", read_text(out))
+        self.assertIn(f"it includes {what}", read_text(out))
+
+    def test_report_on_an_older_file_says_its_effect_sizes_are_d_z(self):
+        path = os.path.join(self.tmp, "old-compare.h5")
+        synthetic.write_compare(path, standardised=False)
+        c = read.load(path)
+        self.assertEqual(c.measures["n_ties"].effect_standardiser, "")
+        self.assertTrue(math.isnan(c.measures["n_ties"].effect_scale))
+        report.write_report(path, path[:-3] + ".html")
+        text = read_text(path[:-3] + ".html")
+        self.assertIn("paired d_z (older file)", text)
+        self.assertIn("reported the paired <em>d_z</em>", text)
 
 
 class SweepTest(TempDirCase):
@@ -406,6 +427,36 @@ class SweepTest(TempDirCase):
                 self.assertIn("mu*" if method == "morris" else "first order", text)
 
 
+    def test_report_on_sobol_estimates_outside_0_to_1(self):
+        # A current file: the estimators are named, and a wild value is put down to estimation error.
+        path = os.path.join(self.tmp, "wild.h5")
+        synthetic.write_sweep(path, method="saltelli", wild=True)
+        s = read.load(path)
+        self.assertEqual(s.sensitivity["attainment_gap"].estimator, synthetic.SOBOL_ESTIMATOR)
+        report.write_report(path, path[:-3] + ".html")
+        text = read_text(path[:-3] + ".html")
+        self.assertIn("Some Sobol estimates lie well outside 0 to 1 (attainment_gap)", text)
+        self.assertIn("estimation error", text)
+        self.assertNotIn("design is too small", text)
+        self.assertNotIn("did not centre", text)
+        # A file from before the estimator was centred: the estimator is blamed, not the design.
+        old = os.path.join(self.tmp, "old.h5")
+        synthetic.write_sweep(old, method="saltelli", wild=True, estimator=None)
+        self.assertEqual(read.load(old).sensitivity["attainment_gap"].estimator, "")
+        report.write_report(old, old[:-3] + ".html")
+        text = read_text(old[:-3] + ".html")
+        self.assertIn("whose estimator did not centre the output", text)
+        self.assertNotIn("Some Sobol estimates lie well outside", text)
+        self.assertNotIn("design is too small", text)
+        # Tame indices from a current file: no note at all.
+        tame = os.path.join(self.tmp, "tame.h5")
+        synthetic.write_sweep(tame, method="saltelli")
+        report.write_report(tame, tame[:-3] + ".html")
+        text = read_text(tame[:-3] + ".html")
+        self.assertNotIn("did not centre", text)
+        self.assertNotIn("lie well outside", text)
+
+
 class CommandLineTest(TempDirCase):
     def test_help(self):
         for args in (("--help",), ("report", "--help")):
@@ -446,13 +497,43 @@ class CommandLineTest(TempDirCase):
 
     def test_t_factor(self):
         self.assertTrue(np.isnan(read.t_factor(1)))
-        self.assertAlmostEqual(read.t_factor(2), 12.706)
-        self.assertAlmostEqual(read.t_factor(20), 2.093)
-        self.assertTrue(1.96 < read.t_factor(1000) < 1.97)
+        # 0.975 quantiles of Student's t (1, 2, 4, 19, 29, 119 and 999 degrees of freedom), to 1e-10.
+        for n, t in ((2, 12.7062047361747), (3, 4.30265272974946), (5, 2.77644510519779),
+                     (20, 2.09302405440831), (30, 2.04522964213270), (120, 1.98009987643),
+                     (1000, 1.96234146113345)):
+            self.assertAlmostEqual(read.t_factor(n), t, places=10, msg=f"n = {n}")
+        self.assertTrue(1.959963 < read.t_factor(100000) < read.t_factor(1000))
         mean, lo, hi = read.mean_ci(np.array([[1.0, 2.0], [3.0, 2.0]]))
         np.testing.assert_allclose(mean, [2.0, 2.0])
-        np.testing.assert_allclose(hi - mean, [12.706, 0.0], atol=1e-9)
+        np.testing.assert_allclose(hi - mean, [12.7062047361747, 0.0], atol=1e-9)
         np.testing.assert_allclose(mean - lo, hi - mean)
+
+    def test_t_factor_matches_the_intervals_schoolsim_stores(self):
+        # The intervals of a real comparison file come from schoolsim's own t quantiles
+        # (boost); the analysis package's agree to 1e-9 for each number of replicates.
+        exe = os.environ.get("SCHOOLSIM_EXE")
+        if not exe:
+            self.skipTest("SCHOOLSIM_EXE is not set")
+        scenario = os.path.join(self.tmp, "a.yaml")
+        with open(scenario, "w") as fh:
+            fh.write("seed: 3\nyears: 2\nworld: {schools: 60, areas: 2}\n"
+                     "pipeline: [crises, turnover, attainment, {market: {choice: 0.5}}]\n")
+        other = os.path.join(self.tmp, "b.yaml")
+        with open(other, "w") as fh:
+            fh.write("extends: a.yaml\nset: {market.choice: 1}\n")
+        for n in (2, 3, 7):
+            out = os.path.join(self.tmp, f"cmp{n}.h5")
+            done = subprocess.run([exe, "compare", scenario, other, "--replicates", str(n), "-q", "-o", out],
+                                  capture_output=True, text=True, timeout=120)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            cm = read.load(out).measures["dissimilarity"]
+            d = cm.b[:, -1] - cm.a[:, -1]
+            se = d.std(ddof=1) / math.sqrt(n)
+            self.assertGreater(se, 0)
+            stored = (cm.diff_hi[-1] - cm.diff_lo[-1]) / 2 / se
+            self.assertAlmostEqual(read.t_factor(n), stored, places=9, msg=f"n = {n}")
+            self.assertEqual(cm.effect_standardiser, "SD between replicates of arm A (at the end)")
+            self.assertAlmostEqual(cm.effect_size, cm.diff_mean[-1] / cm.a[:, -1].std(ddof=1), places=9)
 
 
 if __name__ == "__main__":

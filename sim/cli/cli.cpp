@@ -323,6 +323,22 @@ int cmd_validate(const Registry& registry, const std::vector<std::string>& files
   return status;
 }
 
+// "" when a scenario's timeline fits in `years` years, else why not (for --years).
+std::string years_too_short(const Scenario& sc, std::int32_t years, const std::string& label) {
+  for (const auto& ev : sc.timeline)
+    if (ev.year >= years)
+      return "--years " + std::to_string(years) + " is too short for the timeline event of " + label + " in year " +
+             std::to_string(ev.year);
+  return "";
+}
+
+// The --set changes as one line, for the output file's /meta.
+std::string joined_sets(const std::vector<std::string>& sets) {
+  std::string out;
+  for (const auto& s : sets) out += (out.empty() ? "" : "; ") + s;
+  return out;
+}
+
 struct RunArgs {
   std::string scenario;
   std::string output;
@@ -334,6 +350,7 @@ struct RunArgs {
   std::optional<std::int32_t> checkpoint_year;
   std::string checkpoint_file, restart_file;
   bool allow_large = false;
+  std::vector<std::string> sets;  // --set NAME=VALUE
   std::string posterior;
 };
 
@@ -447,17 +464,19 @@ int cmd_run(const Registry& registry, const RunArgs& args) {
     return kExitBadInput;
   }
   Scenario sc = std::move(*r.scenario);
+  if (const auto bad = apply_overrides(sc, args.sets, registry, args.scenario); !bad.empty()) {
+    print_errors(bad);
+    return kExitBadInput;
+  }
   if (sc.register_data && !args.quiet) std::cerr << sc.register_data->summary;  // what the register gave (docs/DATA.md)
   if (args.seed) sc.seed = *args.seed;
   if (args.replicates) sc.replicates = *args.replicates;
   if (args.years) {
+    if (const std::string why = years_too_short(sc, *args.years, args.scenario); !why.empty()) {
+      std::cerr << "schoolsim run: " << why << "; nothing was run or written.\n";
+      return kExitBadInput;
+    }
     sc.years = *args.years;
-    for (const auto& ev : sc.timeline)
-      if (ev.year >= sc.years) {
-        std::cerr << "schoolsim run: --years " << sc.years << " is too short for the timeline event in year "
-                  << ev.year << "; nothing was run or written.\n";
-        return kExitBadInput;
-      }
   }
   std::shared_ptr<const Posterior> posterior;
   if (!load_posterior_for("run", args.posterior, registry, {&sc}, posterior)) return kExitBadInput;
@@ -514,6 +533,7 @@ int cmd_run(const Registry& registry, const RunArgs& args) {
   std::optional<OutputFile> file;
   try {
     file.emplace(out_path, meta);
+    if (!args.sets.empty()) file->set_attribute("meta", "set", joined_sets(args.sets));
   } catch (const std::exception& e) {
     std::cerr << "schoolsim run: cannot create the output: " << e.what() << '\n';
     return kExitFailure;
@@ -592,6 +612,8 @@ int cmd_run(const Registry& registry, const RunArgs& args) {
 struct CompareArgs {
   std::string a, b, output, from, posterior;
   std::optional<std::uint64_t> seed;
+  std::optional<std::int32_t> years;
+  std::vector<std::string> sets;  // --set NAME=VALUE, applied to both arms
   std::int32_t replicates = 20;
   std::int32_t threads = 1;
   bool quiet = false;
@@ -602,6 +624,26 @@ std::string fixed(double v, int digits) {
   std::ostringstream o;
   o << std::fixed << std::setprecision(digits) << v;
   return o.str();
+}
+
+// Decimals that show three significant digits of a difference (or of its
+// interval's half-width, if wider): a small measure beside a large effect
+// is not shown as 0.000. With no difference at all, those of the values.
+int table_decimals(double diff, double lo, double hi, std::initializer_list<double> values) {
+  double ref = std::max(std::abs(diff), std::isfinite(hi - lo) ? (hi - lo) / 2 : 0.0);
+  if (!(ref > 0))
+    for (double v : values) ref = std::max(ref, std::isfinite(v) ? std::abs(v) : 0.0);
+  if (!(ref > 0)) return 0;
+  return std::clamp(2 - static_cast<int>(std::floor(std::log10(ref))), 0, 8);
+}
+
+std::string_view effect_basis_code(EffectBasis basis) {
+  switch (basis) {
+    case EffectBasis::pupil_sd: return "as is";
+    case EffectBasis::between_schools: return "schools";
+    case EffectBasis::between_replicates: return "reps";
+  }
+  return "";
 }
 
 // Four significant digits, for values of any size.
@@ -621,6 +663,24 @@ int cmd_compare(const Registry& registry, const CompareArgs& args) {
     return kExitBadInput;
   }
   Scenario a = std::move(*ra.scenario), b = std::move(*rb.scenario);
+  {
+    std::vector<Diagnostic> bad = apply_overrides(a, args.sets, registry, "A (" + args.a + ")");
+    // A value wrong for both arms is listed once.
+    for (const Diagnostic& d : apply_overrides(b, args.sets, registry, "B (" + args.b + ")"))
+      if (std::none_of(bad.begin(), bad.end(), [&](const Diagnostic& e) { return e.str() == d.str(); })) bad.push_back(d);
+    if (!bad.empty()) {
+      print_errors(bad);
+      return kExitBadInput;
+    }
+  }
+  if (args.years) {
+    for (const auto& [sc, label] : {std::pair{&a, "A (" + args.a + ")"}, std::pair{&b, "B (" + args.b + ")"}})
+      if (const std::string why = years_too_short(*sc, *args.years, label); !why.empty()) {
+        std::cerr << "schoolsim compare: " << why << "; nothing was run or written.\n";
+        return kExitBadInput;
+      }
+    a.years = b.years = *args.years;
+  }
   if (args.seed) a.seed = *args.seed;
   std::shared_ptr<const Posterior> posterior;
   if (!load_posterior_for("compare", args.posterior, registry, {&a, &b}, posterior)) return kExitBadInput;
@@ -649,6 +709,7 @@ int cmd_compare(const Registry& registry, const CompareArgs& args) {
   std::optional<OutputFile> file;
   try {
     file.emplace(out_path, meta);
+    if (!args.sets.empty()) file->set_attribute("meta", "set", joined_sets(args.sets));
   } catch (const std::exception& e) {
     std::cerr << "schoolsim compare: cannot create the output: " << e.what() << '\n';
     return kExitFailure;
@@ -701,6 +762,8 @@ int cmd_compare(const Registry& registry, const CompareArgs& args) {
       file->set_attribute(g, "unit", std::string(mi.unit));
       file->set_attribute(g, "meaning", std::string(mi.meaning));
       file->set_attribute(g, "effect_size", c.effect_size[m]);
+      file->set_attribute(g, "effect_scale", c.effect_scale[m]);
+      file->set_attribute(g, "effect_standardiser", std::string(effect_basis_text(c.effect_basis[m])));
     }
   });
   if (status != kExitOk || args.quiet) return status;
@@ -710,18 +773,29 @@ int cmd_compare(const Registry& registry, const CompareArgs& args) {
     << c.replicates << " paired replicates from seed " << a.seed << " (same world and random numbers in both arms), "
     << a.years << " years\n"
     << "intervals include: " << uncertainty_text(posterior) << "\n\n"
-    << std::left << std::setw(22) << "measure at the end" << std::right << std::setw(12) << "A" << std::setw(12) << "B"
-    << std::setw(12) << "B - A" << std::setw(26) << "95% interval" << std::setw(9) << "effect" << "  unit\n";
+    << std::left << std::setw(22) << "measure" << std::right << std::setw(12) << "start" << std::setw(12) << "end: A"
+    << std::setw(12) << "B" << std::setw(12) << "B - A" << std::setw(28) << "95% interval" << std::setw(8) << "effect"
+    << "  " << std::left << std::setw(8) << "by" << std::setw(16) << "unit" << "meaning\n";
   for (std::size_t m = 0; m < kMeasureCount; ++m) {
     const auto& mi = kSystemMeasures[m];
-    const int digits = mi.unit == "schools" || mi.unit == "ties" || mi.unit == "pupils" || mi.unit == "count" ? 1 : 3;
-    o << std::left << std::setw(22) << mi.name << std::right << std::setw(12) << fixed(c.mean_at(c.a[m], last), digits)
-      << std::setw(12) << fixed(c.mean_at(c.b[m], last), digits) << std::setw(12) << fixed(c.diff_mean[m][last], digits)
-      << std::setw(26) << ("[" + fixed(c.diff_lo[m][last], digits) + ", " + fixed(c.diff_hi[m][last], digits) + "]")
-      << std::setw(9) << fixed(c.effect_size[m], 2) << "  " << mi.unit << "\n";
+    const double start = c.mean_at(c.a[m], 0), va = c.mean_at(c.a[m], last), vb = c.mean_at(c.b[m], last);
+    const double diff = c.diff_mean[m][last], lo = c.diff_lo[m][last], hi = c.diff_hi[m][last];
+    const int digits = table_decimals(diff, lo, hi, {start, va, vb});
+    o << std::left << std::setw(22) << mi.name << std::right << std::setw(12) << fixed(start, digits) << std::setw(12)
+      << fixed(va, digits) << std::setw(12) << fixed(vb, digits) << std::setw(12) << fixed(diff, digits)
+      << std::setw(28) << ("[" + fixed(lo, digits) + ", " + fixed(hi, digits) + "]") << std::setw(8)
+      << fixed(c.effect_size[m], 2) << "  " << std::left << std::setw(8) << effect_basis_code(c.effect_basis[m])
+      << std::setw(16) << mi.unit << brief_meaning(mi.name) << "\n";
   }
-  o << "\neffect: mean difference / SD of the paired differences (Cohen's d_z); the difference over time,\n"
-       "per replicate, is in " << out_path.string() << "\n";
+  o << std::right
+    << "\neffect: B - A on a common scale; \"by\" says which:\n"
+       "  as is    measures in pupil SD: the difference itself, unstandardised (read against 0.2, 0.5, 0.8)\n"
+       "  schools  means over schools: divided by the SD between schools (arm A, at the end), a d to read\n"
+       "           against 0.2, 0.5, 0.8\n"
+       "  reps     the others: divided by the SD between replicates of arm A (at the end), how much whole\n"
+       "           systems differ; not Cohen's scale, large values are common; - where A does not vary\n"
+       "The difference over time, per replicate, is in "
+    << out_path.string() << "\n";
   return kExitOk;
 }
 
@@ -786,12 +860,32 @@ struct SweepArgs {
   std::string experiment, output, export_dir, posterior;
   std::int32_t threads = 1;
   bool quiet = false;
+  std::vector<std::string> sets;  // --set NAME=VALUE, applied to the swept scenario
 };
+
+// --set on a sweep: changes the scenario every run starts from, but not a
+// parameter the design itself varies.
+std::vector<Diagnostic> sweep_overrides(Experiment& e, const std::vector<std::string>& sets, const Registry& registry) {
+  std::vector<Diagnostic> bad;
+  for (const auto& s : sets) {
+    const std::string key = s.substr(0, s.find('='));
+    for (const auto& p : e.parameters)
+      if (p.name == key)
+        bad.push_back({"--set " + s, 0, 0, key + ": swept by the experiment (" + e.source +
+                                               ", parameters); --set can only fix a parameter the design does not vary"});
+  }
+  if (!bad.empty()) return bad;
+  return apply_overrides(e.base, sets, registry, "the swept scenario (" + e.base.source + ")");
+}
 
 int cmd_sweep(const Registry& registry, const SweepArgs& args) {
   ExperimentResult r = load_experiment(args.experiment, registry);
   if (!r.experiment) {
     print_errors(r.errors);
+    return kExitBadInput;
+  }
+  if (const auto bad = sweep_overrides(*r.experiment, args.sets, registry); !bad.empty()) {
+    print_errors(bad);
     return kExitBadInput;
   }
   Experiment& e = *r.experiment;
@@ -926,6 +1020,7 @@ int cmd_sweep(const Registry& registry, const SweepArgs& args) {
   std::ostringstream summary;
   try {
     OutputFile file(out_path, meta);
+    if (!args.sets.empty()) file.set_attribute("meta", "set", joined_sets(args.sets));
     {
       std::ifstream in(args.experiment);
       std::stringstream text;
@@ -980,6 +1075,7 @@ int cmd_sweep(const Registry& registry, const SweepArgs& args) {
         file.write_table(g + "/total", {k}, so.total.data(), "share", "Sobol total index");
         file.write_table(g + "/total_lo", {k}, so.total_lo.data(), "share", "lower end of its 95% bootstrap interval");
         file.write_table(g + "/total_hi", {k}, so.total_hi.data(), "share", "upper end of its 95% bootstrap interval");
+        file.set_attribute(g, "estimator", std::string(experiment::kSobolEstimator));
         for (std::size_t j = 0; j < k; ++j) {
           const auto i = static_cast<Eigen::Index>(j);
           summary << "  " << std::left << std::setw(34) << names[j] << " first " << std::right
@@ -1248,6 +1344,15 @@ static void add_threads(CLI::App* command, std::int32_t& threads) {
       ->capture_default_str();
 }
 
+// The --set option, the same for run, compare and sweep.
+static void add_set(CLI::App* command, std::vector<std::string>& sets, const std::string& what) {
+  command->add_option("--set", sets,
+                      "Change a parameter of " + what + ", as mechanism.parameter=value or world.parameter=value "
+                      "(repeatable), checked as the scenario file's values are")
+      ->type_name("NAME=VALUE")
+      ->allow_extra_args(false);
+}
+
 int run_cli(int argc, char** argv, const Registry& registry) {
   CLI::App app{
       "schoolsim: an agent-based simulation of school-to-school collaboration and competition.\n"
@@ -1268,6 +1373,7 @@ int run_cli(int argc, char** argv, const Registry& registry) {
   run->add_option("--years", run_args.years, "Override the number of simulated years")
       ->check(CLI::Range(1, 200));
   add_threads(run, run_args.threads);
+  add_set(run, run_args.sets, "the scenario");
   run->add_flag("--allow-large", run_args.allow_large,
                 "Run even when the estimated memory or output size exceeds what this machine has");
   run->add_flag("-q,--quiet", run_args.quiet, "Print nothing but errors (no progress bar or summary)");
@@ -1297,6 +1403,9 @@ int run_cli(int argc, char** argv, const Registry& registry) {
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   cmp->add_option("--seed", compare_args.seed, "Seed for both arms (default: A's seed)");
+  cmp->add_option("--years", compare_args.years, "Simulated years of both arms (default: the scenarios' own)")
+      ->check(CLI::Range(1, 200));
+  add_set(cmp, compare_args.sets, "both arms");
   add_threads(cmp, compare_args.threads);
   cmp->add_flag("-q,--quiet", compare_args.quiet, "Print nothing but errors");
   cmp->add_option("--posterior", compare_args.posterior,
@@ -1318,6 +1427,7 @@ int run_cli(int argc, char** argv, const Registry& registry) {
       ->check(CLI::ExistingFile);
   sweep->add_option("-o,--output", sweep_args.output, "Output HDF5 file (default: results/<experiment name>.h5)");
   add_threads(sweep, sweep_args.threads);
+  add_set(sweep, sweep_args.sets, "the swept scenario (not a swept parameter)");
   sweep->add_option("--posterior", sweep_args.posterior,
                     "Draw the parameters each run does not sweep from this calibration's posterior, per replicate")
       ->check(CLI::ExistingFile);

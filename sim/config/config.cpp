@@ -47,7 +47,7 @@ std::from_chars_result number_from_chars(const char* first, const char* last, do
 
 const std::vector<std::string> kTopKeys = {"extends", "name",     "description", "seed",
                                            "replicates", "years", "world",     "pipeline",
-                                           "set",     "timeline", "record"};
+                                           "without", "set",   "timeline",  "record"};
 const std::vector<std::string> kTimelineKeys = {"year", "term", "set"};
 const std::vector<std::string> kRecordKeys = {"every", "schools", "attainment", "system", "ties"};
 
@@ -267,6 +267,11 @@ class Checker {
 
   const std::string& file() const { return file_; }
 
+  // The mechanisms this file's `without:` removed from the inherited pipeline,
+  // each with the name it was removed by, so that a change to one says why it
+  // is gone.
+  std::vector<std::pair<std::string, std::string>> removed;
+
  private:
   std::string file_;
   std::vector<Diagnostic>& errors_;
@@ -350,7 +355,11 @@ std::optional<std::pair<std::size_t, std::size_t>> resolve_name(Checker& c, cons
   }
   if (entry == sc.pipeline.size()) {
     if (!pipeline_known) return std::nullopt;  // the pipeline's own error says why
-    if (registry.find(mech))
+    const auto gone = std::find_if(c.removed.begin(), c.removed.end(), [&](const auto& r) { return r.first == mech; });
+    if (gone != c.removed.end())
+      c.error(key_node, path + ": '" + mech + "' is removed from the pipeline by without: [" + gone->second +
+                            "]; remove this change, or take '" + gone->second + "' out of without");
+    else if (registry.find(mech))
       c.error(key_node, path + ": '" + mech +
                             "' is not in the pipeline of this scenario; add it to the pipeline "
                             "or remove this change");
@@ -743,6 +752,96 @@ int second_document(const std::string& text) {
 }
 
 
+// `without: [name, ...]` in a file that extends another: removes mechanisms
+// from the inherited pipeline, each named itself or by its family (the models/
+// folder it lives in: a framework such as durkheim, or policy). Every name
+// must remove something still in the pipeline. Returns false when the list
+// could not be applied, so that later changes are not blamed for it.
+bool parse_without(Checker& c, const YAML::Node& node, const Registry& registry, Scenario& sc, bool inherit,
+                   bool own_pipeline, const std::string& parent) {
+  if (!inherit) {
+    c.error(node, "without: removes mechanisms from the pipeline of the scenario this one extends, and this "
+                  "file extends none; give extends, or leave the mechanisms out of pipeline");
+    return false;
+  }
+  if (own_pipeline) {
+    c.error(node, "without: removes mechanisms from the inherited pipeline, but this file gives a pipeline of "
+                  "its own, which replaces it; leave the mechanisms out of that pipeline instead");
+    return false;
+  }
+  std::vector<YAML::Node> items;
+  if (node.IsScalar()) {
+    items.push_back(node);
+  } else if (node.IsSequence()) {
+    for (std::size_t i = 0; i < node.size(); ++i) items.push_back(node[i]);
+  } else {
+    c.error(node, "without: expected a list of mechanism or framework names, such as [durkheim], found " +
+                      Checker::describe(node));
+    return false;
+  }
+  std::vector<std::string> known = registry.names();
+  for (const auto& m : registry.mechanisms())
+    if (std::find(known.begin(), known.end(), m.family) == known.end()) known.push_back(m.family);
+  auto listed = [&] {
+    std::vector<std::string> names;
+    for (const auto& e : sc.pipeline) names.push_back(e.info->name);
+    return names.empty() ? std::string("none left") : join(names);
+  };
+  bool ok = true;
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const YAML::Node& item = items[i];
+    const std::string path = node.IsSequence() ? "without[" + std::to_string(i) + "]" : "without";
+    if (!item.IsScalar()) {
+      c.error(item, path + ": expected a mechanism or framework name, found " + Checker::describe(item));
+      ok = false;
+      continue;
+    }
+    const std::string name = item.Scalar();
+    if (!seen.insert(name).second) {
+      c.error(item, path + ": '" + name + "' is listed twice");
+      continue;
+    }
+    const MechanismInfo* info = registry.find(name);
+    std::vector<std::string> family;
+    for (const auto& m : registry.mechanisms())
+      if (m.family == name) family.push_back(m.name);
+    if (!info && family.empty()) {
+      std::string msg = path + ": unknown mechanism or framework '" + excerpt(name) + "'";
+      const std::string guess = nearest(name, known);
+      msg += guess.empty() ? "; valid names are: " + join(known) : "; did you mean '" + guess + "'?";
+      c.error(item, msg);
+      ok = false;
+      continue;
+    }
+    // A mechanism's own name removes it; a family's name removes every one of its mechanisms.
+    const std::vector<std::string> targets = info ? std::vector<std::string>{name} : family;
+    std::size_t removed_here = 0;
+    for (const auto& t : targets) {
+      const auto at = std::find_if(sc.pipeline.begin(), sc.pipeline.end(),
+                                   [&](const PipelineEntry& e) { return e.info->name == t; });
+      if (at == sc.pipeline.end()) continue;
+      sc.pipeline.erase(at);
+      c.removed.emplace_back(t, name);
+      ++removed_here;
+    }
+    if (removed_here > 0) continue;
+    const auto before = std::find_if(c.removed.begin(), c.removed.end(), [&](const auto& r) {
+      return std::find(targets.begin(), targets.end(), r.first) != targets.end();
+    });
+    if (before != c.removed.end())
+      c.error(item, path + ": '" + name + "' is already removed by '" + before->second + "' in this list");
+    else if (info)
+      c.error(item, path + ": '" + name + "' is not in the pipeline inherited from " + parent +
+                        " (" + listed() + ")");
+    else
+      c.error(item, path + ": no mechanism of '" + name + "' (" + join(family) +
+                        ") is in the pipeline inherited from " + parent + " (" + listed() + ")");
+    ok = false;
+  }
+  return ok;
+}
+
 LoadResult load_chain(const std::string& path, const Registry& registry, std::vector<std::string>& chain,
                       const ReadFile& read);
 YAML::Mark unclosed_flow(const std::string& text, const YAML::Mark& stop);
@@ -761,6 +860,7 @@ LoadResult parse_node(const YAML::Node& root, const std::string& name, const Reg
 
   // A scenario may start from another and override only what differs.
   bool inherit = false;
+  std::string parent_name;
   if (const YAML::Node n = root["extends"]) {
     if (auto parent = c.text(n, "extends")) {
       namespace fs = std::filesystem;
@@ -816,6 +916,7 @@ LoadResult parse_node(const YAML::Node& root, const std::string& name, const Reg
       }
       sc = std::move(*base.scenario);
       inherit = true;
+      parent_name = *parent;
     }
   }
   sc.source = name;
@@ -868,6 +969,12 @@ LoadResult parse_node(const YAML::Node& root, const std::string& name, const Reg
     sc.pipeline.clear();
     pipeline_ok = parse_pipeline(c, root["pipeline"], registry, sc);
   }
+  if (const YAML::Node n = root["without"]) {
+    if (inherit || !root["extends"])
+      pipeline_ok = parse_without(c, n, registry, sc, inherit, root["pipeline"].IsDefined(), parent_name) && pipeline_ok;
+    else
+      pipeline_ok = false;  // the extends key's own error says why
+  }
   if (const YAML::Node set = root["set"]) {
     if (!set.IsMap()) {
       c.error(set, "set: expected a mapping of mechanism.parameter to value");
@@ -895,6 +1002,10 @@ LoadResult parse_node(const YAML::Node& root, const std::string& name, const Reg
       std::size_t e = 0;
       while (e < sc.pipeline.size() && sc.pipeline[e].info != old.info) ++e;
       const std::string what = old.info->name + "." + old.info->params[ev.param].name;
+      // An event of a mechanism `without:` removed goes with it.
+      if (e == sc.pipeline.size() &&
+          std::any_of(c.removed.begin(), c.removed.end(), [&](const auto& r) { return r.first == old.info->name; }))
+        continue;
       if (e == sc.pipeline.size()) {
         c.error(root["pipeline"], "the inherited timeline changes '" + what +
                                       "', but this pipeline has no '" + old.info->name + "'; give a timeline");
@@ -1220,6 +1331,87 @@ ExperimentResult load_experiment(const std::string& path, const Registry& regist
   read_document(path, "experiment", r.errors,
                 [&](Checker& c, const YAML::Node& root) { parse_experiment(c, root, path, registry, r); });
   return r;
+}
+
+std::vector<Diagnostic> apply_overrides(Scenario& scenario, const std::vector<std::string>& overrides,
+                                        const Registry& registry, const std::string& scenario_label) {
+  std::vector<Diagnostic> errors;
+  Scenario sc = scenario;
+  std::set<std::string> seen;
+  const auto& world_specs = registry.world().params;
+  std::vector<std::string> world_names;
+  for (const auto& sp : world_specs) world_names.push_back(sp.name);
+  for (const std::string& text : overrides) {
+    std::vector<Diagnostic> found;
+    Checker c("--set " + excerpt(text), found);
+    const auto eq = text.find('=');
+    auto trim = [](std::string s) {
+      const auto a = s.find_first_not_of(" \t"), b = s.find_last_not_of(" \t");
+      return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
+    };
+    const std::string key = trim(text.substr(0, eq)), value_text = eq == std::string::npos ? "" : trim(text.substr(eq + 1));
+    const auto dot = key.find('.');
+    YAML::Node value;
+    if (eq == std::string::npos || key.empty() || dot == std::string::npos || dot == 0 || dot + 1 == key.size()) {
+      c.error(YAML::Mark::null_mark(), "expected mechanism.parameter=value or world.parameter=value, such as "
+                                       "market.choice=0.5 or world.schools=500");
+    } else if (value_text.empty()) {
+      c.error(YAML::Mark::null_mark(), key + ": no value after '='");
+    } else if (!seen.insert(key).second) {
+      c.error(YAML::Mark::null_mark(), key + ": given twice; give each parameter once");
+    } else {
+      try {
+        value = YAML::Load(value_text);
+      } catch (const YAML::Exception&) {
+        c.error(YAML::Mark::null_mark(), key + ": '" + excerpt(value_text) + "' is not a value");
+      }
+    }
+    if (found.empty()) {
+      const std::string mech = key.substr(0, dot), param = key.substr(dot + 1);
+      if (mech == "world") {
+        const int i = param_index(world_specs, param);
+        if (i < 0) {
+          c.unknown(YAML::Node(param), "", param, world_names, "parameter", " of world");
+        } else if (sc.register_data &&
+                   std::find(kRegisterReplaces.begin(), kRegisterReplaces.end(), param) != kRegisterReplaces.end()) {
+          c.error(YAML::Mark::null_mark(), key + ": " + scenario_label + " reads its schools from a register, "
+                                           "which gives this (docs/DATA.md)");
+        } else if (auto v = c.value(value, key, world_specs[static_cast<std::size_t>(i)])) {
+          sc.world[static_cast<std::size_t>(i)] = *v;
+        }
+      } else {
+        std::size_t entry = sc.pipeline.size();
+        std::vector<std::string> in_pipeline;
+        for (std::size_t e = 0; e < sc.pipeline.size(); ++e) {
+          in_pipeline.push_back(sc.pipeline[e].info->name);
+          if (sc.pipeline[e].info->name == mech) entry = e;
+        }
+        if (entry == sc.pipeline.size()) {
+          if (registry.find(mech)) {
+            c.error(YAML::Mark::null_mark(), "'" + mech + "' is not in the pipeline of " + scenario_label +
+                                                 " (" + join(in_pipeline) + ")");
+          } else {
+            in_pipeline.push_back("world");
+            c.unknown(YAML::Node(mech), "", mech, in_pipeline, "mechanism");
+          }
+        } else {
+          const auto& specs = sc.pipeline[entry].info->params;
+          const int pi = param_index(specs, param);
+          std::vector<std::string> pnames;
+          for (const auto& sp : specs) pnames.push_back(sp.name);
+          if (pi < 0)
+            c.unknown(YAML::Node(param), "", param, pnames, "parameter", " of " + mech);
+          else if (auto v = c.value(value, key, specs[static_cast<std::size_t>(pi)]))
+            sc.pipeline[entry].values[static_cast<std::size_t>(pi)] = *v;
+        }
+      }
+    }
+    // The option has no line or column: the messages name it instead.
+    for (auto& d : found) d.line = d.column = 0;
+    errors.insert(errors.end(), found.begin(), found.end());
+  }
+  if (errors.empty()) scenario = std::move(sc);
+  return errors;
 }
 
 std::string to_yaml(const Scenario& sc, const Registry& registry) {

@@ -51,6 +51,15 @@ struct ExperimentResult {
 // measures to analyse.
 ExperimentResult load_experiment(const std::string& path, const Registry& registry);
 
+// Changes given on the command line (`--set NAME=VALUE`, repeatable), applied
+// to a loaded scenario: NAME is mechanism.parameter (a mechanism of its
+// pipeline) or world.parameter, and VALUE is checked as the scenario file's
+// `set:` and `world:` values are (type, range, choices). Returns every problem,
+// each naming the option as given (`--set market.choice=2`) and the scenario by
+// `scenario_label`; the scenario is changed only when there are none.
+std::vector<Diagnostic> apply_overrides(Scenario& scenario, const std::vector<std::string>& overrides,
+                                        const Registry& registry, const std::string& scenario_label);
+
 struct CalibrationLoad {
   std::optional<Calibration> calibration;  // set only when there are no errors
   std::vector<Diagnostic> errors;

@@ -15,6 +15,60 @@ double t_factor(std::int32_t n) {
   return boost::math::quantile(dist, 0.975);
 }
 
+namespace {
+
+// The school variable a per-school-mean measure averages, or nothing.
+enum class SchoolVariable { none, capacity, expectations, crisis, degree };
+
+SchoolVariable averaged_variable(std::string_view measure) {
+  if (measure == "mean_capacity") return SchoolVariable::capacity;
+  if (measure == "mean_expectations") return SchoolVariable::expectations;
+  if (measure == "mean_crisis") return SchoolVariable::crisis;
+  if (measure == "mean_degree") return SchoolVariable::degree;
+  return SchoolVariable::none;
+}
+
+double population_sd(const Eigen::ArrayXd& v) {
+  if (v.size() == 0) return std::numeric_limits<double>::quiet_NaN();
+  return std::sqrt((v - v.mean()).square().mean());
+}
+
+}  // namespace
+
+std::string_view effect_basis_text(EffectBasis basis) {
+  switch (basis) {
+    case EffectBasis::pupil_sd: return "pupil SD (the difference as it is)";
+    case EffectBasis::between_schools: return "SD between schools (arm A, at the end)";
+    case EffectBasis::between_replicates: return "SD between replicates of arm A (at the end)";
+  }
+  return "";
+}
+
+EffectBasis effect_basis_of(std::size_t measure) {
+  const MeasureInfo& mi = kSystemMeasures.at(measure);
+  if (mi.unit == "pupil SD") return EffectBasis::pupil_sd;
+  if (averaged_variable(mi.name) != SchoolVariable::none) return EffectBasis::between_schools;
+  return EffectBasis::between_replicates;
+}
+
+double between_school_sd(std::size_t measure, const State& s) {
+  switch (averaged_variable(kSystemMeasures.at(measure).name)) {
+    case SchoolVariable::capacity: return population_sd(s.capacity);
+    case SchoolVariable::expectations: return population_sd(s.expectations);
+    case SchoolVariable::crisis: return population_sd(s.crisis);
+    case SchoolVariable::degree: {
+      Eigen::ArrayXd degree = Eigen::ArrayXd::Zero(s.n_schools());
+      s.ties.for_each([&](TieStore::Slot t) {
+        degree(s.ties.a[t]) += 1;
+        degree(s.ties.b[t]) += 1;
+      });
+      return population_sd(degree);
+    }
+    case SchoolVariable::none: break;
+  }
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
 double Comparison::mean_at(const std::vector<double>& arm, std::size_t row) const {
   double s = 0;
   for (std::int32_t r = 0; r < replicates; ++r) s += arm[static_cast<std::size_t>(r) * terms.size() + row];
@@ -79,8 +133,32 @@ Comparison compare(const Scenario& a_in, const Scenario& b_in, const Registry& r
   c.diff_mean.assign(kMeasureCount, std::vector<double>(rows));
   c.diff_lo = c.diff_hi = c.diff_mean;
   c.effect_size.assign(kMeasureCount, 0.0);
+  c.effect_scale.assign(kMeasureCount, 1.0);
+  c.effect_basis.assign(kMeasureCount, EffectBasis::pupil_sd);
   const double tf = t_factor(replicates);
+  const double kNaN = std::numeric_limits<double>::quiet_NaN();
   for (std::size_t m = 0; m < kMeasureCount; ++m) {
+    // The effect's scale, from arm A at the end.
+    const EffectBasis basis = effect_basis_of(m);
+    double scale = 1.0;
+    if (basis == EffectBasis::between_schools) {
+      double var = 0;  // pooled over replicates
+      for (std::int32_t r = 0; r < replicates; ++r) {
+        const double sd = between_school_sd(m, done[static_cast<std::size_t>(2 * r)].final_state);
+        var += sd * sd / replicates;
+      }
+      scale = std::sqrt(var);
+    } else if (basis == EffectBasis::between_replicates) {
+      double sum = 0, sum2 = 0;
+      for (std::int32_t r = 0; r < replicates; ++r) {
+        const double v = done[static_cast<std::size_t>(2 * r)].system[m][rows - 1];
+        sum += v, sum2 += v * v;
+      }
+      const double mean = sum / replicates;
+      scale = replicates > 1 ? std::sqrt(std::max(0.0, (sum2 - replicates * mean * mean) / (replicates - 1))) : kNaN;
+    }
+    c.effect_basis[m] = basis;
+    c.effect_scale[m] = scale;
     for (std::int32_t r = 0; r < replicates; ++r)
       for (std::size_t row = 0; row < rows; ++row) {
         const std::size_t at = static_cast<std::size_t>(r) * rows + row;
@@ -100,8 +178,7 @@ Comparison compare(const Scenario& a_in, const Scenario& b_in, const Registry& r
       c.diff_mean[m][row] = mean;
       c.diff_lo[m][row] = mean - half;
       c.diff_hi[m][row] = mean + half;
-      if (row + 1 == rows)
-        c.effect_size[m] = var > 0 ? mean / std::sqrt(var) : std::numeric_limits<double>::quiet_NaN();
+      if (row + 1 == rows) c.effect_size[m] = scale > 0 ? mean / scale : kNaN;
     }
   }
   return c;

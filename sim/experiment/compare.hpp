@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sim/measures.hpp"
@@ -14,6 +15,20 @@
 
 namespace schoolsim {
 
+// What a measure's effect size is standardised by.
+enum class EffectBasis {
+  pupil_sd,            // already in pupil SD: the difference as it is
+  between_schools,     // a per-school mean: SD of the school variable between schools (arm A, at the end)
+  between_replicates,  // anything else: SD of the measure between replicates of arm A (at the end)
+};
+// How the basis reads in a table, the HDF5 attribute and the report.
+std::string_view effect_basis_text(EffectBasis basis);
+// The basis of a system measure (by its unit and what it averages).
+EffectBasis effect_basis_of(std::size_t measure);
+// With EffectBasis::between_schools: the standard deviation between the
+// schools of `s` of the variable the measure averages (population SD).
+double between_school_sd(std::size_t measure, const State& s);
+
 struct Comparison {
   std::int32_t replicates = 0;
   std::vector<std::int32_t> terms;  // terms completed at each row (0 = start)
@@ -21,9 +36,16 @@ struct Comparison {
   std::vector<std::vector<double>> a, b;
   // [measure][row]: mean of b - a over replicates and its 95% interval
   std::vector<std::vector<double>> diff_mean, diff_lo, diff_hi;
-  // [measure]: paired effect size (mean / sd of b - a) at the last row; NaN
-  // when the differences do not vary
+  // [measure]: the effect size at the last row, the mean of b - a divided by
+  // effect_scale: a difference analysts can read against 0.2, 0.5 and 0.8.
+  // (The paired d_z, mean / SD of b - a, is no such thing under common random
+  // numbers: the pairs' differences hardly vary, and d_z runs into the
+  // thousands.) NaN when the scale is 0 or unknown.
   std::vector<double> effect_size;
+  // [measure]: what the difference is divided by (1 for pupil SD) and how it
+  // is defined (effect_basis).
+  std::vector<double> effect_scale;
+  std::vector<EffectBasis> effect_basis;
 
   double mean_at(const std::vector<double>& arm, std::size_t row) const;
 };

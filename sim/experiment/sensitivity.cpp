@@ -36,7 +36,9 @@ double percentile(const std::vector<double>& sorted, double q) {
   return sorted[k] + (h - static_cast<double>(k)) * (sorted[k + 1] - sorted[k]);
 }
 
-// Sobol' estimates from the base rows, row i counted w[i] times.
+// Sobol' estimates from the base rows, row i counted w[i] times, on output
+// centred by the (weighted) mean of f(A) and f(B): adding a constant to y
+// changes no index.
 class SobolEstimator {
  public:
   SobolEstimator(const Eigen::VectorXd& y, int n, int d) : y_(y), n_(n), d_(d) {}
@@ -66,7 +68,10 @@ class SobolEstimator {
       for (Eigen::Index i = 0; i < n_; ++i) {
         const double wi = w[static_cast<std::size_t>(i)];
         const double diff = fab(i, j) - fa(i);
-        s1 += wi * fb(i) * diff;  // Saltelli et al. (2010), Table 2 (b)
+        // On centred output: f(B) itself would add mean * mean(f(AB_j) - f(A)),
+        // zero only on average, and swamp the index when the mean is large
+        // beside the spread.
+        s1 += wi * (fb(i) - mean) * diff;  // Saltelli et al. (2010), Table 2 (b)
         st += wi * diff * diff;   // Jansen (1999)
       }
       first(j) = var > 0 ? s1 / total_weight / var : kNaN;

@@ -20,13 +20,19 @@ struct MorrisIndices {
 };
 MorrisIndices morris_indices(const MorrisDesign& design, const Eigen::VectorXd& y);
 
-// First-order indices by Saltelli et al. (2010), S_j = mean(f(B)(f(AB_j) - f(A))) / V,
+// First-order indices by Saltelli et al. (2010), S_j = mean((f(B) - m)(f(AB_j) - f(A))) / V,
 // and total indices by Jansen (1999), ST_j = mean((f(A) - f(AB_j))^2) / 2 / V,
-// V the (population) variance of f(A) and f(B) together, as SALib's
-// sobol.analyze computes them. The intervals are bootstrap percentile intervals
+// on centred output: m and V the mean and (population) variance of f(A) and
+// f(B) together. SALib's sobol.analyze standardises y first, to the same
+// effect. Adding a constant to y changes no index. The intervals are bootstrap percentile intervals
 // at `confidence` over `bootstrap` resamples of the n base rows (with
 // replacement); with bootstrap == 0 they are NaN. If y does not vary, every
 // index is NaN.
+// The estimators, as the sweep file names them (its sensitivity groups'
+// `estimator` attribute): files without it came from an uncentred first-order
+// estimator.
+inline constexpr const char* kSobolEstimator =
+    "first order: Saltelli et al. (2010) on centred output; total: Jansen (1999)";
 struct SobolIndices {
   Eigen::VectorXd first, total, first_lo, first_hi, total_lo, total_hi;
 };
