@@ -15,6 +15,8 @@ namespace schoolsim::models {
 
 void register_all(Registry& registry) {
   registry.set_world(world_info());
+  // The registry lists the mechanisms in the phases of the process overview
+  // (docs/ODD.md, section 3), which is the order Registry::add requires.
   // 1. policy: programmes launch, area strategies broker, prescription
   registry.add(programme_info());
   registry.add(area_strategy_info());
@@ -39,6 +41,8 @@ void register_all(Registry& registry) {
   registry.add(market_info());
   registry.add(opportunities_info());
   registry.add(federations_info());
+  // 8. record: ties age a term (in every pipeline; the recorder then stores the state)
+  registry.add(tie_ageing_info());
 }
 
 const Registry& registry() {

@@ -8,31 +8,38 @@
 
 namespace schoolsim {
 
-namespace {
-
-// Pupil weights of the two groups in each school.
-struct GroupWeights {
-  Eigen::ArrayXd dis, adv;
-};
-
-GroupWeights weights(const State& s) {
+MeasureInputs::MeasureInputs(const State& s) {
   const Eigen::ArrayXd n = s.pupils.cast<double>();
-  return {n * s.disadvantaged, n * (1.0 - s.disadvantaged)};
+  dis = n * s.disadvantaged;
+  adv = n * (1.0 - s.disadvantaged);
+  const double total = dis.sum() + adv.sum();
+  mean_attainment = total <= 0 ? 0.0 : ((dis * s.attainment_dis).sum() + (adv * s.attainment_adv).sum()) / total;
+  s.ties.for_each([&](TieStore::Slot k) {
+    const TieKind k_kind = s.ties.kind[k];
+    ++kind[static_cast<std::size_t>(k_kind)];
+    bridging += schoolsim::bridging(s, s.ties.a[k], s.ties.b[k]) ? 1 : 0;
+    const std::int32_t net = s.ties.network[k];
+    if (k_kind == TieKind::programme && net >= 0 &&
+        s.networks.funded_until_term[static_cast<std::size_t>(net)] <= s.terms_done)
+      after_funding += 1;
+    trust += s.ties.trust[k];
+  });
 }
 
-double mean_attainment(const State& s, const GroupWeights& w);
-double attainment_gap(const State& s, const GroupWeights& w);
-double between_school_share(const State& s, const GroupWeights& w);
-double school_sd(const State& s, const GroupWeights& w);
-double n_challenging(const State& s, double mean_attainment);
-
-}  // namespace
-
-double mean_attainment(const State& s) { return mean_attainment(s, weights(s)); }
-double attainment_gap(const State& s) { return attainment_gap(s, weights(s)); }
-double between_school_share(const State& s) { return between_school_share(s, weights(s)); }
-double school_sd(const State& s) { return school_sd(s, weights(s)); }
-double n_challenging(const State& s) { return n_challenging(s, mean_attainment(s)); }
+// The named measures of the header: each the table's one implementation.
+double mean_attainment(const State& s) { return system_measure::mean_attainment(s, MeasureInputs(s)); }
+double attainment_gap(const State& s) { return system_measure::attainment_gap(s, MeasureInputs(s)); }
+double between_school_share(const State& s) { return system_measure::between_school_share(s, MeasureInputs(s)); }
+double school_sd(const State& s) { return system_measure::school_sd(s, MeasureInputs(s)); }
+double n_challenging(const State& s) { return system_measure::n_challenging(s, MeasureInputs(s)); }
+double ties_voluntary(const State& s) { return system_measure::ties_voluntary(s, MeasureInputs(s)); }
+double ties_programme(const State& s) { return system_measure::ties_programme(s, MeasureInputs(s)); }
+double ties_federation(const State& s) { return system_measure::ties_federation(s, MeasureInputs(s)); }
+double ties_movement(const State& s) { return system_measure::ties_movement(s, MeasureInputs(s)); }
+double ties_after_funding(const State& s) { return system_measure::ties_after_funding(s, MeasureInputs(s)); }
+double mean_trust(const State& s) { return system_measure::mean_trust(s, MeasureInputs(s)); }
+double bridging_share(const State& s) { return system_measure::bridging_share(s, MeasureInputs(s)); }
+double bonding_share(const State& s) { return system_measure::bonding_share(s, MeasureInputs(s)); }
 
 std::string_view brief_meaning(std::string_view measure) {
   static constexpr std::pair<std::string_view, std::string_view> kBrief[] = {
@@ -76,49 +83,74 @@ double mean_capacity(const State& s) { return s.n_schools() ? s.capacity.mean() 
 double mean_expectations(const State& s) { return s.n_schools() ? s.expectations.mean() : 0.0; }
 double mean_crisis(const State& s) { return s.n_schools() ? s.crisis.mean() : 0.0; }
 
-namespace {
+namespace system_measure {
 
-double mean_attainment(const State& s, const GroupWeights& w) {
-  const double total = w.dis.sum() + w.adv.sum();
-  if (total <= 0) return 0.0;
-  return ((w.dis * s.attainment_dis).sum() + (w.adv * s.attainment_adv).sum()) / total;
-}
+double mean_attainment(const State&, const MeasureInputs& in) { return in.mean_attainment; }
 
-double attainment_gap(const State& s, const GroupWeights& w) {
-  const double nd = w.dis.sum(), na = w.adv.sum();
+double attainment_gap(const State& s, const MeasureInputs& in) {
+  const double nd = in.dis.sum(), na = in.adv.sum();
   if (nd <= 0 || na <= 0) return 0.0;
-  return (w.adv * s.attainment_adv).sum() / na - (w.dis * s.attainment_dis).sum() / nd;
+  return (in.adv * s.attainment_adv).sum() / na - (in.dis * s.attainment_dis).sum() / nd;
 }
 
-double between_school_share(const State& s, const GroupWeights& w) {
+double between_school_share(const State& s, const MeasureInputs& in) {
   // Pupils within a school and group vary around the group mean with unit
   // variance (attainment is in pupil-SD units), so the total variance is
   // 1 + variance of the group means, weighted by pupils.
-  const double total = w.dis.sum() + w.adv.sum();
+  const Eigen::ArrayXd &dis = in.dis, &adv = in.adv;
+  const double total = dis.sum() + adv.sum();
   if (total <= 0) return 0.0;
-  const double mean = ((w.dis * s.attainment_dis).sum() + (w.adv * s.attainment_adv).sum()) / total;
-  const Eigen::ArrayXd school_mean =
-      (w.dis * s.attainment_dis + w.adv * s.attainment_adv) / (w.dis + w.adv).max(1e-12);
-  const Eigen::ArrayXd n = w.dis + w.adv;
+  const double mean = ((dis * s.attainment_dis).sum() + (adv * s.attainment_adv).sum()) / total;
+  const Eigen::ArrayXd school_mean = (dis * s.attainment_dis + adv * s.attainment_adv) / (dis + adv).max(1e-12);
+  const Eigen::ArrayXd n = dis + adv;
   const double between = (n * (school_mean - mean).square()).sum() / total;
   // Group differences inside a school are part of the within-school variance.
   const double within_groups =
-      ((w.dis * (s.attainment_dis - school_mean).square()).sum() +
-       (w.adv * (s.attainment_adv - school_mean).square()).sum()) /
+      ((dis * (s.attainment_dis - school_mean).square()).sum() + (adv * (s.attainment_adv - school_mean).square()).sum()) /
       total;
   return between / (between + within_groups + kWithinGroupVariance);
 }
 
-double school_sd(const State& s, const GroupWeights& w) {
-  const Eigen::ArrayXd n = w.dis + w.adv;
+double school_sd(const State& s, const MeasureInputs& in) {
+  const Eigen::ArrayXd n = in.dis + in.adv;
   const double total = n.sum();
   if (total <= 0) return 0.0;
-  const Eigen::ArrayXd m = (w.dis * s.attainment_dis + w.adv * s.attainment_adv) / n.max(1e-12);
+  const Eigen::ArrayXd m = (in.dis * s.attainment_dis + in.adv * s.attainment_adv) / n.max(1e-12);
   const double mean = (n * m).sum() / total;
   return std::sqrt((n * (m - mean).square()).sum() / total);
 }
 
+double n_challenging(const State& s, const MeasureInputs& in) {
+  double count = 0;
+  for (std::int32_t i = 0; i < s.n_schools(); ++i) {
+    const double m = school_result(s, i);
+    count += (s.disadvantaged[i] >= kChallengingDisadvantaged || m - in.mean_attainment <= kChallengingResult) ? 1 : 0;
+  }
+  return count;
+}
+
+namespace {
+double ties_of_kind(const MeasureInputs& in, TieKind k) { return static_cast<double>(in.kind[static_cast<std::size_t>(k)]); }
 }  // namespace
+double ties_voluntary(const State&, const MeasureInputs& in) { return ties_of_kind(in, TieKind::voluntary); }
+double ties_programme(const State&, const MeasureInputs& in) { return ties_of_kind(in, TieKind::programme); }
+double ties_federation(const State&, const MeasureInputs& in) { return ties_of_kind(in, TieKind::federation); }
+double ties_movement(const State&, const MeasureInputs& in) { return ties_of_kind(in, TieKind::movement); }
+double ties_after_funding(const State&, const MeasureInputs& in) { return in.after_funding; }
+
+double mean_trust(const State& s, const MeasureInputs& in) {
+  return s.ties.size() ? in.trust / static_cast<double>(s.ties.size()) : 0.0;
+}
+
+double bridging_share(const State& s, const MeasureInputs& in) {
+  return s.ties.size() == 0 ? 0.0 : static_cast<double>(in.bridging) / static_cast<double>(s.ties.size());
+}
+
+double bonding_share(const State& s, const MeasureInputs& in) {
+  return s.ties.size() == 0 ? 0.0 : 1.0 - bridging_share(s, in);
+}
+
+}  // namespace system_measure
 
 double total_pupils(const State& s) { return static_cast<double>(s.pupils.cast<double>().sum()); }
 
@@ -169,19 +201,6 @@ double enrolment_gini(const State& s) {
   return sum > 0 ? cum / (static_cast<double>(n) * sum) : 0.0;
 }
 
-namespace {
-
-double n_challenging(const State& s, double mean) {
-  double count = 0;
-  for (std::int32_t i = 0; i < s.n_schools(); ++i) {
-    const double m = school_result(s, i);
-    count += (s.disadvantaged[i] >= kChallengingDisadvantaged || m - mean <= kChallengingResult) ? 1 : 0;
-  }
-  return count;
-}
-
-}  // namespace
-
 double n_schools_in_crisis(const State& s) {
   return static_cast<double>((s.crisis > kCrisisThreshold).count());
 }
@@ -195,12 +214,6 @@ double mean_degree(const State& s) {
 namespace {
 
 std::size_t idx(std::int32_t i) { return static_cast<std::size_t>(i); }
-
-double ties_of_kind(const State& s, TieKind k) {
-  std::size_t count = 0;
-  s.ties.for_each([&](TieStore::Slot t) { count += s.ties.kind[t] == k ? 1 : 0; });
-  return static_cast<double>(count);
-}
 
 }  // namespace
 
@@ -281,20 +294,6 @@ double isolates(const State& s) {
   return count;
 }
 
-double bridging_share(const State& s) {
-  if (s.ties.size() == 0) return 0.0;
-  std::size_t bridging = 0;
-  s.ties.for_each([&](TieStore::Slot t) {
-    const std::int32_t a = s.ties.a[t], b = s.ties.b[t];
-    bridging += (s.area[a] != s.area[b] || s.phase[a] != s.phase[b]) ? 1 : 0;
-  });
-  return static_cast<double>(bridging) / static_cast<double>(s.ties.size());
-}
-
-double bonding_share(const State& s) {
-  return s.ties.size() == 0 ? 0.0 : 1.0 - bridging_share(s);
-}
-
 double centralisation(const State& s) {
   const std::int32_t n = s.n_schools();
   if (n < 3) return 0.0;
@@ -304,61 +303,6 @@ double centralisation(const State& s) {
   const double gap = static_cast<double>(n) * max_degree - 2.0 * static_cast<double>(s.ties.size());
   return gap / ((static_cast<double>(n) - 1) * (static_cast<double>(n) - 2));
 }
-
-double ties_voluntary(const State& s) { return ties_of_kind(s, TieKind::voluntary); }
-double ties_programme(const State& s) { return ties_of_kind(s, TieKind::programme); }
-double ties_federation(const State& s) { return ties_of_kind(s, TieKind::federation); }
-double ties_movement(const State& s) { return ties_of_kind(s, TieKind::movement); }
-
-}  // namespace schoolsim
-
-namespace schoolsim {
-
-double ties_after_funding(const State& s) {
-  double n = 0;
-  s.ties.for_each([&](TieStore::Slot t) {
-    const std::int32_t net = s.ties.network[t];
-    if (s.ties.kind[t] == TieKind::programme && net >= 0 &&
-        s.networks.funded_until_term[static_cast<std::size_t>(net)] <= s.terms_done)
-      n += 1;
-  });
-  return n;
-}
-
-double mean_trust(const State& s) {
-  double sum = 0;
-  s.ties.for_each([&](TieStore::Slot t) { sum += s.ties.trust[t]; });
-  return s.ties.size() ? sum / static_cast<double>(s.ties.size()) : 0.0;
-}
-
-namespace {
-
-// What the tie measures need, from one pass over the ties in slot order: the
-// same counts and the same sum, in the same order, as their own passes.
-struct TieTotals {
-  std::size_t kind[kTieKindNames.size()] = {};
-  std::size_t bridging = 0;
-  double after_funding = 0;
-  double trust = 0;
-};
-
-TieTotals tie_totals(const State& s) {
-  TieTotals t;
-  s.ties.for_each([&](TieStore::Slot k) {
-    const TieKind kind = s.ties.kind[k];
-    ++t.kind[static_cast<std::size_t>(kind)];
-    const std::int32_t a = s.ties.a[k], b = s.ties.b[k];
-    t.bridging += (s.area[a] != s.area[b] || s.phase[a] != s.phase[b]) ? 1 : 0;
-    const std::int32_t net = s.ties.network[k];
-    if (kind == TieKind::programme && net >= 0 &&
-        s.networks.funded_until_term[static_cast<std::size_t>(net)] <= s.terms_done)
-      t.after_funding += 1;
-    t.trust += s.ties.trust[k];
-  });
-  return t;
-}
-
-}  // namespace
 
 namespace {
 
@@ -372,38 +316,21 @@ bool same(const A& a, const A& b) {
 }  // namespace
 
 void compute_system_measures(const State& s, double* out, MeasureCache* cache) {
-  if (cache && !(cache->valid && same(cache->pupils, s.pupils) && same(cache->disadvantaged, s.disadvantaged))) {
+  const bool reuse = cache && cache->valid && same(cache->pupils, s.pupils) && same(cache->disadvantaged, s.disadvantaged);
+  const MeasureInputs in(s);
+  for (std::size_t m = 0; m < kMeasureCount; ++m) {
+    const MeasureInfo& info = kSystemMeasures[m];
+    if (reuse && info.enrolment_only) {
+      out[m] = cache->values[m];
+      continue;
+    }
+    out[m] = info.of(s, in);
+    if (cache && info.enrolment_only) cache->values[m] = out[m];
+  }
+  if (cache && !reuse) {
     cache->pupils = s.pupils;
     cache->disadvantaged = s.disadvantaged;
-    cache->enrolment_gini = enrolment_gini(s);
-    cache->dissimilarity = dissimilarity(s);
     cache->valid = true;
-  }
-  const GroupWeights w = weights(s);
-  const TieTotals t = tie_totals(s);
-  const double ties = static_cast<double>(s.ties.size());
-  const double bridging = s.ties.size() == 0 ? 0.0 : static_cast<double>(t.bridging) / ties;
-  const double mean = mean_attainment(s, w);
-  for (std::size_t m = 0; m < kMeasureCount; ++m) {
-    const auto f = kSystemMeasures[m].compute;
-    double v;
-    if (f == &schoolsim::mean_attainment) v = mean;
-    else if (f == &schoolsim::attainment_gap) v = attainment_gap(s, w);
-    else if (f == &schoolsim::between_school_share) v = between_school_share(s, w);
-    else if (f == &schoolsim::school_sd) v = school_sd(s, w);
-    else if (f == &schoolsim::n_challenging) v = n_challenging(s, mean);
-    else if (f == &ties_voluntary) v = static_cast<double>(t.kind[static_cast<std::size_t>(TieKind::voluntary)]);
-    else if (f == &ties_programme) v = static_cast<double>(t.kind[static_cast<std::size_t>(TieKind::programme)]);
-    else if (f == &ties_federation) v = static_cast<double>(t.kind[static_cast<std::size_t>(TieKind::federation)]);
-    else if (f == &ties_movement) v = static_cast<double>(t.kind[static_cast<std::size_t>(TieKind::movement)]);
-    else if (f == &ties_after_funding) v = t.after_funding;
-    else if (f == &mean_trust) v = s.ties.size() ? t.trust / ties : 0.0;
-    else if (f == &bridging_share) v = bridging;
-    else if (f == &bonding_share) v = s.ties.size() == 0 ? 0.0 : 1.0 - bridging;
-    else if (cache && f == &enrolment_gini) v = cache->enrolment_gini;
-    else if (cache && f == &dissimilarity) v = cache->dissimilarity;
-    else v = f(s);
-    out[m] = v;
   }
 }
 

@@ -10,12 +10,31 @@
 
 namespace schoolsim {
 
+// What several measures share, computed once per state: the pupils of each
+// group in each school, the mean result, and the counts and sums of one pass
+// over the ties in slot order.
+struct MeasureInputs {
+  explicit MeasureInputs(const State& s);
+  Eigen::ArrayXd dis, adv;  // pupils of each group, per school
+  double mean_attainment = 0;
+  std::array<std::size_t, kTieKindNames.size()> kind{};  // live ties of each kind
+  std::size_t bridging = 0;                              // live bridging ties
+  double after_funding = 0;                              // programme ties past their funding
+  double trust = 0;                                      // sum of trust over live ties
+};
+
 struct MeasureInfo {
   std::string_view name;
   std::string_view unit;
   std::string_view meaning;
-  double (*compute)(const State&);
+  // The one implementation of the measure.
+  double (*of)(const State&, const MeasureInputs&);
+  // Depends only on enrolment (pupils, disadvantaged shares) and fixed fields,
+  // so a recorder may reuse its value while the enrolment is unchanged.
+  bool enrolment_only = false;
+  double compute(const State& s) const { return of(s, MeasureInputs(s)); }
 };
+
 
 // A school's mean result: its two pupil groups weighted by their shares.
 inline double school_result(const State& s, std::int32_t i) {
@@ -55,6 +74,30 @@ double ties_movement(const State& s);
 double ties_after_funding(const State& s);
 double mean_trust(const State& s);
 
+// The measures that use what others share: the implementations the table and
+// the functions above call.
+namespace system_measure {
+double mean_attainment(const State& s, const MeasureInputs& in);
+double attainment_gap(const State& s, const MeasureInputs& in);
+double between_school_share(const State& s, const MeasureInputs& in);
+double school_sd(const State& s, const MeasureInputs& in);
+double n_challenging(const State& s, const MeasureInputs& in);
+double ties_voluntary(const State& s, const MeasureInputs& in);
+double ties_programme(const State& s, const MeasureInputs& in);
+double ties_federation(const State& s, const MeasureInputs& in);
+double ties_movement(const State& s, const MeasureInputs& in);
+double ties_after_funding(const State& s, const MeasureInputs& in);
+double mean_trust(const State& s, const MeasureInputs& in);
+double bridging_share(const State& s, const MeasureInputs& in);
+double bonding_share(const State& s, const MeasureInputs& in);
+}  // namespace system_measure
+
+// A measure that needs nothing the others share, as the table holds it.
+template <double (*F)(const State&)>
+double plain(const State& s, const MeasureInputs&) {
+  return F(s);
+}
+
 // Crisis severity above which a school counts as being in crisis.
 inline constexpr double kCrisisThreshold = 0.5;
 // Variance of pupils' results around their school-and-group mean, in pupil
@@ -70,71 +113,71 @@ inline constexpr double kChallengingDisadvantaged = 0.35;
 inline constexpr double kChallengingResult = -0.5;
 
 inline constexpr std::array kSystemMeasures = {
-    MeasureInfo{"mean_capacity", "[0,1]", "mean professional capacity over schools", mean_capacity},
+    MeasureInfo{"mean_capacity", "[0,1]", "mean professional capacity over schools", plain<mean_capacity>},
     MeasureInfo{"mean_expectations", "[0,1]", "mean staff expectations over schools",
-                mean_expectations},
-    MeasureInfo{"mean_crisis", "[0,1]", "mean crisis severity over schools", mean_crisis},
+                plain<mean_expectations>},
+    MeasureInfo{"mean_crisis", "[0,1]", "mean crisis severity over schools", plain<mean_crisis>},
     MeasureInfo{"mean_attainment", "pupil SD",
                 "pupil-weighted mean attainment of all pupils (latest yearly results)",
-                mean_attainment},
+                system_measure::mean_attainment},
     MeasureInfo{"attainment_gap", "pupil SD",
                 "pupil-weighted mean attainment of advantaged minus disadvantaged pupils",
-                attainment_gap},
+                system_measure::attainment_gap},
     MeasureInfo{"between_school_share", "share",
                 "share of the variance of pupil attainment that lies between schools "
                 "(pupils vary around their school-and-group mean with variance 0.6 SD^2)",
-                between_school_share},
+                system_measure::between_school_share},
     MeasureInfo{"school_sd", "pupil SD",
                 "pupil-weighted standard deviation of school mean attainment (polarisation "
                 "between schools)",
-                school_sd},
+                system_measure::school_sd},
     MeasureInfo{"dissimilarity", "index [0,1]",
                 "segregation of disadvantaged pupils: the dissimilarity index over the schools of "
                 "each area and phase, averaged with pupil weights",
-                dissimilarity},
+                plain<dissimilarity>, true},
     MeasureInfo{"enrolment_gini", "index [0,1]",
-                "Gini coefficient of occupancy (pupils per place) across schools", enrolment_gini},
+                "Gini coefficient of occupancy (pupils per place) across schools", plain<enrolment_gini>, true},
     MeasureInfo{"n_challenging", "schools",
                 "schools in challenging circumstances: at least 35% disadvantaged pupils or a mean "
                 "result at least 0.5 pupil SD below average",
-                n_challenging},
+                system_measure::n_challenging},
     MeasureInfo{"n_schools_in_crisis", "schools", "schools whose crisis severity exceeds 0.5",
-                n_schools_in_crisis},
-    MeasureInfo{"pupils", "pupils", "pupils enrolled in all schools", total_pupils},
+                plain<n_schools_in_crisis>},
+    MeasureInfo{"pupils", "pupils", "pupils enrolled in all schools", plain<total_pupils>, true},
     MeasureInfo{"nearest_school_share", "share",
                 "share of the last admissions round's entrants admitted to the school they live "
                 "nearest (0 before the first round)",
-                nearest_school_share},
-    MeasureInfo{"n_ties", "ties", "collaboration ties in place", n_ties},
-    MeasureInfo{"mean_degree", "ties per school", "mean number of ties per school", mean_degree},
-    MeasureInfo{"density", "share", "share of school pairs that are tied", density},
+                plain<nearest_school_share>},
+    MeasureInfo{"n_ties", "ties", "collaboration ties in place", plain<n_ties>},
+    MeasureInfo{"mean_degree", "ties per school", "mean number of ties per school", plain<mean_degree>},
+    MeasureInfo{"density", "share", "share of school pairs that are tied", plain<density>},
     MeasureInfo{"clustering", "share",
                 "share of a school's pairs of partners that are themselves tied (transitivity: "
                 "3 x triangles / connected triples)",
-                clustering},
+                plain<clustering>},
     MeasureInfo{"components", "count",
                 "separate groups of tied schools (schools without a tie are not counted)",
-                components},
-    MeasureInfo{"isolates", "schools", "schools with no collaboration tie", isolates},
+                plain<components>},
+    MeasureInfo{"isolates", "schools", "schools with no collaboration tie", plain<isolates>},
     MeasureInfo{"bridging_share", "share",
-                "share of ties that link schools in different areas or phases", bridging_share},
+                "share of ties that link schools in different areas or phases", system_measure::bridging_share},
     MeasureInfo{"bonding_share", "share",
-                "share of ties that link schools in the same area and phase", bonding_share},
+                "share of ties that link schools in the same area and phase", system_measure::bonding_share},
     MeasureInfo{"centralisation", "index [0,1]",
                 "Freeman degree centralisation: how far ties concentrate on one hub school "
                 "(1 for a star, 0 when all schools have equally many ties)",
-                centralisation},
+                plain<centralisation>},
     MeasureInfo{"ties_voluntary", "ties", "voluntary ties formed by schools' own choice",
-                ties_voluntary},
+                system_measure::ties_voluntary},
     MeasureInfo{"ties_programme", "ties", "ties formed by a networking programme",
-                ties_programme},
+                system_measure::ties_programme},
     MeasureInfo{"ties_federation", "ties", "federation or support-pairing ties",
-                ties_federation},
+                system_measure::ties_federation},
     MeasureInfo{"ties_movement", "ties", "value-based ties between schools that share a commitment to equity",
-                ties_movement},
+                system_measure::ties_movement},
     MeasureInfo{"ties_after_funding", "ties",
-                "programme ties still in place after their network's funding ended", ties_after_funding},
-    MeasureInfo{"mean_trust", "[0,1]", "mean trust over ties in place", mean_trust},
+                "programme ties still in place after their network's funding ended", system_measure::ties_after_funding},
+    MeasureInfo{"mean_trust", "[0,1]", "mean trust over ties in place", system_measure::mean_trust},
 };
 
 inline constexpr std::size_t kMeasureCount = kSystemMeasures.size();
@@ -146,23 +189,22 @@ std::string_view brief_meaning(std::string_view measure);
 
 // What compute_system_measures may keep from one call to the next, within one
 // run (a cache belongs to one replicate's recorder): the enrolment measures
-// (Gini of occupancy, dissimilarity) depend on pupils and disadvantaged shares,
-// which change only yearly in most pipelines, and on places, areas and phases,
-// which are fixed. While pupils and shares are unchanged since the last call,
-// the values are reused instead of recomputed (the Gini sorts every school's
-// occupancy).
+// (MeasureInfo::enrolment_only: Gini of occupancy, dissimilarity, pupils)
+// depend on pupils and disadvantaged shares, which change only yearly in most
+// pipelines, and on places, areas and phases, which are fixed. While pupils and
+// shares are unchanged since the last call, their values are reused instead of
+// recomputed (the Gini sorts every school's occupancy).
 struct MeasureCache {
   bool valid = false;
   Eigen::ArrayXi pupils;
   Eigen::ArrayXd disadvantaged;
-  double enrolment_gini = 0, dissimilarity = 0;
+  std::array<double, kMeasureCount> values{};  // of the enrolment measures
 };
 
 // Every system measure of a state, in kSystemMeasures order, into out (which
-// holds kMeasureCount values): the same values as calling each compute
-// function, but the pupil weights and the passes over the ties are shared,
-// and with a cache, the enrolment measures are reused while their inputs
-// are unchanged.
+// holds kMeasureCount values): each measure's one implementation, with the
+// inputs they share computed once, and with a cache, the enrolment measures
+// reused while the enrolment is unchanged.
 void compute_system_measures(const State& s, double* out, MeasureCache* cache = nullptr);
 
 }  // namespace schoolsim

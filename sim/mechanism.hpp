@@ -1,15 +1,22 @@
 // Mechanisms: the steps of the pipeline, and the parameter tables that describe them.
 //
 // A mechanism holds only its parsed parameters. Each term it computes a function
-// of (state at the start of its phase, parameters, keyed random streams) into the
-// next state. It declares the fields it writes; the pipeline hands it a scratch
-// state in which exactly those columns start as copies of the current ones, so
-// every school reads the state as it was at the start of the phase whatever the
-// order of visits.
+// of (state at the start of its turn, parameters, keyed random streams) into the
+// next state. It declares its phase of the process overview (docs/ODD.md,
+// section 3) and, in one list each, what it reads and what it writes: school
+// columns, ties, rivalry, formal networks and area strategies. The pipeline
+// hands it a scratch state in which exactly what it writes starts as a copy of
+// the current state, so every school reads the state as it was at the start of
+// the mechanism's turn whatever the order of visits. Checked builds
+// (SCHOOLSIM_CHECKS) fill whatever it does not declare with NaN, so that an
+// undeclared read or write shows.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -126,8 +133,79 @@ struct Clock {
 
 // ---------------------------------------------------------------- mechanisms
 
-// How often a mechanism runs: every term, or once a year after the third term.
+// The phases of a term, in the order Simulation::step runs them (docs/ODD.md,
+// section 3, process overview). A pipeline lists its mechanisms in phase order.
+enum class Phase : std::uint8_t {
+  policy,           // policy events: the timeline's changes, programmes, area strategies, prescription
+  shocks,           // crises arrive and fade
+  tie_formation,    // schools search for partners
+  interaction,      // what flows along ties, one mechanism per framework
+  school_update,    // processes within a school (staff turnover)
+  tie_dissolution,  // ties reviewed and ended
+  yearly,           // after the third term only: results, admissions, funding, accountability
+  record,           // end of term: ties age a term; then the recorder stores the state
+};
+inline constexpr std::array<std::string_view, 8> kPhaseNames = {
+    "policy events", "shocks", "tie formation", "interaction", "school update", "tie dissolution", "yearly",
+    "record"};
+inline constexpr std::string_view phase_name(Phase p) { return kPhaseNames[static_cast<std::size_t>(p)]; }
+
+// How often a mechanism runs: every term, or once a year after the third term
+// (the mechanisms of the yearly phase).
 enum class Cadence { term, year };
+
+// The state beyond the per-school columns that a mechanism may read or write.
+enum class Store : std::uint8_t {
+  ties,           // State::ties
+  rivalry,        // State::near.rivalry (the neighbour rows themselves are fixed and free to read)
+  networks,       // State::networks
+  area_strategy,  // State::area_strategy
+};
+inline constexpr std::array<std::string_view, 4> kStoreNames = {"ties", "rivalry", "networks", "area_strategy"};
+
+// One item of state: a school column or one of the stores.
+struct Datum {
+  constexpr Datum(Field f) : field(f) {}                    // NOLINT(google-explicit-constructor)
+  constexpr Datum(Store s) : store(s), is_store(true) {}    // NOLINT(google-explicit-constructor)
+  Field field{};
+  Store store{};
+  bool is_store = false;
+};
+
+// What a mechanism reads, or what it writes: one list of school columns and
+// stores, written {Field::capacity, Store::ties}. Iterating it visits the
+// school columns.
+class Access {
+ public:
+  Access() = default;
+  Access(std::initializer_list<Datum> items) {
+    for (const Datum& d : items) {
+      if (d.is_store)
+        stores_[static_cast<std::size_t>(d.store)] = true;
+      else if (!has(d.field))
+        fields_.push_back(d.field);
+    }
+  }
+  bool has(Field f) const { return std::find(fields_.begin(), fields_.end(), f) != fields_.end(); }
+  bool has(Store s) const { return stores_[static_cast<std::size_t>(s)]; }
+  const std::vector<Field>& fields() const { return fields_; }
+  auto begin() const { return fields_.begin(); }
+  auto end() const { return fields_.end(); }
+  // "capacity, practice, ties": the columns in table order, then the stores
+  // ("" when empty).
+  std::string text() const {
+    std::string out;
+    for (const auto& fi : kFields)
+      if (has(fi.field)) out += (out.empty() ? "" : ", ") + std::string(fi.name);
+    for (std::size_t s = 0; s < kStoreNames.size(); ++s)
+      if (stores_[s]) out += (out.empty() ? "" : ", ") + std::string(kStoreNames[s]);
+    return out;
+  }
+
+ private:
+  std::vector<Field> fields_;
+  std::array<bool, kStoreNames.size()> stores_{};
+};
 
 struct StepContext {
   Clock clock;
@@ -139,7 +217,7 @@ struct StepContext {
   // instead of a copy of it.
   TieStore* ties_in_place = nullptr;
 
-  // The tie store a mechanism that declares writes_ties writes to.
+  // The tie store a mechanism that writes Store::ties writes to.
   TieStore& ties_out(State& out) const { return ties_in_place ? *ties_in_place : out.ties; }
 
   Stream stream(std::uint64_t entity) const {
@@ -156,8 +234,7 @@ struct StepContext {
 class Mechanism {
  public:
   virtual ~Mechanism() = default;
-  // Reads `in`; writes only the declared columns of `out` (and out.ties or
-  // out.near.rivalry if declared).
+  // Reads only what it declares of `in`; writes only what it declares of `out`.
   virtual void step(const State& in, State& out, const StepContext& ctx) = 0;
   // Changes one parameter during a run (timeline events).
   virtual void set_param(std::size_t index, double value) = 0;
@@ -219,26 +296,29 @@ struct MechanismInfo {
   std::string name;
   std::string family;   // the models/ folder it lives in
   std::string summary;  // one line: what it does, in the model's words
-  Cadence cadence = Cadence::term;
-  std::vector<Field> reads;
-  std::vector<Field> writes;
-  bool writes_ties = false;
-  // With writes_ties: the mechanism writes ties only through ctx.ties_out(out),
+  Phase phase = Phase::interaction;
+  Cadence cadence() const { return phase == Phase::yearly ? Cadence::year : Cadence::term; }
+  // Everything of the state it reads (of `in`, or of what `out` starts as) and
+  // everything it writes (of `out`).
+  Access reads;
+  Access writes;
+  // With Store::ties written: the mechanism writes ties only through ctx.ties_out(out),
   // reads in.ties only before its first tie write (a slot's own attribute may
   // be read just before it is overwritten) and reads ties afterwards only
   // through ctx.ties_out(out). Then its results do not depend on whether it
   // writes a copy or the current store, and the pipeline lets it write the
   // current store in place instead of copying the whole store each term.
   bool ties_in_place = false;
-  bool writes_rivalry = false;  // Neighbours::rivalry
   std::vector<ParamSpec> params;
   // Listed when a scenario gives no pipeline (policies are chosen explicitly).
   bool in_default_pipeline = true;
   // Runs in the world's burn-in (generate_world): a school process that acts
   // with no lever, market or tie, such as crises or staff turnover.
   bool burn_in = false;
-  bool writes_areas = false;     // State::area_strategy
-  bool writes_networks = false;  // State::networks
+  // Runs in every pipeline, listed or not (the kernel adds it in its phase):
+  // a process of the model itself rather than a framework a scenario chooses,
+  // such as ties ageing a term. Must be of the last phase, record.
+  bool every_pipeline = false;
   std::function<std::unique_ptr<Mechanism>(std::span<const double>, const PipelineInfo&)> make;
 };
 

@@ -1,6 +1,10 @@
 #include "sim/simulation.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <cmath>
+#include <limits>
+#include <span>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -12,40 +16,155 @@
 namespace schoolsim {
 
 #ifdef SCHOOLSIM_CHECKS
-constexpr bool kChecks = true;
 namespace {
 
-// Kernel checks (debug and sanitizer builds): a mechanism writes only what it
-// declares, writes no NaN, and leaves the tie store consistent.
-void check_step(const MechanismInfo& info, const State& before, const State& after, const TieStore& ties) {
+// Kernel checks (SCHOOLSIM_CHECKS: the checks, debug and sanitizer builds). The
+// scratch state is copied exactly as in release; on top of that, whatever a
+// mechanism does not declare is poisoned. An undeclared input (of `in`, or of
+// what `out` starts as) is NaN, or kInputInt for integer columns, so that a
+// result computed from it is NaN; an undeclared output column of `out` is
+// filled with another NaN, kOutputNaN, so that writing it shows. After the step
+// nothing written may be NaN and every undeclared output must be untouched.
+const double kInputNaN = std::bit_cast<double>(std::uint64_t{0x7ff8'0000'0000'0a11});
+const double kOutputNaN = std::bit_cast<double>(std::uint64_t{0x7ff8'0000'0000'0b22});
+constexpr std::int32_t kInputInt = std::numeric_limits<std::int32_t>::min();
+constexpr std::int32_t kOutputInt = std::numeric_limits<std::int32_t>::min() + 1;
+
+template <class Col>
+void fill(Col& col, double nan, std::int32_t integer) {
+  if constexpr (std::is_integral_v<typename Col::Scalar>)
+    col.setConstant(integer);
+  else
+    col.setConstant(nan);
+}
+
+template <class Col>
+bool all_poison(const Col& col, double nan, std::int32_t integer) {
+  for (Eigen::Index k = 0; k < col.size(); ++k) {
+    if constexpr (std::is_integral_v<typename Col::Scalar>) {
+      if (col.data()[k] != integer) return false;
+    } else if (std::bit_cast<std::uint64_t>(col.data()[k]) != std::bit_cast<std::uint64_t>(nan)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+template <class Col>
+bool any_poison(const Col& col) {
+  if constexpr (std::is_integral_v<typename Col::Scalar>)
+    return (col.array() == kInputInt).any() || (col.array() == kOutputInt).any();
+  else
+    return col.hasNaN();
+}
+
+bool any_nan(const std::vector<double>& v) {
+  return std::any_of(v.begin(), v.end(), [](double x) { return std::isnan(x); });
+}
+
+void poison_ties(TieStore& ties) {
+  std::fill(ties.strength.begin(), ties.strength.end(), kInputNaN);
+  std::fill(ties.trust.begin(), ties.trust.end(), kInputNaN);
+  std::fill(ties.age.begin(), ties.age.end(), kInputInt);
+}
+
+void poison_networks(Networks& n) {
+  std::fill(n.facilitation.begin(), n.facilitation.end(), kInputNaN);
+  for (auto* v : {&n.hub, &n.start_term, &n.funded_until_term}) std::fill(v->begin(), v->end(), kInputInt);
+}
+
+// The input a mechanism reads: the state with every undeclared input poisoned.
+void poison_inputs(const MechanismInfo& info, const State& state, State& input) {
+  input = state;
+  const Access& r = info.reads;
+  for (const auto& fi : kFields)
+    if (!r.has(fi.field)) visit_field(input, fi.field, [](auto& col) { fill(col, kInputNaN, kInputInt); });
+  if (!r.has(Store::ties)) poison_ties(input.ties);
+  if (!r.has(Store::rivalry)) std::fill(input.near.rivalry.begin(), input.near.rivalry.end(), kInputNaN);
+  if (!r.has(Store::networks)) poison_networks(input.networks);
+  if (!r.has(Store::area_strategy)) input.area_strategy.setConstant(kInputNaN);
+}
+
+// After the release copying: what `out` starts as but the mechanism does not
+// declare reading is poisoned as an input; what it does not declare writing,
+// as an output.
+void poison_outputs(const MechanismInfo& info, const State& state, State& out) {
+  const Access &r = info.reads, &w = info.writes;
   for (const auto& fi : kFields) {
-    const bool declared = std::find(info.writes.begin(), info.writes.end(), fi.field) != info.writes.end();
-    visit_field(before, fi.field, [&](const auto& b) {
-      visit_field(after, fi.field, [&](const auto& a) {
-        if constexpr (std::is_same_v<std::decay_t<decltype(a)>, std::decay_t<decltype(b)>>) {
-          if (!declared && !(a.size() == b.size() && (a.array() == b.array()).all()))
-            throw std::logic_error("mechanism '" + info.name + "' wrote '" + std::string(fi.name) +
-                                   "', which it does not declare");
-          if constexpr (!std::is_integral_v<typename std::decay_t<decltype(a)>::Scalar>)
-            if (declared && a.hasNaN())
-              throw std::logic_error("mechanism '" + info.name + "' wrote NaN to '" +
-                                     std::string(fi.name) + "'");
+    visit_field(out, fi.field, [&](auto& col) {
+      visit_field(state, fi.field, [&](const auto& cur) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(col)>, std::decay_t<decltype(cur)>>) {
+          if (!w.has(fi.field)) {
+            col.resize(cur.rows(), cur.cols());
+            fill(col, kOutputNaN, kOutputInt);
+          } else if (!r.has(fi.field)) {
+            fill(col, kInputNaN, kInputInt);
+          }
         }
       });
     });
   }
-  if (!info.writes_rivalry && after.near.rivalry != before.near.rivalry)
-    throw std::logic_error("mechanism '" + info.name + "' wrote rivalry, which it does not declare");
-  if (info.writes_ties) {
-    const std::string problems = ties.check_invariants();
-    if (!problems.empty())
-      throw std::logic_error("mechanism '" + info.name + "' broke the tie store: " + problems);
+  if (!w.has(Store::ties))
+    out.ties.reset(state.ties.n_schools());
+  else if (!info.ties_in_place && !r.has(Store::ties))
+    poison_ties(out.ties);
+  if (!w.has(Store::rivalry))
+    out.near.rivalry.assign(state.near.rivalry.size(), kOutputNaN);
+  else if (!r.has(Store::rivalry))
+    std::fill(out.near.rivalry.begin(), out.near.rivalry.end(), kInputNaN);
+  if (!w.has(Store::networks))
+    out.networks = Networks();
+  else if (!r.has(Store::networks))
+    poison_networks(out.networks);
+  if (!w.has(Store::area_strategy))
+    out.area_strategy = Eigen::ArrayXd::Constant(state.area_strategy.size(), kOutputNaN);
+  else if (!r.has(Store::area_strategy))
+    out.area_strategy.setConstant(kInputNaN);
+}
+
+[[noreturn]] void fail(const MechanismInfo& info, const std::string& what) {
+  throw std::logic_error("mechanism '" + info.name + "' " + what);
+}
+
+std::string nan_written(std::string_view what) {
+  return "wrote NaN to " + std::string(what) +
+         ": it reads an input it does not declare (checked builds fill those with NaN), or computes NaN";
+}
+
+void check_outputs(const MechanismInfo& info, const State& out, const TieStore& ties) {
+  const Access& w = info.writes;
+  for (const auto& fi : kFields) {
+    visit_field(out, fi.field, [&](const auto& col) {
+      if (!w.has(fi.field) && !all_poison(col, kOutputNaN, kOutputInt))
+        fail(info, "wrote '" + std::string(fi.name) + "', which it does not declare");
+      if (w.has(fi.field) && any_poison(col)) fail(info, nan_written("'" + std::string(fi.name) + "'"));
+    });
   }
+  const auto untouched = [](const auto& v) {
+    return std::all_of(v.begin(), v.end(), [](double x) {
+      return std::bit_cast<std::uint64_t>(x) == std::bit_cast<std::uint64_t>(kOutputNaN);
+    });
+  };
+  if (!w.has(Store::ties) && (out.ties.size() != 0 || out.ties.next_id() != 0))
+    fail(info, "wrote ties, which it does not declare");
+  if (!w.has(Store::rivalry) && !untouched(out.near.rivalry)) fail(info, "wrote rivalry, which it does not declare");
+  if (!w.has(Store::networks) && out.networks.size() != 0) fail(info, "wrote networks, which it does not declare");
+  if (!w.has(Store::area_strategy) && !untouched(out.area_strategy))
+    fail(info, "wrote area_strategy, which it does not declare");
+  if (w.has(Store::ties)) {
+    const std::string problems = ties.check_invariants();
+    if (!problems.empty()) fail(info, "broke the tie store: " + problems);
+    ties.for_each([&](TieStore::Slot s) {
+      if (std::isnan(ties.strength[s]) || std::isnan(ties.trust[s])) fail(info, nan_written("a tie"));
+      if (ties.age[s] == kInputInt) fail(info, "left a tie's age as its undeclared input");
+    });
+  }
+  if (w.has(Store::rivalry) && any_nan(out.near.rivalry)) fail(info, nan_written("rivalry"));
+  if (w.has(Store::area_strategy) && out.area_strategy.hasNaN()) fail(info, nan_written("area_strategy"));
+  if (w.has(Store::networks) && any_nan(out.networks.facilitation)) fail(info, nan_written("networks"));
 }
 
 }  // namespace
-#else
-constexpr bool kChecks = false;
 #endif
 
 State generate_world(const Scenario& scenario, const Registry& registry, std::int32_t replicate) {
@@ -76,7 +195,7 @@ State generate_world(const Scenario& scenario, const Registry& registry, std::in
 Simulation::Simulation(const Scenario& scenario, const Registry& registry, std::int32_t replicate)
     : Simulation(scenario, registry, replicate, generate_world(scenario, registry, replicate)) {}
 
-Simulation::Simulation(const Scenario& scenario, const Registry&, std::int32_t replicate,
+Simulation::Simulation(const Scenario& scenario, const Registry& registry, std::int32_t replicate,
                        State initial, std::int32_t terms_done, std::uint32_t key_salt)
     : scenario_(scenario),
       streams_(scenario.seed, static_cast<std::uint32_t>(replicate)),
@@ -95,59 +214,88 @@ Simulation::Simulation(const Scenario& scenario, const Registry&, std::int32_t r
     pipeline.specs.push_back(entry.info->params);
     pipeline.values.push_back(entry.values);
   }
+  std::vector<std::span<const double>> values;
   for (const auto& entry : scenario.pipeline) {
-    mechanisms_.push_back(entry.info->make(entry.values, pipeline));
-    keys_.push_back(stream_key(entry.info->name) ^ key_salt);
+    infos_.push_back(entry.info);
+    values.emplace_back(entry.values);
+  }
+  // Mechanisms of the model itself (tie ageing) run in every pipeline. They are
+  // of the last phase, so appending them keeps the phase order and the indices
+  // the timeline refers to.
+  for (const MechanismInfo& m : registry.mechanisms())
+    if (m.every_pipeline && !pipeline.has(m.name)) {
+      infos_.push_back(&m);
+      values.emplace_back();
+    }
+  for (std::size_t i = 0; i < infos_.size(); ++i) {
+    mechanisms_.push_back(infos_[i]->make(values[i], pipeline));
+    keys_.push_back(stream_key(infos_[i]->name) ^ key_salt);
+    // The phases in order: one run per phase for a pipeline listed in phase
+    // order (validate warns of any other order, which runs as listed).
+    if (schedule_.empty() || schedule_.back().phase != infos_[i]->phase)
+      schedule_.push_back({infos_[i]->phase, i, i});
+    schedule_.back().end = i + 1;
   }
   // Parameter changes the timeline made before the start.
   for (const auto& ev : scenario.timeline)
     if (ev.absolute_term() < terms_done) mechanisms_[ev.entry]->set_param(ev.param, ev.value);
 }
 
+// One term, as the process overview describes it (docs/ODD.md, section 3).
 void Simulation::step() {
   const Clock clock{terms_done_};
   events_.clear();
-
-  for (const auto& ev : scenario_.timeline)
-    if (ev.absolute_term() == clock.term) mechanisms_[ev.entry]->set_param(ev.param, ev.value);
-
-  for (std::size_t i = 0; i < mechanisms_.size(); ++i) {
-    const MechanismInfo& info = *scenario_.pipeline[i].info;
-    if (info.cadence == Cadence::year && !clock.year_end()) continue;
-    if (kChecks) {
-      // Start from a full copy so that writes to undeclared state can be caught.
-      for (const auto& fi : kFields) scratch_.copy_field(fi.field, state_);
-      scratch_.near.rivalry = state_.near.rivalry;
-    } else {
-      for (Field f : info.writes) scratch_.copy_field(f, state_);
-      if (info.writes_rivalry) scratch_.near.rivalry = state_.near.rivalry;
-    }
-    // A mechanism that writes ties in place writes the current store; any
-    // other gets a copy of it.
-    const bool ties_copied = info.writes_ties && !info.ties_in_place;
-    if (ties_copied) scratch_.ties = state_.ties;
-    if (info.writes_areas) scratch_.area_strategy = state_.area_strategy;
-    if (info.writes_networks) scratch_.networks = state_.networks;
-    StepContext ctx{clock, streams_, keys_[i], events_};
-    if (info.writes_ties && info.ties_in_place) ctx.ties_in_place = &state_.ties;
-    mechanisms_[i]->step(state_, scratch_, ctx);
-#ifdef SCHOOLSIM_CHECKS
-    check_step(info, state_, scratch_, ctx.ties_out(scratch_));
-#endif
-    for (Field f : info.writes) state_.swap_field(f, scratch_);
-    if (ties_copied) std::swap(state_.ties, scratch_.ties);
-    if (info.writes_rivalry) {
-      state_.near.rivalry.swap(scratch_.near.rivalry);
-      // Rivalry changes at most yearly: the old rows need not be kept until then.
-      if (!kChecks) std::vector<double>().swap(scratch_.near.rivalry);
-    }
-    if (info.writes_areas) state_.area_strategy.swap(scratch_.area_strategy);
-    if (info.writes_networks) std::swap(state_.networks, scratch_.networks);
-  }
-
-  state_.ties.for_each([&](TieStore::Slot s) { ++state_.ties.age[s]; });
+  apply_timeline(clock);  // policy events: the timeline's parameter changes due this term
+  // policy, shocks, tie formation, interaction, school update, tie dissolution,
+  // yearly (after the third term only), record (ties age a term)
+  for (const PhaseRun& run : schedule_) run_phase(run, clock);
   ++terms_done_;
   state_.terms_done = terms_done_;
+  // The recorder (the rest of the record phase) then stores the state: finish_run.
+}
+
+void Simulation::apply_timeline(const Clock& clock) {
+  for (const auto& ev : scenario_.timeline)
+    if (ev.absolute_term() == clock.term) mechanisms_[ev.entry]->set_param(ev.param, ev.value);
+}
+
+void Simulation::run_phase(const PhaseRun& run, const Clock& clock) {
+  if (run.phase == Phase::yearly && !clock.year_end()) return;
+  for (std::size_t i = run.begin; i < run.end; ++i) run_mechanism(i, clock);
+}
+
+// One mechanism's turn: the scratch state starts as a copy of what it writes,
+// it reads the current state, and what it wrote replaces the current state.
+void Simulation::run_mechanism(std::size_t i, const Clock& clock) {
+  const MechanismInfo& info = *infos_[i];
+  const Access& w = info.writes;
+  for (Field f : w.fields()) scratch_.copy_field(f, state_);
+  if (w.has(Store::rivalry)) scratch_.near.rivalry = state_.near.rivalry;
+  // A mechanism that writes ties in place writes the current store; any
+  // other gets a copy of it.
+  const bool ties_copied = w.has(Store::ties) && !info.ties_in_place;
+  if (ties_copied) scratch_.ties = state_.ties;
+  if (w.has(Store::area_strategy)) scratch_.area_strategy = state_.area_strategy;
+  if (w.has(Store::networks)) scratch_.networks = state_.networks;
+  StepContext ctx{clock, streams_, keys_[i], events_};
+  if (w.has(Store::ties) && info.ties_in_place) ctx.ties_in_place = &state_.ties;
+#ifdef SCHOOLSIM_CHECKS
+  poison_inputs(info, state_, input_);
+  poison_outputs(info, state_, scratch_);
+  mechanisms_[i]->step(input_, scratch_, ctx);
+  check_outputs(info, scratch_, ctx.ties_out(scratch_));
+#else
+  mechanisms_[i]->step(state_, scratch_, ctx);
+#endif
+  for (Field f : w.fields()) state_.swap_field(f, scratch_);
+  if (ties_copied) std::swap(state_.ties, scratch_.ties);
+  if (w.has(Store::rivalry)) {
+    state_.near.rivalry.swap(scratch_.near.rivalry);
+    // Rivalry changes at most yearly: the old rows need not be kept until then.
+    std::vector<double>().swap(scratch_.near.rivalry);
+  }
+  if (w.has(Store::area_strategy)) state_.area_strategy.swap(scratch_.area_strategy);
+  if (w.has(Store::networks)) std::swap(state_.networks, scratch_.networks);
 }
 
 namespace {

@@ -26,8 +26,8 @@ class Simulation {
   Simulation(const Scenario& scenario, const Registry& registry, std::int32_t replicate,
              State initial, std::int32_t terms_done = 0, std::uint32_t key_salt = 0);
 
-  // Simulates the next term: timeline events due now, then each mechanism of
-  // the pipeline in order (yearly ones only after the third term).
+  // Simulates the next term: the phases of the process overview in order
+  // (docs/ODD.md, section 3), each mechanism of a phase in the order listed.
   void step();
 
   const State& state() const { return state_; }
@@ -43,9 +43,24 @@ class Simulation {
   const std::vector<TieEvent>& last_events() const { return events_; }
 
  private:
+  // The mechanisms of one phase: pipeline entries [begin, end).
+  struct PhaseRun {
+    Phase phase;
+    std::size_t begin, end;
+  };
+  void apply_timeline(const Clock& clock);
+  void run_phase(const PhaseRun& run, const Clock& clock);
+  void run_mechanism(std::size_t i, const Clock& clock);
+
   const Scenario& scenario_;
   Streams streams_;
   State state_, scratch_;
+#ifdef SCHOOLSIM_CHECKS
+  State input_;  // what a mechanism reads in checked builds: the state, undeclared inputs NaN
+#endif
+  // The scenario's pipeline, then the mechanisms that run in every pipeline.
+  std::vector<const MechanismInfo*> infos_;
+  std::vector<PhaseRun> schedule_;
   std::vector<std::unique_ptr<Mechanism>> mechanisms_;
   std::vector<std::uint32_t> keys_;
   std::vector<TieEvent> events_;

@@ -54,6 +54,12 @@ struct State {
   void swap_field(Field f, State& other);
 };
 
+// The one definition of a bridging tie: a tie between schools a and b is bridging when it links schools of different
+// areas or phases, and bonding otherwise (Putnam 2000; Muijs, West & Ainscow 2010).
+inline bool bridging(const State& s, std::int32_t a, std::int32_t b) {
+  return s.area[a] != s.area[b] || s.phase[a] != s.phase[b];
+}
+
 // Calls f(column) with the column of field `fld`, typed by its storage.
 template <class S, class F>
 decltype(auto) visit_field(S& state, Field fld, F&& f) {

@@ -131,9 +131,92 @@ struct Rogue final : Mechanism {
 };
 }  // namespace
 
+namespace {
+// Reads crisis, which it does not declare, to write capacity.
+struct Sneak final : Mechanism {
+  void step(const State& in, State& out, const StepContext&) override {
+    out.capacity = in.capacity * (1 - 0.1 * in.crisis);
+  }
+  void set_param(std::size_t, double) override {}
+};
+
+// Reads the ties' trust, which it does not declare, to write capacity.
+struct TieSneak final : Mechanism {
+  void step(const State& in, State& out, const StepContext&) override {
+    out.capacity = in.capacity;
+    in.ties.for_each([&](TieStore::Slot t) { out.capacity[in.ties.a[t]] += 0.01 * in.ties.trust[t]; });
+  }
+  void set_param(std::size_t, double) override {}
+};
+
+// Keeps the old value of a column it writes but does not declare reading:
+// writes only the first school's.
+struct PartialWrite final : Mechanism {
+  void step(const State&, State& out, const StepContext&) override { out.capacity[0] = 0.5; }
+  void set_param(std::size_t, double) override {}
+};
+}  // namespace
+
+TEST_CASE("checked builds catch a mechanism that reads an input it does not declare") {
+  Scenario sc = scenario("years: 1\nworld: {schools: 30, areas: 1, initial_ties_per_school: 2}\npipeline: []\n");
+  MechanismInfo info;
+  info.name = "sneak";
+  info.writes = {Field::capacity};
+  SUBCASE("a school column") {
+    info.reads = {Field::capacity};
+    info.make = [](std::span<const double>, const PipelineInfo&) { return std::make_unique<Sneak>(); };
+  }
+  SUBCASE("the ties") {
+    info.reads = {Field::capacity};
+    info.make = [](std::span<const double>, const PipelineInfo&) { return std::make_unique<TieSneak>(); };
+  }
+  SUBCASE("what the output column starts as") {
+    info.reads = {};
+    info.make = [](std::span<const double>, const PipelineInfo&) { return std::make_unique<PartialWrite>(); };
+  }
+  sc.pipeline.push_back({&info, {}});
+  Simulation sim(sc, models::registry(), 0);
+  CHECK_THROWS_WITH_AS(sim.step(), doctest::Contains("mechanism 'sneak' wrote NaN to 'capacity': it reads an input it does not declare"),
+                       std::logic_error);
+}
+
+TEST_CASE("checked builds pass the same mechanism once it declares what it reads") {
+  Scenario sc = scenario("years: 1\nworld: {schools: 30, areas: 1, initial_ties_per_school: 2}\npipeline: []\n");
+  MechanismInfo info;
+  info.name = "sneak";
+  info.reads = {Field::capacity, Field::crisis, Store::ties};
+  info.writes = {Field::capacity};
+  info.make = [](std::span<const double>, const PipelineInfo&) { return std::make_unique<TieSneak>(); };
+  sc.pipeline.push_back({&info, {}});
+  Simulation sim(sc, models::registry(), 0);
+  CHECK_NOTHROW(sim.step());
+}
+
+namespace {
+struct TieWriter final : Mechanism {
+  void step(const State& in, State& out, const StepContext& ctx) override {
+    TieStore& ties = ctx.ties_out(out);
+    if (in.n_schools() >= 2 && ties.find(0, 1) == TieStore::kNone) ties.add({.a = 0, .b = 1});
+  }
+  void set_param(std::size_t, double) override {}
+};
+}  // namespace
+
+TEST_CASE("checked builds catch a mechanism writing ties it does not declare") {
+  Scenario sc = scenario("years: 1\nworld: {schools: 5, areas: 1}\npipeline: []\n");
+  MechanismInfo info;
+  info.name = "tie_writer";
+  info.reads = {Store::ties};
+  info.make = [](std::span<const double>, const PipelineInfo&) { return std::make_unique<TieWriter>(); };
+  sc.pipeline.push_back({&info, {}});
+  Simulation sim(sc, models::registry(), 0);
+  CHECK_THROWS_WITH_AS(sim.step(), doctest::Contains("wrote ties, which it does not declare"), std::logic_error);
+}
+
 TEST_CASE("checked builds catch a mechanism writing a field it does not declare") {
   MechanismInfo info;
   info.name = "rogue";
+  info.reads = {Field::capacity, Field::expectations};
   info.writes = {Field::capacity};
   info.make = [](std::span<const double>, const PipelineInfo&) { return std::make_unique<Rogue>(); };
   Scenario sc = scenario("years: 1\nworld: {schools: 5, areas: 1}\npipeline: []\n");
@@ -142,6 +225,34 @@ TEST_CASE("checked builds catch a mechanism writing a field it does not declare"
   CHECK_THROWS_WITH_AS(sim.step(), doctest::Contains("wrote 'expectations'"), std::logic_error);
 }
 #endif
+
+TEST_CASE("the registry lists mechanisms in the phases' order and refuses one out of it") {
+  const auto& all = models::registry().mechanisms();
+  for (std::size_t i = 1; i < all.size(); ++i) CHECK(all[i - 1].phase <= all[i].phase);
+  for (const auto& m : all) CHECK((m.cadence() == Cadence::year) == (m.phase == Phase::yearly));
+  Registry reg;
+  MechanismInfo late, early;
+  late.name = "late", late.phase = Phase::yearly;
+  early.name = "early", early.phase = Phase::shocks;
+  reg.add(late);
+  CHECK_THROWS_WITH_AS(reg.add(early), doctest::Contains("'early' (phase shocks) registered after 'late' (phase yearly)"),
+                       std::logic_error);
+}
+
+TEST_CASE("ties age a term at the end of every term whether the pipeline lists tie_ageing or not") {
+  for (const char* pipeline : {"[]", "[crises]", "[crises, tie_ageing]"}) {
+    CAPTURE(pipeline);
+    Simulation sim(scenario(std::string("years: 1\nworld: {schools: 40, areas: 2, initial_ties_per_school: 3}\npipeline: ") +
+                            pipeline + "\n"),
+                   models::registry(), 0);
+    REQUIRE(sim.state().ties.size() > 0);
+    for (int term = 1; term <= 3; ++term) {
+      sim.step();
+      const TieStore& t = sim.state().ties;
+      t.for_each([&](TieStore::Slot s) { CHECK(t.age[s] == term); });
+    }
+  }
+}
 
 TEST_CASE("tie events add up to the tie counts of the system series") {
   const Scenario sc =
@@ -194,7 +305,7 @@ pipeline:
     const MechanismInfo& m = *e.info;
     if (!m.ties_in_place) continue;
     CAPTURE(m.name);
-    REQUIRE(m.writes_ties);
+    REQUIRE(m.writes.has(Store::ties));
     const Streams streams(5, 0);
     // The programme acts only in its launch term; the others every term.
     const Clock clock{m.name == "programme" ? 3 : 6};
@@ -239,7 +350,7 @@ pipeline:
       CHECK(events[k].tie == copy_events[k].tie);
       CHECK(events[k].reason == copy_events[k].reason);
     }
-    for (Field f : m.writes)
+    for (Field f : m.writes.fields())
       visit_field(out, f, [&](const auto& col) {
         visit_field(copy_out, f, [&](const auto& ref) {
           if constexpr (std::is_same_v<std::decay_t<decltype(col)>, std::decay_t<decltype(ref)>>)

@@ -180,8 +180,8 @@ MechanismInfo constructivism_info() {
       "make new knowledge together only on its conditions (ownership, a real difference of "
       "practice, a specific focus, external expertise), practices converge, and every tie costs "
       "leadership time whether or not it pays.";
-  m.cadence = Cadence::term;
-  m.reads = {Field::capacity, Field::autonomy, Field::practice, Field::brokerage};
+  m.phase = Phase::interaction;
+  m.reads = {Field::capacity, Field::autonomy, Field::practice, Field::brokerage, Store::ties, Store::networks};
   m.writes = {Field::capacity, Field::practice};
   m.params = kTable.specs();
   m.make = factory<Constructivism>(kTable);

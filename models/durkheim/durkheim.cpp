@@ -117,10 +117,9 @@ MechanismInfo durkheim_info() {
       "Integration from tie strength; expectations regulated toward partners' trust-weighted "
       "norm; anomie (isolation under pressure) drives staff turnover, falling expectations and "
       "withdrawal from ties; mandated networks over-regulate autonomy.";
-  m.cadence = Cadence::term;
-  m.reads = {Field::expectations, Field::pressure, Field::capacity, Field::autonomy};
-  m.writes = {Field::integration, Field::anomie, Field::expectations, Field::capacity, Field::autonomy};
-  m.writes_ties = true;
+  m.phase = Phase::interaction;
+  m.reads = {Field::expectations, Field::pressure, Field::capacity, Field::autonomy, Store::ties, Store::networks};
+  m.writes = {Field::integration, Field::anomie, Field::expectations, Field::capacity, Field::autonomy, Store::ties};
   m.ties_in_place = true;  // every tie is read before any is removed
   m.params = kTable.specs();
   m.make = factory<Durkheim>(kTable);

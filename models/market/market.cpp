@@ -468,14 +468,13 @@ MechanismInfo market_info() {
       "and distance; places respected, oversubscribed schools admit the nearest), funding that "
       "follows pupils with a premium, capacity drifting with funding, rivalry between schools "
       "within reach, league-table pressure and inspections.";
-  m.cadence = Cadence::year;
+  m.phase = Phase::yearly;
   m.reads = {Field::pupils,     Field::places,   Field::disadvantaged, Field::reputation,
              Field::home_cohort, Field::home_disadvantaged, Field::attainment_dis,
              Field::attainment_adv, Field::capacity, Field::crisis, Field::pressure,
              Field::scrutiny, Field::x, Field::y, Field::area, Field::phase};
   m.writes = {Field::pupils, Field::disadvantaged, Field::budget, Field::capacity, Field::crisis,
-              Field::pressure, Field::scrutiny, Field::entrants, Field::entrants_home};
-  m.writes_rivalry = true;
+              Field::pressure, Field::scrutiny, Field::entrants, Field::entrants_home, Store::rivalry};
   m.params = kTable.specs();
   m.make = factory<Market>(kTable);
   return m;

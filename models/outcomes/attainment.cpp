@@ -161,10 +161,11 @@ MechanismInfo attainment_info() {
       "Yearly results of disadvantaged and other pupils from classroom practice (a stock that "
       "capacity and accountability focus fill with a lag of about two years), crises, "
       "expectations, opportunities and intake; reputation becomes last year's results.";
-  m.cadence = Cadence::year;
+  m.phase = Phase::yearly;
   m.reads = {Field::capacity, Field::crisis, Field::expectations, Field::opportunity,
              Field::disadvantaged, Field::pressure, Field::scrutiny, Field::teaching,
-             Field::attainment_dis, Field::attainment_adv};
+             Field::attainment_dis, Field::attainment_adv, Field::area, Store::ties, Store::networks,
+             Store::area_strategy};
   m.writes = {Field::attainment_dis, Field::attainment_adv, Field::reputation, Field::teaching};
   m.burn_in = true;
   m.params = kTable.specs();

@@ -74,8 +74,8 @@ MechanismInfo crises_info() {
   m.summary =
       "Immediate problems (leadership loss, staffing, a failed inspection) arrive more often in "
       "low-capacity schools and fade over time, faster with help from stronger partners.";
-  m.cadence = Cadence::term;
-  m.reads = {Field::capacity, Field::crisis};
+  m.phase = Phase::shocks;
+  m.reads = {Field::capacity, Field::crisis, Store::ties};
   m.writes = {Field::crisis};
   m.burn_in = true;
   m.params = kTable.specs();

@@ -54,8 +54,9 @@ MechanismInfo expectations_info() {
   m.summary =
       "Expectations rise when a trusted partner with a similar intake does better, and only "
       "then: ties as such do not raise them.";
-  m.cadence = Cadence::year;
-  m.reads = {Field::expectations, Field::disadvantaged, Field::attainment_dis, Field::attainment_adv};
+  m.phase = Phase::yearly;
+  m.reads = {Field::expectations, Field::disadvantaged, Field::attainment_dis, Field::attainment_adv,
+             Store::ties};
   m.writes = {Field::expectations};
   m.params = kTable.specs();
   m.make = factory<Expectations>(kTable);

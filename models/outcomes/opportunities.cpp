@@ -71,8 +71,8 @@ MechanismInfo opportunities_info() {
   m.summary =
       "Breadth of learning opportunities open to a school's pupils: its own, growing with its "
       "size, widened by partners' breadth over ties with joint provision.";
-  m.cadence = Cadence::year;
-  m.reads = {Field::pupils, Field::phase};  // and ties with joint provision
+  m.phase = Phase::yearly;
+  m.reads = {Field::pupils, Field::phase, Store::ties};  // ties with joint provision
   m.writes = {Field::opportunity};
   m.burn_in = true;
   m.params = kTable.specs();

@@ -134,11 +134,9 @@ MechanismInfo area_strategy_info() {
       "An area-wide, beyond-school strategy (the ecology of equity): it builds up in one area or "
       "all, mitigating the penalty of disadvantage there, and brokers ties between schools of "
       "the area with similar intakes.";
-  m.cadence = Cadence::term;
-  m.reads = {Field::area, Field::disadvantaged};
-  m.writes = {};
-  m.writes_ties = true;
-  m.writes_areas = true;
+  m.phase = Phase::policy;
+  m.reads = {Field::area, Field::disadvantaged, Store::ties, Store::area_strategy};
+  m.writes = {Store::ties, Store::area_strategy};
   m.params = kTable.specs();
   m.make = factory<AreaStrategy>(kTable);
   return m;
@@ -150,7 +148,7 @@ MechanismInfo prescription_info() {
   m.family = "policy";
   m.in_default_pipeline = false;
   m.summary = "Central prescription erodes schools' professional autonomy (de-professionalisation).";
-  m.cadence = Cadence::term;
+  m.phase = Phase::policy;
   m.reads = {Field::autonomy};
   m.writes = {Field::autonomy};
   m.params = kPrescription.specs();

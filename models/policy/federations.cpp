@@ -191,11 +191,10 @@ MechanismInfo federations_info() {
       "federation ties of full strength, led by the partner that really is stronger; eligible "
       "schools not drawn are the matched comparison, and drawn schools that find no partner are "
       "reported as unmatched (State::arm) and kept out of both groups.";
-  m.cadence = Cadence::year;
+  m.phase = Phase::yearly;
   m.reads = {Field::attainment_dis, Field::attainment_adv, Field::disadvantaged, Field::area,
-             Field::phase, Field::x, Field::y, Field::arm};
-  m.writes = {Field::arm};
-  m.writes_ties = true;
+             Field::phase, Field::x, Field::y, Field::arm, Store::ties};
+  m.writes = {Field::arm, Store::ties};
   m.params = kTable.specs();
   m.make = factory<Federations>(kTable);
   return m;

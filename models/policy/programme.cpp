@@ -238,12 +238,10 @@ MechanismInfo programme_info() {
       "(or a lognormal distribution of sizes), "
       "goal, activities, power relations, entry rule, spread and partners per member, funded and "
       "facilitated for a number of years; what survives the funding is a result.";
-  m.cadence = Cadence::term;
-  m.reads = {Field::capacity, Field::commitment, Field::area, Field::x, Field::y};
-  m.writes = {};
-  m.writes_ties = true;
+  m.phase = Phase::policy;
+  m.reads = {Field::capacity, Field::commitment, Field::area, Field::x, Field::y, Store::ties, Store::networks};
+  m.writes = {Store::ties, Store::networks};
   m.ties_in_place = true;  // reads only the store it writes
-  m.writes_networks = true;
   m.params = kTable.specs();
   m.make = factory<Programme>(kTable);
   return m;

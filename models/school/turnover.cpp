@@ -96,7 +96,7 @@ MechanismInfo turnover_info() {
       "Staff turnover pulls capacity and expectations toward what a school can recruit, lower "
       "where intakes are more disadvantaged; crises erode capacity, and arrivals and "
       "departures add noise.";
-  m.cadence = Cadence::term;
+  m.phase = Phase::school_update;
   m.reads = {Field::capacity, Field::crisis, Field::disadvantaged, Field::expectations};
   m.writes = {Field::capacity, Field::expectations};
   m.burn_in = true;

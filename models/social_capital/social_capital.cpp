@@ -128,10 +128,10 @@ MechanismInfo social_capital_info() {
       "Trust grows with two-way exchange, faster in facilitated networks, and decays without it "
       "or between rivals; brokerage (1 - Burt's constraint) rewards schools spanning structural "
       "holes; with it on, tie formation favours partners' partners.";
-  m.cadence = Cadence::term;
-  m.reads = {Field::autonomy, Field::crisis};
-  m.writes = {Field::brokerage};
-  m.writes_ties = true;
+  m.phase = Phase::interaction;
+  // Trust grows with joint work and facilitation and is eroded by rivalry.
+  m.reads = {Field::autonomy, Field::crisis, Store::ties, Store::rivalry, Store::networks};
+  m.writes = {Field::brokerage, Store::ties};
   m.ties_in_place = true;  // writes only each tie's trust, read just before
   m.params = kTable.specs();
   m.make = factory<SocialCapital>(kTable);

@@ -135,10 +135,9 @@ MechanismInfo social_movement_info() {
       "Commitment to equity spreads by threshold contagion along ties and lapses slowly "
       "otherwise; it raises expectations for all learners; an area where enough schools are "
       "committed mobilises its area strategy; with it on, ties form around shared values.";
-  m.cadence = Cadence::term;
-  m.reads = {Field::commitment, Field::expectations, Field::area};
-  m.writes = {Field::commitment, Field::expectations};
-  m.writes_areas = true;
+  m.phase = Phase::interaction;
+  m.reads = {Field::commitment, Field::expectations, Field::area, Store::ties, Store::area_strategy};
+  m.writes = {Field::commitment, Field::expectations, Store::area_strategy};
   m.params = kTable.specs();
   m.make = factory<Movement>(kTable);
   return m;

@@ -92,10 +92,9 @@ MechanismInfo tie_dissolution_info() {
       "Ties end when trust has gone, when a voluntary tie's benefit no longer covers its cost "
       "(movement ties discount the cost), or when a programme's funding ends without the trust "
       "to carry them.";
-  m.cadence = Cadence::term;
-  m.reads = {Field::capacity, Field::practice};
-  m.writes = {};
-  m.writes_ties = true;
+  m.phase = Phase::tie_dissolution;
+  m.reads = {Field::capacity, Field::practice, Store::ties, Store::networks};
+  m.writes = {Store::ties};
   m.ties_in_place = true;  // every tie is reviewed before any is removed
   m.params = kTable.specs();
   m.make = factory<Dissolution>(kTable);

@@ -202,11 +202,10 @@ MechanismInfo tie_formation_info() {
       "Schools with free collaboration time look for partners, scoring candidates by proximity, "
       "complementary capacity and similar intake, a shared partner (with social_capital) and "
       "shared commitment (with social_movement), less rivalry.";
-  m.cadence = Cadence::term;
+  m.phase = Phase::tie_formation;
   m.reads = {Field::capacity, Field::disadvantaged, Field::commitment, Field::x, Field::y,
-             Field::area, Field::phase};
-  m.writes = {};
-  m.writes_ties = true;
+             Field::area, Field::phase, Store::ties, Store::rivalry};
+  m.writes = {Store::ties};
   m.ties_in_place = true;  // proposals come from in.ties; then only the output store is read
   m.params = kTable.specs();
   m.make = factory<Formation>(kTable);

@@ -95,7 +95,10 @@ void print_errors(const std::vector<Diagnostic>& errors) {
             << " found; nothing was run or written.\n";
 }
 
-std::string cadence_name(Cadence c) { return c == Cadence::term ? "every term" : "yearly"; }
+// "tie formation phase, every term": when a mechanism runs (docs/ODD.md, section 3).
+std::string timing(const MechanismInfo& m) {
+  return std::string(phase_name(m.phase)) + " phase, " + (m.cadence() == Cadence::term ? "every term" : "yearly");
+}
 
 std::string range_text(const ParamSpec& p) {
   if (p.type == ParamType::boolean) return "true/false";
@@ -109,13 +112,13 @@ std::string range_text(const ParamSpec& p) {
 
 std::string default_text(const ParamSpec& p) { return value_text(p, p.def); }
 
-std::string field_list(const std::vector<Field>& fields) {
-  std::string out;
-  for (Field f : fields) out += (out.empty() ? "" : ", ") + std::string(info(f).name);
+std::string field_list(const Access& access) {
+  const std::string out = access.text();
   return out.empty() ? "-" : out;
 }
 
 void describe_params_text(std::ostream& out, const std::vector<ParamSpec>& params) {
+  if (params.empty()) out << "    (none)\n";
   for (const auto& p : params) {
     out << "    " << std::left << std::setw(30) << p.name << " default " << std::setw(8)
         << default_text(p) << " range " << std::setw(14) << range_text(p) << " " << p.unit << "\n"
@@ -125,6 +128,10 @@ void describe_params_text(std::ostream& out, const std::vector<ParamSpec>& param
 }
 
 void describe_params_markdown(std::ostream& out, const std::vector<ParamSpec>& params) {
+  if (params.empty()) {
+    out << "No parameters.\n";
+    return;
+  }
   out << "| parameter | default | range | unit | meaning | basis of the value |\n"
       << "|---|---|---|---|---|---|\n";
   for (const auto& p : params)
@@ -166,10 +173,8 @@ std::string describe_markdown(const Registry& registry, const std::vector<std::s
   }
   for (const auto& m : registry.mechanisms()) {
     if (!wanted(m.name)) continue;
-    out << "### " << m.name << " (`models/" << m.family << "`, " << cadence_name(m.cadence)
-        << ")\n\n"
-        << m.summary << "\n\nReads: " << field_list(m.reads)
-        << ". Writes: " << field_list(m.writes) << (m.writes_ties ? ", ties" : "") << ".\n\n";
+    out << "### " << m.name << " (`models/" << m.family << "`, " << timing(m) << ")\n\n"
+        << m.summary << "\n\nReads: " << field_list(m.reads) << ". Writes: " << field_list(m.writes) << ".\n\n";
     describe_params_markdown(out, m.params);
     out << "\n";
   }
@@ -225,9 +230,8 @@ int cmd_describe(const Registry& registry, const std::vector<std::string>& only,
   }
   for (const auto& m : registry.mechanisms()) {
     if (!wanted(m.name)) continue;
-    out << m.name << " (models/" << m.family << ", " << cadence_name(m.cadence) << "): " << m.summary
-        << "\n  reads: " << field_list(m.reads) << "\n  writes: " << field_list(m.writes)
-        << (m.writes_ties ? ", ties" : "") << "\n  parameters:\n";
+    out << m.name << " (models/" << m.family << ", " << timing(m) << "): " << m.summary
+        << "\n  reads: " << field_list(m.reads) << "\n  writes: " << field_list(m.writes) << "\n  parameters:\n";
     describe_params_text(out, m.params);
     out << "\n";
   }
@@ -302,6 +306,7 @@ int cmd_validate(const Registry& registry, const std::vector<std::string>& files
   int status = kExitOk;
   for (const auto& file : files) {
     LoadResult r = load_scenario(file, registry);
+    for (const auto& w : r.warnings) std::cerr << w.str() << '\n';
     if (!r.scenario) {
       print_errors(r.errors);
       status = kExitBadInput;
@@ -459,6 +464,8 @@ std::string uncertainty_text(const std::shared_ptr<const Posterior>& p) {
 
 int cmd_run(const Registry& registry, const RunArgs& args) {
   LoadResult r = load_scenario(args.scenario, registry);
+  if (!args.quiet)
+    for (const auto& w : r.warnings) std::cerr << w.str() << '\n';
   if (!r.scenario) {
     print_errors(r.errors);
     return kExitBadInput;

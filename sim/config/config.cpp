@@ -20,7 +20,7 @@ std::string Diagnostic::str() const {
   std::ostringstream out;
   out << file;
   if (line > 0) out << ':' << line << ':' << column;
-  out << ": error: " << message;
+  out << (warning ? ": warning: " : ": error: ") << message;
   return out.str();
 }
 
@@ -277,9 +277,29 @@ class Checker {
   std::vector<Diagnostic>& errors_;
 };
 
+// A mechanism listed after one of a later phase (docs/ODD.md, section 3): the
+// pipeline then runs in the order listed, not the process overview's. Reported
+// as a warning, at the later mechanism's name: scenarios/register_sample.yaml
+// lists its pipeline so, and rejecting it would change what it gives.
+std::optional<Diagnostic> phase_order_problem(const std::string& file, const YAML::Node& name_node,
+                                              const std::string& path, const MechanismInfo& info,
+                                              const MechanismInfo& latest) {
+  if (info.phase >= latest.phase) return std::nullopt;
+  std::string order;
+  for (const auto& p : kPhaseNames) order += (order.empty() ? "" : ", ") + std::string(p);
+  const YAML::Mark m = name_node.Mark();
+  return Diagnostic{file, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1,
+                    path + ": '" + info.name + "' (" + std::string(phase_name(info.phase)) +
+                        " phase) is listed after '" + latest.name + "' (" + std::string(phase_name(latest.phase)) +
+                        " phase); a term's phases are " + order + " (docs/ODD.md, section 3), so list it before '" +
+                        latest.name + "'. The pipeline runs in the order listed.",
+                    true};
+}
+
 // Returns false when any entry could not be resolved, so that timeline events
 // naming mechanisms are not blamed for the pipeline's problems.
-bool parse_pipeline(Checker& c, const YAML::Node& node, const Registry& registry, Scenario& sc) {
+bool parse_pipeline(Checker& c, const YAML::Node& node, const Registry& registry, Scenario& sc,
+                    std::vector<Diagnostic>& warnings) {
   if (!node || node.IsNull()) {
     for (const auto& m : registry.mechanisms())
       if (m.in_default_pipeline) sc.pipeline.push_back({&m, defaults(m.params)});
@@ -292,6 +312,7 @@ bool parse_pipeline(Checker& c, const YAML::Node& node, const Registry& registry
   bool ok = true;
   const auto names = registry.names();
   std::set<std::string> seen;
+  const MechanismInfo* latest = nullptr;  // of the latest phase so far
   for (std::size_t i = 0; i < node.size(); ++i) {
     const YAML::Node item = node[i];
     const std::string path = "pipeline[" + std::to_string(i) + "]";
@@ -328,6 +349,10 @@ bool parse_pipeline(Checker& c, const YAML::Node& node, const Registry& registry
       c.error(name_node, path + ": mechanism '" + name + "' is listed twice");
       continue;
     }
+    if (latest) {
+      if (auto w = phase_order_problem(c.file(), name_node, path, *info, *latest)) warnings.push_back(std::move(*w));
+    }
+    if (!latest || info->phase >= latest->phase) latest = info;
     PipelineEntry entry{info, {}};
     c.params(params, name, info->params, entry.values);
     sc.pipeline.push_back(std::move(entry));
@@ -915,6 +940,7 @@ LoadResult parse_node(const YAML::Node& root, const std::string& name, const Reg
         return result;
       }
       sc = std::move(*base.scenario);
+      if (!root["pipeline"]) result.warnings = std::move(base.warnings);  // the pipeline it inherits
       inherit = true;
       parent_name = *parent;
     }
@@ -967,7 +993,7 @@ LoadResult parse_node(const YAML::Node& root, const std::string& name, const Reg
   bool pipeline_ok = true;
   if (!inherit || root["pipeline"]) {
     sc.pipeline.clear();
-    pipeline_ok = parse_pipeline(c, root["pipeline"], registry, sc);
+    pipeline_ok = parse_pipeline(c, root["pipeline"], registry, sc, result.warnings);
   }
   if (const YAML::Node n = root["without"]) {
     if (inherit || !root["extends"])
