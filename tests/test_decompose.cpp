@@ -107,7 +107,7 @@ TEST_CASE("decompose: a pure interaction splits equally") {
   CHECK(dummy.run({}).mean[1][0] == doctest::Approx(0.0));
 }
 
-TEST_CASE("decompose: the values sum to v(all) - v(none), exact and sampled") {
+TEST_CASE("decompose: the values sum to v(all) - v(none) - exact and sampled") {
   for (std::size_t k : {5u, 9u}) {
     const Toy toy(k, 3, scramble);
     ShapleyOptions o;
@@ -127,7 +127,7 @@ TEST_CASE("decompose: the values sum to v(all) - v(none), exact and sampled") {
   }
 }
 
-TEST_CASE("decompose: exact up to six levers, sampled lever orders above") {
+TEST_CASE("decompose: exact up to six levers and sampled lever orders above") {
   ShapleyOptions o;
   o.permutations = 5;
   o.seed = 11;
@@ -168,9 +168,9 @@ TEST_CASE("decompose: sampled orders converge on the exact values") {
   exact.exact_max = 7;
   ShapleyOptions sampled;
   sampled.permutations = 20000;
-  const auto e = toy.run(exact), s = toy.run(sampled);
+  const auto e = toy.run(exact), est = toy.run(sampled);
   double worst = 0;
-  for (std::size_t i = 0; i < k; ++i) worst = std::max(worst, std::abs(e.mean[i][0] - s.mean[i][0]));
+  for (std::size_t i = 0; i < k; ++i) worst = std::max(worst, std::abs(e.mean[i][0] - est.mean[i][0]));
   CHECK(worst < 0.03);
   // An additive function needs no sampling: every order gives each lever its own effect.
   const Toy additive(8, 1, [](std::int32_t, std::uint64_t s) {
@@ -237,7 +237,7 @@ TEST_CASE("decompose: scenarios that cannot be decomposed say why") {
   CHECK_THROWS_AS(decompose(a, a, models::registry(), 2, {}, {}), std::invalid_argument);
 }
 
-TEST_CASE("decompose: runs sum to the paired comparison, identical at any thread count") {
+TEST_CASE("decompose: runs sum to the paired comparison and are identical at any thread count") {
   const Scenario a = load(kWorld + "pipeline: [crises, turnover, attainment, {market: {choice: 0.8, league_tables: true}}]\n");
   const Scenario b = load(kWorld + "pipeline: [crises, tie_formation, turnover, attainment, "
                                    "{market: {choice: 0.2, league_tables: false}}]\n");

@@ -361,6 +361,11 @@ Decomposition decompose(const Scenario& a_in, const Scenario& b_in, const Regist
   worker.cancel = &cancel;
   worker.checkpoint_term = -1;
   worker.on_checkpoint = nullptr;
+  // A cancel request (Ctrl-C) stops the runs under way at their next term.
+  worker.on_term = [&] {
+    if (options.on_term) options.on_term();
+    if (options.cancel && options.cancel->load()) cancel = true;
+  };
   auto work = [&] {
     for (std::size_t t; !cancel && (t = next++) < tasks.size();) {
       try {
@@ -496,16 +501,19 @@ std::string decomposition_table(const Decomposition& d) {
     for (std::size_t i = 0; i < k; ++i) scale = std::max(scale, std::abs(d.phi_mean[m][i][last]));
     const int digits = digits_for(scale);
     auto interval = [&](double lo, double hi) {
-      return std::isnan(lo) ? std::string("-") : "[" + fixed_text(lo, digits) + ", " + fixed_text(hi, digits) + "]";
+      if (std::isnan(lo)) return std::string("-");
+      std::ostringstream t;  // (not "[" + ...: GCC 12 warns falsely of overlapping copies there)
+      t << '[' << fixed_text(lo, digits) << ", " << fixed_text(hi, digits) << ']';
+      return t.str();
     };
     o << "\n" << mi.name << " (" << mi.unit << "): " << mi.meaning << "\n";
     o << "  " << std::left << std::setw(static_cast<int>(width)) << "B - A" << std::right << std::setw(12)
-      << fixed_text(d.total_mean[m][last], digits) << "  " << std::left << std::setw(26)
-      << interval(d.total_lo[m][last], d.total_hi[m][last]) << "\n";
+      << fixed_text(d.total_mean[m][last], digits) << "  " << interval(d.total_lo[m][last], d.total_hi[m][last])
+      << "\n";
     for (std::size_t i = 0; i < k; ++i)
       o << "  " << std::left << std::setw(static_cast<int>(width)) << d.levers[i].name << std::right << std::setw(12)
-        << fixed_text(d.phi_mean[m][i][last], digits) << "  " << std::left << std::setw(26)
-        << interval(d.phi_lo[m][i][last], d.phi_hi[m][i][last]) << "\n";
+        << fixed_text(d.phi_mean[m][i][last], digits) << "  " << interval(d.phi_lo[m][i][last], d.phi_hi[m][i][last])
+        << "\n";
   }
   if (!unchanged.empty()) {
     o << "\nno difference at the end in any replicate:";
