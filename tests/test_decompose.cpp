@@ -1,6 +1,11 @@
 // Which lever did it: Shapley decomposition of a paired comparison.
 #include <doctest/doctest.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <thread>
 
 #include <algorithm>
 #include <atomic>
@@ -338,4 +343,35 @@ TEST_CASE("cli: compare --decompose prints each lever's share and writes the dec
   CHECK(test::read_bytes(dir.path() / "err.txt").find("do not differ in any lever") != std::string::npos);
   CHECK(sh("a.yaml b.yaml --permutations 5 -o bad.h5") == 2);
   CHECK_FALSE(std::filesystem::exists(dir.path() / "bad.h5"));
+}
+
+TEST_CASE("cli: Ctrl-C stops compare --decompose with exit code 130 and leaves no file") {
+  namespace fs = std::filesystem;
+  test::TempDir dir;
+  test::write_text(dir.path() / "a.yaml", "years: 60\nworld: {schools: 6000, areas: 20}\n"
+                                           "pipeline: [crises, turnover, attainment, {market: {choice: 0.8}}]\n");
+  test::write_text(dir.path() / "b.yaml", "extends: a.yaml\npipeline: [crises, tie_formation, turnover, attainment, "
+                                           "{market: {choice: 0.2}}]\n");
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    if (chdir(dir.path().c_str()) != 0) _exit(99);
+    if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(99);
+    execl(SCHOOLSIM_EXE, "schoolsim", "compare", "a.yaml", "b.yaml", "--decompose", "--replicates", "4", "-o",
+          "d.h5", static_cast<char*>(nullptr));
+    _exit(98);
+  }
+  // Wait (at most 10 s) until it has started writing, then interrupt it.
+  const fs::path tmp = dir.path() / ("d.h5.tmp-" + std::to_string(pid));
+  for (int i = 0; i < 2000 && !fs::exists(tmp); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CHECK(fs::exists(tmp));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  kill(pid, SIGINT);
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
+  CHECK_FALSE(fs::exists(dir.path() / "d.h5"));
+  CHECK_FALSE(fs::exists(tmp));
+  CHECK(test::count_entries(dir.path()) == 2);  // a.yaml and b.yaml
 }
