@@ -168,17 +168,23 @@ Recording finish_run(Simulation& sim, Recorder& recorder, std::int32_t total_ter
 
 }  // namespace
 
-Recording run_replicate(const Scenario& scenario, const Registry& registry, std::int32_t replicate,
+Recording run_replicate(const Scenario& scenario_in, const Registry& registry, std::int32_t replicate,
                         const RunOptions& options) {
+  std::optional<Scenario> own;
+  if (options.per_replicate) options.per_replicate(replicate, own.emplace(scenario_in));
+  const Scenario& scenario = own ? *own : scenario_in;
   Simulation sim(scenario, registry, replicate);
   Recorder recorder(scenario.record, sim.state(), replicate);
   recorder.capture(sim.state(), 0, true);
   return finish_run(sim, recorder, scenario.terms(), options);
 }
 
-Recording continue_replicate(const Scenario& scenario, const Registry& registry, std::int32_t replicate,
+Recording continue_replicate(const Scenario& scenario_in, const Registry& registry, std::int32_t replicate,
                              State state, std::int32_t terms_done, std::optional<Recording> so_far,
                              const RunOptions& options) {
+  std::optional<Scenario> own;
+  if (options.per_replicate) options.per_replicate(replicate, own.emplace(scenario_in));
+  const Scenario& scenario = own ? *own : scenario_in;
   Simulation sim(scenario, registry, replicate, std::move(state), terms_done);
   std::optional<Recorder> recorder;
   if (so_far) {

@@ -61,6 +61,9 @@ State generate_world(const Scenario& scenario, const Registry& registry, std::in
 
 struct RunOptions {
   std::int32_t threads = 1;
+  // Changes the scenario of one replicate before it runs (`--posterior`: its
+  // parameters drawn from a calibration posterior).
+  std::function<void(std::int32_t replicate, Scenario& scenario)> per_replicate;
   // Called from worker threads after each term of any replicate (must be thread-safe).
   std::function<void()> on_term;
   // When set to true, the run stops at the next term and throws Interrupted.

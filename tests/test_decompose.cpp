@@ -342,6 +342,8 @@ TEST_CASE("cli: compare --decompose prints each lever's share and writes the dec
   CHECK(sh("a.yaml a.yaml --decompose -o bad.h5") == 2);
   CHECK(test::read_bytes(dir.path() / "err.txt").find("do not differ in any lever") != std::string::npos);
   CHECK(sh("a.yaml b.yaml --permutations 5 -o bad.h5") == 2);
+  CHECK(sh("a.yaml b.yaml --decompose --posterior a.yaml -o bad.h5") == 2);
+  CHECK(test::read_bytes(dir.path() / "err.txt").find("does not take --posterior") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(dir.path() / "bad.h5"));
 }
 

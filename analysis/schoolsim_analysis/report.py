@@ -263,6 +263,12 @@ HOWTO_COMPARE = (
     "does not cross the dashed zero line, the difference is larger than replicate noise.")
 
 
+def _uncertainty(meta):
+    """What the file's intervals include: replicate noise only, or parameter uncertainty too."""
+    what = str(meta.get("uncertainty", "replicate noise only"))
+    return f"<p><strong>The intervals include:</strong> {_e(what)}.</p>"
+
+
 def compare_report(cmp, measures=None):
     """HTML text of the report of a comparison."""
     reps = cmp.n_replicates
@@ -297,14 +303,17 @@ def compare_report(cmp, measures=None):
              "mean difference B &minus; A with its 95% interval, and the paired effect size (mean difference "
              "divided by the standard deviation of the differences). &ldquo;B higher&rdquo; or &ldquo;B "
              "lower&rdquo; means the interval excludes zero; whether higher is better depends on the measure "
-             "(a smaller attainment gap is better).</p>")
+             "(a smaller attainment gap is better).</p>"
+             + _uncertainty(cmp.meta))
     doc.section("differences", "Differences at the end", intro + _table(head, rows, num_cols=range(2, 8),
                                                                          row_classes=classes))
     doc.section("over-time", "The two regimes over time", _plot_or_note(
         lambda: plots.plot_comparison(cmp, measures), "comparison over time", HOWTO_COMPARE))
     doc.section("scenarios", "Scenarios", _meta_table([
         ("arm A", cmp.name_a), ("arm B", cmp.name_b), ("paired replicates", reps),
-        ("seed (both arms)", cmp.meta.get("seed")), ("program version", cmp.meta.get("program_version")),
+        ("seed (both arms)", cmp.meta.get("seed")),
+        ("intervals include", cmp.meta.get("uncertainty", "replicate noise only")),
+        ("program version", cmp.meta.get("program_version")),
         ("schema version", cmp.meta.get("schema_version"))])
         + _yaml_block(f"arm A: {cmp.name_a}", cmp.scenario_a) + _yaml_block(f"arm B: {cmp.name_b}", cmp.scenario_b))
     return doc.html()

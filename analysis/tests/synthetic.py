@@ -18,7 +18,8 @@ MEASURES = {
 }
 
 
-def write_compare(path, replicates=4, years=5, seed=11, name_a="competitive", name_b="collaborative"):
+def write_compare(path, replicates=4, years=5, seed=11, name_a="competitive", name_b="collaborative",
+                  uncertainty=None):
     """A comparison file; rows are yearly (term 0, 3, ..., 3 * years). Returns the
     per-measure arrays written (dict name -> (a, b))."""
     rng = np.random.default_rng(seed)
@@ -34,6 +35,8 @@ def write_compare(path, replicates=4, years=5, seed=11, name_a="competitive", na
         m.attrs["replicates"] = np.int32(replicates)
         m.attrs["scenario_a_name"] = name_a
         m.attrs["scenario_b_name"] = name_b
+        if uncertainty is not None:
+            m.attrs["uncertainty"] = uncertainty
         m.create_dataset("scenario_a", data=f"name: {name_a}\nyears: {years}\n")
         m.create_dataset("scenario_b", data=f"name: {name_b}\nyears: {years}\n")
         c = f.create_group("compare")

@@ -335,6 +335,15 @@ class CompareTest(TempDirCase):
         self.assertIn("How to read this", text)
         self.assertIn("95% interval", text)
         self.assertIn("B lower", text)                    # isolates fall with collaboration
+        self.assertIn("The intervals include:</strong> replicate noise only", text)
+
+    def test_report_says_when_intervals_include_parameter_uncertainty(self):
+        path = os.path.join(self.tmp, "posterior.h5")
+        what = "replicate noise and parameter uncertainty (9 parameters drawn from the posterior in post.h5)"
+        synthetic.write_compare(path, replicates=3, years=2, uncertainty=what)
+        out = os.path.join(self.tmp, "posterior.html")
+        report.write_report(path, out)
+        self.assertIn(f"The intervals include:</strong> {what}", read_text(out))
 
 
 class SweepTest(TempDirCase):

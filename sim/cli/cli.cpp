@@ -12,6 +12,8 @@
 #endif
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <memory>
 #include <atomic>
 #include <chrono>
 #include <cerrno>
@@ -36,6 +38,7 @@
 #include "sim/serve/server.hpp"
 #include "sim/experiment/sensitivity.hpp"
 #include "sim/experiment/sweep.hpp"
+#include "sim/io/calibration.hpp"
 #include "sim/io/output.hpp"
 #include "sim/measures.hpp"
 #include "sim/simulation.hpp"
@@ -332,6 +335,7 @@ struct RunArgs {
   std::optional<std::int32_t> checkpoint_year;
   std::string checkpoint_file, restart_file;
   bool allow_large = false;
+  std::string posterior;
 };
 
 std::string human_bytes(std::uintmax_t bytes) {
@@ -398,6 +402,45 @@ int produce(const char* command, std::optional<OutputFile>& file, Progress& prog
   return kExitOk;
 }
 
+// `--posterior FILE`: the calibration posterior every replicate draws its
+// parameters from, checked against this schoolsim and the scenarios it will
+// change; nothing when no file was given. Prints what is wrong and returns
+// false on bad input.
+bool load_posterior_for(const char* command, const std::string& path, const Registry& registry,
+                        const std::vector<const Scenario*>& scenarios, std::shared_ptr<const Posterior>& out) {
+  if (path.empty()) return true;
+  try {
+    Posterior p = read_posterior(path);
+    if (const std::string why = resolve_posterior(p, registry); !why.empty()) {
+      std::cerr << "schoolsim " << command << ": " << path << ": " << why << "; nothing was run or written.\n";
+      return false;
+    }
+    for (const Scenario* sc : scenarios) {
+      const auto unused = unused_by(p, *sc);
+      if (unused.size() == p.names.size()) {
+        std::cerr << "schoolsim " << command << ": " << path << ": none of the posterior's parameters acts in scenario '"
+                  << sc->name << "'; nothing was run or written.\n";
+        return false;
+      }
+      for (const auto& n : unused)
+        std::cerr << "schoolsim " << command << ": note: the posterior's " << n << " does not act in scenario '"
+                  << sc->name << "' (its mechanism is not in the pipeline)\n";
+    }
+    out = std::make_shared<const Posterior>(std::move(p));
+  } catch (const std::exception& e) {
+    std::cerr << "schoolsim " << command << ": " << e.what() << "; nothing was run or written.\n";
+    return false;
+  }
+  return true;
+}
+
+// What an interval includes, as the tables and files say it.
+std::string uncertainty_text(const std::shared_ptr<const Posterior>& p) {
+  if (!p) return "replicate noise only";
+  return "replicate noise and parameter uncertainty (" + std::to_string(p->names.size()) +
+         " parameters drawn from the posterior in " + p->source + ")";
+}
+
 int cmd_run(const Registry& registry, const RunArgs& args) {
   LoadResult r = load_scenario(args.scenario, registry);
   if (!r.scenario) {
@@ -416,6 +459,13 @@ int cmd_run(const Registry& registry, const RunArgs& args) {
                   << ev.year << "; nothing was run or written.\n";
         return kExitBadInput;
       }
+  }
+  std::shared_ptr<const Posterior> posterior;
+  if (!load_posterior_for("run", args.posterior, registry, {&sc}, posterior)) return kExitBadInput;
+  if (posterior && (args.checkpoint_year || !args.restart_file.empty())) {
+    std::cerr << "schoolsim run: --posterior cannot be combined with checkpoints or restarts; nothing was run or "
+                 "written.\n";
+    return kExitBadInput;
   }
   const std::filesystem::path out_path =
       args.output.empty() ? std::filesystem::path("results") /
@@ -476,6 +526,8 @@ int cmd_run(const Registry& registry, const RunArgs& args) {
   opts.threads = args.threads;
   opts.on_term = [&] { progress.tick(); };
   opts.cancel = &g_interrupted;
+  if (posterior)
+    opts.per_replicate = [&](std::int32_t rep, Scenario& one) { apply_posterior(*posterior, sc.seed, rep, one); };
   std::signal(SIGINT, on_sigint);
   std::signal(SIGTERM, on_sigint);
   const std::filesystem::path checkpoint_path =
@@ -488,6 +540,8 @@ int cmd_run(const Registry& registry, const RunArgs& args) {
     };
   }
 
+  file->set_attribute("meta", "uncertainty", uncertainty_text(posterior));
+  if (posterior) file->write_text("meta/posterior", posterior->source, "the calibration file the parameters were drawn from");
   std::array<double, kMeasureCount> start{}, end{};
   std::int32_t n_schools = 0, n_areas = 0;
   const int status = produce("run", file, progress, out_path, [&] {
@@ -515,7 +569,9 @@ int cmd_run(const Registry& registry, const RunArgs& args) {
       << "), seed " << sc.seed << "\n"
       << n_schools << " schools in " << n_areas << " areas, " << sc.years << " years (" << sc.terms()
       << " terms), " << sc.replicates << (sc.replicates == 1 ? " replicate" : " replicates")
-      << (sc.replicates > 1 ? " (means shown)" : "") << "\n\n"
+      << (sc.replicates > 1 ? " (means shown)" : "") << "\n"
+      << (posterior ? "parameters: each replicate drawn from the posterior in " + posterior->source + "\n" : std::string())
+      << "\n"
       << std::left << std::setw(26) << "" << std::right << std::setw(12) << "start" << std::setw(12)
       << "end" << "\n";
     for (std::size_t m = 0; m < kMeasureCount; ++m) {
@@ -535,7 +591,7 @@ int cmd_run(const Registry& registry, const RunArgs& args) {
 }
 
 struct CompareArgs {
-  std::string a, b, output, from;
+  std::string a, b, output, from, posterior;
   std::optional<std::uint64_t> seed;
   std::int32_t replicates = 20;
   std::int32_t threads = 1;
@@ -633,6 +689,14 @@ int cmd_decompose(const Registry& registry, const CompareArgs& args, const Scena
   return kExitOk;
 }
 
+// Four significant digits, for values of any size.
+std::string sig(double v) {
+  if (std::isnan(v)) return "-";
+  std::ostringstream o;
+  o << std::setprecision(4) << v;
+  return o.str();
+}
+
 int cmd_compare(const Registry& registry, const CompareArgs& args) {
   LoadResult ra = load_scenario(args.a, registry), rb = load_scenario(args.b, registry);
   if (!ra.scenario || !rb.scenario) {
@@ -643,7 +707,16 @@ int cmd_compare(const Registry& registry, const CompareArgs& args) {
   }
   Scenario a = std::move(*ra.scenario), b = std::move(*rb.scenario);
   if (args.seed) a.seed = *args.seed;
-  if (args.decompose) return cmd_decompose(registry, args, a, b);
+  if (args.decompose) {
+    if (!args.posterior.empty()) {
+      std::cerr << "schoolsim compare: --decompose does not take --posterior yet (a posterior draw would reset the "
+                   "levers it switches); nothing was run or written.\n";
+      return kExitBadInput;
+    }
+    return cmd_decompose(registry, args, a, b);
+  }
+  std::shared_ptr<const Posterior> posterior;
+  if (!load_posterior_for("compare", args.posterior, registry, {&a, &b}, posterior)) return kExitBadInput;
   if (const std::string why = comparable(a, b); !why.empty()) {
     std::cerr << "schoolsim compare: " << args.a << " and " << args.b << ": " << why
               << "; nothing was run or written.\n";
@@ -679,6 +752,9 @@ int cmd_compare(const Registry& registry, const CompareArgs& args) {
   opts.threads = args.threads;
   opts.on_term = [&] { progress.tick(); };
   opts.cancel = &g_interrupted;
+  // Both arms of replicate r draw the same particle: the draw depends on A's seed and r only.
+  if (posterior)
+    opts.per_replicate = [&](std::int32_t rep, Scenario& one) { apply_posterior(*posterior, a.seed, rep, one); };
   std::signal(SIGINT, on_sigint);
   std::signal(SIGTERM, on_sigint);
   std::optional<Checkpoint> branch;
@@ -705,6 +781,7 @@ int cmd_compare(const Registry& registry, const CompareArgs& args) {
     file->write_text("meta/scenario_b", to_yaml(b, registry), "arm B: the resolved scenario");
     file->set_attribute("meta", "scenario_a_name", a.name);
     file->set_attribute("meta", "scenario_b_name", b.name);
+    file->set_attribute("meta", "uncertainty", uncertainty_text(posterior));
     file->write_table("compare/term", {rows}, c.terms.data(), "terms", "terms completed at each row (0 = start)");
     for (std::size_t m = 0; m < kMeasureCount; ++m) {
       const auto& mi = kSystemMeasures[m];
@@ -724,7 +801,8 @@ int cmd_compare(const Registry& registry, const CompareArgs& args) {
   const std::size_t last = c.terms.size() - 1;
   o << "schoolsim compare: A = '" << a.name << "' (" << args.a << "), B = '" << b.name << "' (" << args.b << ")\n"
     << c.replicates << " paired replicates from seed " << a.seed << " (same world and random numbers in both arms), "
-    << a.years << " years\n\n"
+    << a.years << " years\n"
+    << "intervals include: " << uncertainty_text(posterior) << "\n\n"
     << std::left << std::setw(22) << "measure at the end" << std::right << std::setw(12) << "A" << std::setw(12) << "B"
     << std::setw(12) << "B - A" << std::setw(26) << "95% interval" << std::setw(9) << "effect" << "  unit\n";
   for (std::size_t m = 0; m < kMeasureCount; ++m) {
@@ -768,6 +846,18 @@ class Ranks {
     if (active_) MPI_Barrier(MPI_COMM_WORLD);
 #endif
   }
+  // Every rank's values summed, in place, on every rank.
+  void sum(std::vector<double>& v) const {
+#ifdef SCHOOLSIM_HAVE_MPI
+    if (active_) {
+      std::vector<double> out(v.size());
+      MPI_Allreduce(v.data(), out.data(), static_cast<int>(v.size()), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+      v = std::move(out);
+    }
+#else
+    (void)v;
+#endif
+  }
   // The largest value any rank holds (0 everywhere without MPI ranks).
   int max(int v) const {
 #ifdef SCHOOLSIM_HAVE_MPI
@@ -786,7 +876,7 @@ class Ranks {
 };
 
 struct SweepArgs {
-  std::string experiment, output, export_dir;
+  std::string experiment, output, export_dir, posterior;
   std::int32_t threads = 1;
   bool quiet = false;
 };
@@ -797,7 +887,24 @@ int cmd_sweep(const Registry& registry, const SweepArgs& args) {
     print_errors(r.errors);
     return kExitBadInput;
   }
-  const Experiment& e = *r.experiment;
+  Experiment& e = *r.experiment;
+  {
+    std::shared_ptr<const Posterior> posterior;
+    if (!load_posterior_for("sweep", args.posterior, registry, {&e.base}, posterior)) return kExitBadInput;
+    if (posterior) {
+      // The swept parameters keep their design values: drop them from the draw.
+      Posterior p = *posterior;
+      for (const auto& sp : e.parameters) {
+        const auto it = std::find(p.names.begin(), p.names.end(), sp.name);
+        if (it == p.names.end()) continue;
+        const auto j = static_cast<std::size_t>(it - p.names.begin());
+        p.names.erase(it);
+        p.world_param.erase(p.world_param.begin() + static_cast<std::ptrdiff_t>(j));
+        for (auto& th : p.theta) th.erase(th.begin() + static_cast<std::ptrdiff_t>(j));
+      }
+      if (!p.names.empty()) e.posterior = std::make_shared<const Posterior>(std::move(p));
+    }
+  }
   const Design d = make_design(e);
   const auto k = e.parameters.size();
   std::vector<std::string> names;
@@ -918,6 +1025,7 @@ int cmd_sweep(const Registry& registry, const SweepArgs& args) {
       text << in.rdbuf();
       file.write_text("meta/experiment", text.str(), "the experiment file");
     }
+    file.set_attribute("meta", "uncertainty", uncertainty_text(e.posterior));
     file.write_strings("design/names", names, "swept parameters");
     const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> values = d.values, unit = d.unit;
     file.write_table("design/values", {runs, k}, values.data(), "parameter units", "parameter values of each run");
@@ -986,10 +1094,177 @@ int cmd_sweep(const Registry& registry, const SweepArgs& args) {
               << kDesignMethodNames[static_cast<std::size_t>(e.method)] << " design, " << runs << " runs x "
               << reps << " replicates, " << k << " parameters";
     if (res.resumed > 0) std::cout << " (" << res.resumed << " runs resumed)";
-    std::cout << "\n";
+    std::cout << "\nreplicates include: " << uncertainty_text(e.posterior) << "\n";
     if (!summary.str().empty()) std::cout << "\nsensitivity of the value at the end:\n" << summary.str();
     std::cout << "\nwrote " << out_path.string() << "\n";
   }
+  return kExitOk;
+}
+
+struct CalibrateArgs {
+  std::string file, output;
+  std::vector<std::string> without;
+  std::int32_t threads = 1;
+  bool quiet = false;
+};
+
+int cmd_calibrate(const Registry& registry, const CalibrateArgs& args) {
+  namespace fs = std::filesystem;
+  CalibrationLoad r = load_calibration(args.file, registry);
+  if (!r.calibration) {
+    print_errors(r.errors);
+    return kExitBadInput;
+  }
+  Calibration c = std::move(*r.calibration);
+  for (const auto& w : args.without) {
+    if (const std::string why = remove_from_experiments(c, w); !why.empty()) {
+      std::cerr << "schoolsim calibrate: --without " << w << ": " << why << "; nothing was run or written.\n";
+      return kExitBadInput;
+    }
+  }
+  std::string suffix;
+  for (const auto& w : c.without) suffix += "-without-" + w;
+  const fs::path out_path =
+      args.output.empty() ? fs::path("results") / (c.name + suffix + ".h5") : fs::path(args.output);
+  const fs::path state = out_path.string() + ".calib-state";
+  const Ranks ranks;
+  RunMeta meta;
+  meta.kind = "calibration";
+  meta.scenario_name = c.name;
+  meta.scenario_yaml = c.experiments.empty() ? "" : to_yaml(c.experiments.front().scenario, registry);
+  meta.seed = c.seed;
+  meta.replicates = c.replicates;
+  meta.years = c.experiments.empty() ? 0 : c.experiments.front().scenario.years;
+  meta.program_version = SCHOOLSIM_VERSION;
+  std::signal(SIGINT, on_sigint);
+  std::signal(SIGTERM, on_sigint);
+  std::optional<OutputFile> file;
+  if (ranks.rank() == 0) {
+    remove_stale_temporaries("calibrate", out_path);
+    try {
+      if (out_path.has_parent_path()) fs::create_directories(out_path.parent_path());
+      file.emplace(out_path, meta);
+    } catch (const std::exception& e) {
+      std::cerr << "schoolsim calibrate: cannot create the output: " << e.what() << '\n';
+    }
+  }
+  if (ranks.max(ranks.rank() == 0 && !file ? 1 : 0) != 0) return kExitFailure;
+  const bool tty = !args.quiet && ranks.rank() == 0 && isatty(STDERR_FILENO);
+  const auto start = std::chrono::steady_clock::now();
+  CalibrateOptions opts;
+  opts.threads = args.threads;
+  opts.cancel = &g_interrupted;
+  opts.state = state;
+  opts.rank = ranks.rank();
+  opts.ranks = ranks.size();
+  opts.share = [&](std::vector<double>& v) { ranks.sum(v); };
+  std::atomic<std::int64_t> sims{0};
+  std::atomic<std::int32_t> shown_gen{0}, shown_kept{0};
+  std::atomic<std::int64_t> shown_attempts{0};
+  std::mutex print_mu;
+  auto status_line = [&] {
+    if (!tty) return;
+    std::lock_guard lock(print_mu);
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::fprintf(stderr, "\rgeneration %d/%d: %d/%d particles kept of %lld attempts, %lld simulations, %.0fs elapsed ",
+                 shown_gen.load() + 1, c.generations, shown_kept.load(), c.population,
+                 static_cast<long long>(shown_attempts.load()), static_cast<long long>(sims.load()), elapsed);
+    std::fflush(stderr);
+  };
+  opts.on_simulation = [&] {
+    if (++sims % 8 == 0) status_line();
+  };
+  opts.on_batch = [&](std::int32_t g, std::int32_t kept, std::int64_t attempts) {
+    shown_gen = g;
+    shown_kept = kept;
+    shown_attempts = attempts;
+    status_line();
+    // Without a terminal (a log file, a batch job), one line per finished generation.
+    if (!tty && !args.quiet && ranks.rank() == 0 && kept == c.population) {
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::fprintf(stderr, "schoolsim calibrate: generation %d/%d done: %d particles kept of %lld attempts, %.0f s elapsed\n",
+                   g + 1, c.generations, kept, static_cast<long long>(attempts), elapsed);
+    }
+  };
+  CalibrationResult res;
+  try {
+    res = calibrate(c, registry, opts);
+  } catch (const Interrupted&) {
+    if (tty) std::fprintf(stderr, "\n");
+    std::cerr << "schoolsim calibrate: interrupted; the finished batches are kept in " << state.string()
+              << " and the same command resumes. Nothing was written to " << out_path.string() << '\n';
+    return kExitInterrupted;
+  } catch (const std::exception& e) {
+    if (tty) std::fprintf(stderr, "\n");
+    std::cerr << "schoolsim calibrate: " << e.what() << "\nnothing was written to " << out_path.string() << '\n';
+    return kExitFailure;
+  }
+  if (tty) std::fprintf(stderr, "\r%*s\r", 110, "");
+  if (ranks.rank() != 0) return kExitOk;
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  try {
+    {
+      std::ifstream in(args.file);
+      std::stringstream text;
+      text << in.rdbuf();
+      file->write_text("meta/calibration", text.str(), "the calibration file");
+    }
+    write_calibration(*file, c, res);
+    file->commit();
+  } catch (const std::exception& e) {
+    std::cerr << "schoolsim calibrate: " << e.what() << "\nnothing was written to " << out_path.string()
+              << "; the calibration's progress is kept in " << state.string() << '\n';
+    return kExitFailure;
+  }
+  std::error_code ec;
+  fs::remove(state, ec);
+  if (args.quiet) return kExitOk;
+  auto& o = std::cout;
+  o << "schoolsim calibrate: '" << c.name << "'";
+  if (!c.without.empty()) {
+    o << " without";
+    for (const auto& w : c.without) o << " " << w;
+  }
+  o << ": ABC-SMC, " << res.generations.size() << " generations of " << c.population << " particles, "
+    << c.replicates << " replicate(s) per particle, " << res.simulations << " simulations in "
+    << fixed(seconds, 0) << " s" << (res.resumed ? " (resumed)" : "") << "\n";
+  if (!res.stopped.empty()) o << "stopped early: " << res.stopped << "\n";
+  o << "\n" << std::left << std::setw(12) << "generation" << std::right << std::setw(12) << "tolerance"
+    << std::setw(12) << "attempts" << std::setw(12) << "acceptance" << "\n";
+  for (std::size_t g = 0; g < res.generations.size(); ++g) {
+    const auto& gen = res.generations[g];
+    o << std::left << std::setw(12) << g << std::right << std::setw(12)
+      << (std::isinf(gen.tolerance) ? std::string("inf") : sig(gen.tolerance)) << std::setw(12) << gen.attempts
+      << std::setw(12) << fixed(static_cast<double>(gen.theta.size()) / static_cast<double>(gen.attempts), 3) << "\n";
+  }
+  if (res.generations.empty()) return kExitOk;
+  const auto& last = res.generations.back();
+  o << "\nposterior (last generation, weighted)\n"
+    << std::left << std::setw(40) << "parameter" << std::right << std::setw(10) << "median" << std::setw(24)
+    << "95% interval" << std::setw(22) << "prior" << "\n";
+  for (std::size_t j = 0; j < c.parameters.size(); ++j) {
+    std::vector<double> v;
+    for (const auto& th : last.theta) v.push_back(th[j]);
+    const auto& p = c.parameters[j];
+    o << std::left << std::setw(40) << p.name << std::right << std::setw(10) << sig(weighted_quantile(v, last.weights, 0.5))
+      << std::setw(24)
+      << ("[" + sig(weighted_quantile(v, last.weights, 0.025)) + ", " + sig(weighted_quantile(v, last.weights, 0.975)) + "]")
+      << std::setw(22) << ((p.prior == Prior::log_uniform ? "log " : "") + std::string("[") + sig(p.lo) + ", " + sig(p.hi) + "]")
+      << "\n";
+  }
+  o << "\nfit: posterior-predictive median and 95% interval beside the observed value\n"
+    << std::left << std::setw(8) << "target" << std::right << std::setw(12) << "observed" << std::setw(10) << "sd"
+    << std::setw(12) << "median" << std::setw(26) << "95% interval" << std::setw(8) << "fits" << "\n";
+  for (std::size_t t = 0; t < c.targets.size(); ++t) {
+    const auto& tg = c.targets[t];
+    const bool fits = res.pred_lo[t] <= tg.observed + 2 * tg.sd && res.pred_hi[t] >= tg.observed - 2 * tg.sd;
+    o << std::left << std::setw(8) << tg.id << std::right << std::setw(12) << sig(tg.observed) << std::setw(10)
+      << sig(tg.sd) << std::setw(12) << sig(res.pred_median[t]) << std::setw(26)
+      << ("[" + sig(res.pred_lo[t]) + ", " + sig(res.pred_hi[t]) + "]") << std::setw(8) << (fits ? "yes" : "no")
+      << "\n";
+  }
+  o << "\nfits: the 95% predictive interval meets the observed value's range (observed +- 2 sd)\nwrote "
+    << out_path.string() << "\n";
   return kExitOk;
 }
 
@@ -1078,6 +1353,9 @@ int run_cli(int argc, char** argv, const Registry& registry) {
       ->check(CLI::Range(1, 200));
   run->add_option("--checkpoint", run_args.checkpoint_file,
                   "Checkpoint file (default: the output file's name with .ckpt)");
+  run->add_option("--posterior", run_args.posterior,
+                  "Draw each replicate's parameters from this calibration's posterior (schoolsim calibrate's output)")
+      ->check(CLI::ExistingFile);
   run->add_option("--restart", run_args.restart_file,
                   "Continue the same scenario from a checkpoint; the output equals an uninterrupted run's")
       ->check(CLI::ExistingFile);
@@ -1098,6 +1376,10 @@ int run_cli(int argc, char** argv, const Registry& registry) {
   cmp->add_option("--seed", compare_args.seed, "Seed for both arms (default: A's seed)");
   add_threads(cmp, compare_args.threads);
   cmp->add_flag("-q,--quiet", compare_args.quiet, "Print nothing but errors");
+  cmp->add_option("--posterior", compare_args.posterior,
+                  "Draw each paired replicate's parameters (the same in both arms) from this calibration's "
+                  "posterior, so the intervals include parameter uncertainty")
+      ->check(CLI::ExistingFile);
   cmp->add_option("--from", compare_args.from,
                   "Branch both arms from this checkpoint's warmed-up world (schoolsim run --checkpoint-at)")
       ->check(CLI::ExistingFile);
@@ -1122,10 +1404,32 @@ int run_cli(int argc, char** argv, const Registry& registry) {
       ->check(CLI::ExistingFile);
   sweep->add_option("-o,--output", sweep_args.output, "Output HDF5 file (default: results/<experiment name>.h5)");
   add_threads(sweep, sweep_args.threads);
+  sweep->add_option("--posterior", sweep_args.posterior,
+                    "Draw the parameters each run does not sweep from this calibration's posterior, per replicate")
+      ->check(CLI::ExistingFile);
   sweep->add_option("--export-design", sweep_args.export_dir,
                     "Write the design for SALib (problem.json, design.txt) to this folder and stop");
   sweep->add_flag("-q,--quiet", sweep_args.quiet, "Print nothing but errors");
   sweep->footer(kExitCodesHelp);
+
+  CalibrateArgs calibrate_args;
+  auto* calib = app.add_subcommand(
+      "calibrate",
+      "Fit calibrated parameters to published targets by approximate Bayesian computation (ABC-SMC): "
+      "weighted posterior particles and each target's posterior-predictive interval (docs/EXPERIMENTS.md)");
+  calib->add_option("calibration", calibrate_args.file, "Calibration file (YAML, docs/EXPERIMENTS.md)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  calib->add_option("-o,--output", calibrate_args.output,
+                    "Output HDF5 file (default: results/<calibration name>[-without-<framework>].h5)");
+  calib->add_option("--without", calibrate_args.without,
+                    "Remove a framework (constructivism, social_capital, durkheim, social_movement, market) or a "
+                    "mechanism from every experiment before calibrating (repeatable)");
+  add_threads(calib, calibrate_args.threads);
+  calib->add_flag("-q,--quiet", calibrate_args.quiet, "Print nothing but errors");
+  calib->footer("Interrupted runs keep their finished batches beside the output (<output>.calib-state); the same "
+                "command resumes. Results are identical for any thread or MPI rank count.\n" +
+                std::string(kExitCodesHelp));
 
   std::vector<std::string> validate_files;
   bool resolved = false;
@@ -1187,6 +1491,7 @@ int run_cli(int argc, char** argv, const Registry& registry) {
     if (*run) return cmd_run(registry, run_args);
     if (*cmp) return cmd_compare(registry, compare_args);
     if (*sweep) return cmd_sweep(registry, sweep_args);
+    if (*calib) return cmd_calibrate(registry, calibrate_args);
     if (*validate) return cmd_validate(registry, validate_files, resolved, validate_allow_large);
     if (*describe) return cmd_describe(registry, describe_only, markdown);
     if (*serve_cmd) return cmd_serve(registry, serve_args);

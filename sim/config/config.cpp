@@ -1294,4 +1294,409 @@ std::string to_yaml(const Scenario& sc, const Registry& registry) {
   return std::string(out.c_str()) + "\n";
 }
 
+// ---------------------------------------------------------------- calibration files
+
+namespace {
+
+const std::vector<std::string> kCalibrationKeys = {"name",    "description", "seed",       "population",
+                                                   "generations", "replicates", "quantile", "min_acceptance",
+                                                   "batch",   "parameters",  "experiments", "targets"};
+const std::vector<std::string> kCalibParamKeys = {"range", "prior", "in"};
+const std::vector<std::string> kCalibExperimentKeys = {"scenario", "years", "world", "set"};
+const std::vector<std::string> kTargetKeys = {"id",   "claim",       "source",   "experiment", "against",
+                                              "measure", "year",     "from_year", "change",    "groups",
+                                              "years_after", "ratio_to", "observed",  "sd"};
+const std::vector<std::string> kGroupKeys = {"field", "treated", "control"};
+
+std::optional<CalibParameter> parse_calib_parameter(Checker& c, const YAML::Node& key, const YAML::Node& value,
+                                                    const Registry& registry) {
+  CalibParameter p;
+  p.name = key.IsScalar() ? key.Scalar() : "";
+  const std::string where = "parameters." + p.name;
+  const ParamSpec* spec = nullptr;
+  if (p.name.rfind("world.", 0) == 0) {
+    const int i = param_index(registry.world().params, p.name.substr(6));
+    if (i < 0) {
+      std::vector<std::string> names;
+      for (const auto& sp : registry.world().params) names.push_back(sp.name);
+      c.unknown(key, "parameters", p.name.substr(6), names, "parameter", " of world");
+      return std::nullopt;
+    }
+    p.world = true;
+    p.param = static_cast<std::size_t>(i);
+    spec = &registry.world().params[p.param];
+  } else {
+    const auto dot = p.name.find('.');
+    if (dot == std::string::npos) {
+      c.error(key, where + ": expected mechanism.parameter or world.parameter");
+      return std::nullopt;
+    }
+    p.mechanism = p.name.substr(0, dot);
+    const MechanismInfo* info = registry.find(p.mechanism);
+    if (!info) {
+      c.unknown(key, "parameters", p.mechanism, registry.names(), "mechanism");
+      return std::nullopt;
+    }
+    const int i = param_index(info->params, p.name.substr(dot + 1));
+    if (i < 0) {
+      std::vector<std::string> names;
+      for (const auto& sp : info->params) names.push_back(sp.name);
+      c.unknown(key, "parameters", p.name.substr(dot + 1), names, "parameter", " of " + p.mechanism);
+      return std::nullopt;
+    }
+    p.param = static_cast<std::size_t>(i);
+    spec = &info->params[p.param];
+  }
+  if (spec->type == ParamType::boolean || spec->type == ParamType::choice) {
+    c.error(key, where + ": only numeric parameters can be calibrated");
+    return std::nullopt;
+  }
+  p.integer = spec->type == ParamType::integer;
+  p.source = source_text(spec->source);
+  bool ranged = false;
+  if (!value.IsNull() && c.check_map(value, where, kCalibParamKeys)) {
+    if (const YAML::Node r = value["range"]) {
+      if (!r.IsSequence() || r.size() != 2) {
+        c.error(r, where + ".range: expected [low, high]");
+        return std::nullopt;
+      }
+      const auto lo = c.number(r[0], where + ".range[0]", spec->type, spec->lo, spec->hi, spec->unit);
+      const auto hi = c.number(r[1], where + ".range[1]", spec->type, spec->lo, spec->hi, spec->unit);
+      if (!lo || !hi) return std::nullopt;
+      if (*lo >= *hi) {
+        c.error(r, where + ".range: the low end must be below the high end");
+        return std::nullopt;
+      }
+      p.lo = *lo, p.hi = *hi;
+      ranged = true;
+    }
+    if (const YAML::Node n = value["prior"]) {
+      if (auto t = c.text(n, where + ".prior")) {
+        std::vector<std::string> names(kPriorNames.begin(), kPriorNames.end());
+        const auto it = std::find(names.begin(), names.end(), *t);
+        if (it == names.end()) {
+          c.unknown(n, where + ".prior", *t, names, "prior");
+          return std::nullopt;
+        }
+        p.prior = static_cast<Prior>(it - names.begin());
+      }
+    }
+  } else if (!value.IsNull()) {
+    return std::nullopt;
+  }
+  if (!ranged) {
+    if (!spec->source.calibrated) {
+      c.error(key, where + ": the parameter table gives this parameter a source, not a prior range (" +
+                       source_text(spec->source) + "); give a range to calibrate it anyway");
+      return std::nullopt;
+    }
+    p.lo = spec->source.prior_lo, p.hi = spec->source.prior_hi;
+  }
+  if (p.prior == Prior::log_uniform && !(p.lo > 0)) {
+    c.error(key, where + ": a log-uniform prior needs a range above zero");
+    return std::nullopt;
+  }
+  return p;
+}
+
+std::optional<CalibExperiment> parse_calib_experiment(Checker& c, const YAML::Node& key, const YAML::Node& value,
+                                                      const std::string& path, const Registry& registry,
+                                                      std::vector<Diagnostic>& errors) {
+  CalibExperiment e;
+  e.name = key.IsScalar() ? key.Scalar() : "";
+  const std::string where = "experiments." + e.name;
+  if (!c.check_map(value, where, kCalibExperimentKeys)) return std::nullopt;
+  const YAML::Node sc_node = value["scenario"];
+  if (!sc_node) {
+    c.error(value, where + ": missing key 'scenario' (the scenario file this experiment runs)");
+    return std::nullopt;
+  }
+  const auto sc_path = c.text(sc_node, where + ".scenario");
+  if (!sc_path) return std::nullopt;
+  const std::filesystem::path full = std::filesystem::path(path).parent_path() / *sc_path;
+  LoadResult base = load_scenario(full.string(), registry);
+  if (!base.scenario) {
+    c.error(sc_node, where + ".scenario: '" + *sc_path + "' has " + std::to_string(base.errors.size()) +
+                         " problem(s), listed with its name");
+    errors.insert(errors.end(), base.errors.begin(), base.errors.end());
+    return std::nullopt;
+  }
+  e.scenario = std::move(*base.scenario);
+  bool ok = true;
+  if (const YAML::Node n = value["years"]) {
+    if (auto v = c.number(n, where + ".years", ParamType::integer, 1, 200))
+      e.scenario.years = static_cast<std::int32_t>(*v);
+    else
+      ok = false;
+  }
+  if (const YAML::Node n = value["world"]) {
+    const std::size_t before = errors.size();
+    c.params(n, where + ".world", registry.world().params, e.scenario.world, true);
+    ok = ok && errors.size() == before;
+  }
+  if (const YAML::Node set = value["set"]) {
+    if (!set.IsMap()) {
+      c.error(set, where + ".set: expected a mapping of mechanism.parameter to a value");
+      ok = false;
+    } else {
+      for (const auto& kv : set) {
+        const auto r = resolve_param(c, kv.first, kv.second, where + ".set", registry, e.scenario, true);
+        if (!r) {
+          ok = false;
+          continue;
+        }
+        const auto [entry, param, v] = *r;
+        e.scenario.pipeline[entry].values[param] = v;
+      }
+    }
+  }
+  if (!ok) return std::nullopt;
+  return e;
+}
+
+void parse_calibration(Checker& c, const YAML::Node& root, const std::string& path, const Registry& registry,
+                       CalibrationLoad& result) {
+  Calibration cal;
+  cal.source = path;
+  cal.name = stem_of(path);
+  if (root.IsNull()) {
+    c.error(root, "the calibration is empty; see docs/EXPERIMENTS.md for the keys it takes");
+    return;
+  }
+  if (!c.check_map(root, "", kCalibrationKeys)) return;
+  if (const YAML::Node n = root["name"])
+    if (auto t = c.text(n, "name")) cal.name = *t;
+  auto integer = [&](const char* key, std::int32_t& to, double lo, double hi) {
+    if (const YAML::Node n = root[key])
+      if (auto v = c.number(n, key, ParamType::integer, lo, hi)) to = static_cast<std::int32_t>(*v);
+  };
+  if (const YAML::Node n = root["seed"])
+    if (auto v = c.number(n, "seed", ParamType::integer, 0, 9007199254740992.0)) cal.seed = static_cast<std::uint64_t>(*v);
+  integer("population", cal.population, 2, 100000);
+  integer("generations", cal.generations, 1, 100);
+  integer("replicates", cal.replicates, 1, 1000);
+  integer("batch", cal.batch, 0, 1000000);
+  if (const YAML::Node n = root["quantile"])
+    if (auto v = c.number(n, "quantile", ParamType::real, 0.01, 0.99)) cal.quantile = *v;
+  if (const YAML::Node n = root["min_acceptance"])
+    if (auto v = c.number(n, "min_acceptance", ParamType::real, 1e-6, 1)) cal.min_acceptance = *v;
+
+  const YAML::Node params = root["parameters"];
+  if (!params || !params.IsMap() || params.size() == 0) {
+    c.error(params ? params : root, "parameters: expected a mapping of the parameters to calibrate, e.g. "
+                                    "'attainment.practice_lag_years: {}' (the prior range from the parameter "
+                                    "table) or 'market.choice: {range: [0, 1], prior: uniform}'");
+  } else {
+    std::set<std::string> seen;
+    for (const auto& kv : params) {
+      if (auto p = parse_calib_parameter(c, kv.first, kv.second, registry)) {
+        if (!seen.insert(p->name).second) c.error(kv.first, "parameters." + p->name + ": appears twice");
+        cal.parameters.push_back(std::move(*p));
+      }
+    }
+  }
+  std::vector<std::string> names;
+  const YAML::Node exps = root["experiments"];
+  if (!exps || !exps.IsMap() || exps.size() == 0) {
+    c.error(exps ? exps : root, "experiments: expected a mapping of experiment names to {scenario: FILE, ...}");
+  } else {
+    for (const auto& kv : exps) {
+      names.push_back(kv.first.IsScalar() ? kv.first.Scalar() : "");
+      if (auto e = parse_calib_experiment(c, kv.first, kv.second, path, registry, result.errors))
+        cal.experiments.push_back(std::move(*e));
+      else
+        cal.experiments.push_back({names.back(), Scenario{}});
+    }
+  }
+  // Every mechanism parameter must act in some experiment (of those it is set in).
+  if (!cal.experiments.empty()) {
+    std::size_t at = 0;
+    for (const auto& kv : params) {
+      if (at >= cal.parameters.size()) break;
+      CalibParameter& p = cal.parameters[at];
+      if ((kv.first.IsScalar() ? kv.first.Scalar() : "") != p.name) continue;
+      ++at;
+      if (kv.second.IsMap() && kv.second["in"]) {
+        const YAML::Node in = kv.second["in"];
+        if (!in.IsSequence() || in.size() == 0) {
+          c.error(in, "parameters." + p.name + ".in: expected a list of experiment names");
+        } else {
+          for (std::size_t k = 0; k < in.size(); ++k) {
+            const auto v = c.text(in[k], "parameters." + p.name + ".in[" + std::to_string(k) + "]");
+            if (!v) continue;
+            const auto it = std::find(names.begin(), names.end(), *v);
+            if (it == names.end())
+              c.unknown(in[k], "parameters." + p.name + ".in", *v, names, "experiment");
+            else
+              p.only.push_back(static_cast<std::size_t>(it - names.begin()));
+          }
+        }
+      }
+      if (p.world) continue;
+      bool used = false;
+      for (std::size_t e = 0; e < cal.experiments.size(); ++e) {
+        if (!p.only.empty() && std::find(p.only.begin(), p.only.end(), e) == p.only.end()) continue;
+        for (const auto& entry : cal.experiments[e].scenario.pipeline) used = used || entry.info->name == p.mechanism;
+      }
+      if (!used)
+        c.error(kv.first, "parameters." + p.name + ": no experiment's pipeline has '" + p.mechanism +
+                              "', so the targets cannot inform it");
+    }
+  }
+  std::vector<std::string> measures;
+  for (const auto& m : kSystemMeasures) measures.emplace_back(m.name);
+  const YAML::Node targets = root["targets"];
+  if (!targets || !targets.IsSequence() || targets.size() == 0) {
+    c.error(targets ? targets : root, "targets: expected a list of targets, each {id, experiment, measure or "
+                                      "groups, observed, sd, source}");
+  } else {
+    std::set<std::string> ids;
+    for (std::size_t k = 0; k < targets.size(); ++k) {
+      const YAML::Node t = targets[k];
+      const std::string where = "targets[" + std::to_string(k) + "]";
+      if (!c.check_map(t, where, kTargetKeys)) continue;
+      CalibTarget tg;
+      bool ok = true;
+      auto need = [&](const char* key) {
+        if (t[key]) return true;
+        c.error(t, where + ": missing key '" + key + "'");
+        return false;
+      };
+      if (need("id"))
+        if (auto v = c.text(t["id"], where + ".id")) {
+          tg.id = *v;
+          if (!ids.insert(tg.id).second) c.error(t["id"], where + ".id: '" + tg.id + "' appears twice");
+        }
+      if (need("source"))
+        if (auto v = c.text(t["source"], where + ".source")) tg.source = *v;
+      auto experiment = [&](const char* key) -> std::optional<std::size_t> {
+        const auto v = c.text(t[key], where + "." + key);
+        if (!v) return std::nullopt;
+        const auto it = std::find(names.begin(), names.end(), *v);
+        if (it == names.end()) {
+          c.unknown(t[key], where + "." + key, *v, names, "experiment");
+          return std::nullopt;
+        }
+        return static_cast<std::size_t>(it - names.begin());
+      };
+      if (!need("experiment"))
+        ok = false;
+      else if (auto e = experiment("experiment"))
+        tg.experiment = *e;
+      else
+        ok = false;
+      if (t["against"]) {
+        if (auto e = experiment("against")) tg.against = *e; else ok = false;
+      }
+      Statistic& st = tg.statistic;
+      const bool has_measure = bool(t["measure"]), has_groups = bool(t["groups"]);
+      if (has_measure == has_groups) {
+        c.error(t, where + ": give either 'measure' (a system measure) or 'groups' (a difference between groups "
+                           "of schools)");
+        ok = false;
+      }
+      if (has_measure) {
+        st.kind = StatisticKind::measure;
+        if (auto v = c.text(t["measure"], where + ".measure")) {
+          const auto it = std::find(measures.begin(), measures.end(), *v);
+          if (it == measures.end()) {
+            c.unknown(t["measure"], where + ".measure", *v, measures, "measure");
+            ok = false;
+          } else {
+            st.measure = static_cast<std::size_t>(it - measures.begin());
+          }
+        }
+        for (const char* key : {"years_after", "ratio_to"})
+          if (t[key]) c.error(t[key], where + "." + key + ": only a 'groups' target takes this key");
+      }
+      if (has_groups) {
+        st.kind = StatisticKind::groups;
+        st.change = true;
+        const YAML::Node g = t["groups"];
+        if (c.check_map(g, where + ".groups", kGroupKeys)) {
+          if (const YAML::Node f = g["field"]) {
+            if (auto v = c.text(f, where + ".groups.field")) {
+              std::vector<std::string> ints;
+              std::optional<Field> found;
+              for (std::size_t i = 0; i < kFieldCount; ++i)
+                if (kFields[i].storage == Storage::integer) {
+                  ints.emplace_back(kFields[i].name);
+                  if (kFields[i].name == *v) found = static_cast<Field>(i);
+                }
+              if (!found) {
+                c.unknown(f, where + ".groups.field", *v, ints, "integer field");
+                ok = false;
+              } else {
+                st.group_field = *found;
+              }
+            }
+          }
+          for (const char* key : {"treated", "control"})
+            if (const YAML::Node n = g[key])
+              if (auto v = c.number(n, where + ".groups." + key, ParamType::integer, -1e9, 1e9))
+                (std::string(key) == "treated" ? st.treated : st.control) = static_cast<std::int32_t>(*v);
+        }
+        if (const YAML::Node n = t["years_after"])
+          if (auto v = c.number(n, where + ".years_after", ParamType::integer, 0, 200)) st.years_after = static_cast<std::int32_t>(*v);
+        if (const YAML::Node n = t["ratio_to"])
+          if (auto v = c.number(n, where + ".ratio_to", ParamType::integer, 0, 200)) st.ratio_to = static_cast<std::int32_t>(*v);
+        for (const char* key : {"year", "from_year"})
+          if (t[key]) c.error(t[key], where + "." + key + ": a 'groups' target is timed by years_after");
+        if (tg.against && st.ratio_to >= 0) c.error(t["against"], where + ": a ratio target cannot be a contrast");
+      }
+      if (const YAML::Node n = t["year"])
+        if (auto v = c.number(n, where + ".year", ParamType::integer, 0, 200)) st.year = static_cast<std::int32_t>(*v);
+      if (const YAML::Node n = t["from_year"])
+        if (auto v = c.number(n, where + ".from_year", ParamType::integer, 0, 200)) st.from_year = static_cast<std::int32_t>(*v);
+      if (const YAML::Node n = t["change"])
+        if (auto v = c.boolean(n, where + ".change")) st.change = *v != 0;
+      if (need("observed"))
+        if (auto v = c.number(t["observed"], where + ".observed", ParamType::real, -1e12, 1e12)) tg.observed = *v;
+      if (need("sd"))
+        if (auto v = c.number(t["sd"], where + ".sd", ParamType::real, 1e-12, 1e12)) tg.sd = *v;
+      if (!ok) continue;
+      // The years read must lie within every experiment the target reads.
+      for (const auto e : {std::optional<std::size_t>(tg.experiment), tg.against}) {
+        if (!e || *e >= cal.experiments.size()) continue;
+        const std::int32_t years = cal.experiments[*e].scenario.years;
+        if (st.year > years)
+          c.error(t["year"], where + ".year: experiment '" + names[*e] + "' runs " + std::to_string(years) + " years");
+        if (st.from_year >= 0 && st.from_year > (st.year < 0 ? years : st.year))
+          c.error(t["from_year"], where + ".from_year: after the year read");
+        if (st.kind == StatisticKind::groups && std::max(st.years_after, st.ratio_to) > years)
+          c.error(t, where + ": experiment '" + names[*e] + "' runs only " + std::to_string(years) + " years");
+      }
+      cal.targets.push_back(std::move(tg));
+    }
+  }
+  if (result.errors.empty()) result.calibration = std::move(cal);
+}
+
+}  // namespace
+
+CalibrationLoad load_calibration(const std::string& path, const Registry& registry) {
+  CalibrationLoad r;
+  Checker c(path, r.errors);
+  std::string why;
+  const std::optional<std::string> text = read_input_file(path, why);
+  if (!text) {
+    r.errors.push_back({path, 0, 0, "cannot read the calibration file: " + why});
+    return r;
+  }
+  if (auto bad = not_utf8(*text)) {
+    r.errors.push_back({path, bad->first, bad->second, "the file is not UTF-8 text; save it as UTF-8"});
+    return r;
+  }
+  if (const int line = second_document(*text)) {
+    r.errors.push_back({path, line, 1, "a second YAML document starts here; a calibration is one document"});
+    return r;
+  }
+  try {
+    parse_calibration(c, YAML::Load(*text), path, registry, r);
+  } catch (const YAML::Exception& e) {
+    c.error(e.mark, "YAML syntax: " + e.msg);
+  }
+  return r;
+}
+
 }  // namespace schoolsim

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sim/registry.hpp"
+#include "sim/experiment/calibrate.hpp"
 #include "sim/experiment/sweep.hpp"
 #include "sim/scenario.hpp"
 
@@ -49,6 +50,17 @@ struct ExperimentResult {
 // it sweeps, the design, the parameters with their ranges, replicates and the
 // measures to analyse.
 ExperimentResult load_experiment(const std::string& path, const Registry& registry);
+
+struct CalibrationLoad {
+  std::optional<Calibration> calibration;  // set only when there are no errors
+  std::vector<Diagnostic> errors;
+};
+
+// Reads and validates a calibration file (docs/EXPERIMENTS.md, calibration):
+// the parameters with their priors, the experiments the targets read, the
+// targets with their observed values, standard errors and sources, and the
+// population, generations, replicates and seed.
+CalibrationLoad load_calibration(const std::string& path, const Registry& registry);
 
 // The resolved scenario as YAML: every key present, defaults filled in. Parsing
 // this text again gives the same Scenario.

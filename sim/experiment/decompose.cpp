@@ -361,6 +361,7 @@ Decomposition decompose(const Scenario& a_in, const Scenario& b_in, const Regist
   worker.cancel = &cancel;
   worker.checkpoint_term = -1;
   worker.on_checkpoint = nullptr;
+  worker.per_replicate = nullptr;  // a posterior draw would reset the levers each run switches
   // A cancel request (Ctrl-C) stops the runs under way at their next term.
   worker.on_term = [&] {
     if (options.on_term) options.on_term();

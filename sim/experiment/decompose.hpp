@@ -121,6 +121,7 @@ std::size_t decomposition_runs(std::size_t levers, std::int32_t replicates, cons
 // Runs every needed lever subset of every replicate on options.threads
 // threads (results identical for any count) from a.seed, and attributes B - A.
 // `shapley.seed` seeds the sampled lever orders (the command line gives a.seed).
+// options.per_replicate is not applied (it would reset the levers a run switches).
 // With a branch, every run continues from its state (then the levers may not
 // include world parameters). Throws Interrupted when cancelled, and
 // std::invalid_argument when find_levers() gives an error or there is no lever.

@@ -1,5 +1,7 @@
 #include "sim/experiment/sweep.hpp"
 
+#include "sim/crc32c.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -47,9 +49,11 @@ Design make_design(const Experiment& e) {
   return d;
 }
 
-Scenario scenario_for(const Experiment& e, const Eigen::RowVectorXd& values) {
+Scenario scenario_for(const Experiment& e, const Eigen::RowVectorXd& values, std::int32_t replicate) {
   Scenario sc = e.base;
   sc.replicates = e.replicates;
+  // The posterior's draw first, so the swept values below take precedence.
+  if (e.posterior) apply_posterior(*e.posterior, e.base.seed, replicate, sc);
   sc.record = RecordConfig{Cadence::year, {}, false, true, false};
   for (std::size_t j = 0; j < e.parameters.size(); ++j) {
     const auto& p = e.parameters[j];
@@ -84,6 +88,14 @@ std::string fingerprint(const Experiment& e, const Registry& registry, std::stri
     for (double v : entry.values) s << " " << v;
   }
   for (const auto& ev : e.base.timeline) s << "\nevent " << ev.absolute_term() << " " << ev.entry << " " << ev.param << " " << ev.value;
+  if (e.posterior) {
+    s << "\nposterior";
+    for (const auto& n : e.posterior->names) s << " " << n;
+    for (std::size_t i = 0; i < e.posterior->theta.size(); ++i) {
+      s << "\n" << e.posterior->weights[i];
+      for (double x : e.posterior->theta[i]) s << " " << x;
+    }
+  }
   std::uint64_t h = 1469598103934665603ull;
   for (char c : s.str()) h = (h ^ static_cast<std::uint8_t>(c)) * 1099511628211ull;
   std::ostringstream hex;
@@ -96,16 +108,6 @@ namespace {
 fs::path part_path(const fs::path& dir, std::int64_t task) { return dir / ("run-" + std::to_string(task) + ".bin"); }
 
 constexpr char kPartMagic[8] = {'S', 'C', 'H', 'S', 'I', 'M', 'P', 'T'};
-
-// CRC-32C (Castagnoli) of a part's bytes.
-std::uint32_t part_crc(std::string_view data) {
-  std::uint32_t c = 0xFFFFFFFFu;
-  for (unsigned char b : data) {
-    c ^= b;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-  }
-  return c ^ 0xFFFFFFFFu;
-}
 
 template <class T>
 void put(std::string& out, const T& v) {
@@ -126,7 +128,7 @@ std::string encode_part(const Part& p, const std::string& print, std::int64_t ta
   out.append(reinterpret_cast<const char*>(p.finals.data()), p.finals.size() * sizeof(double));
   out.append(reinterpret_cast<const char*>(p.terms.data()), p.terms.size() * sizeof(std::int32_t));
   out.append(reinterpret_cast<const char*>(p.series.data()), p.series.size() * sizeof(double));
-  put(out, part_crc(out));
+  put(out, crc32c(out));
   return out;
 }
 
@@ -145,7 +147,7 @@ std::string decode_part(std::string_view bytes, const std::string& print, std::i
   if (bytes.size() < sizeof kPartMagic + 8) return "cut short";
   std::uint32_t crc = 0;
   std::memcpy(&crc, bytes.data() + bytes.size() - 4, 4);
-  if (part_crc(bytes.substr(0, bytes.size() - 4)) != crc) return "its checksum does not match (corrupted or cut short)";
+  if (crc32c(bytes.substr(0, bytes.size() - 4)) != crc) return "its checksum does not match (corrupted or cut short)";
   bytes = bytes.substr(0, bytes.size() - 4);
   std::uint32_t version = 0, print_size = 0;
   take(&version, 4);
@@ -237,7 +239,7 @@ SweepResults run_sweep(const Experiment& e, const Design& d, const Registry& reg
       try {
         const std::int64_t run = t / e.replicates;
         const auto rep = static_cast<std::int32_t>(t % e.replicates);
-        const Scenario sc = scenario_for(e, d.values.row(run));
+        const Scenario sc = scenario_for(e, d.values.row(run), rep);
         RunOptions ro;
         ro.cancel = options.cancel;
         const Recording rec = run_replicate(sc, registry, rep, ro);

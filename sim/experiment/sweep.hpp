@@ -7,10 +7,12 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "sim/experiment/calibrate.hpp"
 #include "sim/experiment/design.hpp"
 #include "sim/measures.hpp"
 #include "sim/registry.hpp"
@@ -43,6 +45,9 @@ struct Experiment {
   std::vector<std::size_t> outputs;  // measures whose sensitivity is analysed
   bool series = false;               // store every run's system series
   std::int32_t bootstrap = 200;      // Sobol confidence intervals
+  // `--posterior`: each (run, replicate) draws the parameters it does not
+  // sweep from this calibration posterior (docs/EXPERIMENTS.md).
+  std::shared_ptr<const Posterior> posterior;
 };
 
 // The design in the unit hypercube, one row per run, and the design objects
@@ -56,7 +61,8 @@ struct Design {
 Design make_design(const Experiment& e);
 
 // The scenario of one design row.
-Scenario scenario_for(const Experiment& e, const Eigen::RowVectorXd& values);
+// With a posterior, replicate `replicate` draws the parameters not swept from it.
+Scenario scenario_for(const Experiment& e, const Eigen::RowVectorXd& values, std::int32_t replicate = 0);
 
 struct SweepResults {
   std::int32_t runs = 0, replicates = 0;

@@ -1,0 +1,718 @@
+#include "sim/experiment/calibrate.hpp"
+
+#include <Eigen/Cholesky>
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <exception>
+#include <fstream>
+#include <limits>
+#include <mutex>
+#include <numbers>
+#include <numeric>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "sim/crc32c.hpp"
+#include "sim/measures.hpp"
+#include "sim/rng.hpp"
+#include "sim/simulation.hpp"
+
+namespace schoolsim {
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr std::uint32_t kProposalKey = stream_key("calibrate.proposal");
+
+// ------------------------------------------------------------ unit coordinates
+
+double to_unit(const CalibParameter& p, double x) {
+  if (p.prior == Prior::log_uniform) return (std::log(x) - std::log(p.lo)) / (std::log(p.hi) - std::log(p.lo));
+  return (x - p.lo) / (p.hi - p.lo);
+}
+
+double from_unit(const CalibParameter& p, double u) {
+  double x = p.prior == Prior::log_uniform ? std::exp(std::log(p.lo) + u * (std::log(p.hi) - std::log(p.lo)))
+                                           : p.lo + u * (p.hi - p.lo);
+  if (p.integer) x = std::round(x);
+  return std::clamp(x, p.lo, p.hi);
+}
+
+// The random draws of one attempt: its streams depend on (seed, generation,
+// attempt) only.
+Stream attempt_stream(std::uint64_t seed, std::int32_t generation, std::int64_t attempt, std::uint32_t purpose) {
+  const Streams streams(seed, static_cast<std::uint32_t>(generation));
+  return streams.stream(kProposalKey, purpose, static_cast<std::uint64_t>(attempt));
+}
+
+std::uint64_t simulation_seed(std::uint64_t seed, std::int32_t generation, std::int64_t attempt) {
+  Stream s = attempt_stream(seed, generation, attempt, 1);
+  const std::uint64_t hi = s(), lo = s();
+  return (hi << 32) | lo;
+}
+
+double normal(Stream& s) {
+  // Box-Muller from two uniforms in (0, 1].
+  const double u1 = 1.0 - s.uniform(), u2 = s.uniform();
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+}
+
+// The perturbation kernel of a generation: the previous population in unit
+// coordinates and twice its weighted covariance (Beaumont et al. 2009).
+struct Kernel {
+  Eigen::MatrixXd points;  // particles x d
+  std::vector<double> cumulative;  // of the weights
+  std::vector<double> weights;
+  Eigen::MatrixXd chol;    // lower Cholesky factor of the covariance
+  Eigen::LLT<Eigen::MatrixXd> llt;
+};
+
+Kernel make_kernel(const Calibration& c, const Generation& prev) {
+  Kernel k;
+  const auto n = static_cast<Eigen::Index>(prev.theta.size());
+  const auto d = static_cast<Eigen::Index>(c.parameters.size());
+  k.points.resize(n, d);
+  for (Eigen::Index i = 0; i < n; ++i)
+    for (Eigen::Index j = 0; j < d; ++j)
+      k.points(i, j) = to_unit(c.parameters[static_cast<std::size_t>(j)], prev.theta[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)]);
+  k.weights = prev.weights;
+  double run = 0;
+  for (double w : k.weights) k.cumulative.push_back(run += w);
+  Eigen::VectorXd mean = Eigen::VectorXd::Zero(d);
+  for (Eigen::Index i = 0; i < n; ++i) mean += k.weights[static_cast<std::size_t>(i)] * k.points.row(i).transpose();
+  Eigen::MatrixXd cov = Eigen::MatrixXd::Zero(d, d);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const Eigen::VectorXd x = k.points.row(i).transpose() - mean;
+    cov += k.weights[static_cast<std::size_t>(i)] * x * x.transpose();
+  }
+  cov *= 2.0;
+  // A population collapsed on one value in some coordinate still moves.
+  for (Eigen::Index j = 0; j < d; ++j) cov(j, j) = std::max(cov(j, j), 1e-8);
+  for (double jitter = 0;; jitter = jitter == 0 ? 1e-10 : jitter * 10) {
+    k.llt.compute(cov + jitter * Eigen::MatrixXd::Identity(d, d));
+    if (k.llt.info() == Eigen::Success) break;
+    if (jitter > 1) throw std::runtime_error("calibrate: the kernel covariance is not positive definite");
+  }
+  k.chol = k.llt.matrixL();
+  return k;
+}
+
+// Attempt k of generation g: its position in unit coordinates, or nothing when
+// the move leaves the prior's support.
+std::optional<Eigen::VectorXd> propose(const Calibration& c, const Kernel* kernel, std::int32_t g, std::int64_t k) {
+  const auto d = static_cast<Eigen::Index>(c.parameters.size());
+  Stream s = attempt_stream(c.seed, g, k, 0);
+  Eigen::VectorXd u(d);
+  if (!kernel) {
+    for (Eigen::Index j = 0; j < d; ++j) u[j] = s.uniform();
+    return u;
+  }
+  for (int tries = 0; tries < 10000; ++tries) {
+    const double pick = s.uniform() * kernel->cumulative.back();
+    const auto it = std::upper_bound(kernel->cumulative.begin(), kernel->cumulative.end(), pick);
+    const auto from = std::min<std::ptrdiff_t>(it - kernel->cumulative.begin(), kernel->points.rows() - 1);
+    Eigen::VectorXd z(d);
+    for (Eigen::Index j = 0; j < d; ++j) z[j] = normal(s);
+    u = kernel->points.row(from).transpose() + kernel->chol * z;
+    bool inside = true;
+    for (Eigen::Index j = 0; j < d; ++j) inside = inside && u[j] >= 0 && u[j] <= 1;
+    if (inside) return u;
+  }
+  return std::nullopt;
+}
+
+std::vector<double> theta_of(const Calibration& c, const Eigen::VectorXd& u) {
+  std::vector<double> t(c.parameters.size());
+  for (std::size_t j = 0; j < t.size(); ++j) t[j] = from_unit(c.parameters[j], u[static_cast<Eigen::Index>(j)]);
+  return t;
+}
+
+// ------------------------------------------------------------ statistics
+
+// What one run of an experiment gives each of `stats`: a value per record year.
+std::vector<std::vector<double>> run_series(const std::vector<const Statistic*>& stats, const Scenario& sc,
+                                            const Registry& registry, std::int32_t replicate,
+                                            const std::atomic<bool>* cancel) {
+  Simulation sim(sc, registry, replicate);
+  std::vector<std::vector<double>> v(stats.size());
+  auto record = [&](const State& s) {
+    for (std::size_t k = 0; k < stats.size(); ++k) {
+      const Statistic& st = *stats[k];
+      if (st.kind == StatisticKind::measure) {
+        v[k].push_back(kSystemMeasures[st.measure].compute(s));
+        continue;
+      }
+      double sums[2] = {0, 0};
+      std::int64_t counts[2] = {0, 0};
+      visit_field(s, st.group_field, [&](const auto& col) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(col)>, Eigen::ArrayXi>) {
+          for (std::int32_t i = 0; i < s.n_schools(); ++i) {
+            const int g = col[i] == st.treated ? 0 : col[i] == st.control ? 1 : -1;
+            if (g < 0) continue;
+            sums[g] += school_result(s, i);
+            ++counts[g];
+          }
+        }
+      });
+      v[k].push_back(counts[0] > 0 && counts[1] > 0
+                         ? sums[0] / static_cast<double>(counts[0]) - sums[1] / static_cast<double>(counts[1])
+                         : kNaN);
+    }
+  };
+  record(sim.state());
+  while (!sim.finished()) {
+    if (cancel && cancel->load()) throw Interrupted();
+    sim.step();
+    if (sim.terms_done() % kTermsPerYear == 0) record(sim.state());
+  }
+  return v;
+}
+
+// The statistic of one run: (numerator, denominator).
+std::pair<double, double> evaluate(const Statistic& st, const std::vector<double>& v) {
+  const auto last = static_cast<std::int32_t>(v.size()) - 1;
+  if (st.kind == StatisticKind::measure) {
+    const std::int32_t y = st.year < 0 ? last : std::min(st.year, last);
+    double x = 0;
+    if (st.from_year >= 0) {
+      const std::int32_t from = std::min(st.from_year, y);
+      for (std::int32_t i = from; i <= y; ++i) x += v[static_cast<std::size_t>(i)];
+      x /= static_cast<double>(y - from + 1);
+    } else {
+      x = v[static_cast<std::size_t>(y)];
+    }
+    if (st.change) x -= v[0];
+    return {x, 1.0};
+  }
+  std::int32_t first = 0;
+  while (first <= last && !std::isfinite(v[static_cast<std::size_t>(first)])) ++first;
+  auto at = [&](std::int32_t after) {
+    const std::int32_t i = first + after;
+    if (i > last) return kNaN;
+    return v[static_cast<std::size_t>(i)] - (st.change ? v[static_cast<std::size_t>(first)] : 0.0);
+  };
+  if (first > last) return {kNaN, 1.0};
+  return {at(st.years_after), st.ratio_to >= 0 ? at(st.ratio_to) : 1.0};
+}
+
+// Runs `body(i)` for i in [0, n) on `threads` threads; the first exception
+// (or Interrupted) stops the others and is rethrown.
+template <class Body>
+void parallel_for(std::size_t n, std::int32_t threads, const std::atomic<bool>* cancel, Body body) {
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> stop{false};
+  std::exception_ptr error;
+  std::mutex mu;
+  auto work = [&] {
+    for (std::size_t i; !stop && (i = next++) < n;) {
+      try {
+        if (cancel && cancel->load()) throw Interrupted();
+        body(i);
+      } catch (...) {
+        std::lock_guard lock(mu);
+        if (!error) error = std::current_exception();
+        stop = true;
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  const auto count = static_cast<std::size_t>(std::clamp<std::int64_t>(threads, 1, static_cast<std::int64_t>(std::max<std::size_t>(n, 1))));
+  for (std::size_t t = 1; t < count; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
+}
+
+std::vector<double> simulate(const Calibration& c, const Registry& registry, const std::vector<double>& theta,
+                             std::uint64_t seed, const std::atomic<bool>* cancel) {
+  std::vector<Scenario> scs = scenarios_for(c, theta);
+  for (auto& sc : scs) sc.seed = seed;
+  const std::size_t T = c.targets.size();
+  // Each experiment runs once per replicate for every target that reads it.
+  std::vector<std::vector<const Statistic*>> reads(scs.size());
+  std::vector<std::size_t> at(T), at_against(T);
+  for (std::size_t t = 0; t < T; ++t) {
+    const CalibTarget& tg = c.targets[t];
+    at[t] = reads[tg.experiment].size();
+    reads[tg.experiment].push_back(&tg.statistic);
+    if (tg.against) {
+      at_against[t] = reads[*tg.against].size();
+      reads[*tg.against].push_back(&tg.statistic);
+    }
+  }
+  std::vector<double> num(T, 0), den(T, 0);
+  for (std::int32_t r = 0; r < c.replicates; ++r) {
+    std::vector<std::vector<std::vector<double>>> series(scs.size());
+    for (std::size_t e = 0; e < scs.size(); ++e)
+      if (!reads[e].empty()) series[e] = run_series(reads[e], scs[e], registry, r, cancel);
+    for (std::size_t t = 0; t < T; ++t) {
+      const CalibTarget& tg = c.targets[t];
+      auto [n, d] = evaluate(tg.statistic, series[tg.experiment][at[t]]);
+      if (tg.against) n -= evaluate(tg.statistic, series[*tg.against][at_against[t]]).first;
+      num[t] += n;
+      den[t] += d;
+    }
+  }
+  std::vector<double> out(T);
+  for (std::size_t t = 0; t < T; ++t) out[t] = num[t] / den[t];
+  return out;
+}
+
+// ------------------------------------------------------------ state file
+
+constexpr char kStateMagic[8] = {'S', 'C', 'H', 'S', 'I', 'M', 'C', 'A'};
+
+template <class T>
+void put(std::string& out, T v) {
+  char b[sizeof(T)];
+  std::memcpy(b, &v, sizeof(T));
+  out.append(b, sizeof(T));
+}
+
+class Reader {
+ public:
+  explicit Reader(std::string_view b) : b_(b) {}
+  template <class T>
+  T get() {
+    if (b_.size() - at_ < sizeof(T)) throw std::runtime_error("it is cut short");
+    T v;
+    std::memcpy(&v, b_.data() + at_, sizeof(T));
+    at_ += sizeof(T);
+    return v;
+  }
+  std::size_t count(std::size_t unit) {
+    const auto n = get<std::uint64_t>();
+    if (n > (b_.size() - at_) / std::max<std::size_t>(unit, 1)) throw std::runtime_error("a length is longer than the file");
+    return static_cast<std::size_t>(n);
+  }
+  bool done() const { return at_ == b_.size(); }
+
+ private:
+  std::string_view b_;
+  std::size_t at_ = 0;
+};
+
+void put_generation(std::string& out, const Generation& g) {
+  put(out, g.tolerance);
+  put(out, g.attempts);
+  put(out, static_cast<std::uint64_t>(g.theta.size()));
+  for (std::size_t i = 0; i < g.theta.size(); ++i) {
+    for (double x : g.theta[i]) put(out, x);
+    put(out, i < g.weights.size() ? g.weights[i] : 0.0);
+    put(out, g.distances[i]);
+    for (double x : g.stats[i]) put(out, x);
+  }
+}
+
+Generation get_generation(Reader& r, std::size_t d, std::size_t t, bool weighted) {
+  Generation g;
+  g.tolerance = r.get<double>();
+  g.attempts = r.get<std::int64_t>();
+  const std::size_t n = r.count((d + t + 2) * sizeof(double));
+  if (g.attempts < static_cast<std::int64_t>(n)) throw std::runtime_error("it keeps more particles than it made attempts");
+  if (!(g.tolerance > 0) && !std::isnan(g.tolerance) && n > 0 && g.tolerance != 0)
+    throw std::runtime_error("a tolerance is not positive");
+  for (std::size_t i = 0; i < n; ++i) {
+    std::vector<double> th(d), st(t);
+    for (auto& x : th) x = r.get<double>();
+    const double w = r.get<double>();
+    const double dist = r.get<double>();
+    for (auto& x : st) x = r.get<double>();
+    for (double x : th)
+      if (!std::isfinite(x)) throw std::runtime_error("a parameter value is not finite");
+    if (!(dist >= 0) || !(dist <= g.tolerance)) throw std::runtime_error("a kept particle lies beyond its tolerance");
+    if (weighted && !(w >= 0 && w <= 1)) throw std::runtime_error("a weight is not in [0, 1]");
+    g.theta.push_back(std::move(th));
+    if (weighted) g.weights.push_back(w);
+    g.distances.push_back(dist);
+    g.stats.push_back(std::move(st));
+  }
+  return g;
+}
+
+void write_atomically(const std::filesystem::path& path, const std::string& bytes) {
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) throw std::runtime_error("cannot write " + tmp.string());
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+// Weights of a new generation (Beaumont et al. 2009): prior density, uniform in
+// unit coordinates, over the kernel's mixture density at each kept particle.
+std::vector<double> smc_weights(const Calibration& c, const Kernel& k, const Generation& g) {
+  std::vector<double> w(g.theta.size());
+  for (std::size_t i = 0; i < g.theta.size(); ++i) {
+    Eigen::VectorXd u(static_cast<Eigen::Index>(c.parameters.size()));
+    for (std::size_t j = 0; j < c.parameters.size(); ++j) u[static_cast<Eigen::Index>(j)] = to_unit(c.parameters[j], g.theta[i][j]);
+    double mix = 0;
+    for (Eigen::Index m = 0; m < k.points.rows(); ++m) {
+      const Eigen::VectorXd x = k.llt.matrixL().solve(u - k.points.row(m).transpose());
+      mix += k.weights[static_cast<std::size_t>(m)] * std::exp(-0.5 * x.squaredNorm());
+    }
+    w[i] = mix > 0 ? 1.0 / mix : 0.0;
+  }
+  const double total = std::accumulate(w.begin(), w.end(), 0.0);
+  if (!(total > 0)) throw std::runtime_error("calibrate: every particle has zero weight");
+  for (auto& x : w) x /= total;
+  return w;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------ public
+
+std::string remove_from_experiments(Calibration& c, const std::string& name) {
+  bool found = false;
+  for (auto& e : c.experiments) {
+    Scenario& sc = e.scenario;
+    std::vector<std::ptrdiff_t> moved(sc.pipeline.size(), -1);
+    std::vector<PipelineEntry> kept;
+    for (std::size_t i = 0; i < sc.pipeline.size(); ++i) {
+      const MechanismInfo* info = sc.pipeline[i].info;
+      if (info->name == name || info->family == name) {
+        found = true;
+        continue;
+      }
+      moved[i] = static_cast<std::ptrdiff_t>(kept.size());
+      kept.push_back(sc.pipeline[i]);
+    }
+    std::vector<TimelineEvent> events;
+    for (TimelineEvent ev : sc.timeline) {
+      if (moved[ev.entry] < 0) continue;
+      ev.entry = static_cast<std::size_t>(moved[ev.entry]);
+      events.push_back(ev);
+    }
+    sc.pipeline = std::move(kept);
+    sc.timeline = std::move(events);
+  }
+  if (!found) return "'" + name + "' is neither a framework nor a mechanism in any of the calibration's experiments";
+  c.without.push_back(name);
+  return "";
+}
+
+std::vector<Scenario> scenarios_for(const Calibration& c, const std::vector<double>& theta) {
+  std::vector<Scenario> out;
+  for (std::size_t at = 0; at < c.experiments.size(); ++at) {
+    Scenario sc = c.experiments[at].scenario;
+    for (std::size_t j = 0; j < c.parameters.size(); ++j) {
+      const CalibParameter& p = c.parameters[j];
+      if (!p.only.empty() && std::find(p.only.begin(), p.only.end(), at) == p.only.end()) continue;
+      if (p.world) {
+        sc.world[p.param] = theta[j];
+        continue;
+      }
+      for (auto& entry : sc.pipeline)
+        if (entry.info->name == p.mechanism) entry.values[p.param] = theta[j];
+    }
+    out.push_back(std::move(sc));
+  }
+  return out;
+}
+
+std::vector<double> simulate_targets(const Calibration& c, const Registry& registry, const std::vector<double>& theta,
+                                     std::uint64_t seed) {
+  return simulate(c, registry, theta, seed, nullptr);
+}
+
+double distance(const Calibration& c, const std::vector<double>& stats) {
+  double s = 0;
+  for (std::size_t t = 0; t < c.targets.size(); ++t) {
+    const double z = (stats[t] - c.targets[t].observed) / c.targets[t].sd;
+    if (!std::isfinite(z)) return kInf;
+    s += z * z;
+  }
+  return std::sqrt(s / static_cast<double>(std::max<std::size_t>(c.targets.size(), 1)));
+}
+
+double weighted_quantile(const std::vector<double>& values, const std::vector<double>& weights, double q) {
+  if (values.empty()) return kNaN;
+  std::vector<std::size_t> order(values.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return values[a] < values[b] || (values[a] == values[b] && a < b);
+  });
+  const double total = std::accumulate(weights.begin(), weights.end(), 0.0);
+  double run = 0;
+  for (std::size_t i : order) {
+    run += weights[i];
+    if (run >= q * total) return values[i];
+  }
+  return values[order.back()];
+}
+
+std::string fingerprint(const Calibration& c, const Registry& registry, std::string_view program_version) {
+  std::ostringstream s;
+  s.precision(17);
+  s << "schoolsim " << program_version << " calibration " << kCalibStateVersion << "\n";
+  for (const auto& m : kSystemMeasures) s << m.name << " ";
+  for (const auto& name : registry.names()) {
+    s << "\nmechanism " << name;
+    if (const MechanismInfo* info = registry.find(name))
+      for (const auto& p : info->params) s << " " << p.name << "=" << p.def;
+  }
+  s << "\npopulation " << c.population << " generations " << c.generations << " replicates " << c.replicates
+    << " seed " << c.seed << " quantile " << c.quantile << " min_acceptance " << c.min_acceptance << " batch "
+    << c.batch << "\n";
+  for (const auto& w : c.without) s << "without " << w << "\n";
+  for (const auto& p : c.parameters)
+  {
+    s << "parameter " << p.name << " " << p.lo << " " << p.hi << " " << static_cast<int>(p.prior) << " " << p.integer;
+    for (auto e : p.only) s << " in " << e;
+    s << "\n";
+  }
+  for (const auto& e : c.experiments) {
+    s << "experiment " << e.name << " years " << e.scenario.years << " world";
+    for (double w : e.scenario.world) s << " " << w;
+    for (const auto& entry : e.scenario.pipeline) {
+      s << "\n  " << entry.info->name;
+      for (double v : entry.values) s << " " << v;
+    }
+    for (const auto& ev : e.scenario.timeline)
+      s << "\n  event " << ev.absolute_term() << " " << ev.entry << " " << ev.param << " " << ev.value;
+    if (e.scenario.register_data) s << "\n  register " << e.scenario.register_data->schools.size();
+    s << "\n";
+  }
+  for (const auto& t : c.targets) {
+    const Statistic& st = t.statistic;
+    s << "target " << t.id << " " << t.experiment << " " << (t.against ? static_cast<long long>(*t.against) : -1LL) << " "
+      << static_cast<int>(st.kind) << " " << st.measure << " " << st.year << " " << st.from_year << " " << st.change << " "
+      << static_cast<int>(st.group_field) << " " << st.treated << " " << st.control << " " << st.years_after << " "
+      << st.ratio_to << " " << t.observed << " " << t.sd << "\n";
+  }
+  std::uint64_t h = 1469598103934665603ull;
+  for (char ch : s.str()) h = (h ^ static_cast<std::uint8_t>(ch)) * 1099511628211ull;
+  std::ostringstream hex;
+  hex << std::hex << h;
+  return hex.str();
+}
+
+std::string encode_state(const CalibState& st, const std::string& fp) {
+  std::string out(kStateMagic, sizeof kStateMagic);
+  put(out, kCalibStateVersion);
+  put(out, static_cast<std::uint64_t>(fp.size()));
+  out += fp;
+  put(out, st.simulations);
+  put(out, static_cast<std::uint64_t>(st.done.size()));
+  for (const auto& g : st.done) put_generation(out, g);
+  put_generation(out, st.current);
+  put(out, crc32c(out));
+  return out;
+}
+
+std::string decode_state(std::string_view bytes, const std::string& fp, std::size_t d, std::size_t t, CalibState& st) {
+  if (bytes.size() < sizeof kStateMagic + 8 || std::memcmp(bytes.data(), kStateMagic, sizeof kStateMagic) != 0)
+    return "it is not a schoolsim calibration state";
+  std::uint32_t crc = 0;
+  std::memcpy(&crc, bytes.data() + bytes.size() - 4, 4);
+  const std::string_view body = bytes.substr(0, bytes.size() - 4);
+  if (crc32c(body) != crc) return "its checksum does not match (corrupted or cut short)";
+  try {
+    Reader r(body.substr(sizeof kStateMagic));
+    if (r.get<std::uint32_t>() != kCalibStateVersion) return "it was written by another version of the state format";
+    const std::size_t n = r.count(1);
+    std::string seen(n, '\0');
+    for (auto& ch : seen) ch = r.get<char>();
+    if (seen != fp) return "it belongs to a different calibration or another version of schoolsim";
+    CalibState out;
+    out.simulations = r.get<std::int64_t>();
+    const std::size_t gens = r.count(2 * sizeof(double));
+    for (std::size_t g = 0; g < gens; ++g) out.done.push_back(get_generation(r, d, t, true));
+    out.current = get_generation(r, d, t, false);
+    if (!r.done()) return "it has bytes after its end";
+    for (const auto& g : out.done) {
+      const double total = std::accumulate(g.weights.begin(), g.weights.end(), 0.0);
+      if (g.theta.empty() || std::abs(total - 1) > 1e-6) return "a finished generation's weights do not sum to one";
+    }
+    st = std::move(out);
+  } catch (const std::exception& ex) {
+    return ex.what();
+  }
+  return "";
+}
+
+CalibrationResult calibrate(const Calibration& c, const Registry& registry, const CalibrateOptions& opt) {
+  const std::size_t d = c.parameters.size(), T = c.targets.size();
+  const auto N = static_cast<std::size_t>(c.population);
+  const std::int64_t batch = c.batch > 0 ? c.batch : c.population;
+  const std::string fp = fingerprint(c, registry);
+  CalibrationResult res;
+  CalibState st;
+  st.current.tolerance = kInf;
+  if (!opt.state.empty() && std::filesystem::exists(opt.state)) {
+    std::ifstream in(opt.state, std::ios::binary);
+    std::stringstream buf;
+    buf << in.rdbuf();
+    CalibState read;
+    const std::string why = decode_state(buf.str(), fp, d, T, read);
+    if (!why.empty()) throw std::runtime_error("the calibration state " + opt.state.string() + " cannot be used: " + why);
+    st = std::move(read);
+    res.resumed = true;
+  }
+  auto save = [&] {
+    if (!opt.state.empty() && opt.rank == 0) write_atomically(opt.state, encode_state(st, fp));
+  };
+  const std::int64_t max_attempts =
+      static_cast<std::int64_t>(std::ceil(static_cast<double>(N) / std::max(c.min_acceptance, 1e-6)));
+  const std::size_t slot = T + 2;  // per attempt: simulated flag, distance, statistics
+
+  while (static_cast<std::int32_t>(st.done.size()) < c.generations && res.stopped.empty()) {
+    const auto g = static_cast<std::int32_t>(st.done.size());
+    std::optional<Kernel> kernel;
+    if (g > 0) kernel = make_kernel(c, st.done.back());
+    Generation& gen = st.current;
+    while (gen.theta.size() < N) {
+      if (gen.attempts >= max_attempts) {
+        res.stopped = "generation " + std::to_string(g) + " kept " + std::to_string(gen.theta.size()) + " of " +
+                      std::to_string(gen.attempts) + " attempts, below the minimum acceptance of " +
+                      std::to_string(c.min_acceptance) + "; it is left out and the calibration ends";
+        break;
+      }
+      const std::int64_t first = gen.attempts;
+      std::vector<std::optional<Eigen::VectorXd>> moves(static_cast<std::size_t>(batch));
+      for (std::int64_t a = 0; a < batch; ++a)
+        moves[static_cast<std::size_t>(a)] = propose(c, kernel ? &*kernel : nullptr, g, first + a);
+      std::vector<double> slots(static_cast<std::size_t>(batch) * slot, 0.0);
+      std::vector<std::size_t> mine;
+      for (std::int64_t a = 0; a < batch; ++a)
+        if (moves[static_cast<std::size_t>(a)] && (first + a) % opt.ranks == opt.rank) mine.push_back(static_cast<std::size_t>(a));
+      parallel_for(mine.size(), opt.threads, opt.cancel, [&](std::size_t i) {
+        const std::size_t a = mine[i];
+        const auto theta = theta_of(c, *moves[a]);
+        const auto stats = simulate(c, registry, theta, simulation_seed(c.seed, g, first + static_cast<std::int64_t>(a)), opt.cancel);
+        double* out = &slots[a * slot];
+        out[0] = 1;
+        out[1] = distance(c, stats);
+        std::copy(stats.begin(), stats.end(), out + 2);
+        if (opt.on_simulation) opt.on_simulation();
+      });
+      res.simulations += static_cast<std::int64_t>(mine.size());
+      st.simulations += static_cast<std::int64_t>(mine.size());
+      if (opt.ranks > 1 && opt.share) opt.share(slots);
+      for (std::int64_t a = 0; a < batch && gen.theta.size() < N; ++a) {
+        gen.attempts = first + a + 1;
+        const double* in = &slots[static_cast<std::size_t>(a) * slot];
+        if (in[0] != 1 || !(in[1] <= gen.tolerance)) continue;
+        gen.theta.push_back(theta_of(c, *moves[static_cast<std::size_t>(a)]));
+        gen.distances.push_back(in[1]);
+        gen.stats.emplace_back(in + 2, in + 2 + T);
+      }
+      save();
+      if (opt.on_batch) opt.on_batch(g, static_cast<std::int32_t>(gen.theta.size()), gen.attempts);
+    }
+    if (!res.stopped.empty()) break;
+    gen.weights = kernel ? smc_weights(c, *kernel, gen) : std::vector<double>(N, 1.0 / static_cast<double>(N));
+    Generation next;
+    next.tolerance = weighted_quantile(gen.distances, gen.weights, c.quantile);
+    st.done.push_back(std::move(gen));
+    st.current = std::move(next);
+    save();
+  }
+  res.generations = st.done;
+  if (st.done.empty()) return res;
+
+  // Posterior predictive: each particle of the last generation simulated afresh.
+  const Generation& last = st.done.back();
+  const auto G = static_cast<std::int32_t>(st.done.size()) + 1000;  // streams of their own
+  std::vector<double> slots(last.theta.size() * T, 0.0);
+  std::vector<std::size_t> mine;
+  for (std::size_t i = 0; i < last.theta.size(); ++i)
+    if (static_cast<std::int64_t>(i) % opt.ranks == opt.rank) mine.push_back(i);
+  parallel_for(mine.size(), opt.threads, opt.cancel, [&](std::size_t m) {
+    const std::size_t i = mine[m];
+    const auto stats = simulate(c, registry, last.theta[i], simulation_seed(c.seed, G, static_cast<std::int64_t>(i)), opt.cancel);
+    std::copy(stats.begin(), stats.end(), &slots[i * T]);
+    if (opt.on_simulation) opt.on_simulation();
+  });
+  res.simulations += static_cast<std::int64_t>(mine.size());
+  if (opt.ranks > 1 && opt.share) opt.share(slots);
+  res.predictive.assign(last.theta.size(), std::vector<double>(T));
+  for (std::size_t i = 0; i < last.theta.size(); ++i)
+    for (std::size_t t = 0; t < T; ++t) res.predictive[i][t] = slots[i * T + t];
+  for (std::size_t t = 0; t < T; ++t) {
+    std::vector<double> v, w;
+    for (std::size_t i = 0; i < last.theta.size(); ++i)
+      if (std::isfinite(res.predictive[i][t])) {
+        v.push_back(res.predictive[i][t]);
+        w.push_back(last.weights[i]);
+      }
+    res.pred_median.push_back(weighted_quantile(v, w, 0.5));
+    res.pred_lo.push_back(weighted_quantile(v, w, 0.025));
+    res.pred_hi.push_back(weighted_quantile(v, w, 0.975));
+  }
+  return res;
+}
+
+std::size_t posterior_draw(const Posterior& p, std::uint64_t seed, std::int32_t replicate) {
+  const Streams streams(seed, static_cast<std::uint32_t>(replicate));
+  Stream s = streams.stream(stream_key("posterior"), 0, 0);
+  const double total = std::accumulate(p.weights.begin(), p.weights.end(), 0.0);
+  const double pick = s.uniform() * total;
+  double run = 0;
+  for (std::size_t i = 0; i < p.weights.size(); ++i)
+    if ((run += p.weights[i]) > pick) return i;
+  return p.weights.size() - 1;
+}
+
+std::string resolve_posterior(Posterior& p, const Registry& registry) {
+  p.world_param.clear();
+  for (const auto& name : p.names) {
+    const auto dot = name.find('.');
+    const std::string head = name.substr(0, dot), param = dot == std::string::npos ? "" : name.substr(dot + 1);
+    if (head == "world") {
+      const int at = param_index(registry.world().params, param);
+      if (at < 0) return "'" + name + "' is not a parameter of the world generator";
+      p.world_param.push_back(at);
+      continue;
+    }
+    const MechanismInfo* info = registry.find(head);
+    if (!info || param_index(info->params, param) < 0)
+      return "'" + name + "' is not a parameter of any mechanism of this schoolsim";
+    p.world_param.push_back(-1);
+  }
+  return "";
+}
+
+std::vector<std::string> unused_by(const Posterior& p, const Scenario& sc) {
+  std::vector<std::string> out;
+  for (std::size_t j = 0; j < p.names.size(); ++j) {
+    if (j < p.world_param.size() && p.world_param[j] >= 0) continue;
+    const std::string mech = p.names[j].substr(0, p.names[j].find('.'));
+    bool found = false;
+    for (const auto& entry : sc.pipeline) found = found || entry.info->name == mech;
+    if (!found) out.push_back(p.names[j]);
+  }
+  return out;
+}
+
+std::size_t apply_posterior(const Posterior& p, std::uint64_t seed, std::int32_t replicate, Scenario& sc) {
+  const std::size_t i = posterior_draw(p, seed, replicate);
+  std::size_t set = 0;
+  for (std::size_t j = 0; j < p.names.size(); ++j) {
+    const double v = p.theta[i][j];
+    if (j < p.world_param.size() && p.world_param[j] >= 0) {
+      sc.world[static_cast<std::size_t>(p.world_param[j])] = v;
+      ++set;
+      continue;
+    }
+    const auto dot = p.names[j].find('.');
+    const std::string mech = p.names[j].substr(0, dot), param = p.names[j].substr(dot + 1);
+    for (auto& entry : sc.pipeline) {
+      if (entry.info->name != mech) continue;
+      const int at = param_index(entry.info->params, param);
+      if (at < 0) continue;
+      entry.values[static_cast<std::size_t>(at)] = v;
+      ++set;
+    }
+  }
+  return set;
+}
+
+}  // namespace schoolsim
