@@ -32,6 +32,7 @@
 #include "sim/checkpoint.hpp"
 #include "sim/config/config.hpp"
 #include "sim/experiment/compare.hpp"
+#include "sim/experiment/decompose.hpp"
 #include "sim/serve/builtin.hpp"
 #include "sim/serve/live.hpp"
 #include "sim/serve/server.hpp"
@@ -624,6 +625,8 @@ struct CompareArgs {
   std::int32_t replicates = 20;
   std::int32_t threads = 1;
   bool quiet = false;
+  bool decompose = false;         // compare --decompose
+  std::int32_t permutations = 32;  // lever orders per replicate when sampled
 };
 
 std::string fixed(double v, int digits) {
@@ -651,6 +654,88 @@ std::string_view effect_basis_code(EffectBasis basis) {
     case EffectBasis::between_replicates: return "reps";
   }
   return "";
+}
+
+// compare --decompose: B - A of every measure attributed to the levers that
+// differ (sim/experiment/decompose.hpp, docs/EXPERIMENTS.md).
+int cmd_decompose(const Registry& registry, const CompareArgs& args, const Scenario& a, const Scenario& b) {
+  const LeverSet set = find_levers(a, b, registry);
+  std::string why = set.error;
+  if (why.empty() && set.levers.empty()) why = "the two scenarios do not differ in any lever, so there is nothing to attribute";
+  if (!why.empty()) {
+    std::cerr << "schoolsim compare --decompose: " << args.a << " and " << args.b << ": " << why
+              << "; nothing was run or written.\n";
+    return kExitBadInput;
+  }
+  std::optional<Checkpoint> branch;
+  if (!args.from.empty()) {
+    try {
+      branch = load_checkpoint(args.from);
+    } catch (const std::exception& e) {
+      std::cerr << "schoolsim compare: " << e.what() << '\n';
+      return kExitBadInput;
+    }
+    if (branch->terms_done >= a.terms()) {
+      std::cerr << "schoolsim compare: " << args.from << " is after year " << branch->terms_done / kTermsPerYear
+                << "; the scenarios end at year " << a.years << '\n';
+      return kExitBadInput;
+    }
+    for (const auto& l : set.levers)
+      if (l.kind == LeverKind::world) {
+        std::cerr << "schoolsim compare --decompose: the scenarios differ in " << l.name
+                  << ", but runs branched from a checkpoint (--from) share its world; nothing was run or written.\n";
+        return kExitBadInput;
+      }
+  }
+  const std::filesystem::path out_path =
+      args.output.empty()
+          ? std::filesystem::path("results") / ("decompose-" + std::filesystem::path(args.a).stem().string() + "-" +
+                                                std::filesystem::path(args.b).stem().string() + ".h5")
+          : std::filesystem::path(args.output);
+  ShapleyOptions shapley;
+  shapley.permutations = args.permutations;
+  shapley.seed = a.seed;
+  const std::size_t runs = decomposition_runs(set.levers.size(), args.replicates, shapley);
+  RunMeta meta;
+  meta.kind = "decompose";
+  meta.scenario_name = a.name + " vs " + b.name;
+  meta.scenario_yaml = to_yaml(a, registry);
+  meta.seed = a.seed;
+  meta.replicates = args.replicates;
+  meta.years = a.years;
+  meta.program_version = SCHOOLSIM_VERSION;
+  std::signal(SIGINT, on_sigint);
+  std::signal(SIGTERM, on_sigint);
+  remove_stale_temporaries("compare", out_path);
+  std::optional<OutputFile> file;
+  try {
+    file.emplace(out_path, meta);
+  } catch (const std::exception& e) {
+    std::cerr << "schoolsim compare: cannot create the output: " << e.what() << '\n';
+    return kExitFailure;
+  }
+  const bool tty = !args.quiet && isatty(STDERR_FILENO);
+  const std::int32_t terms = a.terms() - (branch ? branch->terms_done : 0);
+  Progress progress(static_cast<std::int64_t>(runs) * terms, tty);
+  RunOptions opts;
+  opts.threads = args.threads;
+  opts.on_term = [&] { progress.tick(); };
+  opts.cancel = &g_interrupted;
+  Decomposition d;
+  const int status = produce("compare", file, progress, out_path, [&] {
+    d = decompose(a, b, registry, args.replicates, opts, shapley, branch ? &branch->state : nullptr,
+                  branch ? branch->terms_done : 0);
+    file->write_text("meta/scenario_a", to_yaml(a, registry), "arm A: the resolved scenario");
+    file->write_text("meta/scenario_b", to_yaml(b, registry), "arm B: the resolved scenario");
+    file->set_attribute("meta", "scenario_a_name", a.name);
+    file->set_attribute("meta", "scenario_b_name", b.name);
+    write_decomposition(*file, d);
+  });
+  if (status != kExitOk || args.quiet) return status;
+  std::cout << "schoolsim compare --decompose: A = '" << a.name << "' (" << args.a << "), B = '" << b.name << "' ("
+            << args.b << "), seed " << a.seed << ", " << a.years << " years\n\n"
+            << decomposition_table(d) << "\nevery year's values, per replicate, are in " << out_path.string() << "\n";
+  return kExitOk;
 }
 
 // Four significant digits, for values of any size.
@@ -689,6 +774,14 @@ int cmd_compare(const Registry& registry, const CompareArgs& args) {
     a.years = b.years = *args.years;
   }
   if (args.seed) a.seed = *args.seed;
+  if (args.decompose) {
+    if (!args.posterior.empty()) {
+      std::cerr << "schoolsim compare: --decompose does not take --posterior yet (a posterior draw would reset the "
+                   "levers it switches); nothing was run or written.\n";
+      return kExitBadInput;
+    }
+    return cmd_decompose(registry, args, a, b);
+  }
   std::shared_ptr<const Posterior> posterior;
   if (!load_posterior_for("compare", args.posterior, registry, {&a, &b}, posterior)) return kExitBadInput;
   if (const std::string why = comparable(a, b); !why.empty()) {
@@ -1422,6 +1515,15 @@ int run_cli(int argc, char** argv, const Registry& registry) {
   cmp->add_option("--from", compare_args.from,
                   "Branch both arms from this checkpoint's warmed-up world (schoolsim run --checkpoint-at)")
       ->check(CLI::ExistingFile);
+  auto* decompose_flag = cmp->add_flag(
+      "--decompose", compare_args.decompose,
+      "Attribute each measure's B - A to the levers that differ (parameters, mechanisms added or removed): "
+      "Shapley values over lever subsets, exact up to 6 levers, sampled above (docs/EXPERIMENTS.md)");
+  cmp->add_option("--permutations", compare_args.permutations,
+                  "With --decompose and more than 6 levers: random lever orders sampled per replicate")
+      ->check(CLI::Range(1, 100000))
+      ->needs(decompose_flag)
+      ->capture_default_str();
   cmp->footer(kExitCodesHelp);
 
   SweepArgs sweep_args;
