@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import h5py
 import numpy as np
+import scipy.stats
 
 TERMS_PER_YEAR = 3
 
@@ -572,42 +573,15 @@ def _read_sweep(f, path):
 
 # -------------------------------------------------------------------- statistics
 
-def _t_two_sided(t, df):
-    """P(|T| < t) for Student's t with an integer number ``df`` of degrees of freedom,
-    exactly, by the finite series of Abramowitz & Stegun (1964) 26.7.3 and 26.7.4."""
-    theta = math.atan(t / math.sqrt(df))
-    c2, s = math.cos(theta) ** 2, math.sin(theta)
-    if df % 2 == 1:
-        total, term = 0.0, math.cos(theta)
-        for k in range(1, (df - 1) // 2 + 1):        # cos + 2/3 cos^3 + (2 4)/(3 5) cos^5 + ...
-            total += term
-            term *= c2 * (2 * k) / (2 * k + 1)
-        return 2 / math.pi * (theta + s * total) if df > 1 else 2 * theta / math.pi
-    total, term = 0.0, 1.0
-    for k in range(1, df // 2 + 1):                  # 1 + 1/2 cos^2 + (1 3)/(2 4) cos^4 + ...
-        total += term
-        term *= c2 * (2 * k - 1) / (2 * k)
-    return s * total
-
-
 @functools.lru_cache(maxsize=None)
 def t_factor(n):
     """Half-width factor of the two-sided 95% interval of a mean of ``n`` values: the 0.975
-    quantile of Student's t with n - 1 degrees of freedom (as schoolsim compare uses, to
-    1e-12); NaN for n < 2."""
+    quantile of Student's t with n - 1 degrees of freedom, from scipy (schoolsim compare
+    computes the same with Boost); NaN for n < 2."""
     df = int(n) - 1
     if df < 1:
         return math.nan
-    lo, hi = 1.959963984540054, 12.706204736174707    # the normal quantile and t with 1 df bracket every df
-    for _ in range(200):
-        mid = (lo + hi) / 2
-        if _t_two_sided(mid, df) < 0.95:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo < 1e-13:
-            break
-    return (lo + hi) / 2
+    return float(scipy.stats.t.ppf(0.975, df))
 
 
 def mean_ci(values, axis=0):
