@@ -375,6 +375,8 @@ def sweep_report(sweep, measures=None):
                       str(sweep.n_replicates)]], num_cols=range(1, 5))
     phead = ["parameter"] + (["range"] if has_range else []) + ["lowest run", "highest run", "distinct values"]
     design += _table(phead, rows, num_cols=range(1, len(phead)))
+    uncertainty = str(sweep.meta.get("uncertainty") or "replicate noise only")
+    design += f"<p>Replicates of a run differ by: {_e(uncertainty)}.</p>"
     doc.section("design", "Design", design)
 
     mrows = []

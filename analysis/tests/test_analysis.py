@@ -423,6 +423,7 @@ class SweepTest(TempDirCase):
             self.assertEqual(len(images(text)), n_img, method)
             self.assertIn("How to read this", text)
             self.assertIn("runs done", text)
+            self.assertIn("Replicates of a run differ by: replicate noise only", text)
             if sensitivity:
                 self.assertIn("mu*" if method == "morris" else "first order", text)
 
