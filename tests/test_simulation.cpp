@@ -242,9 +242,10 @@ TEST_CASE("the registry lists mechanisms in the phases' order and refuses one ou
 TEST_CASE("ties age a term at the end of every term whether the pipeline lists tie_ageing or not") {
   for (const char* pipeline : {"[]", "[crises]", "[crises, tie_ageing]"}) {
     CAPTURE(pipeline);
-    Simulation sim(scenario(std::string("years: 1\nworld: {schools: 40, areas: 2, initial_ties_per_school: 3}\npipeline: ") +
-                            pipeline + "\n"),
-                   models::registry(), 0);
+    // The simulation keeps a reference to its scenario, so the scenario must outlive it.
+    const Scenario sc = scenario(std::string("years: 1\nworld: {schools: 40, areas: 2, initial_ties_per_school: 3}\npipeline: ") +
+                                 pipeline + "\n");
+    Simulation sim(sc, models::registry(), 0);
     REQUIRE(sim.state().ties.size() > 0);
     for (int term = 1; term <= 3; ++term) {
       sim.step();
