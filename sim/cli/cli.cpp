@@ -656,6 +656,40 @@ std::string_view effect_basis_code(EffectBasis basis) {
   return "";
 }
 
+// The output file of a paired command (compare, compare --decompose): its
+// default path, its /meta, and the file itself, created with Ctrl-C caught
+// from then on so the temporary is always removed; with `record_sets`, the
+// --set changes go to /meta. False (after saying why) when it cannot be created.
+std::filesystem::path paired_output(const CompareArgs& args, const char* prefix) {
+  if (!args.output.empty()) return args.output;
+  return std::filesystem::path("results") / (std::string(prefix) + "-" + std::filesystem::path(args.a).stem().string() +
+                                             "-" + std::filesystem::path(args.b).stem().string() + ".h5");
+}
+
+bool open_paired_output(const char* kind, const Scenario& a, const Scenario& b, const CompareArgs& args,
+                        const Registry& registry, const std::filesystem::path& out_path,
+                        std::optional<OutputFile>& file, bool record_sets) {
+  RunMeta meta;
+  meta.kind = kind;
+  meta.scenario_name = a.name + " vs " + b.name;
+  meta.scenario_yaml = to_yaml(a, registry);
+  meta.seed = a.seed;
+  meta.replicates = args.replicates;
+  meta.years = a.years;
+  meta.program_version = SCHOOLSIM_VERSION;
+  std::signal(SIGINT, on_sigint);
+  std::signal(SIGTERM, on_sigint);
+  remove_stale_temporaries("compare", out_path);
+  try {
+    file.emplace(out_path, meta);
+    if (record_sets && !args.sets.empty()) file->set_attribute("meta", "set", joined_sets(args.sets));
+  } catch (const std::exception& e) {
+    std::cerr << "schoolsim compare: cannot create the output: " << e.what() << '\n';
+    return false;
+  }
+  return true;
+}
+
 // compare --decompose: B - A of every measure attributed to the levers that
 // differ (sim/experiment/decompose.hpp, docs/EXPERIMENTS.md).
 int cmd_decompose(const Registry& registry, const CompareArgs& args, const Scenario& a, const Scenario& b) {
@@ -687,33 +721,13 @@ int cmd_decompose(const Registry& registry, const CompareArgs& args, const Scena
         return kExitBadInput;
       }
   }
-  const std::filesystem::path out_path =
-      args.output.empty()
-          ? std::filesystem::path("results") / ("decompose-" + std::filesystem::path(args.a).stem().string() + "-" +
-                                                std::filesystem::path(args.b).stem().string() + ".h5")
-          : std::filesystem::path(args.output);
+  const std::filesystem::path out_path = paired_output(args, "decompose");
   ShapleyOptions shapley;
   shapley.permutations = args.permutations;
   shapley.seed = a.seed;
   const std::size_t runs = decomposition_runs(set.levers.size(), args.replicates, shapley);
-  RunMeta meta;
-  meta.kind = "decompose";
-  meta.scenario_name = a.name + " vs " + b.name;
-  meta.scenario_yaml = to_yaml(a, registry);
-  meta.seed = a.seed;
-  meta.replicates = args.replicates;
-  meta.years = a.years;
-  meta.program_version = SCHOOLSIM_VERSION;
-  std::signal(SIGINT, on_sigint);
-  std::signal(SIGTERM, on_sigint);
-  remove_stale_temporaries("compare", out_path);
   std::optional<OutputFile> file;
-  try {
-    file.emplace(out_path, meta);
-  } catch (const std::exception& e) {
-    std::cerr << "schoolsim compare: cannot create the output: " << e.what() << '\n';
-    return kExitFailure;
-  }
+  if (!open_paired_output("decompose", a, b, args, registry, out_path, file, false)) return kExitFailure;
   const bool tty = !args.quiet && isatty(STDERR_FILENO);
   const std::int32_t terms = a.terms() - (branch ? branch->terms_done : 0);
   Progress progress(static_cast<std::int64_t>(runs) * terms, tty);
@@ -789,31 +803,9 @@ int cmd_compare(const Registry& registry, const CompareArgs& args) {
               << "; nothing was run or written.\n";
     return kExitBadInput;
   }
-  const std::filesystem::path out_path =
-      args.output.empty()
-          ? std::filesystem::path("results") / ("compare-" + std::filesystem::path(args.a).stem().string() + "-" +
-                                                std::filesystem::path(args.b).stem().string() + ".h5")
-          : std::filesystem::path(args.output);
-  RunMeta meta;
-  meta.kind = "compare";
-  meta.scenario_name = a.name + " vs " + b.name;
-  meta.scenario_yaml = to_yaml(a, registry);
-  meta.seed = a.seed;
-  meta.replicates = args.replicates;
-  meta.years = a.years;
-  meta.program_version = SCHOOLSIM_VERSION;
-  // Ctrl-C from here on is caught: the temporary file below is always removed.
-  std::signal(SIGINT, on_sigint);
-  std::signal(SIGTERM, on_sigint);
-  remove_stale_temporaries("compare", out_path);
+  const std::filesystem::path out_path = paired_output(args, "compare");
   std::optional<OutputFile> file;
-  try {
-    file.emplace(out_path, meta);
-    if (!args.sets.empty()) file->set_attribute("meta", "set", joined_sets(args.sets));
-  } catch (const std::exception& e) {
-    std::cerr << "schoolsim compare: cannot create the output: " << e.what() << '\n';
-    return kExitFailure;
-  }
+  if (!open_paired_output("compare", a, b, args, registry, out_path, file, true)) return kExitFailure;
   const bool tty = !args.quiet && isatty(STDERR_FILENO);
   Progress progress(2LL * a.terms() * args.replicates, tty);
   RunOptions opts;
