@@ -73,9 +73,9 @@ TEST_CASE("compare: the interval and effect size follow from the paired differen
 }
 
 TEST_CASE("compare: effect sizes are in pupil SD or standardised by a spread they state") {
-  const Scenario a = load(kWorld + "pipeline: [crises, turnover, attainment, {market: {choice: 0}}, tie_formation]\n");
-  const Scenario b = load(kWorld + "pipeline: [crises, turnover, attainment, {market: {choice: 1}}, "
-                                   "{tie_formation: {search_rate: 0.4}}]\n");
+  const Scenario a = load(kWorld + "pipeline: [crises, tie_formation, turnover, attainment, {market: {choice: 0}}]\n");
+  const Scenario b = load(kWorld + "pipeline: [crises, {tie_formation: {search_rate: 0.4}}, turnover, attainment, "
+                                   "{market: {choice: 1}}]\n");
   constexpr std::int32_t kReps = 4;
   const Comparison c = compare(a, b, models::registry(), kReps, {});
   const std::size_t rows = c.terms.size(), last = rows - 1;

@@ -56,8 +56,8 @@ seed: 18446744073709551615
 years: 4
 world: {schools: 12, areas: 3}
 pipeline:
-  - attainment
   - turnover: {reversion: 0.25}
+  - attainment
 timeline:
   - {year: 2, term: 3, set: {turnover.reversion: 0.5, attainment.noise_sd: 0}}
 record: {every: term, schools: [capacity, practice], ties: false}
@@ -68,14 +68,14 @@ record: {every: term, schools: [capacity, practice], ties: false}
   CHECK(s.seed == 18446744073709551615ull);
   CHECK(s.world[reg().world().schools_param] == 12);
   REQUIRE(s.pipeline.size() == 2);
-  CHECK(s.pipeline[0].info->name == "attainment");
-  CHECK(s.pipeline[1].info->name == "turnover");
-  CHECK(s.pipeline[1].values[param_index(s.pipeline[1].info->params, "reversion")] == 0.25);
+  CHECK(s.pipeline[0].info->name == "turnover");
+  CHECK(s.pipeline[1].info->name == "attainment");
+  CHECK(s.pipeline[0].values[param_index(s.pipeline[0].info->params, "reversion")] == 0.25);
   REQUIRE(s.timeline.size() == 2);
   CHECK(s.timeline[0].absolute_term() == 2 * 3 + 2);
-  CHECK(s.timeline[0].entry == 1);
+  CHECK(s.timeline[0].entry == 0);
   CHECK(s.timeline[0].value == 0.5);
-  CHECK(s.timeline[1].entry == 0);
+  CHECK(s.timeline[1].entry == 1);
   CHECK(s.record.every == Cadence::term);
   CHECK(s.record.schools == std::vector<Field>{Field::capacity, Field::practice});
   CHECK_FALSE(s.record.ties);
@@ -86,38 +86,38 @@ record: {every: term, schools: [capacity, practice], ties: false}
   REQUIRE_MESSAGE(again.errors.empty(), yaml);
   CHECK(to_yaml(*again.scenario, reg()) == yaml);
   CHECK(again.scenario->seed == s.seed);
-  CHECK(again.scenario->pipeline[1].values == s.pipeline[1].values);
+  CHECK(again.scenario->pipeline[0].values == s.pipeline[0].values);
   CHECK(again.scenario->timeline.size() == 2);
 }
 
-TEST_CASE("a pipeline out of the phases' order is reported where it is and runs as listed") {
+TEST_CASE("a pipeline out of the phases' order is refused where it is, every problem listed") {
   auto r = parse_scenario("years: 1\npipeline:\n  - tie_dissolution\n  - crises\n  - turnover\n", "p.yaml", reg());
-  REQUIRE(r.errors.empty());
-  REQUIRE(r.scenario);
-  CHECK(r.scenario->pipeline[0].info->name == "tie_dissolution");
-  CHECK(r.scenario->pipeline[1].info->name == "crises");
+  CHECK_FALSE(r.scenario);
   // turnover (school update) is also before tie dissolution: both are reported.
-  REQUIRE(r.warnings.size() == 2);
-  CHECK(r.warnings[0].str().starts_with(
-      "p.yaml:4:5: warning: pipeline[1]: 'crises' (shocks phase) is listed after 'tie_dissolution' (tie dissolution "
+  REQUIRE(r.errors.size() == 2);
+  CHECK(r.errors[0].str().starts_with(
+      "p.yaml:4:5: error: pipeline[1]: 'crises' (shocks phase) is listed after 'tie_dissolution' (tie dissolution "
       "phase); a term's phases are policy events, shocks, tie formation, interaction, school update, tie dissolution, "
       "yearly, record"));
-  CHECK(r.warnings[1].line == 5);
-  CHECK(r.warnings[1].column == 5);
+  CHECK(r.errors[1].line == 5);
+  CHECK(r.errors[1].column == 5);
   // In order, nothing is said.
-  CHECK(parse_scenario("years: 1\npipeline: [crises, tie_dissolution]\n", "q.yaml", reg()).warnings.empty());
+  auto ok = parse_scenario("years: 1\npipeline: [crises, tie_dissolution]\n", "q.yaml", reg());
+  CHECK(ok.scenario);
+  CHECK(ok.errors.empty());
+  CHECK(ok.warnings.empty());
 }
 
-TEST_CASE("the library's scenarios list their pipelines in the phases' order but for register_sample") {
+TEST_CASE("the library's scenarios list their pipelines in the phases' order") {
   int n = 0;
   for (const auto& e : fs::directory_iterator(fs::path(SCHOOLSIM_SOURCE_DIR) / "scenarios")) {
     if (e.path().extension() != ".yaml") continue;
     CAPTURE(e.path().string());
     auto r = load_scenario(e.path().string(), reg());
     REQUIRE(r.scenario);
-    // register_sample lists social_capital, tie_formation and tie_dissolution
-    // after the yearly mechanisms; putting them in order would change its results.
-    CHECK(r.warnings.size() == (e.path().stem() == "register_sample" ? 3u : 0u));
+    CHECK(r.warnings.empty());
+    for (std::size_t i = 1; i < r.scenario->pipeline.size(); ++i)
+      CHECK(r.scenario->pipeline[i - 1].info->phase <= r.scenario->pipeline[i].info->phase);
     ++n;
   }
   CHECK(n >= 10);

@@ -125,8 +125,8 @@ TEST_CASE("evidence 3: programme partners per member do not grow with network si
   std::map<int, double> per_member;
   for (int size : {6, 11, 20, 40}) {
     const Scenario sc = load("years: 2\nworld: {schools: 2000, areas: 5}\n"
-                             "pipeline: [{tie_formation: {max_ties: 4, search_rate: 0}}, {programme: {year: 1, networks: 8, size: " +
-                             std::to_string(size) + "}}]\n");
+                             "pipeline: [{programme: {year: 1, networks: 8, size: " + std::to_string(size) +
+                             "}}, {tie_formation: {max_ties: 4, search_rate: 0}}]\n");
     Simulation sim(sc, models::registry(), 0);
     for (int t = 0; t < 4; ++t) sim.step();
     const State& s = sim.state();

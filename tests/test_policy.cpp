@@ -106,7 +106,7 @@ record: {ties: false}
   CHECK_FALSE(child.record.ties);
 
   // A new pipeline takes the inherited timeline along by mechanism name.
-  test::write_text(dir.path() / "reordered.yaml", "extends: base.yaml\npipeline: [attainment, crises]\n");
+  test::write_text(dir.path() / "reordered.yaml", "extends: base.yaml\npipeline: [programme, crises, attainment]\n");
   const Scenario reordered = load_file(dir.path() / "reordered.yaml");
   REQUIRE(reordered.timeline.size() == 1);
   CHECK(reordered.pipeline[reordered.timeline[0].entry].info->name == "crises");

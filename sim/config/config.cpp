@@ -277,29 +277,24 @@ class Checker {
   std::vector<Diagnostic>& errors_;
 };
 
-// A mechanism listed after one of a later phase (docs/ODD.md, section 3): the
-// pipeline then runs in the order listed, not the process overview's. Reported
-// as a warning, at the later mechanism's name: scenarios/register_sample.yaml
-// lists its pipeline so, and rejecting it would change what it gives.
-std::optional<Diagnostic> phase_order_problem(const std::string& file, const YAML::Node& name_node,
-                                              const std::string& path, const MechanismInfo& info,
-                                              const MechanismInfo& latest) {
-  if (info.phase >= latest.phase) return std::nullopt;
+// A mechanism listed after one of a later phase (docs/ODD.md, section 3) is an
+// error, reported at the later mechanism's name: Simulation::step runs a term
+// as its phases, so a pipeline that lists them in another order cannot say what
+// it runs.
+void phase_order_problem(Checker& c, const YAML::Node& name_node, const std::string& path,
+                         const MechanismInfo& info, const MechanismInfo& latest) {
+  if (info.phase >= latest.phase) return;
   std::string order;
   for (const auto& p : kPhaseNames) order += (order.empty() ? "" : ", ") + std::string(p);
-  const YAML::Mark m = name_node.Mark();
-  return Diagnostic{file, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1,
-                    path + ": '" + info.name + "' (" + std::string(phase_name(info.phase)) +
-                        " phase) is listed after '" + latest.name + "' (" + std::string(phase_name(latest.phase)) +
-                        " phase); a term's phases are " + order + " (docs/ODD.md, section 3), so list it before '" +
-                        latest.name + "'. The pipeline runs in the order listed.",
-                    true};
+  c.error(name_node, path + ": '" + info.name + "' (" + std::string(phase_name(info.phase)) +
+                         " phase) is listed after '" + latest.name + "' (" + std::string(phase_name(latest.phase)) +
+                         " phase); a term's phases are " + order + " (docs/ODD.md, section 3), so list it before '" +
+                         latest.name + "'");
 }
 
 // Returns false when any entry could not be resolved, so that timeline events
 // naming mechanisms are not blamed for the pipeline's problems.
-bool parse_pipeline(Checker& c, const YAML::Node& node, const Registry& registry, Scenario& sc,
-                    std::vector<Diagnostic>& warnings) {
+bool parse_pipeline(Checker& c, const YAML::Node& node, const Registry& registry, Scenario& sc) {
   if (!node || node.IsNull()) {
     for (const auto& m : registry.mechanisms())
       if (m.in_default_pipeline) sc.pipeline.push_back({&m, defaults(m.params)});
@@ -349,9 +344,7 @@ bool parse_pipeline(Checker& c, const YAML::Node& node, const Registry& registry
       c.error(name_node, path + ": mechanism '" + name + "' is listed twice");
       continue;
     }
-    if (latest) {
-      if (auto w = phase_order_problem(c.file(), name_node, path, *info, *latest)) warnings.push_back(std::move(*w));
-    }
+    if (latest) phase_order_problem(c, name_node, path, *info, *latest);
     if (!latest || info->phase >= latest->phase) latest = info;
     PipelineEntry entry{info, {}};
     c.params(params, name, info->params, entry.values);
@@ -993,7 +986,7 @@ LoadResult parse_node(const YAML::Node& root, const std::string& name, const Reg
   bool pipeline_ok = true;
   if (!inherit || root["pipeline"]) {
     sc.pipeline.clear();
-    pipeline_ok = parse_pipeline(c, root["pipeline"], registry, sc, result.warnings);
+    pipeline_ok = parse_pipeline(c, root["pipeline"], registry, sc);
   }
   if (const YAML::Node n = root["without"]) {
     if (inherit || !root["extends"])
