@@ -298,10 +298,10 @@ TEST_CASE("output file: every group dataset and attribute reads back exactly") {
     CHECK(has_type(open_dataset(fid, "/replicates/0/series/pupils").id(), H5T_STD_I32LE));
     CHECK(h5::read_string_attribute(cap.id(), "unit") == "[0,1]");
     CHECK(h5::read_string_attribute(cap.id(), "meaning") == std::string(info(Field::capacity).meaning));
-    // Chunked and compressed.
+    // Uncompressed by default, and then contiguous (chunks would only add padding).
     const h5::Plist dcpl(H5Dget_create_plist(cap.id()), "dcpl");
-    CHECK(H5Pget_layout(dcpl.id()) == H5D_CHUNKED);
-    CHECK(H5Pget_nfilters(dcpl.id()) == 2);
+    CHECK(H5Pget_layout(dcpl.id()) == H5D_CONTIGUOUS);
+    CHECK(H5Pget_nfilters(dcpl.id()) == 0);
     CHECK_FALSE(exists(fid, "/replicates/0/series/expectations"));
   }
 
@@ -430,6 +430,43 @@ TEST_CASE("output file: a good file at the destination survives an uncommitted r
   }
   CHECK(file_bytes(dest) == before);
   CHECK(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()) == 1);
+}
+
+TEST_CASE("output file: --compression chunks, shuffles and deflates the per-school tables; the data are the same") {
+  TempDir dir;
+  const std::vector<Recording> recs = {make_recording(0), make_recording(1, 0.5f)};
+  RunMeta meta = make_meta();
+  meta.compression = 6;
+  {
+    OutputFile out(dir.path / "z.h5", meta);
+    for (const auto& r : recs) out.write(r);
+    out.commit();
+  }
+  write_file(dir.path / "plain.h5", recs);
+  const h5::File z = open_file(dir.path / "z.h5");
+  const h5::File plain = open_file(dir.path / "plain.h5");
+  for (const char* path : {"/replicates/0/series/capacity", "/replicates/1/series/pupils",
+                           "/replicates/0/attainment/attainment_dis", "/replicates/0/schools/x"}) {
+    CAPTURE(path);
+    const h5::Dataset ds = open_dataset(z.id(), path);
+    const h5::Plist dcpl(H5Dget_create_plist(ds.id()), "dcpl");
+    CHECK(H5Pget_layout(dcpl.id()) == H5D_CHUNKED);
+    REQUIRE(H5Pget_nfilters(dcpl.id()) == 2);
+    unsigned flags = 0, level = 0;
+    std::size_t n_values = 1;
+    CHECK(H5Pget_filter2(dcpl.id(), 0, &flags, nullptr, nullptr, 0, nullptr, nullptr) == H5Z_FILTER_SHUFFLE);
+    CHECK(H5Pget_filter2(dcpl.id(), 1, &flags, &n_values, &level, 0, nullptr, nullptr) == H5Z_FILTER_DEFLATE);
+    CHECK(level == 6);
+  }
+  CHECK(read_all<float>(z.id(), "/replicates/1/series/capacity") ==
+        read_all<float>(plain.id(), "/replicates/1/series/capacity"));
+  CHECK(read_all<std::int32_t>(z.id(), "/replicates/1/series/pupils") ==
+        read_all<std::int32_t>(plain.id(), "/replicates/1/series/pupils"));
+  // Not a deflate level: refused before anything is written.
+  meta.compression = 10;
+  CHECK_THROWS_WITH_AS(OutputFile(dir.path / "bad.h5", meta), doctest::Contains("compression level 10"),
+                       std::invalid_argument);
+  CHECK_FALSE(fs::exists(dir.path / "bad.h5"));
 }
 
 TEST_CASE("output file: the same recordings give byte-identical files") {

@@ -358,6 +358,7 @@ struct RunArgs {
   bool allow_large = false;
   std::vector<std::string> sets;  // --set NAME=VALUE
   std::string posterior;
+  unsigned compression = kDefaultCompression;
 };
 
 std::string human_bytes(std::uintmax_t bytes) {
@@ -530,6 +531,7 @@ int cmd_run(const Registry& registry, const RunArgs& args) {
   }
 
   RunMeta meta{sc.name, to_yaml(sc, registry), sc.seed, sc.replicates, sc.years, SCHOOLSIM_VERSION};
+  meta.compression = args.compression;
   const auto t0 = std::chrono::steady_clock::now();
   // Ctrl-C from here on is caught: the temporary file below is always removed.
   std::signal(SIGINT, on_sigint);
@@ -1469,6 +1471,11 @@ int run_cli(int argc, char** argv, const Registry& registry) {
   run->add_flag("--allow-large", run_args.allow_large,
                 "Run even when the estimated memory or output size exceeds what this machine has");
   run->add_flag("-q,--quiet", run_args.quiet, "Print nothing but errors (no progress bar or summary)");
+  run->add_option("--compression", run_args.compression,
+                  "Deflate level of the per-school tables, 0 (none, fastest) to 9 (smallest); the default is "
+                  "chosen by measurement (docs/PERFORMANCE.md)")
+      ->check(CLI::Range(0, 9))
+      ->capture_default_str();
   run->add_option("--checkpoint-at", run_args.checkpoint_year,
                   "Save a checkpoint after this many years (one replicate), then carry on")
       ->check(CLI::Range(1, 200));

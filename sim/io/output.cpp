@@ -28,7 +28,6 @@ namespace {
 constexpr hsize_t kChunkRows = 8;
 constexpr hsize_t kChunkSchools = 8192;
 constexpr hsize_t kChunkEvents = 4096;
-constexpr unsigned kDeflateLevel = 1;
 
 struct Describe {
   std::string_view unit;
@@ -46,16 +45,18 @@ std::vector<hsize_t> chunk_for(const std::vector<hsize_t>& dims, const std::vect
   return c;
 }
 
-// Dataset creation properties: no time stamps; chunked, shuffled and deflated
-// when `chunk` is given.
-h5::Plist dataset_plist(const std::vector<hsize_t>& chunk) {
+// Dataset creation properties: no time stamps; chunked when `chunk` is given,
+// and then shuffled and deflated at `level` unless it is 0.
+h5::Plist dataset_plist(const std::vector<hsize_t>& chunk, unsigned level) {
   h5::Plist dcpl = h5::untimed_plist(H5P_DATASET_CREATE);
   if (!chunk.empty()) {
     h5::check(H5Pset_chunk(dcpl.id(), static_cast<int>(chunk.size()), chunk.data()), "set chunk shape");
     // Edge chunks are filled with zeros in full, so no stray bytes reach the file.
     h5::check(H5Pset_fill_time(dcpl.id(), H5D_FILL_TIME_ALLOC), "set fill time");
-    h5::check(H5Pset_shuffle(dcpl.id()), "set shuffle filter");
-    h5::check(H5Pset_deflate(dcpl.id(), kDeflateLevel), "set deflate filter");
+    if (level > 0) {
+      h5::check(H5Pset_shuffle(dcpl.id()), "set shuffle filter");
+      h5::check(H5Pset_deflate(dcpl.id(), level), "set deflate filter");
+    }
   }
   return dcpl;
 }
@@ -65,16 +66,18 @@ void describe(hid_t obj, const Describe& d) {
   h5::write_string_attribute(obj, "meaning", std::string(d.meaning));
 }
 
-// Writes an array of `dims` (row-major) from `data`. Per-school tables are
-// chunked and compressed (`chunk_limits` given); empty arrays are written as
-// zero-size contiguous datasets.
+// Writes an array of `dims` (row-major) from `data`. Per-school tables
+// (`chunk_limits` given) are chunked and compressed at `level`; uncompressed
+// (level 0) they are contiguous, since chunks would only add the padding of the
+// edge chunks. Empty arrays are written as zero-size contiguous datasets.
 template <class T>
 void write_array(hid_t parent, const std::string& name, const std::vector<hsize_t>& dims, const T* data,
-                 const Describe& d, const std::vector<hsize_t>& chunk_limits = {}) {
+                 const Describe& d, const std::vector<hsize_t>& chunk_limits = {}, unsigned level = 0) {
   const hsize_t n = product(dims);
   const h5::Dataspace space = h5::simple_space(dims);
   const h5::Plist dcpl =
-      dataset_plist(n > 0 && !chunk_limits.empty() ? chunk_for(dims, chunk_limits) : std::vector<hsize_t>{});
+      dataset_plist(n > 0 && level > 0 && !chunk_limits.empty() ? chunk_for(dims, chunk_limits) : std::vector<hsize_t>{},
+                    level);
   const h5::Dataset ds(
       H5Dcreate2(parent, name.c_str(), h5::TypeOf<T>::file(), space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
       "create dataset '" + name + "'");
@@ -176,7 +179,7 @@ void validate(const Recording& rec) {
   }
 }
 
-void write_schools(hid_t rep, const Recording& rec) {
+void write_schools(hid_t rep, const Recording& rec, unsigned level) {
   const h5::Group g = h5::create_group(rep, "schools");
   const auto n = static_cast<hsize_t>(rec.n_schools);
   for (const auto& fi : kFields) {
@@ -186,18 +189,18 @@ void write_schools(hid_t rep, const Recording& rec) {
       using T = std::decay_t<decltype(col)>;
       if constexpr (std::is_same_v<T, Eigen::ArrayXi>) {
         const std::vector<std::int32_t> v(col.data(), col.data() + col.size());
-        write_array(g.id(), name, {n}, v.data(), describe_field(fi.field), {kChunkSchools});
+        write_array(g.id(), name, {n}, v.data(), describe_field(fi.field), {kChunkSchools}, level);
       } else if constexpr (std::is_same_v<T, Eigen::ArrayXd>) {
-        write_array(g.id(), name, {n}, col.data(), describe_field(fi.field), {kChunkSchools});
+        write_array(g.id(), name, {n}, col.data(), describe_field(fi.field), {kChunkSchools}, level);
       } else {  // k x n column-major: school-major in memory, written as [n x k]
         const auto k = static_cast<hsize_t>(col.rows());
-        write_array(g.id(), name, {n, k}, col.data(), describe_field(fi.field), {kChunkSchools, k});
+        write_array(g.id(), name, {n, k}, col.data(), describe_field(fi.field), {kChunkSchools, k}, level);
       }
     });
   }
 }
 
-void write_series(hid_t rep, const Recording& rec) {
+void write_series(hid_t rep, const Recording& rec, unsigned level) {
   if (rec.series.empty()) return;
   const h5::Group g = h5::create_group(rep, "series");
   const auto rows = static_cast<hsize_t>(rec.series_terms.size());
@@ -210,22 +213,22 @@ void write_series(hid_t rep, const Recording& rec) {
     const auto d = describe_field(buf.field);
     switch (fi.storage) {
       case Storage::integer:
-        write_array(g.id(), name, {rows, n}, buf.integer.data(), d, {kChunkRows, kChunkSchools});
+        write_array(g.id(), name, {rows, n}, buf.integer.data(), d, {kChunkRows, kChunkSchools}, level);
         break;
       case Storage::real:
-        write_array(g.id(), name, {rows, n}, buf.real.data(), d, {kChunkRows, kChunkSchools});
+        write_array(g.id(), name, {rows, n}, buf.real.data(), d, {kChunkRows, kChunkSchools}, level);
         break;
       case Storage::vector: {
         const auto w = static_cast<hsize_t>(buf.width);
         write_array(g.id(), name, {rows, n, w}, buf.real.data(), d,
-                    {kChunkRows, std::max<hsize_t>(1, kChunkSchools / w), w});
+                    {kChunkRows, std::max<hsize_t>(1, kChunkSchools / w), w}, level);
         break;
       }
     }
   }
 }
 
-void write_attainment(hid_t rep, const Recording& rec) {
+void write_attainment(hid_t rep, const Recording& rec, unsigned level) {
   if (rec.attainment_years.empty()) return;
   const h5::Group g = h5::create_group(rep, "attainment");
   const auto years = static_cast<hsize_t>(rec.attainment_years.size());
@@ -233,9 +236,9 @@ void write_attainment(hid_t rep, const Recording& rec) {
   write_array(g.id(), "year", {years}, rec.attainment_years.data(),
               {"years", "years completed when the row was recorded (0 = the generated world's baseline)"});
   write_array(g.id(), "attainment_dis", {years, n}, rec.attainment_dis.data(),
-              describe_field(Field::attainment_dis), {kChunkRows, kChunkSchools});
+              describe_field(Field::attainment_dis), {kChunkRows, kChunkSchools}, level);
   write_array(g.id(), "attainment_adv", {years, n}, rec.attainment_adv.data(),
-              describe_field(Field::attainment_adv), {kChunkRows, kChunkSchools});
+              describe_field(Field::attainment_adv), {kChunkRows, kChunkSchools}, level);
 }
 
 void write_system(hid_t rep, const Recording& rec) {
@@ -250,13 +253,13 @@ void write_system(hid_t rep, const Recording& rec) {
   }
 }
 
-void write_ties(hid_t rep, const Recording& rec) {
+void write_ties(hid_t rep, const Recording& rec, unsigned level) {
   const h5::Datatype mem = tie_event_type(true);
   const h5::Datatype file = tie_event_type(false);
   const auto n = static_cast<hsize_t>(rec.tie_events.size());
   // Extendible in principle, so that it can be chunked (and compressed) even when empty.
   const h5::Dataspace space = h5::simple_space({n}, {H5S_UNLIMITED});
-  const h5::Plist dcpl = dataset_plist({std::clamp<hsize_t>(n, 1, kChunkEvents)});
+  const h5::Plist dcpl = dataset_plist({std::clamp<hsize_t>(n, 1, kChunkEvents)}, level);
   const h5::Dataset ds(H5Dcreate2(rep, "ties", file.id(), space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
                        "create dataset 'ties'");
   if (n > 0)
@@ -272,6 +275,7 @@ struct OutputFile::Impl {
   fs::path temporary;
   h5::File file;
   h5::Group replicates;
+  unsigned compression = kDefaultCompression;
   bool committed = false;
 
   ~Impl() {
@@ -291,6 +295,10 @@ struct OutputFile::Impl {
 OutputFile::OutputFile(const fs::path& destination, const RunMeta& meta) : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.destination = destination;
+  if (meta.compression > 9)
+    throw std::invalid_argument("output file " + destination.string() + ": compression level " +
+                                std::to_string(meta.compression) + " is not a deflate level (0 to 9)");
+  m.compression = meta.compression;
   m.temporary = destination;
   m.temporary += ".tmp-" + std::to_string(::getpid());
   try {
@@ -314,7 +322,7 @@ OutputFile::OutputFile(const fs::path& destination, const RunMeta& meta) : impl_
     {
       const h5::Datatype type = h5::utf8_string_type();
       const h5::Dataspace space = h5::scalar_space();
-      const h5::Plist dcpl = dataset_plist({});
+      const h5::Plist dcpl = dataset_plist({}, 0);
       const h5::Dataset ds(H5Dcreate2(g.id(), "scenario", type.id(), space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
                            "create dataset 'scenario'");
       const char* text = meta.scenario_yaml.c_str();
@@ -338,11 +346,11 @@ void OutputFile::write(const Recording& rec) {
     const h5::Group rep = h5::create_group(m.replicates.id(), std::to_string(rec.replicate));
     h5::write_scalar_attribute(rep.id(), "n_schools", rec.n_schools);
     h5::write_scalar_attribute(rep.id(), "n_areas", rec.n_areas);
-    write_schools(rep.id(), rec);
-    write_series(rep.id(), rec);
-    write_attainment(rep.id(), rec);
+    write_schools(rep.id(), rec, m.compression);
+    write_series(rep.id(), rec, m.compression);
+    write_attainment(rep.id(), rec, m.compression);
     write_system(rep.id(), rec);
-    write_ties(rep.id(), rec);
+    write_ties(rep.id(), rec, m.compression);
   } catch (const std::exception& e) {
     m.fail("cannot write " + where, e);
   }
@@ -400,7 +408,7 @@ void OutputFile::table(const std::string& path, const std::vector<std::size_t>& 
     std::vector<hsize_t> d(dims.begin(), dims.end());
     std::vector<hsize_t> limits(d.size(), 0);
     for (std::size_t i = 0; i < d.size(); ++i) limits[i] = i + 1 == d.size() ? kChunkSchools : kChunkRows;
-    write_array(g.id(), name, d, data, {unit, meaning}, limits);
+    write_array(g.id(), name, d, data, {unit, meaning}, limits, m.compression);
   } catch (const std::exception& e) {
     m.fail("cannot write " + path, e);
   }
@@ -426,7 +434,7 @@ void OutputFile::write_text(const std::string& path, const std::string& text, st
     const h5::Group g = group_at(m.file.id(), dir);
     const h5::Datatype type = h5::utf8_string_type();
     const h5::Dataspace space = h5::scalar_space();
-    const h5::Plist dcpl = dataset_plist({});
+    const h5::Plist dcpl = dataset_plist({}, 0);
     const h5::Dataset ds(H5Dcreate2(g.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
                          "create dataset '" + name + "'");
     const char* c = text.c_str();
@@ -445,7 +453,7 @@ void OutputFile::write_strings(const std::string& path, const std::vector<std::s
     const h5::Group g = group_at(m.file.id(), dir);
     const h5::Datatype type = h5::utf8_string_type();
     const h5::Dataspace space = h5::simple_space({values.size()});
-    const h5::Plist dcpl = dataset_plist({});
+    const h5::Plist dcpl = dataset_plist({}, 0);
     const h5::Dataset ds(H5Dcreate2(g.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
                          "create dataset '" + name + "'");
     std::vector<const char*> ptrs;

@@ -19,6 +19,9 @@ namespace schoolsim {
 
 inline constexpr std::int32_t kSchemaVersion = 1;
 
+// The deflate level files are written with unless --compression says otherwise.
+inline constexpr unsigned kDefaultCompression = 0;
+
 struct RunMeta {
   std::string scenario_name;
   std::string scenario_yaml;  // the resolved scenario, defaults filled in
@@ -27,6 +30,9 @@ struct RunMeta {
   std::int32_t years = 0;
   std::string program_version;
   std::string kind = "run";  // "run", "compare" or "sweep": what the file holds
+  // Deflate level of the per-school tables (shuffled first), 0 for none. The
+  // default is chosen by measurement (docs/PERFORMANCE.md, issue 16).
+  unsigned compression = kDefaultCompression;
 };
 
 class OutputFile {
