@@ -102,7 +102,7 @@ TEST_CASE("parallel: a failing task stops the others and its exception comes out
   }
 }
 
-TEST_CASE("parallel: among several failures the lowest task's comes out, not the others' Interrupted") {
+TEST_CASE("parallel: among several failures the lowest task's comes out - not the others' Interrupted") {
   auto run = [] {
     run_tasks(6, with(3), [](std::size_t i, const Stop& stop) {
       if (i == 0) {
@@ -198,7 +198,7 @@ TEST_CASE("parallel: chunk boundaries do not depend on the thread count") {
   CHECK(bounds[0].back() == n);
 }
 
-TEST_CASE("parallel: a reduction over chunks gives the same bytes at 1, 2 and 3 threads") {
+TEST_CASE("parallel: a reduction over chunks gives the same bytes at 1 - 2 and 3 threads") {
   // Terms of very different sizes, so that the order of summation shows in the last bits.
   const std::size_t n = 100000;
   std::vector<double> x(n);
