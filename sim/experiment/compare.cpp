@@ -9,11 +9,6 @@
 
 namespace schoolsim {
 
-double Welford::variance() const {
-  if (n < 2) return std::numeric_limits<double>::quiet_NaN();
-  return m2 / static_cast<double>(n - 1);
-}
-
 double t_factor(std::int32_t n) {
   if (n < 2) return std::numeric_limits<double>::quiet_NaN();
   const boost::math::students_t dist(n - 1);

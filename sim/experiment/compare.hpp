@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,7 +80,9 @@ struct Welford {
     m2 += delta * (x - mean);
   }
   // The sample variance (n - 1 in the denominator); NaN for n < 2.
-  double variance() const;
+  double variance() const {
+    return n < 2 ? std::numeric_limits<double>::quiet_NaN() : m2 / static_cast<double>(n - 1);
+  }
 };
 
 // Two-sided 95% interval half-width factor for the mean of n paired
