@@ -66,10 +66,11 @@ void run_indexed(std::size_t n, const Parallel& options, const std::function<voi
         error = std::current_exception();
       }
       lock.lock();
-      if (error)
+      if (error) {
         record(i, std::move(error), interrupted);
-      else
+      } else {
         done[i] = 1;
+      }
       cv.notify_all();
     }
   };

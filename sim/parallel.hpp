@@ -38,7 +38,7 @@ namespace schoolsim {
 
 // Thrown by a run (and by the pool) that stopped because it was cancelled.
 struct Interrupted : std::exception {
-  const char* what() const noexcept override { return "interrupted"; }
+  [[nodiscard]] const char* what() const noexcept override { return "interrupted"; }
 };
 
 // What a task checks to stop early: the caller's cancel flag and the pool's own.
@@ -46,12 +46,12 @@ class Stop {
  public:
   Stop() = default;
   Stop(const std::atomic<bool>* caller, const std::atomic<bool>* own) : caller_(caller), own_(own) {}
-  bool requested() const {
+  [[nodiscard]] bool requested() const {
     return (caller_ && caller_->load(std::memory_order_relaxed)) || (own_ && own_->load(std::memory_order_relaxed));
   }
   // The two flags, for code that polls a flag itself (RunOptions::cancel and ::stop).
-  const std::atomic<bool>* caller() const { return caller_; }
-  const std::atomic<bool>* own() const { return own_; }
+  [[nodiscard]] const std::atomic<bool>* caller() const { return caller_; }
+  [[nodiscard]] const std::atomic<bool>* own() const { return own_; }
 
  private:
   const std::atomic<bool>* caller_ = nullptr;
