@@ -5,12 +5,9 @@
 #include <cmath>
 #include <limits>
 #include <span>
-#include <condition_variable>
 #include <exception>
-#include <mutex>
 #include <optional>
 #include <stdexcept>
-#include <thread>
 #include <type_traits>
 
 namespace schoolsim {
@@ -303,7 +300,7 @@ namespace {
 Recording finish_run(Simulation& sim, Recorder& recorder, std::int32_t total_terms, const RunOptions& options) {
   recorder.reserve(sim.terms_done() + 1, total_terms);
   while (!sim.finished()) {
-    if (options.cancel && options.cancel->load()) throw Interrupted();
+    if (options.cancelled()) throw Interrupted();
     sim.step();
     recorder.add_events(sim.last_events());
     recorder.capture(sim.state(), sim.terms_done(), sim.terms_done() % kTermsPerYear == 0);
@@ -346,70 +343,15 @@ Recording continue_replicate(const Scenario& scenario_in, const Registry& regist
 
 void run_all(const Scenario& scenario, const Registry& registry, const RunOptions& options,
              const std::function<void(Recording&&)>& sink) {
-  const std::int32_t n = scenario.replicates;
-  const std::int32_t n_threads = std::max(1, std::min(options.threads, n));
-  if (n_threads == 1) {
-    for (std::int32_t r = 0; r < n; ++r) sink(run_replicate(scenario, registry, r, options));
-    return;
-  }
-
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::optional<Recording>> done(static_cast<std::size_t>(n));
-  std::exception_ptr error;
-  std::atomic<std::int32_t> next{0};
-  std::atomic<bool> stop{false};
-  RunOptions worker_options = options;
-  // Workers stop early when the caller cancels or another worker failed.
-  std::atomic<bool> cancel{false};
-  worker_options.cancel = &cancel;
-
-  auto worker = [&] {
-    for (std::int32_t r; !stop && (r = next++) < n;) {
-      try {
-        if (options.cancel && options.cancel->load()) cancel = true;
-        Recording rec = run_replicate(scenario, registry, r, worker_options);
-        std::lock_guard lock(mu);
-        done[static_cast<std::size_t>(r)] = std::move(rec);
-      } catch (...) {
-        std::lock_guard lock(mu);
-        if (!error) error = std::current_exception();
-        stop = true;
-        cancel = true;
-      }
-      cv.notify_all();
-    }
-  };
-
-  std::vector<std::thread> pool;
-  for (std::int32_t t = 0; t < n_threads; ++t) pool.emplace_back(worker);
-
-  std::exception_ptr sink_error;
-  for (std::int32_t r = 0; r < n; ++r) {
-    std::optional<Recording> rec;
-    {
-      std::unique_lock lock(mu);
-      while (!done[r] && !error) {
-        // Forward the caller's cancel flag to the workers while waiting.
-        if (options.cancel && options.cancel->load()) cancel = true;
-        cv.wait_for(lock, std::chrono::milliseconds(50), [&] { return done[r] || error; });
-      }
-      if (error) break;
-      rec = std::move(done[r]);
-      done[r].reset();
-    }
-    try {
-      sink(std::move(*rec));
-    } catch (...) {
-      sink_error = std::current_exception();
-      stop = true;
-      cancel = true;
-      break;
-    }
-  }
-  for (auto& t : pool) t.join();
-  if (sink_error) std::rethrow_exception(sink_error);
-  if (error) std::rethrow_exception(error);
+  Parallel pool;
+  pool.threads = options.threads;
+  pool.cancel = options.cancel;
+  run_ordered(
+      static_cast<std::size_t>(std::max(0, scenario.replicates)), pool,
+      [&](std::size_t r, const Stop& stop) {
+        return run_replicate(scenario, registry, static_cast<std::int32_t>(r), with_stop(options, stop));
+      },
+      [&](std::size_t, Recording&& rec) { sink(std::move(rec)); });
 }
 
 }  // namespace schoolsim

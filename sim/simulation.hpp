@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "sim/parallel.hpp"
 #include "sim/recording.hpp"
 #include "sim/registry.hpp"
 #include "sim/scenario.hpp"
@@ -83,14 +84,24 @@ struct RunOptions {
   std::function<void()> on_term;
   // When set to true, the run stops at the next term and throws Interrupted.
   const std::atomic<bool>* cancel = nullptr;
+  // A second such flag: the thread pool's own, raised when another task failed
+  // (sim/parallel.hpp). See with_stop.
+  const std::atomic<bool>* stop = nullptr;
+
+  bool cancelled() const {
+    return (cancel && cancel->load(std::memory_order_relaxed)) || (stop && stop->load(std::memory_order_relaxed));
+  }
   // Called once the run has completed this many terms (checkpoints).
   std::int32_t checkpoint_term = -1;
   std::function<void(const State&, const Recording&)> on_checkpoint;
 };
 
-struct Interrupted : std::exception {
-  const char* what() const noexcept override { return "interrupted"; }
-};
+// `options` for a task of a pool: it also stops when the pool stops.
+inline RunOptions with_stop(RunOptions options, const Stop& stop) {
+  if (stop.caller()) options.cancel = stop.caller();
+  options.stop = stop.own();
+  return options;
+}
 
 // Runs one replicate to the end and returns what it recorded.
 Recording run_replicate(const Scenario& scenario, const Registry& registry, std::int32_t replicate,

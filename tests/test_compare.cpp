@@ -2,7 +2,9 @@
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 
+#include <atomic>
 #include <cmath>
+#include <cstring>
 #include <cstdlib>
 #include <sstream>
 #include <string>
@@ -135,6 +137,62 @@ TEST_CASE("compare: effect sizes are in pupil SD or standardised by a spread the
   const Comparison one = compare(a, b, models::registry(), 1, {});
   CHECK(std::isnan(one.effect_size[measure("n_ties")]));
   CHECK(one.effect_size[measure("mean_attainment")] == one.diff_mean[measure("mean_attainment")].back());
+}
+
+namespace {
+template <class T>
+bool same_bytes(const std::vector<T>& x, const std::vector<T>& y) {
+  return x.size() == y.size() && (x.empty() || std::memcmp(x.data(), y.data(), x.size() * sizeof(T)) == 0);
+}
+bool same_bytes(const std::vector<std::vector<double>>& x, const std::vector<std::vector<double>>& y) {
+  if (x.size() != y.size()) return false;
+  for (std::size_t i = 0; i < x.size(); ++i)
+    if (!same_bytes(x[i], y[i])) return false;
+  return true;
+}
+}  // namespace
+
+TEST_CASE("compare: the same bytes at 1 - 2 and 3 threads") {
+  const Scenario a = load(kWorld + "pipeline: [crises, turnover, attainment, {market: {choice: 0}}, tie_formation]\n");
+  const Scenario b = load(kWorld + "pipeline: [crises, turnover, attainment, {market: {choice: 1}}, "
+                                   "{tie_formation: {search_rate: 0.4}}]\n");
+  RunOptions one;
+  const Comparison c1 = compare(a, b, models::registry(), 5, one);
+  for (std::int32_t threads : {2, 3}) {
+    CAPTURE(threads);
+    RunOptions opt;
+    opt.threads = threads;
+    const Comparison ct = compare(a, b, models::registry(), 5, opt);
+    CHECK(ct.replicates == c1.replicates);
+    CHECK(ct.terms == c1.terms);
+    CHECK(same_bytes(ct.a, c1.a));
+    CHECK(same_bytes(ct.b, c1.b));
+    CHECK(same_bytes(ct.diff_mean, c1.diff_mean));
+    CHECK(same_bytes(ct.diff_lo, c1.diff_lo));
+    CHECK(same_bytes(ct.diff_hi, c1.diff_hi));
+    CHECK(same_bytes(ct.effect_size, c1.effect_size));
+    CHECK(same_bytes(ct.effect_scale, c1.effect_scale));
+    CHECK(ct.effect_basis == c1.effect_basis);
+  }
+  // The arms really differ, so equal bytes are not trivially equal zeros.
+  const std::size_t m = measure("dissimilarity");
+  CHECK(c1.diff_mean[m].back() > 0);
+}
+
+TEST_CASE("compare: a cancel request stops both arms' runs and is reported") {
+  const Scenario a = load("seed: 3\nyears: 40\nworld: {schools: 100, areas: 2}\n"
+                          "pipeline: [crises, turnover, attainment, {market: {choice: 0.5}}]\n");
+  std::atomic<bool> cancel{false};
+  std::atomic<int> terms{0};
+  RunOptions opt;
+  opt.threads = 2;
+  opt.cancel = &cancel;
+  opt.on_term = [&] {
+    if (++terms == 10) cancel = true;
+  };
+  CHECK_THROWS_AS(compare(a, a, models::registry(), 4, opt), Interrupted);
+  // Stopped at the next term: far fewer than the 2 x 4 x 120 terms of the whole comparison.
+  CHECK(terms.load() < 40);
 }
 
 TEST_CASE("compare: scenarios with different worlds cannot be paired") {

@@ -8,12 +8,10 @@
 #include <exception>
 #include <fstream>
 #include <limits>
-#include <mutex>
 #include <numbers>
 #include <numeric>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 
 #include "sim/crc32c.hpp"
 #include "sim/experiment/sweep.hpp"
@@ -137,7 +135,7 @@ std::vector<double> theta_of(const Calibration& c, const Eigen::VectorXd& u) {
 // What one run of an experiment gives each of `stats`: a value per record year.
 std::vector<std::vector<double>> run_series(const std::vector<const Statistic*>& stats, const Scenario& sc,
                                             const Registry& registry, std::int32_t replicate,
-                                            const std::atomic<bool>* cancel) {
+                                            const Stop& stop) {
   Simulation sim(sc, registry, replicate);
   std::vector<std::vector<double>> v(stats.size());
   auto record = [&](const State& s) {
@@ -166,7 +164,7 @@ std::vector<std::vector<double>> run_series(const std::vector<const Statistic*>&
   };
   record(sim.state());
   while (!sim.finished()) {
-    if (cancel && cancel->load()) throw Interrupted();
+    if (stop.requested()) throw Interrupted();
     sim.step();
     if (sim.terms_done() % kTermsPerYear == 0) record(sim.state());
   }
@@ -200,36 +198,8 @@ std::pair<double, double> evaluate(const Statistic& st, const std::vector<double
   return {at(st.years_after), st.ratio_to >= 0 ? at(st.ratio_to) : 1.0};
 }
 
-// Runs `body(i)` for i in [0, n) on `threads` threads; the first exception
-// (or Interrupted) stops the others and is rethrown.
-template <class Body>
-void parallel_for(std::size_t n, std::int32_t threads, const std::atomic<bool>* cancel, Body body) {
-  std::atomic<std::size_t> next{0};
-  std::atomic<bool> stop{false};
-  std::exception_ptr error;
-  std::mutex mu;
-  auto work = [&] {
-    for (std::size_t i; !stop && (i = next++) < n;) {
-      try {
-        if (cancel && cancel->load()) throw Interrupted();
-        body(i);
-      } catch (...) {
-        std::lock_guard lock(mu);
-        if (!error) error = std::current_exception();
-        stop = true;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  const auto count = static_cast<std::size_t>(std::clamp<std::int64_t>(threads, 1, static_cast<std::int64_t>(std::max<std::size_t>(n, 1))));
-  for (std::size_t t = 1; t < count; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
-  if (error) std::rethrow_exception(error);
-}
-
 std::vector<double> simulate(const Calibration& c, const Registry& registry, const std::vector<double>& theta,
-                             std::uint64_t seed, const std::atomic<bool>* cancel) {
+                             std::uint64_t seed, const Stop& stop) {
   std::vector<Scenario> scs = scenarios_for(c, theta);
   for (auto& sc : scs) sc.seed = seed;
   const std::size_t T = c.targets.size();
@@ -249,7 +219,7 @@ std::vector<double> simulate(const Calibration& c, const Registry& registry, con
   for (std::int32_t r = 0; r < c.replicates; ++r) {
     std::vector<std::vector<std::vector<double>>> series(scs.size());
     for (std::size_t e = 0; e < scs.size(); ++e)
-      if (!reads[e].empty()) series[e] = run_series(reads[e], scs[e], registry, r, cancel);
+      if (!reads[e].empty()) series[e] = run_series(reads[e], scs[e], registry, r, stop);
     for (std::size_t t = 0; t < T; ++t) {
       const CalibTarget& tg = c.targets[t];
       auto [n, d] = evaluate(tg.statistic, series[tg.experiment][at[t]]);
@@ -442,7 +412,7 @@ std::vector<Scenario> scenarios_for(const Calibration& c, const std::vector<doub
 
 std::vector<double> simulate_targets(const Calibration& c, const Registry& registry, const std::vector<double>& theta,
                                      std::uint64_t seed) {
-  return simulate(c, registry, theta, seed, nullptr);
+  return simulate(c, registry, theta, seed, Stop{});
 }
 
 double distance(const Calibration& c, const std::vector<double>& stats) {
@@ -559,6 +529,9 @@ CalibrationResult calibrate(const Calibration& c, const Registry& registry, cons
   const auto N = static_cast<std::size_t>(c.population);
   const std::int64_t batch = c.batch > 0 ? c.batch : c.population;
   const std::string fp = fingerprint(c, registry);
+  Parallel pool;  // the simulations of a batch, and of the posterior predictive
+  pool.threads = opt.threads;
+  pool.cancel = opt.cancel;
   CalibrationResult res;
   CalibState st;
   st.current.tolerance = kInf;
@@ -599,10 +572,10 @@ CalibrationResult calibrate(const Calibration& c, const Registry& registry, cons
       std::vector<std::size_t> mine;
       for (std::int64_t a = 0; a < batch; ++a)
         if (moves[static_cast<std::size_t>(a)] && (first + a) % opt.ranks == opt.rank) mine.push_back(static_cast<std::size_t>(a));
-      parallel_for(mine.size(), opt.threads, opt.cancel, [&](std::size_t i) {
+      run_tasks(mine.size(), pool, [&](std::size_t i, const Stop& stop) {
         const std::size_t a = mine[i];
         const auto theta = theta_of(c, *moves[a]);
-        const auto stats = simulate(c, registry, theta, simulation_seed(c.seed, g, first + static_cast<std::int64_t>(a)), opt.cancel);
+        const auto stats = simulate(c, registry, theta, simulation_seed(c.seed, g, first + static_cast<std::int64_t>(a)), stop);
         double* out = &slots[a * slot];
         out[0] = 1;
         out[1] = distance(c, stats);
@@ -644,10 +617,10 @@ CalibrationResult calibrate(const Calibration& c, const Registry& registry, cons
   std::vector<std::size_t> mine;
   for (std::size_t i = 0; i < 2 * n; ++i)
     if (static_cast<std::int64_t>(i) % opt.ranks == opt.rank) mine.push_back(i);
-  parallel_for(mine.size(), opt.threads, opt.cancel, [&](std::size_t m) {
+  run_tasks(mine.size(), pool, [&](std::size_t m, const Stop& stop) {
     const std::size_t i = mine[m];
     const auto& theta = i < n ? last.theta[i] : res.defaults;
-    const auto stats = simulate(c, registry, theta, simulation_seed(c.seed, G, static_cast<std::int64_t>(i % n)), opt.cancel);
+    const auto stats = simulate(c, registry, theta, simulation_seed(c.seed, G, static_cast<std::int64_t>(i % n)), stop);
     std::copy(stats.begin(), stats.end(), &slots[i * T]);
     if (opt.on_simulation) opt.on_simulation();
   });

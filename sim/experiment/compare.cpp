@@ -4,8 +4,8 @@
 #include <cmath>
 #include <exception>
 #include <limits>
-#include <mutex>
-#include <thread>
+#include <optional>
+#include <stdexcept>
 
 namespace schoolsim {
 
@@ -85,6 +85,18 @@ std::string comparable(const Scenario& a, const Scenario& b) {
   return "";
 }
 
+namespace {
+
+// What compare keeps of one arm's run: its system series and, for arm A, the
+// between-schools SD of its final state (the state itself is dropped at once).
+struct ArmRun {
+  std::vector<std::int32_t> terms;
+  std::vector<std::vector<double>> system;  // [measure][row]
+  std::vector<double> school_sd;            // [measure]; arm A only, NaN unless between_schools
+};
+
+}  // namespace
+
 Comparison compare(const Scenario& a_in, const Scenario& b_in, const Registry& registry,
                    std::int32_t replicates, const RunOptions& options, Branch from) {
   // Only the system measures are needed; both arms share the seed.
@@ -93,92 +105,96 @@ Comparison compare(const Scenario& a_in, const Scenario& b_in, const Registry& r
     sc.seed = a_in.seed;
     sc.record = RecordConfig{Cadence::year, {}, false, true, false};
   }
-  const auto tasks = static_cast<std::size_t>(2 * replicates);
-  std::vector<Recording> done(tasks);
-  std::exception_ptr error;
-  std::mutex mu;
-  std::atomic<std::size_t> next{0};
-  std::atomic<bool> cancel{false};
-  RunOptions worker = options;
-  worker.cancel = &cancel;
-  auto work = [&] {
-    for (std::size_t t; !cancel && (t = next++) < tasks;) {
-      try {
-        if (options.cancel && options.cancel->load()) throw Interrupted();
-        const auto rep = static_cast<std::int32_t>(t / 2);
-        done[t] = from.state ? continue_replicate(arms[t % 2], registry, rep, *from.state, from.terms_done,
-                                                  std::nullopt, worker)
-                             : run_replicate(arms[t % 2], registry, rep, worker);
-      } catch (...) {
-        std::lock_guard lock(mu);
-        if (!error) error = std::current_exception();
-        cancel = true;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  const auto n_threads = static_cast<std::size_t>(std::max(1, std::min<std::int32_t>(options.threads, 2 * replicates)));
-  for (std::size_t i = 1; i < n_threads; ++i) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
-  if (error) std::rethrow_exception(error);
-  if (options.cancel && options.cancel->load()) throw Interrupted();
+  const double kNaN = std::numeric_limits<double>::quiet_NaN();
+  std::vector<EffectBasis> basis(kMeasureCount);
+  for (std::size_t m = 0; m < kMeasureCount; ++m) basis[m] = effect_basis_of(m);
 
   Comparison c;
   c.replicates = replicates;
-  c.terms = done[0].system_terms;
-  const std::size_t rows = c.terms.size();
-  c.a.assign(kMeasureCount, std::vector<double>(static_cast<std::size_t>(replicates) * rows));
-  c.b = c.a;
+  // Running sums, folded pair by pair in replicate order.
+  std::vector<std::vector<Welford>> diff;  // [measure][row]: b - a
+  std::vector<Welford> end_a(kMeasureCount);  // arm A at the last row, between replicates
+  std::vector<double> school_var(kMeasureCount, 0.0);  // pooled between-schools variance of arm A
+  std::optional<ArmRun> pending_a;
+  std::size_t rows = 0;
+  std::int32_t folded = 0;
+
+  auto fold = [&](const ArmRun& ra, const ArmRun& rb) {
+    if (folded == 0) {
+      c.terms = ra.terms;
+      rows = c.terms.size();
+      c.a.assign(kMeasureCount, std::vector<double>(static_cast<std::size_t>(replicates) * rows));
+      c.b = c.a;
+      diff.assign(kMeasureCount, std::vector<Welford>(rows));
+    }
+    if (ra.terms != c.terms || rb.terms != c.terms)
+      throw std::logic_error("compare: replicate " + std::to_string(folded) + " recorded other terms than replicate 0");
+    const std::size_t base = static_cast<std::size_t>(folded) * rows;
+    for (std::size_t m = 0; m < kMeasureCount; ++m) {
+      for (std::size_t row = 0; row < rows; ++row) {
+        c.a[m][base + row] = ra.system[m][row];
+        c.b[m][base + row] = rb.system[m][row];
+        diff[m][row].add(rb.system[m][row] - ra.system[m][row]);
+      }
+      if (rows > 0) end_a[m].add(ra.system[m][rows - 1]);
+      if (basis[m] == EffectBasis::between_schools) school_var[m] += ra.school_sd[m] * ra.school_sd[m] / replicates;
+    }
+    ++folded;
+  };
+
+  Parallel pool;
+  pool.threads = options.threads;
+  pool.cancel = options.cancel;
+  run_ordered(
+      static_cast<std::size_t>(2 * std::max(0, replicates)), pool,
+      [&](std::size_t t, const Stop& stop) {
+        const auto rep = static_cast<std::int32_t>(t / 2);
+        const RunOptions ro = with_stop(options, stop);
+        Recording rec = from.state ? continue_replicate(arms[t % 2], registry, rep, *from.state, from.terms_done,
+                                                        std::nullopt, ro)
+                                   : run_replicate(arms[t % 2], registry, rep, ro);
+        ArmRun run;
+        run.terms = std::move(rec.system_terms);
+        run.system = std::move(rec.system);
+        if (t % 2 == 0) {
+          run.school_sd.assign(kMeasureCount, kNaN);
+          for (std::size_t m = 0; m < kMeasureCount; ++m)
+            if (basis[m] == EffectBasis::between_schools) run.school_sd[m] = between_school_sd(m, rec.final_state);
+        }
+        return run;
+      },
+      [&](std::size_t t, ArmRun&& run) {
+        if (t % 2 == 0) {
+          pending_a = std::move(run);
+        } else {
+          fold(*pending_a, run);
+          pending_a.reset();
+        }
+      });
+  if (options.cancel && options.cancel->load()) throw Interrupted();
+
   c.diff_mean.assign(kMeasureCount, std::vector<double>(rows));
   c.diff_lo = c.diff_hi = c.diff_mean;
   c.effect_size.assign(kMeasureCount, 0.0);
   c.effect_scale.assign(kMeasureCount, 1.0);
-  c.effect_basis.assign(kMeasureCount, EffectBasis::pupil_sd);
+  c.effect_basis = basis;
   const double tf = t_factor(replicates);
-  const double kNaN = std::numeric_limits<double>::quiet_NaN();
   for (std::size_t m = 0; m < kMeasureCount; ++m) {
     // The effect's scale, from arm A at the end.
-    const EffectBasis basis = effect_basis_of(m);
     double scale = 1.0;
-    if (basis == EffectBasis::between_schools) {
-      double var = 0;  // pooled over replicates
-      for (std::int32_t r = 0; r < replicates; ++r) {
-        const double sd = between_school_sd(m, done[static_cast<std::size_t>(2 * r)].final_state);
-        var += sd * sd / replicates;
-      }
-      scale = std::sqrt(var);
-    } else if (basis == EffectBasis::between_replicates) {
-      double sum = 0, sum2 = 0;
-      for (std::int32_t r = 0; r < replicates; ++r) {
-        const double v = done[static_cast<std::size_t>(2 * r)].system[m][rows - 1];
-        sum += v, sum2 += v * v;
-      }
-      const double mean = sum / replicates;
-      scale = replicates > 1 ? std::sqrt(std::max(0.0, (sum2 - replicates * mean * mean) / (replicates - 1))) : kNaN;
-    }
-    c.effect_basis[m] = basis;
+    if (basis[m] == EffectBasis::between_schools)
+      scale = std::sqrt(school_var[m]);
+    else if (basis[m] == EffectBasis::between_replicates)
+      scale = replicates > 1 ? std::sqrt(end_a[m].variance()) : kNaN;
     c.effect_scale[m] = scale;
-    for (std::int32_t r = 0; r < replicates; ++r)
-      for (std::size_t row = 0; row < rows; ++row) {
-        const std::size_t at = static_cast<std::size_t>(r) * rows + row;
-        c.a[m][at] = done[static_cast<std::size_t>(2 * r)].system[m][row];
-        c.b[m][at] = done[static_cast<std::size_t>(2 * r + 1)].system[m][row];
-      }
     for (std::size_t row = 0; row < rows; ++row) {
-      double sum = 0, sum2 = 0;
-      for (std::int32_t r = 0; r < replicates; ++r) {
-        const std::size_t at = static_cast<std::size_t>(r) * rows + row;
-        const double d = c.b[m][at] - c.a[m][at];
-        sum += d, sum2 += d * d;
-      }
-      const double mean = sum / replicates;
-      const double var = replicates > 1 ? std::max(0.0, (sum2 - replicates * mean * mean) / (replicates - 1)) : 0.0;
+      const Welford& w = diff[m][row];
+      const double var = replicates > 1 ? w.variance() : 0.0;
       const double half = tf * std::sqrt(var / replicates);
-      c.diff_mean[m][row] = mean;
-      c.diff_lo[m][row] = mean - half;
-      c.diff_hi[m][row] = mean + half;
-      if (row + 1 == rows) c.effect_size[m] = scale > 0 ? mean / scale : kNaN;
+      c.diff_mean[m][row] = w.mean;
+      c.diff_lo[m][row] = w.mean - half;
+      c.diff_hi[m][row] = w.mean + half;
+      if (row + 1 == rows) c.effect_size[m] = scale > 0 ? w.mean / scale : kNaN;
     }
   }
   return c;

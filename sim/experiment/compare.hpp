@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,8 +62,28 @@ struct Branch {
 
 // Runs both arms; a.seed seeds both. With a branch, every replicate of both
 // arms continues from its state. Throws Interrupted when cancelled.
+// Pairs are folded into running sums as they complete, in replicate order, so
+// memory holds the system series, not every run's recording and final state;
+// the result is the same at any thread count.
 Comparison compare(const Scenario& a, const Scenario& b, const Registry& registry,
                    std::int32_t replicates, const RunOptions& options, Branch from = {});
+
+// Running mean and variance (Welford's update): numerically stable where the
+// one-pass sum of squares loses every digit to a large mean.
+struct Welford {
+  std::int64_t n = 0;
+  double mean = 0, m2 = 0;  // m2: the sum of squared deviations from the mean
+  void add(double x) {
+    ++n;
+    const double delta = x - mean;
+    mean += delta / static_cast<double>(n);
+    m2 += delta * (x - mean);
+  }
+  // The sample variance (n - 1 in the denominator); NaN for n < 2.
+  double variance() const {
+    return n < 2 ? std::numeric_limits<double>::quiet_NaN() : m2 / static_cast<double>(n - 1);
+  }
+};
 
 // Two-sided 95% interval half-width factor for the mean of n paired
 // differences (Student's t with n - 1 degrees of freedom); NaN for n < 2.

@@ -7,10 +7,8 @@
 #include <exception>
 #include <iomanip>
 #include <limits>
-#include <mutex>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 
 #include "sim/experiment/compare.hpp"
 #include "sim/io/output.hpp"
@@ -351,58 +349,44 @@ Decomposition decompose(const Scenario& a_in, const Scenario& b_in, const Regist
   // [task][measure * rows + row] at the yearly rows
   std::vector<std::vector<double>> values(tasks.size());
   std::vector<std::int32_t> terms;
-  std::mutex terms_mu;
-  std::exception_ptr error;
-  std::mutex mu;
-  std::atomic<std::size_t> next{0};
-  std::atomic<bool> cancel{false};
   RunOptions worker = options;
   worker.threads = 1;
-  worker.cancel = &cancel;
   worker.checkpoint_term = -1;
   worker.on_checkpoint = nullptr;
   worker.per_replicate = nullptr;  // a posterior draw would reset the levers each run switches
-  // A cancel request (Ctrl-C) stops the runs under way at their next term.
-  worker.on_term = [&] {
-    if (options.on_term) options.on_term();
-    if (options.cancel && options.cancel->load()) cancel = true;
+  struct Run {
+    std::vector<double> values;
+    std::vector<std::int32_t> terms;
   };
-  auto work = [&] {
-    for (std::size_t t; !cancel && (t = next++) < tasks.size();) {
-      try {
-        if (options.cancel && options.cancel->load()) throw Interrupted();
+  Parallel pool;
+  pool.threads = options.threads;
+  pool.cancel = options.cancel;  // Ctrl-C stops the runs under way at their next term
+  pool.window = tasks.size();    // a run's values are small: never hold a worker back
+  run_ordered(
+      tasks.size(), pool,
+      [&](std::size_t t, const Stop& stop) {
         const Scenario sc = hybrid(a, b, set.levers, tasks[t].subset);
+        const RunOptions ro = with_stop(worker, stop);
         const Recording rec =
             branch_state ? continue_replicate(sc, registry, tasks[t].replicate, *branch_state, branch_terms,
-                                              std::nullopt, worker)
-                         : run_replicate(sc, registry, tasks[t].replicate, worker);
+                                              std::nullopt, ro)
+                         : run_replicate(sc, registry, tasks[t].replicate, ro);
         std::vector<std::size_t> rows;
-        std::vector<std::int32_t> row_terms;
+        Run run;
         for (std::size_t i = 0; i < rec.system_terms.size(); ++i)
           if (i == 0 || rec.system_terms[i] % kTermsPerYear == 0) {
             rows.push_back(i);
-            row_terms.push_back(rec.system_terms[i]);
+            run.terms.push_back(rec.system_terms[i]);
           }
-        std::vector<double> v(kMeasureCount * rows.size());
+        run.values.resize(kMeasureCount * rows.size());
         for (std::size_t m = 0; m < kMeasureCount; ++m)
-          for (std::size_t j = 0; j < rows.size(); ++j) v[m * rows.size() + j] = rec.system[m][rows[j]];
-        values[t] = std::move(v);
-        std::lock_guard lock(terms_mu);
-        if (terms.empty()) terms = row_terms;
-      } catch (...) {
-        std::lock_guard lock(mu);
-        if (!error) error = std::current_exception();
-        cancel = true;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  const auto n_threads =
-      std::max<std::size_t>(1, std::min<std::size_t>(static_cast<std::size_t>(std::max(1, options.threads)), tasks.size()));
-  for (std::size_t i = 1; i < n_threads; ++i) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
-  if (error) std::rethrow_exception(error);
+          for (std::size_t j = 0; j < rows.size(); ++j) run.values[m * rows.size() + j] = rec.system[m][rows[j]];
+        return run;
+      },
+      [&](std::size_t t, Run&& run) {
+        values[t] = std::move(run.values);
+        if (terms.empty()) terms = std::move(run.terms);
+      });
   if (options.cancel && options.cancel->load()) throw Interrupted();
 
   // The value of (replicate, subset): its task's yearly measures.

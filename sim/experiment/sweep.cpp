@@ -8,9 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
-#include <mutex>
 #include <sstream>
-#include <thread>
 
 #include "sim/simulation.hpp"
 
@@ -235,45 +233,32 @@ SweepResults run_sweep(const Experiment& e, const Design& d, const Registry& reg
     }
   }
 
-  std::atomic<std::int64_t> next{0};
-  std::exception_ptr error;
-  std::mutex mu;
-  auto work = [&] {
-    for (std::int64_t t; (t = next++) < tasks;) {
-      if (have[static_cast<std::size_t>(t)] || t % options.ranks != options.rank) continue;
-      if (options.cancel && options.cancel->load()) return;
-      try {
-        const std::int64_t run = t / e.replicates;
-        const auto rep = static_cast<std::int32_t>(t % e.replicates);
-        const Scenario sc = scenario_for(e, d.values.row(run), rep);
-        RunOptions ro;
-        ro.cancel = options.cancel;
-        const Recording rec = run_replicate(sc, registry, rep, ro);
-        Part p;
-        for (std::size_t m = 0; m < kMeasureCount; ++m) p.finals.push_back(rec.system[m].back());
-        p.terms = rec.system_terms;
-        if (e.series)
-          for (std::size_t m = 0; m < kMeasureCount; ++m) p.series.insert(p.series.end(), rec.system[m].begin(), rec.system[m].end());
-        if (p.terms.size() != rows)
-          throw std::logic_error("a sweep run recorded " + std::to_string(p.terms.size()) + " rows, not " +
-                                 std::to_string(rows));
-        save(part_path(options.parts, t), p, print, t);
-        parts[static_cast<std::size_t>(t)] = std::move(p);
-        if (options.on_task) options.on_task();
-      } catch (const Interrupted&) {
-        return;
-      } catch (...) {
-        std::lock_guard lock(mu);
-        if (!error) error = std::current_exception();
-        return;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (std::int32_t i = 1; i < options.threads; ++i) pool.emplace_back(work);
-  work();
-  for (auto& th : pool) th.join();
-  if (error) std::rethrow_exception(error);
+  // This process's share of the tasks not already done.
+  std::vector<std::int64_t> todo;
+  for (std::int64_t t = 0; t < tasks; ++t)
+    if (!have[static_cast<std::size_t>(t)] && t % options.ranks == options.rank) todo.push_back(t);
+  Parallel pool;
+  pool.threads = options.threads;
+  pool.cancel = options.cancel;
+  // Each task saves its part as soon as it ends, so a killed sweep keeps it.
+  run_tasks(todo.size(), pool, [&](std::size_t i, const Stop& stop) {
+    const std::int64_t t = todo[i];
+    const std::int64_t run = t / e.replicates;
+    const auto rep = static_cast<std::int32_t>(t % e.replicates);
+    const Scenario sc = scenario_for(e, d.values.row(run), rep);
+    const Recording rec = run_replicate(sc, registry, rep, with_stop(RunOptions{}, stop));
+    Part p;
+    for (std::size_t m = 0; m < kMeasureCount; ++m) p.finals.push_back(rec.system[m].back());
+    p.terms = rec.system_terms;
+    if (e.series)
+      for (std::size_t m = 0; m < kMeasureCount; ++m) p.series.insert(p.series.end(), rec.system[m].begin(), rec.system[m].end());
+    if (p.terms.size() != rows)
+      throw std::logic_error("a sweep run recorded " + std::to_string(p.terms.size()) + " rows, not " +
+                             std::to_string(rows));
+    save(part_path(options.parts, t), p, print, t);
+    parts[static_cast<std::size_t>(t)] = std::move(p);
+    if (options.on_task) options.on_task();
+  });
   if (options.cancel && options.cancel->load()) throw Interrupted();
   if (options.ranks > 1) return res;
 

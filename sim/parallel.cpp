@@ -1,0 +1,129 @@
+#include "sim/parallel.hpp"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+namespace schoolsim::detail {
+
+void run_indexed(std::size_t n, const Parallel& options, const std::function<void(std::size_t, const Stop&)>& work,
+                 const std::function<void(std::size_t)>& deliver) {
+  std::atomic<bool> own{false};
+  const Stop stop(options.cancel, &own);
+  const auto threads = static_cast<std::size_t>(std::max<std::int64_t>(
+      1, std::min<std::int64_t>(options.threads, static_cast<std::int64_t>(n))));
+  if (threads == 1) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (stop.requested()) throw Interrupted();
+      work(i, stop);
+      deliver(i);
+    }
+    return;
+  }
+
+  const std::size_t window = std::max<std::size_t>(1, options.window ? options.window : 2 * threads);
+  std::mutex mu;
+  std::condition_variable cv;
+  // Guarded by mu:
+  std::vector<char> done(n, 0);
+  std::size_t next = 0;       // the next task to start
+  std::size_t delivered = 0;  // results handed to the sink
+  struct Failure {
+    std::size_t index;
+    std::exception_ptr error;
+    bool interrupted;
+  };
+  std::optional<Failure> failure;
+  // A real error outranks Interrupted (the others' reaction to it); among
+  // errors of one kind, the lowest task index wins.
+  auto record = [&](std::size_t i, std::exception_ptr e, bool interrupted) {
+    if (!failure || (failure->interrupted && !interrupted) ||
+        (failure->interrupted == interrupted && i < failure->index))
+      failure = Failure{i, std::move(e), interrupted};
+    own = true;
+  };
+
+  auto worker = [&] {
+    std::unique_lock lock(mu);
+    for (;;) {
+      cv.wait(lock, [&] { return own.load() || next >= n || next < delivered + window; });
+      if (own.load() || next >= n) return;
+      if (stop.requested()) {  // the caller cancelled: start nothing more
+        own = true;
+        cv.notify_all();
+        return;
+      }
+      const std::size_t i = next++;
+      lock.unlock();
+      std::exception_ptr error;
+      bool interrupted = false;
+      try {
+        work(i, stop);
+      } catch (const Interrupted&) {
+        error = std::current_exception();
+        interrupted = true;
+      } catch (...) {
+        error = std::current_exception();
+      }
+      lock.lock();
+      if (error) {
+        record(i, std::move(error), interrupted);
+      } else {
+        done[i] = 1;
+      }
+      cv.notify_all();
+    }
+  };
+
+  std::vector<std::thread> pool;
+  pool.reserve(threads);
+  auto stop_and_join = [&] {
+    {
+      std::lock_guard lock(mu);
+      own = true;
+    }
+    cv.notify_all();
+    for (auto& t : pool) t.join();
+  };
+  try {
+    for (std::size_t t = 0; t < threads; ++t) pool.emplace_back(worker);
+  } catch (...) {
+    stop_and_join();
+    throw;
+  }
+
+  std::exception_ptr sink_error;
+  bool all = true;
+  for (std::size_t i = 0; i < n; ++i) {
+    {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return done[i] || own.load(); });
+      if (own.load()) {
+        all = false;
+        break;
+      }
+    }
+    if (options.cancel && options.cancel->load()) {
+      all = false;
+      break;
+    }
+    try {
+      deliver(i);
+    } catch (...) {
+      sink_error = std::current_exception();
+      all = false;
+      break;
+    }
+    {
+      std::lock_guard lock(mu);
+      ++delivered;
+    }
+    cv.notify_all();
+  }
+  stop_and_join();
+  if (sink_error) std::rethrow_exception(sink_error);
+  if (failure) std::rethrow_exception(failure->error);
+  if (!all) throw Interrupted();
+}
+
+}  // namespace schoolsim::detail
