@@ -432,7 +432,7 @@ TEST_CASE("output file: a good file at the destination survives an uncommitted r
   CHECK(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()) == 1);
 }
 
-TEST_CASE("output file: --compression chunks, shuffles and deflates the per-school tables; the data are the same") {
+TEST_CASE("output file: --compression chunks and shuffles and deflates the per-school tables and the data are the same") {
   TempDir dir;
   const std::vector<Recording> recs = {make_recording(0), make_recording(1, 0.5f)};
   RunMeta meta = make_meta();
