@@ -153,9 +153,9 @@ bool same_bytes(const std::vector<std::vector<double>>& x, const std::vector<std
 }  // namespace
 
 TEST_CASE("compare: the same bytes at 1 - 2 and 3 threads") {
-  const Scenario a = load(kWorld + "pipeline: [crises, turnover, attainment, {market: {choice: 0}}, tie_formation]\n");
-  const Scenario b = load(kWorld + "pipeline: [crises, turnover, attainment, {market: {choice: 1}}, "
-                                   "{tie_formation: {search_rate: 0.4}}]\n");
+  const Scenario a = load(kWorld + "pipeline: [crises, tie_formation, turnover, attainment, {market: {choice: 0}}]\n");
+  const Scenario b = load(kWorld + "pipeline: [crises, {tie_formation: {search_rate: 0.4}}, turnover, attainment, "
+                                   "{market: {choice: 1}}]\n");
   RunOptions one;
   const Comparison c1 = compare(a, b, models::registry(), 5, one);
   for (std::int32_t threads : {2, 3}) {
