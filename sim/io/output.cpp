@@ -1,7 +1,11 @@
 // The run's output file (schema: docs/OUTPUT.md). The only code that touches HDF5.
 #include "sim/io/output.hpp"
 
+#include <signal.h>
+#include <sys/types.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <array>
@@ -482,6 +486,43 @@ void OutputFile::set_attribute(const std::string& path, const std::string& name,
   } catch (const std::exception& e) {
     impl_->fail("cannot write attribute " + name + " of " + path, e);
   }
+}
+
+void write_sets(OutputFile& file, const std::vector<std::string>& sets) {
+  if (sets.empty()) return;
+  std::string line;
+  for (const auto& s : sets) line += (line.empty() ? "" : "; ") + s;
+  file.set_attribute("meta", "set", line);
+}
+
+void write_uncertainty(OutputFile& file, const std::string& uncertainty, const std::string& posterior_source) {
+  file.set_attribute("meta", "uncertainty", uncertainty);
+  if (!posterior_source.empty())
+    file.write_text("meta/posterior", posterior_source, "the calibration file the parameters were drawn from");
+}
+
+std::vector<fs::path> remove_stale_temporaries(const fs::path& destination) {
+  std::error_code ec;
+  const fs::path dir = destination.has_parent_path() ? destination.parent_path() : fs::path(".");
+  const std::string prefix = destination.filename().string() + ".tmp-";
+  std::vector<fs::path> stale, removed;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const std::string pid_text = name.substr(prefix.size());
+    if (pid_text.empty() || pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // still running (or not ours to know)
+    std::error_code type_ec;
+    if (!fs::is_regular_file(it->symlink_status(type_ec))) continue;
+    stale.push_back(it->path());
+  }
+  for (const auto& p : stale) {
+    std::error_code rm;
+    if (fs::remove(p, rm)) removed.push_back(p);
+  }
+  return removed;
 }
 
 }  // namespace schoolsim
