@@ -12,7 +12,7 @@
 #include <mutex>
 #include <optional>
 
-#include "sim/checkpoint.hpp"
+#include "sim/io/checkpoint.hpp"
 #include "sim/cli/common.hpp"
 #include "sim/cli/print.hpp"
 #include "sim/config/config.hpp"
