@@ -1,4 +1,4 @@
-// What every command of the command line shares (docs/CLI.md): Ctrl-C, the
+// What every command of the command line shares: Ctrl-C, the
 // progress bar, MPI ranks, the size check before a run, and producing an
 // output file so that a failed or interrupted command leaves nothing behind.
 #pragma once

@@ -1,4 +1,4 @@
-// What the commands print on the terminal (docs/CLI.md).
+// What the commands print on the terminal.
 #include "sim/cli/print.hpp"
 
 #include <algorithm>
@@ -226,9 +226,8 @@ void print_run(std::ostream& o, const RunSummary& s) {
   for (std::size_t m = 0; m < kMeasureCount; ++m) {
     const auto& mi = kSystemMeasures[m];
     // Counts read as whole numbers (means over replicates get one decimal).
-    const bool count = mi.unit == "schools" || mi.unit == "ties" || mi.unit == "pupils";
     o << std::left << std::setw(26) << mi.name << std::right << std::fixed
-      << std::setprecision(count ? (sc.replicates > 1 ? 1 : 0) : 3) << std::setw(12) << s.start[m]
+      << std::setprecision(mi.count ? (sc.replicates > 1 ? 1 : 0) : 3) << std::setw(12) << s.start[m]
       << std::setw(12) << s.end[m] << "  " << mi.unit << "\n";
   }
   std::error_code ec;

@@ -1,4 +1,4 @@
-// What the commands print on the terminal (docs/CLI.md): summaries and
+// What the commands print on the terminal: summaries and
 // tables. Files are written by sim/io; nothing here touches one.
 #pragma once
 

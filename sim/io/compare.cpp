@@ -49,6 +49,7 @@ void write_comparison(OutputFile& file, const Arms& arms, const Comparison& c, c
     file.write_table(g + "/diff_hi", {rows}, c.diff_hi[m].data(), mi.unit, "upper end of the 95% interval of B - A");
     file.set_attribute(g, "unit", std::string(mi.unit));
     file.set_attribute(g, "meaning", std::string(mi.meaning));
+    file.set_attribute(g, "count", std::int32_t{mi.count});
     file.set_attribute(g, "effect_size", c.effect_size[m]);
     file.set_attribute(g, "effect_scale", c.effect_scale[m]);
     file.set_attribute(g, "effect_standardiser", std::string(effect_basis_text(c.effect_basis[m])));
@@ -90,6 +91,7 @@ void write_decomposition(OutputFile& file, const Arms& arms, const Decomposition
     file.write_table(g + "/phi_hi", {k, rows}, hi.data(), mi.unit, "upper end of its 95% interval");
     file.set_attribute(g, "unit", std::string(mi.unit));
     file.set_attribute(g, "meaning", std::string(mi.meaning));
+    file.set_attribute(g, "count", std::int32_t{mi.count});
   }
 }
 

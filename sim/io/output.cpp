@@ -37,6 +37,7 @@ constexpr unsigned kDeflateLevel = 1;
 struct Describe {
   std::string_view unit;
   std::string_view meaning;
+  int count = -1;  // a system measure's `count` attribute (1 or 0); -1: none
 };
 
 hsize_t product(const std::vector<hsize_t>& dims) {
@@ -67,6 +68,7 @@ h5::Plist dataset_plist(const std::vector<hsize_t>& chunk) {
 void describe(hid_t obj, const Describe& d) {
   h5::write_string_attribute(obj, "unit", std::string(d.unit));
   h5::write_string_attribute(obj, "meaning", std::string(d.meaning));
+  if (d.count >= 0) h5::write_scalar_attribute(obj, "count", static_cast<std::int32_t>(d.count));
 }
 
 // Writes an array of `dims` (row-major) from `data`. Per-school tables are
@@ -250,7 +252,7 @@ void write_system(hid_t rep, const Recording& rec) {
               {"terms", "terms completed at each row (0 = the initial state)"});
   for (std::size_t m = 0; m < kMeasureCount; ++m) {
     const auto& mi = kSystemMeasures[m];
-    write_array(g.id(), std::string(mi.name), {rows}, rec.system[m].data(), {mi.unit, mi.meaning});
+    write_array(g.id(), std::string(mi.name), {rows}, rec.system[m].data(), {mi.unit, mi.meaning, mi.count ? 1 : 0});
   }
 }
 
@@ -471,6 +473,15 @@ h5::Handle<H5Oclose> open_object(hid_t file, const std::string& path) {
 }  // namespace
 
 void OutputFile::set_attribute(const std::string& path, const std::string& name, double value) {
+  try {
+    const auto obj = open_object(impl_->file.id(), path);
+    h5::write_scalar_attribute(obj.id(), name, value);
+  } catch (const std::exception& e) {
+    impl_->fail("cannot write attribute " + name + " of " + path, e);
+  }
+}
+
+void OutputFile::set_attribute(const std::string& path, const std::string& name, std::int32_t value) {
   try {
     const auto obj = open_object(impl_->file.id(), path);
     h5::write_scalar_attribute(obj.id(), name, value);

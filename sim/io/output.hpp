@@ -53,6 +53,7 @@ class OutputFile {
                      std::string_view meaning);
   // An attribute on a group or dataset that already exists ("" is the root).
   void set_attribute(const std::string& path, const std::string& name, double value);
+  void set_attribute(const std::string& path, const std::string& name, std::int32_t value);
   void set_attribute(const std::string& path, const std::string& name, const std::string& value);
   // Flushes, closes and renames the file onto the destination.
   void commit();

@@ -106,9 +106,12 @@ void write_sweep(OutputFile& file, const Experiment& e, const Design& d, const S
     const auto& mi = kSystemMeasures[m];
     file.write_table("runs/" + std::string(mi.name), {runs, reps}, r.finals[m].data(), mi.unit,
                      "value at the end of each run (rows) and replicate (columns)");
-    if (e.series)
+    file.set_attribute("runs/" + std::string(mi.name), "count", std::int32_t{mi.count});
+    if (e.series) {
       file.write_table("runs/series/" + std::string(mi.name), {runs * reps, r.terms.size()}, r.series[m].data(),
                        mi.unit, "series of each run and replicate (row = run x replicates + replicate)");
+      file.set_attribute("runs/series/" + std::string(mi.name), "count", std::int32_t{mi.count});
+    }
   }
   if (e.series) file.write_table("runs/series/term", {r.terms.size()}, r.terms.data(), "terms", "terms completed");
   for (const auto& s : sensitivity) {
