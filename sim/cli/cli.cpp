@@ -158,6 +158,23 @@ struct RunPlan {
   std::optional<Checkpoint> restart;
 };
 
+// `--restart FILE`: the checkpoint the run continues, which must come from the
+// same resolved scenario; kExitOk (also without --restart) or kExitBadInput.
+int load_restart(const RunArgs& args, RunPlan& plan) {
+  if (args.restart_file.empty()) return kExitOk;
+  try {
+    plan.restart = load_checkpoint(args.restart_file);
+  } catch (const std::exception& e) {
+    std::cerr << "schoolsim run: " << e.what() << '\n';
+    return kExitBadInput;
+  }
+  if (plan.restart->scenario == plan.resolved) return kExitOk;
+  std::cerr << "schoolsim run: " << args.restart_file
+            << " was made by a different scenario or seed; a restart continues the same run (to branch "
+               "into another regime, use compare --from)\n";
+  return kExitBadInput;
+}
+
 // Loads the scenario, applies the command line's changes and checks that the
 // run can go ahead; kExitOk, or the exit code after saying what is wrong.
 int plan_run(const Registry& registry, const RunArgs& args, RunPlan& plan) {
@@ -209,20 +226,7 @@ int plan_run(const Registry& registry, const RunArgs& args, RunPlan& plan) {
               << sc.years << ")\n";
     return kExitBadInput;
   }
-  if (args.restart_file.empty()) return kExitOk;
-  try {
-    plan.restart = load_checkpoint(args.restart_file);
-  } catch (const std::exception& e) {
-    std::cerr << "schoolsim run: " << e.what() << '\n';
-    return kExitBadInput;
-  }
-  if (plan.restart->scenario != plan.resolved) {
-    std::cerr << "schoolsim run: " << args.restart_file
-              << " was made by a different scenario or seed; a restart continues the same run (to branch "
-                 "into another regime, use compare --from)\n";
-    return kExitBadInput;
-  }
-  return kExitOk;
+  return load_restart(args, plan);
 }
 
 int cmd_run(const Registry& registry, const RunArgs& args) {
@@ -538,6 +542,25 @@ int run_all_runs(const Experiment& e, const Design& d, const Registry& registry,
   return kExitOk;
 }
 
+// The sweep's output file, with the sensitivity of its outputs; kExitOk, or
+// kExitFailure after saying why (the finished runs stay in the parts folder).
+int write_sweep_output(const Registry& registry, const SweepArgs& args, const Experiment& e, const Design& d,
+                       const SweepResults& res, const fs::path& out, const fs::path& parts,
+                       std::vector<OutputSensitivity>& sensitivity) {
+  try {
+    OutputFile file(out, sweep_meta(e, to_yaml(e.base, registry), SCHOOLSIM_VERSION));
+    write_sets(file, args.sets);
+    sensitivity = sweep_sensitivity(e, d, res);
+    write_sweep(file, e, d, res, sensitivity, uncertainty_text(e.posterior));
+    file.commit();
+  } catch (const std::exception& ex) {
+    std::cerr << "schoolsim sweep: " << ex.what() << "\nnothing was written to " << out.string()
+              << "; finished runs are kept in " << parts.string() << '\n';
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
 int cmd_sweep(const Registry& registry, const SweepArgs& args) {
   ExperimentResult r = load_experiment(args.experiment, registry);
   if (!r.experiment) {
@@ -566,17 +589,8 @@ int cmd_sweep(const Registry& registry, const SweepArgs& args) {
   SweepResults res;
   if (const int status = run_all_runs(e, d, registry, args, parts, out, res); status != kExitOk) return status;
   std::vector<OutputSensitivity> sensitivity;
-  try {
-    OutputFile file(out, sweep_meta(e, to_yaml(e.base, registry), SCHOOLSIM_VERSION));
-    write_sets(file, args.sets);
-    sensitivity = sweep_sensitivity(e, d, res);
-    write_sweep(file, e, d, res, sensitivity, uncertainty_text(e.posterior));
-    file.commit();
-  } catch (const std::exception& ex) {
-    std::cerr << "schoolsim sweep: " << ex.what() << "\nnothing was written to " << out.string()
-              << "; finished runs are kept in " << parts.string() << '\n';
-    return kExitFailure;
-  }
+  if (const int status = write_sweep_output(registry, args, e, d, res, out, parts, sensitivity); status != kExitOk)
+    return status;
   std::error_code ec;
   fs::remove_all(parts, ec);
   if (!args.quiet) print_sweep(std::cout, e, res, sensitivity, out);
