@@ -32,6 +32,9 @@ struct MeasureInfo {
   // Depends only on enrolment (pupils, disadvantaged shares) and fixed fields,
   // so a recorder may reuse its value while the enrolment is unchanged.
   bool enrolment_only = false;
+  // A count (of schools, pupils, ties or groups): tables show whole numbers,
+  // and output files mark it (the `count` attribute, docs/OUTPUT.md).
+  bool count = false;
   double compute(const State& s) const { return of(s, MeasureInputs(s)); }
 };
 
@@ -140,15 +143,15 @@ inline constexpr std::array kSystemMeasures = {
     MeasureInfo{"n_challenging", "schools",
                 "schools in challenging circumstances: at least 35% disadvantaged pupils or a mean "
                 "result at least 0.5 pupil SD below average",
-                system_measure::n_challenging},
+                system_measure::n_challenging, false, true},
     MeasureInfo{"n_schools_in_crisis", "schools", "schools whose crisis severity exceeds 0.5",
-                plain<n_schools_in_crisis>},
-    MeasureInfo{"pupils", "pupils", "pupils enrolled in all schools", plain<total_pupils>, true},
+                plain<n_schools_in_crisis>, false, true},
+    MeasureInfo{"pupils", "pupils", "pupils enrolled in all schools", plain<total_pupils>, true, true},
     MeasureInfo{"nearest_school_share", "share",
                 "share of the last admissions round's entrants admitted to the school they live "
                 "nearest (0 before the first round)",
                 plain<nearest_school_share>},
-    MeasureInfo{"n_ties", "ties", "collaboration ties in place", plain<n_ties>},
+    MeasureInfo{"n_ties", "ties", "collaboration ties in place", plain<n_ties>, false, true},
     MeasureInfo{"mean_degree", "ties per school", "mean number of ties per school", plain<mean_degree>},
     MeasureInfo{"density", "share", "share of school pairs that are tied", plain<density>},
     MeasureInfo{"clustering", "share",
@@ -157,8 +160,8 @@ inline constexpr std::array kSystemMeasures = {
                 plain<clustering>},
     MeasureInfo{"components", "count",
                 "separate groups of tied schools (schools without a tie are not counted)",
-                plain<components>},
-    MeasureInfo{"isolates", "schools", "schools with no collaboration tie", plain<isolates>},
+                plain<components>, false, true},
+    MeasureInfo{"isolates", "schools", "schools with no collaboration tie", plain<isolates>, false, true},
     MeasureInfo{"bridging_share", "share",
                 "share of ties that link schools in different areas or phases", system_measure::bridging_share},
     MeasureInfo{"bonding_share", "share",
@@ -168,15 +171,15 @@ inline constexpr std::array kSystemMeasures = {
                 "(1 for a star, 0 when all schools have equally many ties)",
                 plain<centralisation>},
     MeasureInfo{"ties_voluntary", "ties", "voluntary ties formed by schools' own choice",
-                system_measure::ties_voluntary},
+                system_measure::ties_voluntary, false, true},
     MeasureInfo{"ties_programme", "ties", "ties formed by a networking programme",
-                system_measure::ties_programme},
+                system_measure::ties_programme, false, true},
     MeasureInfo{"ties_federation", "ties", "federation or support-pairing ties",
-                system_measure::ties_federation},
+                system_measure::ties_federation, false, true},
     MeasureInfo{"ties_movement", "ties", "value-based ties between schools that share a commitment to equity",
-                system_measure::ties_movement},
+                system_measure::ties_movement, false, true},
     MeasureInfo{"ties_after_funding", "ties",
-                "programme ties still in place after their network's funding ended", system_measure::ties_after_funding},
+                "programme ties still in place after their network's funding ended", system_measure::ties_after_funding, false, true},
     MeasureInfo{"mean_trust", "[0,1]", "mean trust over ties in place", system_measure::mean_trust},
 };
 

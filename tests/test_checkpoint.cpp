@@ -8,7 +8,7 @@
 #include <functional>
 
 #include "models/register_all.hpp"
-#include "sim/checkpoint.hpp"
+#include "sim/io/checkpoint.hpp"
 #include "sim/config/config.hpp"
 #include "sim/experiment/compare.hpp"
 #include "test_util.hpp"

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "sim/io/compare.hpp"
 #include "sim/io/h5.hpp"
 #include "sim/io/output.hpp"
 
@@ -328,6 +329,7 @@ TEST_CASE("output file: every group dataset and attribute reads back exactly") {
       CHECK(has_type(ds.id(), H5T_IEEE_F64LE));
       CHECK(h5::read_string_attribute(ds.id(), "unit") == std::string(kSystemMeasures[m].unit));
       CHECK(h5::read_string_attribute(ds.id(), "meaning") == std::string(kSystemMeasures[m].meaning));
+      CHECK(h5::read_scalar_attribute<std::int32_t>(ds.id(), "count") == (kSystemMeasures[m].count ? 1 : 0));
     }
   }
 
@@ -518,4 +520,73 @@ TEST_CASE("output file: errors are exceptions naming the file") {
     CHECK(fs::exists(dest));
   }
   CHECK_FALSE(fs::exists(dest.string() + ".tmp-" + std::to_string(::getpid())));
+}
+
+TEST_CASE("measures: the table marks counts and only counts") {
+  auto count = [](std::string_view name) {
+    for (const auto& m : kSystemMeasures)
+      if (m.name == name) return m.count;
+    FAIL("no measure " << name);
+    return false;
+  };
+  for (const char* name : {"n_challenging", "n_schools_in_crisis", "pupils", "n_ties", "components", "isolates",
+                           "ties_voluntary", "ties_programme", "ties_federation", "ties_movement", "ties_after_funding"})
+    CHECK_MESSAGE(count(name), name);
+  for (const char* name : {"mean_capacity", "mean_attainment", "between_school_share", "mean_degree", "density",
+                           "nearest_school_share", "centralisation", "mean_trust"})
+    CHECK_MESSAGE(!count(name), name);
+}
+
+TEST_CASE("output file: a comparison's groups read back as sim/io/compare wrote them") {
+  TempDir dir;
+  const fs::path dest = dir.path / "compare.h5";
+  Comparison c;
+  c.replicates = 2;
+  c.terms = {0, 3, 6};
+  const std::size_t rows = c.terms.size();
+  for (std::size_t m = 0; m < kMeasureCount; ++m) {
+    std::vector<double> a, b;
+    for (std::size_t i = 0; i < 2 * rows; ++i) {
+      a.push_back(static_cast<double>(m) + 0.25 * static_cast<double>(i));
+      b.push_back(static_cast<double>(m) + 0.5 * static_cast<double>(i));
+    }
+    c.a.push_back(a);
+    c.b.push_back(b);
+    c.diff_mean.push_back({0, 1.5 * static_cast<double>(m), 2});
+    c.diff_lo.push_back({0, 1, 1.5});
+    c.diff_hi.push_back({0, 2, 2.5});
+    c.effect_size.push_back(0.1 * static_cast<double>(m));
+    c.effect_scale.push_back(2);
+    c.effect_basis.push_back(effect_basis_of(m));
+  }
+  const Arms arms{"alpha", "name: alpha\n", "beta", "name: beta\n"};
+  {
+    OutputFile out(dest, paired_meta("compare", arms, 7, 2, 2, "0.1.0-test"));
+    write_comparison(out, arms, c, "replicate noise only");
+    out.commit();
+  }
+  const h5::File f = open_file(dest);
+  const h5::Group meta = h5::open_group(f.id(), "meta");
+  CHECK(h5::read_string_attribute(meta.id(), "kind") == "compare");
+  CHECK(h5::read_string_attribute(meta.id(), "scenario_name") == "alpha vs beta");
+  CHECK(h5::read_string_attribute(meta.id(), "scenario_a_name") == "alpha");
+  CHECK(h5::read_string_attribute(meta.id(), "scenario_b_name") == "beta");
+  CHECK(h5::read_string_attribute(meta.id(), "uncertainty") == "replicate noise only");
+  CHECK(read_all<std::int32_t>(f.id(), "/compare/term") == c.terms);
+  for (std::size_t m = 0; m < kMeasureCount; ++m) {
+    const auto& mi = kSystemMeasures[m];
+    const std::string g = "/compare/" + std::string(mi.name);
+    std::vector<hsize_t> d;
+    CHECK(read_all<double>(f.id(), g + "/a", &d) == c.a[m]);
+    CHECK(d == std::vector<hsize_t>{2, rows});
+    CHECK(read_all<double>(f.id(), g + "/b") == c.b[m]);
+    CHECK(read_all<double>(f.id(), g + "/diff_mean") == c.diff_mean[m]);
+    CHECK(read_all<double>(f.id(), g + "/diff_lo") == c.diff_lo[m]);
+    CHECK(read_all<double>(f.id(), g + "/diff_hi") == c.diff_hi[m]);
+    const h5::Group grp = h5::open_group(f.id(), g.substr(1));
+    CHECK(h5::read_string_attribute(grp.id(), "unit") == std::string(mi.unit));
+    CHECK(h5::read_scalar_attribute<std::int32_t>(grp.id(), "count") == (mi.count ? 1 : 0));
+    CHECK(h5::read_scalar_attribute<double>(grp.id(), "effect_size") == c.effect_size[m]);
+    CHECK(h5::read_string_attribute(grp.id(), "effect_standardiser") == std::string(effect_basis_text(c.effect_basis[m])));
+  }
 }

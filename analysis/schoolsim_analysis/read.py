@@ -98,6 +98,7 @@ class RunData:
     units: dict                   # measure or field -> unit
     meanings: dict                # measure or field -> meaning
     kind: str = "run"
+    counts: set = field(default_factory=set)  # the measures the file marks as counts (their `count` attribute)
 
     @property
     def name(self):
@@ -140,6 +141,7 @@ class ComparedMeasure:
     # How the scale is defined (OUTPUT.md); "" in files from before schoolsim said,
     # whose effect_size is the paired d_z
     effect_standardiser: str = ""
+    count: bool = False    # a count (the group's `count` attribute): tables show whole numbers
 
 
 @dataclass
@@ -219,6 +221,7 @@ class SweepData:
     scenario: str = ""      # the swept scenario (YAML), when the file has it
     experiment: str = ""    # the experiment file (YAML), when the file has it
     kind: str = "sweep"
+    counts: set = field(default_factory=set)  # the measures the file marks as counts
 
     @property
     def name(self):
@@ -266,7 +269,9 @@ def _strings(ds):
     return [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in ds[()].tolist()]
 
 
-def _unit_meaning(ds, units, meanings, name):
+def _unit_meaning(ds, units, meanings, name, counts=None):
+    if counts is not None and _plain(ds.attrs.get("count", 0)):
+        counts.add(name)
     if name not in units and "unit" in ds.attrs:
         units[name] = _plain(ds.attrs["unit"])
     if name not in meanings and "meaning" in ds.attrs:
@@ -370,7 +375,7 @@ def _read_run(f, path, series):
     keys = sorted((k for k in reps_group.keys() if k.isdigit()), key=int)
     if not keys:
         raise FormatError(f"{path}: no replicates under /replicates")
-    units, meanings = {}, {}
+    units, meanings, counts = {}, {}, set()
     replicates, system_rows, term = [], [], None
     for k in keys:
         g = reps_group[k]
@@ -416,7 +421,7 @@ def _read_run(f, path, series):
                 if name == "term":
                     continue
                 rows[name] = ds[()].astype(np.float64)
-                _unit_meaning(ds, units, meanings, name)
+                _unit_meaning(ds, units, meanings, name, counts)
         system_rows.append(rows)
         replicates.append(rep)
     if term is None:
@@ -427,7 +432,7 @@ def _read_run(f, path, series):
         if all(n in r for r in system_rows):
             system[n] = np.vstack([r[n] for r in system_rows])
     return RunData(path=path, meta=meta, scenario=scenario, replicates=replicates, term=term,
-                   system=system, units=units, meanings=meanings)
+                   system=system, units=units, meanings=meanings, counts=counts)
 
 
 def _read_ties_dtype():
@@ -519,7 +524,8 @@ def _read_compare(f, path):
             unit=str(_plain(g.attrs.get("unit", ""))), meaning=str(_plain(g.attrs.get("meaning", ""))),
             effect_size=float(es) if es is not None else math.nan,
             effect_scale=float(_plain(g.attrs.get("effect_scale", math.nan))),
-            effect_standardiser=str(_plain(g.attrs.get("effect_standardiser", "")) or ""))
+            effect_standardiser=str(_plain(g.attrs.get("effect_standardiser", "")) or ""),
+            count=bool(_plain(g.attrs.get("count", 0))))
     return CompareData(path=path, meta=meta, scenario_a=scenario_a, scenario_b=scenario_b,
                        term=term, measures=measures)
 
@@ -536,7 +542,7 @@ def _read_sweep(f, path):
     method = str(_plain(d.attrs.get("method", "")))
     r = _need(f, "runs", path)
     done = r["done"][()].astype(bool) if "done" in r else np.ones(values.shape[0], bool)
-    runs, units, meanings = {}, {}, {}
+    runs, units, meanings, counts = {}, {}, {}, set()
     for name, ds in r.items():
         if name == "done" or not isinstance(ds, h5py.Dataset) or ds.ndim not in (1, 2):
             continue
@@ -544,7 +550,7 @@ def _read_sweep(f, path):
             continue
         v = ds[()].astype(np.float64)
         runs[name] = v.reshape(-1, 1) if v.ndim == 1 else v
-        _unit_meaning(ds, units, meanings, name)
+        _unit_meaning(ds, units, meanings, name, counts)
     sensitivity = {}
     if "sensitivity" in f:
         for name, g in f["sensitivity"].items():
@@ -565,7 +571,7 @@ def _read_sweep(f, path):
         if key in d and d[key].shape == (len(names),):
             bounds[key] = d[key][()].astype(np.float64)
     return SweepData(path=path, meta=meta, method=method, names=names, values=values, done=done,
-                     runs=runs, units=units, meanings=meanings, sensitivity=sensitivity,
+                     runs=runs, units=units, meanings=meanings, sensitivity=sensitivity, counts=counts,
                      lo=bounds.get("lo"), hi=bounds.get("hi"),
                      scenario=_text(f["meta/scenario"]) if "meta/scenario" in f else "",
                      experiment=_text(f["meta/experiment"]) if "meta/experiment" in f else "")

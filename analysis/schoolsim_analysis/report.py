@@ -45,13 +45,10 @@ def figure_to_base64(fig, dpi=DPI):
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-COUNT_UNITS = ("schools", "ties", "pupils", "count", "events")
-
-
-def fmt(v, unit=""):
-    """A number for a table: counts as whole numbers (one decimal for a mean that
-    is not whole), other values with three decimals (two significant digits when
-    smaller than 0.001)."""
+def fmt(v, count=False):
+    """A number for a table: counts (the measures a file marks with its ``count``
+    attribute) as whole numbers (one decimal for a mean that is not whole), other
+    values with three decimals (two significant digits when smaller than 0.001)."""
     if v is None:
         return "&ndash;"
     try:
@@ -63,7 +60,7 @@ def fmt(v, unit=""):
     if math.isinf(v):
         return "&infin;" if v > 0 else "&minus;&infin;"
     a = abs(v)
-    if unit in COUNT_UNITS:
+    if count:
         if a >= 100 or float(v).is_integer():
             return f"{v:,.0f}"
         return f"{v:.1f}"
@@ -205,14 +202,14 @@ def run_report(run, years=None, measures=None, replicate=0):
         rows = []
         for m in plots.ordered(run.system):
             v = run.system[m]
-            unit = run.units.get(m, "")
+            unit, count = run.units.get(m, ""), m in run.counts
             start = float(np.nanmean(v[:, 0]))
             mean_end, lo, hi = read.mean_ci(v[:, -1:], axis=0)
             end = float(mean_end[0])
             row = [f'<span title="{_e(run.meanings.get(m, ""))}">{_e(m)}</span>', _e(unit),
-                   fmt(start, unit), fmt(end, unit), fmt(end - start, unit)]
+                   fmt(start, count), fmt(end, count), fmt(end - start, count)]
             if reps > 1:
-                row.append(f"{fmt(lo[0], unit)} to {fmt(hi[0], unit)}")
+                row.append(f"{fmt(lo[0], count)} to {fmt(hi[0], count)}")
             row.append(f'<span class="note">{_e(run.meanings.get(m, ""))}</span>')
             rows.append(row)
         intro = (f"<p>Each system measure at the start (term 0) and at the end (term {int(run.term[-1])}, "
@@ -299,8 +296,8 @@ def compare_report(cmp, measures=None):
         else:
             reading, cls = "no clear difference", ""
         rows.append([f'<span title="{_e(cm.meaning)}">{_e(m)}</span>', _e(cm.unit),
-                     fmt(np.nanmean(cm.a[:, 0]), cm.unit), fmt(a_end, cm.unit), fmt(b_end, cm.unit),
-                     fmt(cm.diff_mean[-1], cm.unit), f"{fmt(lo, cm.unit)} to {fmt(hi, cm.unit)}",
+                     fmt(np.nanmean(cm.a[:, 0]), cm.count), fmt(a_end, cm.count), fmt(b_end, cm.count),
+                     fmt(cm.diff_mean[-1], cm.count), f"{fmt(lo, cm.count)} to {fmt(hi, cm.count)}",
                      fmt(cm.effect_size), _e(_standardiser(cm)), reading])
         classes.append(cls)
     uncertainty = str(cmp.meta.get("uncertainty") or "replicate noise only")
@@ -383,11 +380,11 @@ def sweep_report(sweep, measures=None):
     for m in plots.ordered(sweep.runs):
         v = sweep.runs[m]
         run_means = np.nanmean(v[sweep.done], axis=1) if v[sweep.done].size else np.zeros(0)
-        unit = sweep.units.get(m, "")
+        unit, count = sweep.units.get(m, ""), m in sweep.counts
         if run_means.size and np.isfinite(run_means).any():
             mrows.append([f'<span title="{_e(sweep.meanings.get(m, ""))}">{_e(m)}</span>', _e(unit),
-                          fmt(np.nanmin(run_means), unit), fmt(np.nanmean(run_means), unit),
-                          fmt(np.nanmax(run_means), unit)])
+                          fmt(np.nanmin(run_means), count), fmt(np.nanmean(run_means), count),
+                          fmt(np.nanmax(run_means), count)])
         else:
             mrows.append([_e(m), _e(unit), "&ndash;", "&ndash;", "&ndash;"])
     doc.section("measures", "Final system measures across runs",

@@ -4,6 +4,9 @@ schoolsim's `compare` and `sweep` commands write (see analysis/README.md)."""
 import h5py
 import numpy as np
 
+# The measures schoolsim marks as counts (MeasureInfo::count; their `count` attribute).
+COUNTS = {"n_challenging", "n_ties", "isolates"}
+
 # measure -> (unit, start value, change over the run in arm A, extra change in arm B, noise sd)
 MEASURES = {
     "mean_capacity": ("[0,1]", 0.45, 0.01, 0.04, 0.01),
@@ -65,6 +68,7 @@ def write_compare(path, replicates=4, years=5, seed=11, name_a="competitive", na
             g.create_dataset("diff_hi", data=mean + half)
             g.attrs["unit"] = unit
             g.attrs["meaning"] = f"synthetic {name.replace('_', ' ')}"
+            g.attrs["count"] = np.int32(name in COUNTS)
             if standardised:
                 kind = "pupil SD" if unit == "pupil SD" else "schools" if name == "mean_capacity" else "replicates"
                 scale = 1.0 if kind == "pupil SD" else 0.2 if kind == "schools" else float(a[:, -1].std(ddof=1))
@@ -115,6 +119,7 @@ def write_sweep(path, method="morris", runs=24, replicates=2, seed=5, sensitivit
             ds = r.create_dataset(name, data=v)
             ds.attrs["unit"] = unit
             ds.attrs["meaning"] = f"synthetic {name}"
+            ds.attrs["count"] = np.int32(name in COUNTS)
         if sensitivity:
             s = f.create_group("sensitivity")
             for name, effects in (("attainment_gap", [0.3, 0.09, 0.004]), ("n_ties", [2.0, 30.0, 25.0])):

@@ -113,6 +113,14 @@ class RealRunTest(TempDirCase):
         self.assertEqual(run.units["n_ties"], "ties")
         np.testing.assert_allclose(run.year_axis[-1], YEARS)
 
+    def test_counts_come_from_the_file(self):
+        # schoolsim marks its count measures (MeasureInfo::count) with a `count` attribute.
+        counts = self.data.counts
+        for name in ("n_ties", "pupils", "components", "isolates", "n_challenging"):
+            self.assertIn(name, counts)
+        for name in ("mean_attainment", "mean_degree", "density", "mean_trust"):
+            self.assertNotIn(name, counts)
+
     def test_school_attributes_and_series(self):
         for rep in self.data.replicates:
             n = rep.n_schools
@@ -314,6 +322,14 @@ class CompareTest(TempDirCase):
         self.assertTrue(np.all(m.diff_lo <= m.diff_mean) and np.all(m.diff_mean <= m.diff_hi))
         self.assertEqual(m.unit, "pupil SD")
         self.assertIsInstance(m.effect_size, float)
+        self.assertFalse(m.count)
+        self.assertTrue(c.measures["n_ties"].count)
+
+    def test_counts_are_whole_numbers_by_the_flag_not_the_unit(self):
+        self.assertEqual(report.fmt(1234.4, count=True), "1,234")
+        self.assertEqual(report.fmt(12.5, count=True), "12.5")
+        self.assertEqual(report.fmt(12.0, count=True), "12")
+        self.assertEqual(report.fmt(12.25), "12.250")
 
     def test_plot_comparison(self):
         fig = plots.plot_over_time(self.cmp, ["mean_attainment", "attainment_gap", "n_ties"])

@@ -11,7 +11,6 @@
 #include <stdexcept>
 
 #include "sim/experiment/compare.hpp"
-#include "sim/io/output.hpp"
 #include "sim/measures.hpp"
 #include "sim/rng.hpp"
 
@@ -506,43 +505,6 @@ std::string decomposition_table(const Decomposition& d) {
     o << "\n";
   }
   return o.str();
-}
-
-void write_decomposition(OutputFile& file, const Decomposition& d) {
-  const std::size_t rows = d.terms.size(), k = d.levers.size(), reps = static_cast<std::size_t>(d.replicates);
-  std::vector<std::string> names, changes;
-  for (const auto& l : d.levers) names.push_back(l.name), changes.push_back(l.change);
-  file.write_strings("decompose/levers", names, "the levers that differ between A and B");
-  file.write_strings("decompose/changes", changes, "what switching each lever from A to B does");
-  file.write_table("decompose/term", {rows}, d.terms.data(), "terms",
-                   "terms completed at each row: the start and the end of every year");
-  file.set_attribute("decompose", "method", std::string(d.exact ? "exact" : "sampled"));
-  file.set_attribute("decompose", "permutations", static_cast<double>(d.permutations));
-  file.set_attribute("decompose", "runs", static_cast<double>(d.runs));
-  file.set_attribute("decompose", "replicates", static_cast<double>(d.replicates));
-  for (std::size_t m = 0; m < kMeasureCount; ++m) {
-    const auto& mi = kSystemMeasures[m];
-    const std::string g = "decompose/" + std::string(mi.name);
-    std::vector<double> phi, mean, lo, hi;
-    for (std::size_t i = 0; i < k; ++i) {
-      phi.insert(phi.end(), d.phi[m][i].begin(), d.phi[m][i].end());
-      mean.insert(mean.end(), d.phi_mean[m][i].begin(), d.phi_mean[m][i].end());
-      lo.insert(lo.end(), d.phi_lo[m][i].begin(), d.phi_lo[m][i].end());
-      hi.insert(hi.end(), d.phi_hi[m][i].begin(), d.phi_hi[m][i].end());
-    }
-    file.write_table(g + "/a", {reps, rows}, d.a[m].data(), mi.unit, "arm A (no lever switched), per replicate");
-    file.write_table(g + "/b", {reps, rows}, d.b[m].data(), mi.unit, "arm B (every lever switched), per replicate");
-    file.write_table(g + "/total_mean", {rows}, d.total_mean[m].data(), mi.unit, "mean of B - A over replicates");
-    file.write_table(g + "/total_lo", {rows}, d.total_lo[m].data(), mi.unit, "lower end of the 95% interval of B - A");
-    file.write_table(g + "/total_hi", {rows}, d.total_hi[m].data(), mi.unit, "upper end of the 95% interval of B - A");
-    file.write_table(g + "/phi", {k, reps, rows}, phi.data(), mi.unit,
-                     "each lever's Shapley value in each replicate; over levers they sum to B - A");
-    file.write_table(g + "/phi_mean", {k, rows}, mean.data(), mi.unit, "each lever's Shapley value, mean over replicates");
-    file.write_table(g + "/phi_lo", {k, rows}, lo.data(), mi.unit, "lower end of its 95% interval");
-    file.write_table(g + "/phi_hi", {k, rows}, hi.data(), mi.unit, "upper end of its 95% interval");
-    file.set_attribute(g, "unit", std::string(mi.unit));
-    file.set_attribute(g, "meaning", std::string(mi.meaning));
-  }
 }
 
 }  // namespace schoolsim

@@ -29,8 +29,6 @@
 
 namespace schoolsim {
 
-class OutputFile;
-
 enum class LeverKind { world, param, add, remove, timeline };
 
 struct Lever {
@@ -133,7 +131,6 @@ Decomposition decompose(const Scenario& a, const Scenario& b, const Registry& re
 // interval and each lever's share of it, at the end of the run.
 std::string decomposition_table(const Decomposition& d);
 
-// The `decompose` group of the output file (docs/OUTPUT.md).
-void write_decomposition(OutputFile& file, const Decomposition& d);
+// (Its group of the output file is written by sim/io/compare.hpp.)
 
 }  // namespace schoolsim

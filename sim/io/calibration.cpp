@@ -3,6 +3,8 @@
 #include "sim/io/calibration.hpp"
 
 #include <cmath>
+#include <fstream>
+#include <sstream>
 #include <limits>
 #include <numeric>
 #include <stdexcept>
@@ -23,7 +25,25 @@ std::vector<double> flat(const std::vector<std::vector<double>>& rows, std::size
 
 }  // namespace
 
+RunMeta calibration_meta(const Calibration& c, const std::string& scenario_yaml, const std::string& program_version) {
+  RunMeta meta;
+  meta.kind = "calibration";
+  meta.scenario_name = c.name;
+  meta.scenario_yaml = scenario_yaml;
+  meta.seed = c.seed;
+  meta.replicates = c.replicates;
+  meta.years = c.experiments.empty() ? 0 : c.experiments.front().scenario.years;
+  meta.program_version = program_version;
+  return meta;
+}
+
 void write_calibration(OutputFile& f, const Calibration& c, const CalibrationResult& r) {
+  if (!c.source.empty()) {
+    std::ifstream in(c.source, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    f.write_text("meta/calibration", text.str(), "the calibration file");
+  }
   const std::size_t d = c.parameters.size(), T = c.targets.size();
   std::vector<std::string> names, priors, sources, ids, target_sources, experiments;
   std::vector<double> lo, hi, observed, sd;

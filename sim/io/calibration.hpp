@@ -10,7 +10,12 @@
 
 namespace schoolsim {
 
-// Writes /calibration: the parameters and their priors, the targets with
+// The /meta of a calibration's file: its name, seed and replicates per
+// particle, with the first experiment's resolved scenario (`scenario_yaml`).
+RunMeta calibration_meta(const Calibration& c, const std::string& scenario_yaml, const std::string& program_version);
+
+// Writes /meta/calibration (the text of c.source, the calibration file, when
+// it names one), then /calibration: the parameters and their priors, the targets with
 // their observed values and posterior-predictive intervals, every generation's
 // weighted particles, and /calibration/posterior (the last generation).
 void write_calibration(OutputFile& file, const Calibration& c, const CalibrationResult& r);

@@ -1,7 +1,11 @@
 // The run's output file (schema: docs/OUTPUT.md). The only code that touches HDF5.
 #include "sim/io/output.hpp"
 
+#include <signal.h>
+#include <sys/types.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <array>
@@ -32,6 +36,7 @@ constexpr hsize_t kChunkEvents = 4096;
 struct Describe {
   std::string_view unit;
   std::string_view meaning;
+  int count = -1;  // a system measure's `count` attribute (1 or 0); -1: none
 };
 
 hsize_t product(const std::vector<hsize_t>& dims) {
@@ -64,6 +69,7 @@ h5::Plist dataset_plist(const std::vector<hsize_t>& chunk, unsigned level) {
 void describe(hid_t obj, const Describe& d) {
   h5::write_string_attribute(obj, "unit", std::string(d.unit));
   h5::write_string_attribute(obj, "meaning", std::string(d.meaning));
+  if (d.count >= 0) h5::write_scalar_attribute(obj, "count", static_cast<std::int32_t>(d.count));
 }
 
 // Writes an array of `dims` (row-major) from `data`. Per-school tables
@@ -249,7 +255,7 @@ void write_system(hid_t rep, const Recording& rec) {
               {"terms", "terms completed at each row (0 = the initial state)"});
   for (std::size_t m = 0; m < kMeasureCount; ++m) {
     const auto& mi = kSystemMeasures[m];
-    write_array(g.id(), std::string(mi.name), {rows}, rec.system[m].data(), {mi.unit, mi.meaning});
+    write_array(g.id(), std::string(mi.name), {rows}, rec.system[m].data(), {mi.unit, mi.meaning, mi.count ? 1 : 0});
   }
 }
 
@@ -483,6 +489,15 @@ void OutputFile::set_attribute(const std::string& path, const std::string& name,
   }
 }
 
+void OutputFile::set_attribute(const std::string& path, const std::string& name, std::int32_t value) {
+  try {
+    const auto obj = open_object(impl_->file.id(), path);
+    h5::write_scalar_attribute(obj.id(), name, value);
+  } catch (const std::exception& e) {
+    impl_->fail("cannot write attribute " + name + " of " + path, e);
+  }
+}
+
 void OutputFile::set_attribute(const std::string& path, const std::string& name, const std::string& value) {
   try {
     const auto obj = open_object(impl_->file.id(), path);
@@ -490,6 +505,43 @@ void OutputFile::set_attribute(const std::string& path, const std::string& name,
   } catch (const std::exception& e) {
     impl_->fail("cannot write attribute " + name + " of " + path, e);
   }
+}
+
+void write_sets(OutputFile& file, const std::vector<std::string>& sets) {
+  if (sets.empty()) return;
+  std::string line;
+  for (const auto& s : sets) line += (line.empty() ? "" : "; ") + s;
+  file.set_attribute("meta", "set", line);
+}
+
+void write_uncertainty(OutputFile& file, const std::string& uncertainty, const std::string& posterior_source) {
+  file.set_attribute("meta", "uncertainty", uncertainty);
+  if (!posterior_source.empty())
+    file.write_text("meta/posterior", posterior_source, "the calibration file the parameters were drawn from");
+}
+
+std::vector<fs::path> remove_stale_temporaries(const fs::path& destination) {
+  std::error_code ec;
+  const fs::path dir = destination.has_parent_path() ? destination.parent_path() : fs::path(".");
+  const std::string prefix = destination.filename().string() + ".tmp-";
+  std::vector<fs::path> stale, removed;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const std::string pid_text = name.substr(prefix.size());
+    if (pid_text.empty() || pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // still running (or not ours to know)
+    std::error_code type_ec;
+    if (!fs::is_regular_file(it->symlink_status(type_ec))) continue;
+    stale.push_back(it->path());
+  }
+  for (const auto& p : stale) {
+    std::error_code rm;
+    if (fs::remove(p, rm)) removed.push_back(p);
+  }
+  return removed;
 }
 
 }  // namespace schoolsim

@@ -59,6 +59,7 @@ class OutputFile {
                      std::string_view meaning);
   // An attribute on a group or dataset that already exists ("" is the root).
   void set_attribute(const std::string& path, const std::string& name, double value);
+  void set_attribute(const std::string& path, const std::string& name, std::int32_t value);
   void set_attribute(const std::string& path, const std::string& name, const std::string& value);
   // Flushes, closes and renames the file onto the destination.
   void commit();
@@ -73,5 +74,19 @@ class OutputFile {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// /meta's `set` attribute: the --set changes of the command line, as one line
+// ("a=1; b=2"); nothing when there are none.
+void write_sets(OutputFile& file, const std::vector<std::string>& sets);
+
+// /meta's `uncertainty` attribute: what the file's intervals include; with a
+// posterior, /meta/posterior names the calibration file its parameters were
+// drawn from.
+void write_uncertainty(OutputFile& file, const std::string& uncertainty, const std::string& posterior_source = "");
+
+// Removes `<destination>.tmp-<pid>`, the temporaries of OutputFile (and of
+// checkpoints) that a process left when it was killed outright (SIGKILL, a
+// power cut) and that no running process owns. Returns the paths removed.
+std::vector<std::filesystem::path> remove_stale_temporaries(const std::filesystem::path& destination);
 
 }  // namespace schoolsim

@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "sim/checkpoint.hpp"
+#include "sim/io/checkpoint.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace schoolsim;

@@ -1,4 +1,4 @@
-#include "sim/checkpoint.hpp"
+#include "sim/io/checkpoint.hpp"
 
 #include "sim/crc32c.hpp"
 
