@@ -14,11 +14,11 @@ namespace schoolsim::models {
 namespace {
 
 struct WorldParams {
-  double schools, areas, map_km, area_radius_km, secondary_share, primary_places,
-      secondary_places, occupancy, practice_dims, mean_disadvantaged, area_disadvantage_sd,
+  std::int32_t schools, areas, practice_dims, burn_in_years;
+  double map_km, area_radius_km, secondary_share, primary_places, secondary_places, occupancy, mean_disadvantaged, area_disadvantage_sd,
       school_disadvantage_sd, capacity_mean, capacity_sd, capacity_disadvantage_slope,
       expectations_mean, expectations_sd, expectations_disadvantage_slope, autonomy_mean,
-      reach_km, initial_ties_per_school, burn_in_years;
+      reach_km, initial_ties_per_school;
 };
 
 using R = ParamType;
@@ -197,8 +197,8 @@ double clamp01(double x) { return std::clamp(x, 0.0, 1.0); }
 
 void build(std::span<const double> values, const Streams& streams, State& s) {
   const WorldParams p = kTable.make(values);
-  const auto n = static_cast<std::int32_t>(p.schools);
-  const auto areas = static_cast<std::int32_t>(std::min(p.areas, p.schools));
+  const std::int32_t n = p.schools;
+  const std::int32_t areas = std::min(p.areas, p.schools);
   const auto k = static_cast<Eigen::Index>(p.practice_dims);
   s.allocate(n, areas, k);
   boost::random::normal_distribution<double> normal;
