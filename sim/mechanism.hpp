@@ -335,6 +335,13 @@ struct PipelineInfo {
       if (n == name) return true;
     return false;
   }
+  // The parameter values of `mechanism` in this pipeline, or none (its
+  // table's defaults) when it is not listed.
+  std::span<const double> values_of(std::string_view mechanism) const {
+    for (std::size_t m = 0; m < names.size() && m < values.size(); ++m)
+      if (names[m] == mechanism) return values[m];
+    return {};
+  }
   // The value of mechanism.param in this pipeline, or `otherwise` when that
   // mechanism is not listed.
   double param(std::string_view mechanism, std::string_view param, double otherwise) const {
@@ -404,11 +411,16 @@ struct MechanismInfo {
 
 // ---------------------------------------------------------------- world
 
-// Builds the initial state of one replicate from the world parameters.
+// Builds the initial state of one replicate from the world parameters. The
+// generator also receives the scenario's pipeline (PipelineInfo: names and
+// resolved values): where it sets a column by a mechanism's equation (the
+// first results by attainment's, opportunity by opportunities', the budget by
+// the market's funding), it uses that mechanism's parameters in this scenario,
+// so that year 0 follows the same equations as the years after it.
 struct WorldInfo {
   std::string summary;
   std::vector<ParamSpec> params;
-  std::function<void(std::span<const double>, const Streams&, State&)> build;
+  std::function<void(std::span<const double>, const PipelineInfo&, const Streams&, State&)> build;
   // The indices of the world parameters that set the number of schools and areas.
   std::size_t schools_param = 0;
   std::size_t areas_param = 1;
@@ -416,7 +428,8 @@ struct WorldInfo {
   // once, then builds each replicate from its schools, drawing only what the
   // register lacks by the generator's rules.
   std::function<RegisterLoad(const RegisterSource&)> load_register;
-  std::function<void(std::span<const double>, const SchoolRegister&, const Streams&, State&)> build_register;
+  std::function<void(std::span<const double>, const SchoolRegister&, const PipelineInfo&, const Streams&, State&)>
+      build_register;
 };
 
 // Stream keys used by world generation, distinct from any mechanism name's key.

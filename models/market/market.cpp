@@ -237,7 +237,7 @@ class Market final : public MechanismWith<MarketParams> {
       out.entrants_home[i] = static_cast<int>(admitted_home_[k]);
       out.disadvantaged[i] = pupils > 0 ? static_cast<double>(dis) / static_cast<double>(pupils)
                                         : in.disadvantaged[i];
-      out.budget[i] = p.base_funding + p.premium * out.disadvantaged[i];
+      out.budget[i] = Funding{p.base_funding, p.premium}.budget(out.disadvantaged[i]);
       out.capacity[i] = std::clamp(in.capacity[i] + capacity_drift(p, pupils, in.places[i]) +
                                        funding_drift(p, out.budget[i], out.disadvantaged[i]),
                                    0.0, 1.0);
@@ -459,6 +459,12 @@ class Market final : public MechanismWith<MarketParams> {
 };
 
 }  // namespace
+
+Funding market_funding(const PipelineInfo& pipeline) {
+  if (!pipeline.has("market")) return {};
+  const MarketParams p = kTable.make(pipeline.values_of("market"));
+  return {p.base_funding, p.premium};
+}
 
 MechanismInfo market_info() {
   MechanismInfo m;
