@@ -14,13 +14,17 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string_view>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -90,16 +94,86 @@ struct ParamSpec {
 // The text of a parameter value as a scenario writes it.
 std::string value_text(const ParamSpec& spec, double value);
 
+// The names of a choice parameter's values live with its enum: an enum E is a
+// choice when `choice_names(E{})`, found next to E, returns them in the order
+// of E's values (0, 1, ...). The table copies them into the ParamSpec, so the
+// YAML names, describe's output and the code's enum agree.
+template <class E>
+concept ChoiceEnum = std::is_enum_v<E> && requires(E e) {
+  { choice_names(e) } -> std::convertible_to<std::span<const std::string_view>>;
+};
+
+// The index of the choice `name` of a choice parameter, as the value travels
+// (scenarios, timeline, calibration): throws std::invalid_argument for a name
+// that is not one of its choices.
+double choice_index(const ParamSpec& spec, std::string_view name);
+
+// The value of choice `c` as it travels: its index.
+template <ChoiceEnum E>
+constexpr double choice_value(E c) {
+  return static_cast<double>(static_cast<std::underlying_type_t<E>>(c));
+}
+
 // A parameter table bound to the members of a plain parameter struct P.
 // The table is the single place a parameter's default, range and meaning live.
+// A member is a double (ParamType::real), an std::int32_t (integer), a bool
+// (boolean) or a ChoiceEnum (choice); the spec's type must say the same, and
+// constructing a table whose spec and member disagree throws
+// std::logic_error (the tables are built when the program starts, so such a
+// table stops every run and test). Values travel as doubles (scenarios,
+// timeline, calibration, sweeps) and are converted here, once: an integer
+// rounds to the nearest, a boolean is true when not 0, a choice is the enum
+// value of that index.
 template <class P>
 class ParamTable {
  public:
   struct Entry {
     ParamSpec spec;
-    double P::*member;
+    ParamType bound;  // the type of the member
+    std::function<void(P&, double)> assign;
+    std::function<double(const P&)> read;
+
+    Entry(ParamSpec s, double P::*m)
+        : spec(std::move(s)),
+          bound(ParamType::real),
+          assign([m](P& p, double v) { p.*m = v; }),
+          read([m](const P& p) { return p.*m; }) {}
+    Entry(ParamSpec s, std::int32_t P::*m)
+        : spec(std::move(s)),
+          bound(ParamType::integer),
+          assign([m](P& p, double v) { p.*m = static_cast<std::int32_t>(std::lround(v)); }),
+          read([m](const P& p) { return static_cast<double>(p.*m); }) {}
+    Entry(ParamSpec s, bool P::*m)
+        : spec(std::move(s)),
+          bound(ParamType::boolean),
+          assign([m](P& p, double v) { p.*m = v != 0; }),
+          read([m](const P& p) { return p.*m ? 1.0 : 0.0; }) {}
+    template <ChoiceEnum E>
+    Entry(ParamSpec s, E P::*m)
+        : spec(std::move(s)),
+          bound(ParamType::choice),
+          assign([m, name = spec.name](P& p, double v) {
+            if (!(v >= 0 && v < static_cast<double>(choice_names(E{}).size())) || v != std::floor(v))
+              throw std::invalid_argument("parameter " + name + ": " + std::to_string(v) +
+                                          " is not the index of one of its choices");
+            p.*m = static_cast<E>(static_cast<std::underlying_type_t<E>>(v));
+          }),
+          read([m](const P& p) { return choice_value(p.*m); }) {
+      const std::span<const std::string_view> names = choice_names(E{});
+      std::vector<std::string> from_enum(names.begin(), names.end());
+      if (!spec.choices.empty() && spec.choices != from_enum)
+        throw std::logic_error("parameter " + spec.name + ": its choices differ from its enum's names");
+      spec.choices = std::move(from_enum);
+      if (spec.lo != 0 || spec.hi != static_cast<double>(names.size() - 1))
+        throw std::logic_error("parameter " + spec.name + ": a choice's range is 0 to its number of choices - 1");
+    }
   };
-  ParamTable(std::initializer_list<Entry> entries) : entries_(entries) {}
+
+  ParamTable(std::initializer_list<Entry> entries) : entries_(entries) {
+    for (const Entry& e : entries_)
+      if (e.spec.type != e.bound)
+        throw std::logic_error("parameter " + e.spec.name + ": its spec's type differs from its member's type");
+  }
 
   std::vector<ParamSpec> specs() const {
     std::vector<ParamSpec> out;
@@ -108,11 +182,17 @@ class ParamTable {
   }
   P make(std::span<const double> values) const {
     P p{};
-    for (std::size_t i = 0; i < entries_.size(); ++i)
-      p.*(entries_[i].member) = i < values.size() ? values[i] : entries_[i].spec.def;
+    for (std::size_t i = 0; i < entries_.size(); ++i) set(p, i, i < values.size() ? values[i] : entries_[i].spec.def);
     return p;
   }
-  void set(P& p, std::size_t i, double v) const { p.*(entries_.at(i).member) = v; }
+  void set(P& p, std::size_t i, double v) const {
+    entries_.at(i).assign(p, v);
+  }
+  // The value of parameter i of p, as it travels.
+  double get(const P& p, std::size_t i) const {
+    return entries_.at(i).read(p);
+  }
+  std::size_t size() const { return entries_.size(); }
 
  private:
   std::vector<Entry> entries_;
@@ -255,6 +335,13 @@ struct PipelineInfo {
       if (n == name) return true;
     return false;
   }
+  // The parameter values of `mechanism` in this pipeline, or none (its
+  // table's defaults) when it is not listed.
+  std::span<const double> values_of(std::string_view mechanism) const {
+    for (std::size_t m = 0; m < names.size() && m < values.size(); ++m)
+      if (names[m] == mechanism) return values[m];
+    return {};
+  }
   // The value of mechanism.param in this pipeline, or `otherwise` when that
   // mechanism is not listed.
   double param(std::string_view mechanism, std::string_view param, double otherwise) const {
@@ -324,11 +411,16 @@ struct MechanismInfo {
 
 // ---------------------------------------------------------------- world
 
-// Builds the initial state of one replicate from the world parameters.
+// Builds the initial state of one replicate from the world parameters. The
+// generator also receives the scenario's pipeline (PipelineInfo: names and
+// resolved values): where it sets a column by a mechanism's equation (the
+// first results by attainment's, opportunity by opportunities', the budget by
+// the market's funding), it uses that mechanism's parameters in this scenario,
+// so that year 0 follows the same equations as the years after it.
 struct WorldInfo {
   std::string summary;
   std::vector<ParamSpec> params;
-  std::function<void(std::span<const double>, const Streams&, State&)> build;
+  std::function<void(std::span<const double>, const PipelineInfo&, const Streams&, State&)> build;
   // The indices of the world parameters that set the number of schools and areas.
   std::size_t schools_param = 0;
   std::size_t areas_param = 1;
@@ -336,7 +428,8 @@ struct WorldInfo {
   // once, then builds each replicate from its schools, drawing only what the
   // register lacks by the generator's rules.
   std::function<RegisterLoad(const RegisterSource&)> load_register;
-  std::function<void(std::span<const double>, const SchoolRegister&, const Streams&, State&)> build_register;
+  std::function<void(std::span<const double>, const SchoolRegister&, const PipelineInfo&, const Streams&, State&)>
+      build_register;
 };
 
 // Stream keys used by world generation, distinct from any mechanism name's key.

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -19,6 +20,12 @@ inline constexpr std::array<std::string_view, 3> kNetworkPowerNames = {"flat", "
 
 enum class NetworkEntry : std::uint8_t { voluntary, induced, mandated };
 inline constexpr std::array<std::string_view, 3> kNetworkEntryNames = {"voluntary", "induced", "mandated"};
+
+// The names of each enum's values, as a choice parameter's choices (ChoiceEnum
+// in sim/mechanism.hpp): the programme's goal, power and entry.
+constexpr std::span<const std::string_view> choice_names(NetworkGoal) { return kNetworkGoalNames; }
+constexpr std::span<const std::string_view> choice_names(NetworkPower) { return kNetworkPowerNames; }
+constexpr std::span<const std::string_view> choice_names(NetworkEntry) { return kNetworkEntryNames; }
 
 struct Networks {
   std::vector<NetworkGoal> goal;

@@ -60,6 +60,12 @@ std::string value_text(const ParamSpec& spec, double value) {
   return format_number(value);
 }
 
+double choice_index(const ParamSpec& spec, std::string_view name) {
+  for (std::size_t i = 0; i < spec.choices.size(); ++i)
+    if (spec.choices[i] == name) return static_cast<double>(i);
+  throw std::invalid_argument("parameter " + spec.name + " has no choice '" + std::string(name) + "'");
+}
+
 std::string source_text(const Source& s) {
   if (!s.calibrated) return s.text.starts_with(kScenarioChoice) ? s.text : "source: " + s.text;
   return "calibrated, prior [" + format_number(s.prior_lo) + ", " + format_number(s.prior_hi) + "]: " + s.text;

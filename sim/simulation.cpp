@@ -164,13 +164,26 @@ void check_outputs(const MechanismInfo& info, const State& out, const TieStore& 
 }  // namespace
 #endif
 
+PipelineInfo pipeline_info(const Scenario& scenario) {
+  PipelineInfo pipeline;
+  for (const auto& entry : scenario.pipeline) {
+    pipeline.names.push_back(entry.info->name);
+    pipeline.specs.push_back(entry.info->params);
+    pipeline.values.push_back(entry.values);
+  }
+  return pipeline;
+}
+
 State generate_world(const Scenario& scenario, const Registry& registry, std::int32_t replicate) {
   State s;
   const Streams streams(scenario.seed, static_cast<std::uint32_t>(replicate));
+  // The generator's first results, opportunity and budget follow the
+  // equations of the scenario's own mechanisms, with its parameters.
+  const PipelineInfo pipeline = pipeline_info(scenario);
   if (scenario.register_data)  // a world read from a school register (docs/DATA.md)
-    registry.world().build_register(scenario.world, *scenario.register_data, streams, s);
+    registry.world().build_register(scenario.world, *scenario.register_data, pipeline, streams, s);
   else
-    registry.world().build(scenario.world, streams, s);
+    registry.world().build(scenario.world, pipeline, streams, s);
   const int at = param_index(registry.world().params, "burn_in_years");
   if (at < 0) return s;
   Scenario warm;
@@ -205,12 +218,7 @@ Simulation::Simulation(const Scenario& scenario, const Registry& registry, std::
   // are fixed: the scratch state does not need its own copy of them.
   scratch_.n_areas = state_.n_areas;
   scratch_.terms_done = state_.terms_done;
-  PipelineInfo pipeline;
-  for (const auto& entry : scenario.pipeline) {
-    pipeline.names.push_back(entry.info->name);
-    pipeline.specs.push_back(entry.info->params);
-    pipeline.values.push_back(entry.values);
-  }
+  const PipelineInfo pipeline = pipeline_info(scenario);
   std::vector<std::span<const double>> values;
   for (const auto& entry : scenario.pipeline) {
     infos_.push_back(entry.info);

@@ -75,6 +75,10 @@ class Simulation {
 // stationary state and follows the scenario's own equations.
 State generate_world(const Scenario& scenario, const Registry& registry, std::int32_t replicate);
 
+// What the mechanisms of a scenario (and its world generator) may know of its
+// pipeline: the names of the mechanisms listed, their tables and their values.
+PipelineInfo pipeline_info(const Scenario& scenario);
+
 struct RunOptions {
   std::int32_t threads = 1;
   // Changes the scenario of one replicate before it runs (`--posterior`: its

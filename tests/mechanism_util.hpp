@@ -30,4 +30,11 @@ inline std::vector<double> with(const MechanismInfo& m,
   return v;
 }
 
+// The value of the choice named `choice` of the mechanism's parameter `param`.
+inline double choice(const MechanismInfo& m, const char* param, const char* choice) {
+  const int i = param_index(m.params, param);
+  REQUIRE_MESSAGE(i >= 0, param);
+  return choice_index(m.params[static_cast<std::size_t>(i)], choice);
+}
+
 }  // namespace schoolsim::test

@@ -136,7 +136,7 @@ TEST_CASE("world: areas in contiguous blocks sizes as asked disadvantage lowers 
   v[static_cast<std::size_t>(param_index(w.params, "areas"))] = 7;
   v[static_cast<std::size_t>(param_index(w.params, "initial_ties_per_school"))] = 4;
   State s;
-  w.build(v, Streams(5, 0), s);
+  w.build(v, {}, Streams(5, 0), s);
   REQUIRE(s.n_schools() == 3000);
   CHECK(s.n_areas == 7);
   CHECK(s.area.minCoeff() == 0);
@@ -159,4 +159,45 @@ TEST_CASE("world: areas in contiguous blocks sizes as asked disadvantage lowers 
   const double mean_degree = 2.0 * static_cast<double>(s.ties.size()) / s.n_schools();
   CHECK(mean_degree == doctest::Approx(4).epsilon(0.05));
   CHECK(s.ties.check_invariants().empty());
+}
+
+TEST_CASE("world: year 0 follows the pipeline's attainment opportunities and market equations") {
+  // The generator sets the first results, opportunity, classroom practice and
+  // budget by those mechanisms' equations, with the scenario's parameters.
+  const WorldInfo& w = models::registry().world();
+  auto v = defaults(w.params);
+  v[static_cast<std::size_t>(param_index(w.params, "schools"))] = 300;
+  v[static_cast<std::size_t>(param_index(w.params, "areas"))] = 3;
+  const MechanismInfo& att = mech("attainment");
+  const MechanismInfo& opp = mech("opportunities");
+  const MechanismInfo& market = mech("market");
+  const double intercept = att.params[static_cast<std::size_t>(param_index(att.params, "intercept"))].def;
+  const double beta_o = att.params[static_cast<std::size_t>(param_index(att.params, "beta_opportunity"))].def;
+  const double base = opp.params[static_cast<std::size_t>(param_index(opp.params, "base"))].def;
+  PipelineInfo changed;
+  changed.names = {"opportunities", "attainment", "market"};
+  changed.specs = {opp.params, att.params, market.params};
+  changed.values = {with(opp, {{"base", base + 0.1}}),
+                    with(att, {{"intercept", intercept + 0.25}, {"beta_opportunity", 2 * beta_o}}),
+                    with(market, {{"base_funding", 1.2}, {"premium", 0.5}})};
+  State a, b;
+  w.build(v, {}, Streams(5, 0), a);  // no mechanism listed: the tables' defaults, the base rate of funding
+  w.build(v, changed, Streams(5, 0), b);
+  REQUIRE(b.n_schools() == 300);
+  CHECK((a.capacity == b.capacity).all());  // the generator's draws do not depend on the pipeline
+  CHECK((a.expectations == b.expectations).all());
+  CHECK((a.pupils == b.pupils).all());
+  for (std::int32_t i = 0; i < b.n_schools(); ++i) {
+    const double d = b.disadvantaged[i];
+    CHECK(a.budget[i] == 1.0);
+    CHECK(b.budget[i] == doctest::Approx(1.2 + 0.5 * d));
+    CHECK(b.teaching[i] == b.capacity[i]);  // practice at its target: no pressure, crisis or scrutiny
+    CHECK(b.opportunity[i] - a.opportunity[i] == doctest::Approx(0.1));
+    // A_ig = intercept + ... + beta_opportunity o + ...: the intercept and the
+    // opportunity term move it, the same for both groups (the penalty is unchanged).
+    const double moved = 0.25 + 2 * beta_o * b.opportunity[i] - beta_o * a.opportunity[i];
+    CHECK(b.attainment_adv[i] - a.attainment_adv[i] == doctest::Approx(moved));
+    CHECK(b.attainment_dis[i] - a.attainment_dis[i] == doctest::Approx(moved));
+    CHECK(b.reputation[i] - a.reputation[i] == doctest::Approx(moved));
+  }
 }

@@ -3,8 +3,15 @@
 // inside its valid range and a reason for that range, a scenario choice says so.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cctype>
+#include <cmath>
+#include <cstdint>
+#include <span>
+#include <stdexcept>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "models/register_all.hpp"
@@ -154,4 +161,123 @@ TEST_CASE("params: describe counts sourced calibrated and scenario-choice parame
   CHECK(describe_markdown(models::registry(), {}).find(line) != std::string::npos);
   CHECK(count[static_cast<int>(Basis::calibrated)] > 0);
   CHECK(count[static_cast<int>(Basis::scenario_choice)] > 0);
+}
+
+// ---------------------------------------------------------------- typed parameters (issue 15, item 4)
+
+namespace typed {
+
+enum class Colour : std::uint8_t { red, green, blue };
+constexpr std::array<std::string_view, 3> kColourNames = {"red", "green", "blue"};
+constexpr std::span<const std::string_view> choice_names(Colour) { return kColourNames; }
+
+enum class Unnamed : std::uint8_t { a, b };  // no choice_names: not a choice
+
+struct Params {
+  double rate = -1;
+  std::int32_t count = -1;
+  bool on = false;
+  Colour colour = Colour::red;
+  Unnamed unnamed = Unnamed::a;
+};
+
+ParamSpec spec(const char* name, ParamType type, double def, double lo, double hi) {
+  return {name, type, def, lo, hi, "unit", "meaning", "scenario choice: a test"};
+}
+
+}  // namespace typed
+
+TEST_CASE("params: a table binds reals integers booleans and choices as such") {
+  using typed::Params, typed::Colour, typed::spec;
+  const ParamTable<Params> table = {
+      {spec("rate", ParamType::real, 0.25, 0, 1), &Params::rate},
+      {spec("count", ParamType::integer, 3, 0, 10), &Params::count},
+      {spec("on", ParamType::boolean, 1, 0, 1), &Params::on},
+      {spec("colour", ParamType::choice, choice_value(Colour::blue), 0, 2), &Params::colour},
+  };
+  // The choices' names come from the enum, in its order.
+  const auto specs = table.specs();
+  REQUIRE(specs.size() == 4);
+  CHECK(specs[3].choices == std::vector<std::string>{"red", "green", "blue"});
+  CHECK(choice_index(specs[3], "green") == 1);
+  CHECK_THROWS_AS(choice_index(specs[3], "purple"), std::invalid_argument);
+  CHECK(value_text(specs[3], specs[3].def) == "blue");
+
+  const Params d = table.make({});
+  CHECK(d.rate == 0.25);
+  CHECK(d.count == 3);
+  CHECK(d.on);
+  CHECK(d.colour == Colour::blue);
+
+  // Values travel as doubles and are converted once, at the table.
+  const std::vector<double> v = {0.5, 7, 0, 1};
+  Params p = table.make(v);
+  CHECK(p.rate == 0.5);
+  CHECK(p.count == 7);
+  CHECK_FALSE(p.on);
+  CHECK(p.colour == Colour::green);
+  table.set(p, 1, 4.0000000001);  // an integer rounds to the nearest
+  CHECK(p.count == 4);
+  table.set(p, 2, 1);
+  CHECK(p.on);
+  table.set(p, 3, 0);
+  CHECK(p.colour == Colour::red);
+  for (std::size_t i = 0; i < table.size(); ++i) CHECK(table.get(table.make(v), i) == v[i]);
+  // A value that is not the index of a choice is refused, not cast.
+  CHECK_THROWS_AS(table.set(p, 3, 3), std::invalid_argument);
+  CHECK_THROWS_AS(table.set(p, 3, 0.5), std::invalid_argument);
+  CHECK_THROWS_AS(table.set(p, 3, -1), std::invalid_argument);
+  CHECK(p.colour == Colour::red);
+}
+
+TEST_CASE("params: a table whose spec and member disagree is refused") {
+  using typed::Params, typed::Colour, typed::Unnamed, typed::spec;
+  using Entry = ParamTable<Params>::Entry;
+  // A choice bound to a double, a real to a choice, an integer to a double, a boolean to an integer.
+  CHECK_THROWS_AS((ParamTable<Params>{{spec("rate", ParamType::choice, 0, 0, 2), &Params::rate}}), std::logic_error);
+  CHECK_THROWS_AS((ParamTable<Params>{{spec("colour", ParamType::real, 0, 0, 2), &Params::colour}}), std::logic_error);
+  CHECK_THROWS_AS((ParamTable<Params>{{spec("rate", ParamType::integer, 0, 0, 2), &Params::rate}}), std::logic_error);
+  CHECK_THROWS_AS((ParamTable<Params>{{spec("count", ParamType::boolean, 0, 0, 1), &Params::count}}),
+                  std::logic_error);
+  // A choice whose listed names or range differ from its enum's.
+  ParamSpec listed = spec("colour", ParamType::choice, 0, 0, 2);
+  listed.choices = {"red", "blue", "green"};
+  CHECK_THROWS_AS(Entry(listed, &Params::colour), std::logic_error);
+  listed.choices = {"red", "green", "blue"};
+  CHECK_NOTHROW(Entry(listed, &Params::colour));
+  CHECK_THROWS_AS(Entry(spec("colour", ParamType::choice, 0, 0, 4), &Params::colour), std::logic_error);
+  // An enum without names cannot be bound at all; nor can a member of another type.
+  static_assert(!ChoiceEnum<Unnamed>);
+  static_assert(ChoiceEnum<Colour>);
+  static_assert(!std::is_constructible_v<Entry, ParamSpec, Unnamed Params::*>);
+  static_assert(!std::is_constructible_v<Entry, ParamSpec, float Params::*>);
+  static_assert(std::is_constructible_v<Entry, ParamSpec, Colour Params::*>);
+}
+
+TEST_CASE("params: every registered choice is named by its enum - every boolean is 0 or 1") {
+  const auto all = every_parameter();
+  int choices = 0;
+  for (const auto& [owner, p] : all) {
+    INFO(owner << "." << p->name);
+    if (p->type == ParamType::choice) {
+      ++choices;
+      CHECK(p->choices.size() >= 2);
+      CHECK(p->lo == 0);
+      CHECK(p->hi == static_cast<double>(p->choices.size() - 1));
+      CHECK(value_text(*p, p->def) == p->choices[static_cast<std::size_t>(p->def)]);
+    } else {
+      CHECK(p->choices.empty());
+    }
+    if (p->type == ParamType::boolean) CHECK((p->def == 0 || p->def == 1));
+    if (p->type == ParamType::integer) CHECK(p->def == std::floor(p->def));
+  }
+  CHECK(choices == 5);  // programme goal, power, entry, spread; federations rule
+  // The programme's goal is the networks' goal: its names are the enum's.
+  const MechanismInfo* programme = models::registry().find("programme");
+  REQUIRE(programme != nullptr);
+  const int goal = param_index(programme->params, "goal");
+  REQUIRE(goal >= 0);
+  const auto& names = programme->params[static_cast<std::size_t>(goal)].choices;
+  REQUIRE(names.size() == kNetworkGoalNames.size());
+  for (std::size_t i = 0; i < names.size(); ++i) CHECK(names[i] == kNetworkGoalNames[i]);
 }

@@ -307,7 +307,7 @@ TEST_CASE("register: the world has the register's schools federations and trusts
   REQUIRE(r.data);
   const SchoolRegister& g = *r.data;
   State s;
-  models::build_register_world(defaults(reg().world().params), g, Streams(1, 0), s);
+  models::build_register_world(defaults(reg().world().params), g, {}, Streams(1, 0), s);
   REQUIRE(s.n_schools() == static_cast<std::int32_t>(g.schools.size()));
   CHECK(s.n_areas == 6);
   std::map<std::int32_t, int> fed_size, trust_size;
@@ -346,7 +346,7 @@ TEST_CASE("register: the world has the register's schools federations and trusts
   CHECK(cov < 0);
   // Another seed draws another capacity for the same schools.
   State t;
-  models::build_register_world(defaults(reg().world().params), g, Streams(2, 0), t);
+  models::build_register_world(defaults(reg().world().params), g, {}, Streams(2, 0), t);
   CHECK((t.pupils == s.pupils).all());
   CHECK_FALSE((t.capacity == s.capacity).all());
 }

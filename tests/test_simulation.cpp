@@ -5,6 +5,7 @@
 
 #include "models/register_all.hpp"
 #include "sim/config/config.hpp"
+#include "sim/registry.hpp"
 #include "sim/simulation.hpp"
 
 using namespace schoolsim;
@@ -379,5 +380,28 @@ TEST_CASE("a run's recording is allocated once at its final size") {
     CHECK(rec.attainment_dis.capacity() == rec.attainment_dis.size());
     CHECK(rec.system_terms.capacity() == rec.system_terms.size());
     for (const auto& v : rec.system) CHECK(v.capacity() == v.size());
+  }
+}
+
+TEST_CASE("generate_world: a change of attainment's parameters moves year 0 by what its equation says") {
+  // One year of burn-in: the burn-in's attainment writes year 0's results, and
+  // reputation becomes the results before it, the generator's first guess.
+  // Both follow the scenario's attainment equation: an intercept 0.25 higher
+  // moves every school's results and reputation up by 0.25.
+  const MechanismInfo* att = models::registry().find("attainment");
+  REQUIRE(att != nullptr);
+  const double intercept = att->params[static_cast<std::size_t>(param_index(att->params, "intercept"))].def;
+  const std::string head = "seed: 7\nyears: 1\nworld: {schools: 120, areas: 2, burn_in_years: 1}\n";
+  const Scenario a = scenario(head + "pipeline: [crises, turnover, attainment, opportunities]\n");
+  const Scenario b = scenario(head + "pipeline: [crises, turnover, {attainment: {intercept: " +
+                              format_number(intercept + 0.25) + "}}, opportunities]\n");
+  const State wa = generate_world(a, models::registry(), 0);
+  const State wb = generate_world(b, models::registry(), 0);
+  REQUIRE(wa.n_schools() == 120);
+  CHECK((wa.capacity == wb.capacity).all());
+  for (std::int32_t i = 0; i < wa.n_schools(); ++i) {
+    CHECK(wb.attainment_adv[i] - wa.attainment_adv[i] == doctest::Approx(0.25));
+    CHECK(wb.attainment_dis[i] - wa.attainment_dis[i] == doctest::Approx(0.25));
+    CHECK(wb.reputation[i] - wa.reputation[i] == doctest::Approx(0.25));
   }
 }

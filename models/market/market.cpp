@@ -52,10 +52,11 @@ namespace {
 
 struct MarketParams {
   double choice, dis_active_ratio, beta_reputation, beta_peer_adv, beta_peer_dis, beta_distance_adv,
-      beta_distance_dis, league_tables,
-      perceived_weight, inspection_cycle, inspection_fail_share, inspection_severity,
+      beta_distance_dis, perceived_weight, inspection_fail_share, inspection_severity,
       league_pressure_share, pressure_decay, scrutiny_decay, base_funding, premium, need_disadvantaged,
       fixed_cost_share, funding_sensitivity, reference_occupancy;
+  bool league_tables;
+  std::int32_t inspection_cycle;
 };
 
 using R = ParamType;
@@ -236,7 +237,7 @@ class Market final : public MechanismWith<MarketParams> {
       out.entrants_home[i] = static_cast<int>(admitted_home_[k]);
       out.disadvantaged[i] = pupils > 0 ? static_cast<double>(dis) / static_cast<double>(pupils)
                                         : in.disadvantaged[i];
-      out.budget[i] = p.base_funding + p.premium * out.disadvantaged[i];
+      out.budget[i] = Funding{p.base_funding, p.premium}.budget(out.disadvantaged[i]);
       out.capacity[i] = std::clamp(in.capacity[i] + capacity_drift(p, pupils, in.places[i]) +
                                        funding_drift(p, out.budget[i], out.disadvantaged[i]),
                                    0.0, 1.0);
@@ -271,7 +272,7 @@ class Market final : public MechanismWith<MarketParams> {
 
   double utility(const State& in, const MarketParams& p, std::int32_t school, double distance,
                  bool disadvantaged, double mean_reputation) const {
-    const double rep = p.league_tables != 0
+    const double rep = p.league_tables
                            ? in.reputation[school]
                            : p.perceived_weight * in.reputation[school] +
                                  (1 - p.perceived_weight) * mean_reputation;
@@ -435,9 +436,9 @@ class Market final : public MechanismWith<MarketParams> {
         const std::int32_t i = ranked[r].second;
         const double pct = (static_cast<double>(r) + 0.5) / m;  // 0 = worst
         double now = 0;
-        if (p.league_tables != 0 && p.league_pressure_share > 0 && pct < p.league_pressure_share)
+        if (p.league_tables && p.league_pressure_share > 0 && pct < p.league_pressure_share)
           now = 1.0 - pct / p.league_pressure_share;
-        const auto cycle = static_cast<std::int32_t>(p.inspection_cycle);
+        const std::int32_t cycle = p.inspection_cycle;
         double scrutiny = in.scrutiny[i] * (1 - p.scrutiny_decay);
         if (cycle > 0 && (year + i) % cycle == 0 && pct < p.inspection_fail_share) {
           out.crisis[i] = std::max(in.crisis[i], p.inspection_severity);
@@ -458,6 +459,12 @@ class Market final : public MechanismWith<MarketParams> {
 };
 
 }  // namespace
+
+Funding market_funding(const PipelineInfo& pipeline) {
+  if (!pipeline.has("market")) return {};
+  const MarketParams p = kTable.make(pipeline.values_of("market"));
+  return {p.base_funding, p.premium};
+}
 
 MechanismInfo market_info() {
   MechanismInfo m;

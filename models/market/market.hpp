@@ -11,6 +11,17 @@ namespace schoolsim::models {
 
 MechanismInfo market_info();
 
+// A school's funding per pupil-year (State::budget) by the market's funding
+// equation: base_funding + premium x its share of disadvantaged pupils.
+struct Funding {
+  double base_funding = 1;
+  double premium = 0;
+  double budget(double disadvantaged) const { return base_funding + premium * disadvantaged; }
+};
+// The funding of the pipeline's market; with no market listed, every school
+// has the base rate 1 (nothing funds it otherwise).
+Funding market_funding(const PipelineInfo& pipeline);
+
 // Splits `total` into integers proportional to `weights` (largest remainder,
 // ties to the lower index), so the parts always add up to `total`.
 std::vector<std::int64_t> apportion(std::int64_t total, std::span<const double> weights);

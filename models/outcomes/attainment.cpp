@@ -152,6 +152,9 @@ double expected_attainment(const AttainmentParams& p, const SchoolInputs& s, boo
 }
 
 AttainmentParams default_attainment_params() { return kTable.make({}); }
+AttainmentParams attainment_params(const PipelineInfo& pipeline) {
+  return kTable.make(pipeline.values_of("attainment"));
+}
 
 MechanismInfo attainment_info() {
   MechanismInfo m;

@@ -63,6 +63,9 @@ double own_opportunity(const OpportunityParams& p, int pupils, int phase) {
 }
 
 OpportunityParams default_opportunity_params() { return kTable.make({}); }
+OpportunityParams opportunity_params(const PipelineInfo& pipeline) {
+  return kTable.make(pipeline.values_of("opportunities"));
+}
 
 MechanismInfo opportunities_info() {
   MechanismInfo m;

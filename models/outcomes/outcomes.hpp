@@ -31,9 +31,14 @@ struct OpportunityParams {
 };
 double own_opportunity(const OpportunityParams& p, int pupils, int phase);
 OpportunityParams default_opportunity_params();
+// The opportunities parameters of the pipeline (its defaults when not listed).
+OpportunityParams opportunity_params(const PipelineInfo& pipeline);
 
-// The attainment parameter defaults, for world generation's baseline year.
+// The attainment parameter defaults.
 AttainmentParams default_attainment_params();
+// The attainment parameters of the pipeline (its defaults when not listed):
+// what world generation's first results use.
+AttainmentParams attainment_params(const PipelineInfo& pipeline);
 
 // Classroom practice (State::teaching) follows what the school's capacity and
 // accountability focus would sustain, with a first-order lag of time constant

@@ -11,7 +11,8 @@ namespace schoolsim::models {
 namespace {
 
 struct AreaStrategyParams {
-  double area, year, strength, build_rate, broker_rate, tie_strength, trust;
+  std::int32_t area, year;
+  double strength, build_rate, broker_rate, tie_strength, trust;
 };
 
 using R = ParamType;
@@ -63,8 +64,8 @@ class AreaStrategy final : public MechanismWith<AreaStrategyParams> {
 
   void step(const State& in, State& out, const StepContext& ctx) override {
     const auto& p = params();
-    if (ctx.clock.year() < static_cast<std::int32_t>(p.year)) return;
-    const auto target = static_cast<std::int32_t>(p.area);
+    if (ctx.clock.year() < p.year) return;
+    const std::int32_t target = p.area;
     auto runs = [&](std::int32_t a) { return target < 0 || a == target; };
     for (Eigen::Index a = 0; a < in.area_strategy.size(); ++a)
       if (runs(static_cast<std::int32_t>(a)))

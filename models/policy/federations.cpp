@@ -1,6 +1,9 @@
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <numeric>
+#include <span>
+#include <string_view>
 
 #include "models/policy/policy.hpp"
 
@@ -23,8 +26,19 @@ std::vector<std::int32_t> weakest_schools(const State& s, double share) {
 
 namespace {
 
+// Whom a weak school is paired with: the nearest strong school of its area, a
+// random school of the area, or the school of the area whose results are closest.
+enum class PairingRule : std::uint8_t { weak_strong, random, similar };
+constexpr std::array<std::string_view, 3> kPairingRuleNames = {"weak_strong", "random", "similar"};
+constexpr std::span<const std::string_view> choice_names(PairingRule) { return kPairingRuleNames; }
+
 struct FederationParams {
-  double year, weak_share, strong_share, treated, rule, strength, trust, lead, lead_margin;
+  std::int32_t year;
+  double weak_share, strong_share, treated;
+  PairingRule rule;
+  double strength, trust;
+  bool lead;
+  double lead_margin;
 };
 
 using R = ParamType;
@@ -49,12 +63,11 @@ const ParamTable<FederationParams> kTable = {
       "scenario choice: 0.5 treats half the eligible schools, giving a comparison group of "
       "the same size"},
      &FederationParams::treated},
-    {{"rule", R::choice, 0, 0, 2, "weak_strong / random / similar",
+    {{"rule", R::choice, choice_value(PairingRule::weak_strong), 0, 2, "weak_strong / random / similar",
       "pairing rule: with the nearest strong school, with a random school of the area, or with "
       "the school of the area whose results are closest (which may be another weak school)",
       "scenario choice: 0 (weak_strong), the performance federation that Chapman & Muijs "
-      "(2014) compare with other kinds",
-      {"weak_strong", "random", "similar"}},
+      "(2014) compare with other kinds"},
      &FederationParams::rule},
     {{"strength", R::real, 1.0, 0, 1, "[0,1]", "strength of a federation tie",
       "scenario choice: 1, the top of the strength scale, since federations share governance "
@@ -92,7 +105,7 @@ class Federations final : public MechanismWith<FederationParams> {
 
   void step(const State& in, State& out, const StepContext& ctx) override {
     const auto& p = params();
-    if (ctx.clock.year() != static_cast<std::int32_t>(p.year)) return;
+    if (ctx.clock.year() != p.year) return;
     const std::int32_t n = in.n_schools();
     const auto weak = weakest_schools(in, p.weak_share);
     // The strong: top share of each phase.
@@ -121,7 +134,7 @@ class Federations final : public MechanismWith<FederationParams> {
     auto could_pair = [&](std::int32_t w) {
       for (std::int32_t j = 0; j < n; ++j)
         if (j != w && in.area[j] == in.area[w] && in.phase[j] == in.phase[w] &&
-            (static_cast<int>(p.rule) != 0 || strong[static_cast<std::size_t>(j)]))
+            (p.rule != PairingRule::weak_strong || strong[static_cast<std::size_t>(j)]))
           return true;
       return false;
     };
@@ -138,7 +151,7 @@ class Federations final : public MechanismWith<FederationParams> {
       const bool undrawn_weak = out.arm[j] != not_eligible && !drawn_flag[static_cast<std::size_t>(j)];
       return !undrawn_weak && out.arm[j] != paired && !federated(j);
     };
-    const auto rule = static_cast<int>(p.rule);
+    const PairingRule rule = p.rule;
     for (std::int32_t w : drawn) {
       if (out.arm[w] == paired) continue;  // already chosen as another drawn school's partner
       Stream rng = ctx.stream(static_cast<std::uint64_t>(w));
@@ -148,11 +161,11 @@ class Federations final : public MechanismWith<FederationParams> {
       double best_score = 1e300;
       for (std::int32_t j = 0; j < n; ++j) {
         if (j == w || in.area[j] != in.area[w] || in.phase[j] != in.phase[w] || !available(j)) continue;
-        if (rule == 0 && !strong[static_cast<std::size_t>(j)]) continue;
+        if (rule == PairingRule::weak_strong && !strong[static_cast<std::size_t>(j)]) continue;
         double score = 0;
-        if (rule == 0) score = std::hypot(in.x[w] - in.x[j], in.y[w] - in.y[j]);
-        if (rule == 1) score = rng.uniform();
-        if (rule == 2) score = std::abs(rw - school_result(in, j));
+        if (rule == PairingRule::weak_strong) score = std::hypot(in.x[w] - in.x[j], in.y[w] - in.y[j]);
+        if (rule == PairingRule::random) score = rng.uniform();
+        if (rule == PairingRule::similar) score = std::abs(rw - school_result(in, j));
         if (score < best_score) best_score = score, best = j;
       }
       if (best < 0 || out.ties.find(w, best) != TieStore::kNone) continue;  // stays unmatched
@@ -162,7 +175,7 @@ class Federations final : public MechanismWith<FederationParams> {
       // The lead goes only to a partner that really is stronger.
       TieLead lead = TieLead::none;
       const double gap = school_result(in, best) - rw;
-      if (p.lead != 0 && std::abs(gap) >= p.lead_margin) {
+      if (p.lead && std::abs(gap) >= p.lead_margin) {
         const std::int32_t leader = gap > 0 ? best : w;
         lead = leader == a ? TieLead::a : TieLead::b;
       }

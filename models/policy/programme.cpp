@@ -1,8 +1,11 @@
 #include <algorithm>
+#include <array>
 #include <boost/random/normal_distribution.hpp>
 #include <boost/random/uniform_int_distribution.hpp>
 #include <cmath>
 #include <numeric>
+#include <span>
+#include <string_view>
 
 #include "models/policy/policy.hpp"
 
@@ -10,9 +13,19 @@ namespace schoolsim::models {
 
 namespace {
 
+// Where a network's members come from: the hub's area, nearest first, or anywhere.
+enum class NetworkSpread : std::uint8_t { local, wide };
+constexpr std::array<std::string_view, 2> kNetworkSpreadNames = {"local", "wide"};
+constexpr std::span<const std::string_view> choice_names(NetworkSpread) { return kNetworkSpreadNames; }
+
 struct ProgrammeParams {
-  double year, networks, size, size_spread, size_max, goal, activities, power, entry, spread, partners, funding_years,
-      facilitation, strength, trust;
+  std::int32_t year, networks, size, size_max, activities, partners, funding_years;
+  double size_spread;
+  NetworkGoal goal;
+  NetworkPower power;
+  NetworkEntry entry;
+  NetworkSpread spread;
+  double facilitation, strength, trust;
 };
 
 using R = ParamType;
@@ -41,11 +54,10 @@ const ParamTable<ProgrammeParams> kTable = {
       "the largest Networked Learning Communities had about 40 schools (NCSL, Learning about "
       "learning networks: networks of 6 to 40 schools)"},
      &ProgrammeParams::size_max},
-    {{"goal", R::choice, 1, 0, 4, "choice", "what the networks are for",
+    {{"goal", R::choice, choice_value(NetworkGoal::curriculum), 0, 4, "choice", "what the networks are for",
       "scenario choice: what the programme's networks are for, one of the five goals of the "
       "design (networks differ in goals: Muijs, West & Ainscow 2010); 1 (curriculum) for the "
-      "Networked Learning Communities' focus on pupil learning",
-      {"turnaround", "curriculum", "vulnerable_learners", "efficiency", "shared_values"}},
+      "Networked Learning Communities' focus on pupil learning"},
      &ProgrammeParams::goal},
     {{"activities", R::integer, 1 + 2 + 8, 0, 31, "flags",
       "activities on the networks' ties, a sum of: 1 joint staff development, 2 staff exchange, "
@@ -54,26 +66,23 @@ const ParamTable<ProgrammeParams> kTable = {
       "data and review, the Networked Learning Communities' professional learning and enquiry "
       "(networks differ in activities: Muijs, West & Ainscow 2010)"},
      &ProgrammeParams::activities},
-    {{"power", R::choice, 0, 0, 2, "choice",
+    {{"power", R::choice, choice_value(NetworkPower::flat), 0, 2, "choice",
       "power relations: flat, hub-led (every member tied to a hub), or a lead school that leads its ties",
       "scenario choice: 0 (flat), the Networked Learning Communities' partnership of equals; "
       "hub-led and lead-school networks are the alternatives Muijs, West & Ainscow (2010) "
-      "describe",
-      {"flat", "hub_led", "lead_school"}},
+      "describe"},
      &ProgrammeParams::power},
-    {{"entry", R::choice, 0, 0, 2, "choice",
+    {{"entry", R::choice, choice_value(NetworkEntry::voluntary), 0, 2, "choice",
       "how schools join: voluntary self-selection (keen, able schools), induced by incentives "
       "(any school), or mandated (assigned)",
       "scenario choice: 0 (voluntary), as schools applied to join the Networked Learning "
       "Communities with matched funding (Townsend 2013); induced and mandated entry are "
-      "policy alternatives",
-      {"voluntary", "induced", "mandated"}},
+      "policy alternatives"},
      &ProgrammeParams::entry},
-    {{"spread", R::choice, 0, 0, 1, "choice",
+    {{"spread", R::choice, choice_value(NetworkSpread::local), 0, 1, "choice",
       "local: members from the hub's area, nearest first; wide: members from anywhere",
       "scenario choice: 0 (local), as Networked Learning Communities were usually "
-      "geographically linked (NCSL); wide networks are the alternative",
-      {"local", "wide"}},
+      "geographically linked (NCSL); wide networks are the alternative"},
      &ProgrammeParams::spread},
     {{"partners", R::integer, 2, 0, 50, "ties",
       "partners a member works with inside its network (besides the hub, in hub-led and lead-school "
@@ -114,11 +123,11 @@ class Programme final : public MechanismWith<ProgrammeParams> {
 
   void step(const State& in, State& out, const StepContext& ctx) override {
     const auto& p = params();
-    const auto start = static_cast<std::int32_t>(p.year) * kTermsPerYear;
+    const std::int32_t start = p.year * kTermsPerYear;
     if (ctx.clock.term != start) return;
     const std::int32_t n = in.n_schools();
     TieStore& ties = ctx.ties_out(out);
-    const auto entry = static_cast<NetworkEntry>(static_cast<int>(p.entry));
+    const NetworkEntry entry = p.entry;
     std::vector<std::uint8_t> member(static_cast<std::size_t>(n), 0);
     // Willingness to join: voluntary schools select themselves (keen and able);
     // induced and mandated membership ignores it.
@@ -129,11 +138,12 @@ class Programme final : public MechanismWith<ProgrammeParams> {
       willing[static_cast<std::size_t>(i)] =
           entry == NetworkEntry::voluntary ? u * (0.5 + in.capacity[i] + in.commitment[i]) : u;
     }
-    for (std::int32_t k = 0; k < static_cast<std::int32_t>(p.networks); ++k) {
+    for (std::int32_t k = 0; k < p.networks; ++k) {
       Stream rng = ctx.stream(static_cast<std::uint64_t>(n) + static_cast<std::uint64_t>(k));
       boost::random::normal_distribution<double> normal;
       const double drawn = p.size * std::exp(p.size_spread * normal(rng) - 0.5 * p.size_spread * p.size_spread);
-      const auto size = static_cast<std::int32_t>(std::clamp(std::round(drawn), 2.0, std::max(2.0, p.size_max)));
+      const std::int32_t largest = std::max(2, p.size_max);
+      const auto size = static_cast<std::int32_t>(std::clamp(std::round(drawn), 2.0, static_cast<double>(largest)));
       // The hub: the most willing of a few random schools not yet in a network.
       boost::random::uniform_int_distribution<std::int32_t> anyone(0, n - 1);
       std::int32_t hub = -1;
@@ -148,7 +158,7 @@ class Programme final : public MechanismWith<ProgrammeParams> {
       std::vector<std::pair<double, std::int32_t>> pool;
       for (std::int32_t j = 0; j < n; ++j) {
         if (j == hub || member[static_cast<std::size_t>(j)]) continue;
-        if (static_cast<int>(p.spread) == 0) {
+        if (p.spread == NetworkSpread::local) {
           if (in.area[j] != in.area[hub]) continue;
           const double d = std::hypot(in.x[j] - in.x[hub], in.y[j] - in.y[hub]);
           pool.emplace_back(d * (1.5 - willing[static_cast<std::size_t>(j)]), j);
@@ -162,15 +172,14 @@ class Programme final : public MechanismWith<ProgrammeParams> {
       for (std::size_t m = 0; m < take; ++m) members.push_back(pool[m].second);
       for (auto m : members) member[static_cast<std::size_t>(m)] = 1;
 
-      const auto power = static_cast<NetworkPower>(static_cast<int>(p.power));
+      const NetworkPower power = p.power;
       std::int32_t leader = hub;
       if (power == NetworkPower::lead_school)
         for (auto m : members)
           if (in.capacity[m] > in.capacity[leader]) leader = m;
       const std::int32_t net = out.networks.add(
-          static_cast<NetworkGoal>(static_cast<int>(p.goal)), static_cast<std::uint8_t>(p.activities), power,
-          entry, power == NetworkPower::flat ? -1 : leader, start,
-          start + static_cast<std::int32_t>(p.funding_years) * kTermsPerYear, p.facilitation);
+          p.goal, static_cast<std::uint8_t>(p.activities), power, entry, power == NetworkPower::flat ? -1 : leader,
+          start, start + p.funding_years * kTermsPerYear, p.facilitation);
       const double trust = std::max(0.0, p.trust - (entry == NetworkEntry::mandated ? 0.2 : 0.0));
       auto tie = [&](std::int32_t x, std::int32_t y) {
         const std::int32_t a = std::min(x, y), b = std::max(x, y);
@@ -196,7 +205,7 @@ class Programme final : public MechanismWith<ProgrammeParams> {
       // Peer partnerships: each member works with up to `partners` others,
       // nearest first (local networks) or in a random order (wide ones), and
       // no school beyond the tie limit of voluntary tie formation.
-      const auto partners = static_cast<std::int32_t>(p.partners);
+      const std::int32_t partners = p.partners;
       std::vector<std::int32_t> got(members.size(), 0);
       auto free = [&](std::size_t x) {
         return !(led && members[x] == leader) && got[x] < partners && ties.degree(members[x]) < max_ties_;
@@ -210,7 +219,7 @@ class Programme final : public MechanismWith<ProgrammeParams> {
           double best_score = 1e300;
           for (std::size_t y = 0; y < members.size(); ++y) {
             if (y == x || !free(y) || ties.find(members[x], members[y]) != TieStore::kNone) continue;
-            const double score = static_cast<int>(p.spread) == 0
+            const double score = p.spread == NetworkSpread::local
                                      ? std::hypot(in.x[members[x]] - in.x[members[y]], in.y[members[x]] - in.y[members[y]])
                                      : std::abs(key[x] - key[y]);
             if (score < best_score) best_score = score, best = y;

@@ -10,7 +10,8 @@ namespace schoolsim::models {
 namespace {
 
 struct MovementParams {
-  double seed_share, seed_term, threshold_mean, threshold_sd, adopt_rate, lapse, expectation_gain,
+  std::int32_t seed_term;
+  double seed_share, threshold_mean, threshold_sd, adopt_rate, lapse, expectation_gain,
       mobilisation_share, mobilisation_gain;
 };
 
@@ -76,7 +77,7 @@ class Movement final : public MechanismWith<MovementParams> {
       const double seed_draw = seed_draw_[k];
       const double threshold = std::clamp(p.threshold_mean + p.threshold_sd * normal_draw_[k], 0.0, 1.0);
       double m = in.commitment[i];
-      if (ctx.clock.term == static_cast<std::int32_t>(p.seed_term) && seed_draw < p.seed_share) m = 1.0;
+      if (ctx.clock.term == p.seed_term && seed_draw < p.seed_share) m = 1.0;
       double total = 0, committed = 0;
       ties.for_each_tie(i, [&](TieStore::Slot s, std::int32_t j) {
         total += ties.strength[s];

@@ -10,7 +10,8 @@ namespace schoolsim::models {
 namespace {
 
 struct FormationParams {
-  double search_rate, max_ties, candidates, bridge_chance, spread_km, w_proximity, w_complement,
+  std::int32_t max_ties, candidates;
+  double search_rate, bridge_chance, spread_km, w_proximity, w_complement,
       w_similar, w_closure, w_commitment, w_rivalry, commitment_shield, threshold, strength,
       trust, bridging_trust, closure_trust;
 };
@@ -114,7 +115,7 @@ class Formation final : public MechanismWith<FormationParams> {
   void step(const State& in, State& out, const StepContext& ctx) override {
     const auto& p = params();
     const std::int32_t n = in.n_schools();
-    const auto max_ties = static_cast<std::int32_t>(p.max_ties);
+    const std::int32_t max_ties = p.max_ties;
     proposals_.clear();
     mark_.assign(static_cast<std::size_t>(n), 0);
     boost::random::uniform_int_distribution<std::int32_t> anyone(0, std::max(0, n - 1));
@@ -130,7 +131,7 @@ class Formation final : public MechanismWith<FormationParams> {
       double best_score = -1e300;
       bool best_closure = false;
       const auto reach = in.near.end(i) - in.near.begin(i);
-      for (int c = 0; c < static_cast<int>(p.candidates); ++c) {
+      for (std::int32_t c = 0; c < p.candidates; ++c) {
         std::int32_t j;
         if (reach > 1 && rng.uniform() >= p.bridge_chance) {
           boost::random::uniform_int_distribution<std::int64_t> pick(in.near.begin(i) + 1, in.near.end(i) - 1);

@@ -687,8 +687,8 @@ constexpr int kTrustNearest = 3;  // each school is tied to its nearest fellow m
 
 }  // namespace
 
-void build_register_world(std::span<const double> values, const SchoolRegister& reg, const Streams& streams,
-                          State& s) {
+void build_register_world(std::span<const double> values, const SchoolRegister& reg, const PipelineInfo& pipeline,
+                          const Streams& streams, State& s) {
   const auto specs = world_info().params;
   const auto param = [&](std::string_view name) {
     for (std::size_t i = 0; i < specs.size(); ++i)
@@ -704,7 +704,6 @@ void build_register_world(std::span<const double> values, const SchoolRegister& 
   const auto n = static_cast<std::int32_t>(reg.schools.size());
   s.allocate(n, static_cast<std::int32_t>(reg.area_codes.size()), k);
   boost::random::normal_distribution<double> normal;
-  const AttainmentParams ap = default_attainment_params();
   for (std::int32_t i = 0; i < n; ++i) {
     const RegisterSchool& r = reg.schools[static_cast<std::size_t>(i)];
     Stream rng = streams.stream(kWorldStreamKey, 3, static_cast<std::uint64_t>(i));
@@ -720,18 +719,12 @@ void build_register_world(std::span<const double> values, const SchoolRegister& 
     s.capacity[i] = clamp01(cap_mean + cap_slope * (d - mean_d) + cap_sd * normal(rng));
     s.expectations[i] = clamp01(exp_mean + exp_slope * (d - mean_d) + exp_sd * normal(rng));
     s.autonomy[i] = clamp01(autonomy + 0.1 * normal(rng));
-    s.opportunity[i] = own_opportunity(default_opportunity_params(), s.pupils[i], s.phase[i]);
     for (Eigen::Index j = 0; j < k; ++j) s.practice(j, i) = normal(rng);
     s.practice.col(i).normalize();
-    s.budget[i] = 1.0;
     s.home_cohort[i] = s.pupils[i] / static_cast<double>(kYearsInPhase[static_cast<std::size_t>(s.phase[i])]);
     s.home_disadvantaged[i] = d;
-    s.teaching[i] = s.capacity[i];  // as the generated world: classroom practice settles in the burn-in
-    const SchoolInputs inputs{s.teaching[i], s.expectations[i], s.opportunity[i], d};
-    s.attainment_dis[i] = expected_attainment(ap, inputs, true);
-    s.attainment_adv[i] = expected_attainment(ap, inputs, false);
-    s.reputation[i] = school_result(s, i);
   }
+  set_year_zero(pipeline, s);  // as the generated world
   build_neighbours(s, reach);
 
   // Federations: every pair of members. Trusts: each member with its nearest

@@ -5,6 +5,7 @@
 #include <boost/random/uniform_int_distribution.hpp>
 #include <cmath>
 
+#include "models/market/market.hpp"
 #include "models/outcomes/outcomes.hpp"
 #include "models/world/register.hpp"
 #include "sim/measures.hpp"
@@ -14,11 +15,11 @@ namespace schoolsim::models {
 namespace {
 
 struct WorldParams {
-  double schools, areas, map_km, area_radius_km, secondary_share, primary_places,
-      secondary_places, occupancy, practice_dims, mean_disadvantaged, area_disadvantage_sd,
+  std::int32_t schools, areas, practice_dims, burn_in_years;
+  double map_km, area_radius_km, secondary_share, primary_places, secondary_places, occupancy, mean_disadvantaged, area_disadvantage_sd,
       school_disadvantage_sd, capacity_mean, capacity_sd, capacity_disadvantage_slope,
       expectations_mean, expectations_sd, expectations_disadvantage_slope, autonomy_mean,
-      reach_km, initial_ties_per_school, burn_in_years;
+      reach_km, initial_ties_per_school;
 };
 
 using R = ParamType;
@@ -190,15 +191,35 @@ void build_neighbours(State& s, double reach_km) {
   nb.rivalry.assign(nb.school.size(), 0.0);
 }
 
+void set_year_zero(const PipelineInfo& pipeline, State& s) {
+  const AttainmentParams ap = attainment_params(pipeline);
+  const OpportunityParams op = opportunity_params(pipeline);
+  const Funding funding = market_funding(pipeline);
+  for (std::int32_t i = 0; i < s.n_schools(); ++i) {
+    const double d = s.disadvantaged[i];
+    s.teaching[i] = practice_target(ap, s.capacity[i], 0, 0);
+    s.opportunity[i] = own_opportunity(op, s.pupils[i], s.phase[i]);
+    s.budget[i] = funding.budget(d);
+    // Last year's results, so that reputation and the system measures have a
+    // baseline before the first simulated year ends. A first guess: the
+    // burn-in's attainment (with the same parameters, and its cohort noise)
+    // replaces it before year 0.
+    const SchoolInputs inputs{s.teaching[i], s.expectations[i], s.opportunity[i], d};
+    s.attainment_dis[i] = expected_attainment(ap, inputs, true);
+    s.attainment_adv[i] = expected_attainment(ap, inputs, false);
+    s.reputation[i] = school_result(s, i);
+  }
+}
+
 namespace {
 
 double logistic(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 double clamp01(double x) { return std::clamp(x, 0.0, 1.0); }
 
-void build(std::span<const double> values, const Streams& streams, State& s) {
+void build(std::span<const double> values, const PipelineInfo& pipeline, const Streams& streams, State& s) {
   const WorldParams p = kTable.make(values);
-  const auto n = static_cast<std::int32_t>(p.schools);
-  const auto areas = static_cast<std::int32_t>(std::min(p.areas, p.schools));
+  const std::int32_t n = p.schools;
+  const std::int32_t areas = std::min(p.areas, p.schools);
   const auto k = static_cast<Eigen::Index>(p.practice_dims);
   s.allocate(n, areas, k);
   boost::random::normal_distribution<double> normal;
@@ -215,7 +236,6 @@ void build(std::span<const double> values, const Streams& streams, State& s) {
   }
 
   // Schools, assigned to areas in contiguous blocks.
-  const AttainmentParams ap = default_attainment_params();
   for (std::int32_t i = 0; i < n; ++i) {
     Stream rng = streams.stream(kWorldStreamKey, 1, static_cast<std::uint64_t>(i));
     const std::int32_t a = static_cast<std::int32_t>(static_cast<std::int64_t>(i) * areas / n);
@@ -232,26 +252,16 @@ void build(std::span<const double> values, const Streams& streams, State& s) {
     s.disadvantaged[i] = d;
     s.capacity[i] = clamp01(p.capacity_mean + p.capacity_disadvantage_slope * (d - p.mean_disadvantaged) +
                             p.capacity_sd * normal(rng));
-    s.teaching[i] = s.capacity[i];  // classroom practice settles to capacity in the burn-in
     s.expectations[i] =
         clamp01(p.expectations_mean + p.expectations_disadvantage_slope * (d - p.mean_disadvantaged) +
                 p.expectations_sd * normal(rng));
     s.autonomy[i] = clamp01(p.autonomy_mean + 0.1 * normal(rng));
-    s.opportunity[i] = own_opportunity(default_opportunity_params(), s.pupils[i], s.phase[i]);
     for (Eigen::Index j = 0; j < k; ++j) s.practice(j, i) = normal(rng);
     s.practice.col(i).normalize();
-    s.budget[i] = 1.0;
     s.home_cohort[i] = s.pupils[i] / static_cast<double>(kYearsInPhase[static_cast<std::size_t>(s.phase[i])]);
     s.home_disadvantaged[i] = d;
-    // Last year's results, so that reputation and the system measures have a
-    // baseline before the first simulated year ends.
-    // A first guess only: the burn-in's attainment (the scenario's own
-    // parameters) replaces it before year 0.
-    const SchoolInputs inputs{s.teaching[i], s.expectations[i], s.opportunity[i], d};
-    s.attainment_dis[i] = expected_attainment(ap, inputs, true);
-    s.attainment_adv[i] = expected_attainment(ap, inputs, false);
-    s.reputation[i] = school_result(s, i);
   }
+  set_year_zero(pipeline, s);
 
   build_neighbours(s, p.reach_km);
 

@@ -13,6 +13,15 @@ WorldInfo world_info();
 // catchments (the lens of two discs of radius reach_km). Needs area, phase, x, y.
 void build_neighbours(State& s, double reach_km);
 
+// Year 0's columns that mechanisms compute in later years, by their
+// equations and with the pipeline's parameters (defaults where one is not
+// listed): classroom practice at its target with no pressure or crisis
+// (attainment), opportunity as the school's own breadth (opportunities),
+// budget by the market's funding (market), and a first guess of last year's
+// results without noise (attainment), with reputation their mean. Needs
+// capacity, expectations, disadvantaged, pupils and phase.
+void set_year_zero(const PipelineInfo& pipeline, State& s);
+
 // Share of one disc of radius r covered by another at distance d.
 double lens_overlap(double d, double r);
 

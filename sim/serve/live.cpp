@@ -32,6 +32,17 @@ void set_value(PipelineEntry& e, std::string_view param, double v) {
   e.values[static_cast<std::size_t>(i)] = v;
 }
 
+// Sets a choice parameter to the value of its enum, by the value's name
+// (throws when the parameter has no choice of that name).
+template <ChoiceEnum E>
+void set_choice(PipelineEntry& e, std::string_view param, E choice) {
+  const int i = param_index(e.info->params, param);
+  if (i < 0) throw std::logic_error("teaching mode: mechanism '" + e.info->name + "' has no parameter '" +
+                                    std::string(param) + "'");
+  const std::string_view name = choice_names(choice)[static_cast<std::size_t>(choice_value(choice))];
+  e.values[static_cast<std::size_t>(i)] = choice_index(e.info->params[static_cast<std::size_t>(i)], name);
+}
+
 bool parse_bool(const std::string& text, bool& out) {
   if (text == "true" || text == "on" || text == "1") return out = true, true;
   if (text == "false" || text == "off" || text == "0") return out = false, true;
@@ -114,7 +125,7 @@ Scenario apply_levers(const Scenario& base, const Registry& registry, const Leve
         // England's).
         set_value(e, "networks", std::max(1, n / 12));
         set_value(e, "size", std::clamp(n / 6, 2, 11));
-        set_value(e, "goal", 2);  // vulnerable_learners
+        set_choice(e, "goal", NetworkGoal::vulnerable_learners);
         set_value(e, "activities", 15);
       }
     } else if (name == "social_movement") {
