@@ -90,7 +90,7 @@ record: {every: term, schools: [capacity, practice], ties: false}
   CHECK(again.scenario->timeline.size() == 2);
 }
 
-TEST_CASE("a pipeline out of the phases' order is refused where it is, every problem listed") {
+TEST_CASE("a pipeline out of the phases' order is refused where it is with every problem listed") {
   auto r = parse_scenario("years: 1\npipeline:\n  - tie_dissolution\n  - crises\n  - turnover\n", "p.yaml", reg());
   CHECK_FALSE(r.scenario);
   // turnover (school update) is also before tie dissolution: both are reported.
