@@ -122,7 +122,18 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
     const double lead_factor = 1.0 + p.lead_gain;
     using Vec = Eigen::Map<Eigen::VectorXd>;
     using CVec = Eigen::Map<const Eigen::VectorXd>;
-    for (TieStore::Slot s = 0; s < ties.slot_bound(); ++s) {
+    const std::size_t bound = ties.slot_bound();
+    for (TieStore::Slot s = 0; s < bound; ++s) {
+      // The endpoints of a tie some way ahead are known: their records are
+      // fetched while this tie's arithmetic runs (a hint only; it changes no value).
+      if (s + kAhead < bound && ties.alive[s + kAhead]) {
+        const double* fa = rec + static_cast<Eigen::Index>(ties.a[s + kAhead]) * stride;
+        const double* fb = rec + static_cast<Eigen::Index>(ties.b[s + kAhead]) * stride;
+        __builtin_prefetch(fa);
+        __builtin_prefetch(fa + stride - 1);
+        __builtin_prefetch(fb);
+        __builtin_prefetch(fb + stride - 1);
+      }
       if (!ties.alive[s]) continue;
       double* const ra = rec + static_cast<Eigen::Index>(ties.a[s]) * stride;
       double* const rb = rec + static_cast<Eigen::Index>(ties.b[s]) * stride;
@@ -189,6 +200,7 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
   }
 
  private:
+  static constexpr TieStore::Slot kAhead = 12;
   // Fills the records from the state, sums zero; 64-byte aligned.
   void pack(const State& in, Eigen::Index n, Eigen::Index k, Eigen::Index stride) {
     const auto doubles = static_cast<std::size_t>(n * stride);
