@@ -1,6 +1,7 @@
 #include "models/market/market.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <numeric>
 
@@ -31,9 +32,29 @@ void apportion(std::int64_t total, std::span<const double> weights, std::vector<
   if (left < scratch.size()) {
     // Each of the `left` first in that (strict, total) order gets one unit:
     // only which they are matters, not their order, so selecting them is enough.
-    if (left > 0)
-      std::nth_element(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(left - 1), scratch.end(),
-                       by_remainder);
+    // The order is strict and total, so the `left` first are one set however
+    // they are found: a few are kept in a short sorted buffer in one pass (most
+    // calls share a handful of pupils among a few dozen schools), more are
+    // found with nth_element.
+    constexpr std::size_t kFew = 8;
+    if (left == 0) return;
+    if (left <= kFew) {
+      std::array<std::pair<double, std::size_t>, kFew> best;
+      std::size_t kept = 0;
+      for (const auto& e : scratch) {
+        if (kept == left && !by_remainder(e, best[left - 1])) continue;
+        std::size_t at = kept < left ? kept++ : left - 1;
+        while (at > 0 && by_remainder(e, best[at - 1])) {
+          best[at] = best[at - 1];
+          --at;
+        }
+        best[at] = e;
+      }
+      for (std::size_t r = 0; r < left; ++r) ++out[best[r].second];
+      return;
+    }
+    std::nth_element(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(left - 1), scratch.end(),
+                     by_remainder);
     for (std::size_t r = 0; r < left; ++r) ++out[scratch[r].second];
     return;
   }
