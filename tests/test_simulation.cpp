@@ -397,7 +397,7 @@ years: 3
 world: {schools: 300, areas: 5, initial_ties_per_school: 4}
 pipeline:
   - programme: {year: 1, networks: 5, size: 8, funding_years: 1}
-  - area_strategy: {year: 0}
+  - area_strategy: {year: 5}
   - crises
   - tie_formation: {search_rate: 0.5, max_ties: 6}
   - constructivism
@@ -430,10 +430,12 @@ pipeline:
   for (auto& [m, values] : changers) {
     CAPTURE(m->name);
     const Streams streams(5, 0);
-    // The programme acts only in its launch term, federations at the end of their year.
+    // The programme acts only in its launch term, federations at the end of
+    // their year; the area strategy from its year on (none has acted yet).
     Clock clock{6};
     if (m->name == "programme") clock.term = 3, values[0] = 1;
     if (m->name == "federations") clock.term = 5, values[0] = 1;
+    if (m->name == "area_strategy") values[static_cast<std::size_t>(param_index(m->params, "year"))] = 2;
     State out = start;
     TieChanges changes(start.ties);
     m->make(values, pipeline)->step(start, out, StepContext{clock, streams, stream_key(m->name), changes});
