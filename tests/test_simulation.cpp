@@ -217,7 +217,7 @@ TEST_CASE("checked builds catch a mechanism changing ties it does not declare or
   MechanismInfo info;
   info.name = "tie_writer";
   TieMistake mistake{};
-  std::string expected;
+  const char* expected = "";
   SUBCASE("changes recorded without declaring ties") {
     mistake = TieMistake::undeclared, expected = "wrote ties, which it does not declare";
     info.reads = {Store::ties};
