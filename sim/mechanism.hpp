@@ -7,9 +7,12 @@
 // columns, ties, rivalry, formal networks and area strategies. The pipeline
 // hands it a scratch state in which exactly what it writes starts as a copy of
 // the current state, so every school reads the state as it was at the start of
-// the mechanism's turn whatever the order of visits. Checked builds
-// (SCHOOLSIM_CHECKS) fill whatever it does not declare with NaN, so that an
-// undeclared read or write shows.
+// the mechanism's turn whatever the order of visits. Ties are never copied or
+// written by a mechanism: it records its changes to them in the phase's
+// TieChanges (StepContext::ties), and the kernel applies them when the phase
+// ends, so every mechanism of a phase reads the ties as they were at the start
+// of the phase. Checked builds (SCHOOLSIM_CHECKS) fill whatever it does not
+// declare with NaN, so that an undeclared read or write shows.
 #pragma once
 
 #include <algorithm>
@@ -291,23 +294,14 @@ struct StepContext {
   Clock clock;
   const Streams& streams;
   std::uint32_t key;  // this mechanism's stream key
-  std::vector<TieEvent>& tie_events;
-  // Set by the pipeline for a mechanism that declares ties_in_place: the
-  // current tie store itself (the one `in.ties` refers to), written directly
-  // instead of a copy of it.
-  TieStore* ties_in_place = nullptr;
-
-  // The tie store a mechanism that writes Store::ties writes to.
-  TieStore& ties_out(State& out) const { return ties_in_place ? *ties_in_place : out.ties; }
+  // Where a mechanism that declares writing Store::ties records its changes to
+  // the ties. `in.ties` stays the store as it was at the start of the phase;
+  // the kernel applies the changes, and logs the tie events, when the phase
+  // ends (TieChanges, sim/ties.hpp). No mechanism writes a tie store.
+  TieChanges& ties;
 
   Stream stream(std::uint64_t entity) const {
     return streams.stream(key, static_cast<std::uint32_t>(clock.term), entity);
-  }
-
-  // Logs a tie event of this term. Its term is the number of terms completed
-  // once this one ends, the same axis as the recorded series (0 = the world).
-  void log(const TieStore& ties, TieStore::Slot s, TieEventType type, TieReason reason) const {
-    tie_events.push_back({clock.term + 1, ties.id[s], ties.a[s], ties.b[s], ties.kind[s], type, reason});
   }
 };
 
@@ -386,16 +380,10 @@ struct MechanismInfo {
   Phase phase = Phase::interaction;
   Cadence cadence() const { return phase == Phase::yearly ? Cadence::year : Cadence::term; }
   // Everything of the state it reads (of `in`, or of what `out` starts as) and
-  // everything it writes (of `out`).
+  // everything it writes (of `out`; for Store::ties, what it records in
+  // StepContext::ties, applied when its phase ends).
   Access reads;
   Access writes;
-  // With Store::ties written: the mechanism writes ties only through ctx.ties_out(out),
-  // reads in.ties only before its first tie write (a slot's own attribute may
-  // be read just before it is overwritten) and reads ties afterwards only
-  // through ctx.ties_out(out). Then its results do not depend on whether it
-  // writes a copy or the current store, and the pipeline lets it write the
-  // current store in place instead of copying the whole store each term.
-  bool ties_in_place = false;
   std::vector<ParamSpec> params;
   // Listed when a scenario gives no pipeline (policies are chosen explicitly).
   bool in_default_pipeline = true;

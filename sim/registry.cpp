@@ -23,9 +23,6 @@ void Registry::add(MechanismInfo info) {
     throw std::logic_error("mechanism '" + info.name + "' (phase " + std::string(phase_name(info.phase)) +
                            ") registered after '" + mechanisms_.back().name + "' (phase " +
                            std::string(phase_name(mechanisms_.back().phase)) + ")");
-  if (info.ties_in_place && !(info.writes.has(Store::ties) && info.reads.has(Store::ties)))
-    throw std::logic_error("mechanism '" + info.name +
-                           "' writes ties in place but does not declare reading and writing ties");
   // The kernel appends such a mechanism to a pipeline: only the last phase keeps
   // the pipeline's indices (which the timeline refers to) and its phase order.
   if (info.every_pipeline && info.phase != Phase::record)

@@ -101,10 +101,9 @@ void poison_outputs(const MechanismInfo& info, const State& state, State& out) {
       });
     });
   }
-  if (!w.has(Store::ties))
-    out.ties.reset(state.ties.n_schools());
-  else if (!info.ties_in_place && !r.has(Store::ties))
-    poison_ties(out.ties);
+  // No mechanism writes a tie store (it records tie changes instead): the
+  // scratch state's is empty, so that writing it shows.
+  out.ties.reset(state.ties.n_schools());
   if (!w.has(Store::rivalry))
     out.near.rivalry.assign(state.near.rivalry.size(), kOutputNaN);
   else if (!r.has(Store::rivalry))
@@ -128,7 +127,9 @@ std::string nan_written(std::string_view what) {
          ": it reads an input it does not declare (checked builds fill those with NaN), or computes NaN";
 }
 
-void check_outputs(const MechanismInfo& info, const State& out, const TieStore& ties) {
+// `changes` holds the tie changes of the phase so far; this mechanism's are
+// those from `first` on.
+void check_outputs(const MechanismInfo& info, const State& out, const TieChanges& changes, std::size_t first) {
   const Access& w = info.writes;
   for (const auto& fi : kFields) {
     visit_field(out, fi.field, [&](const auto& col) {
@@ -142,19 +143,19 @@ void check_outputs(const MechanismInfo& info, const State& out, const TieStore& 
       return std::bit_cast<std::uint64_t>(x) == std::bit_cast<std::uint64_t>(kOutputNaN);
     });
   };
-  if (!w.has(Store::ties) && (out.ties.size() != 0 || out.ties.next_id() != 0))
-    fail(info, "wrote ties, which it does not declare");
+  if (out.ties.size() != 0 || out.ties.next_id() != 0)
+    fail(info, "wrote the tie store of its output: ties change only through the changes it records (StepContext::ties)");
+  if (!w.has(Store::ties) && changes.size() != first) fail(info, "wrote ties, which it does not declare");
   if (!w.has(Store::rivalry) && !untouched(out.near.rivalry)) fail(info, "wrote rivalry, which it does not declare");
   if (!w.has(Store::networks) && out.networks.size() != 0) fail(info, "wrote networks, which it does not declare");
   if (!w.has(Store::area_strategy) && !untouched(out.area_strategy))
     fail(info, "wrote area_strategy, which it does not declare");
-  if (w.has(Store::ties)) {
-    const std::string problems = ties.check_invariants();
-    if (!problems.empty()) fail(info, "broke the tie store: " + problems);
-    ties.for_each([&](TieStore::Slot s) {
-      if (std::isnan(ties.strength[s]) || std::isnan(ties.trust[s])) fail(info, nan_written("a tie"));
-      if (ties.age[s] == kInputInt) fail(info, "left a tie's age as its undeclared input");
-    });
+  for (std::size_t k = first; k < changes.size(); ++k) {
+    const TieChanges::Change& c = changes.changes()[k];
+    const bool nan = c.op == TieChanges::Op::add
+                         ? std::isnan(changes.added()[c.slot].strength) || std::isnan(changes.added()[c.slot].trust)
+                         : (c.op == TieChanges::Op::set_trust || c.op == TieChanges::Op::set_strength) && std::isnan(c.value);
+    if (nan) fail(info, nan_written("a tie"));
   }
   if (w.has(Store::rivalry) && any_nan(out.near.rivalry)) fail(info, nan_written("rivalry"));
   if (w.has(Store::area_strategy) && out.area_strategy.hasNaN()) fail(info, nan_written("area_strategy"));
@@ -264,36 +265,44 @@ void Simulation::apply_timeline(const Clock& clock) {
     if (ev.absolute_term() == clock.term) mechanisms_[ev.entry]->set_param(ev.param, ev.value);
 }
 
+// The mechanisms of a phase all read the ties as they were at the start of the
+// phase; their changes to the ties are applied, in the order recorded, when the
+// phase ends. Their events are of the term being simulated: its number is the
+// terms completed once it ends, the axis of the recorded series.
 void Simulation::run_phase(const PhaseRun& run, const Clock& clock) {
   if (run.phase == Phase::yearly && !clock.year_end()) return;
+  tie_changes_.begin(state_.ties);
   for (std::size_t i = run.begin; i < run.end; ++i) run_mechanism(i, clock);
+  tie_changes_.apply(state_.ties, clock.term + 1, events_);
+#ifdef SCHOOLSIM_CHECKS
+  const std::string problems = state_.ties.check_invariants();
+  if (!problems.empty())
+    throw std::logic_error("the tie changes of phase '" + std::string(phase_name(run.phase)) +
+                           "' broke the tie store: " + problems);
+#endif
 }
 
 // One mechanism's turn: the scratch state starts as a copy of what it writes,
 // it reads the current state, and what it wrote replaces the current state.
+// Its tie changes wait in tie_changes_ for the end of the phase.
 void Simulation::run_mechanism(std::size_t i, const Clock& clock) {
   const MechanismInfo& info = *infos_[i];
   const Access& w = info.writes;
   for (Field f : w.fields()) scratch_.copy_field(f, state_);
   if (w.has(Store::rivalry)) scratch_.near.rivalry = state_.near.rivalry;
-  // A mechanism that writes ties in place writes the current store; any
-  // other gets a copy of it.
-  const bool ties_copied = w.has(Store::ties) && !info.ties_in_place;
-  if (ties_copied) scratch_.ties = state_.ties;
   if (w.has(Store::area_strategy)) scratch_.area_strategy = state_.area_strategy;
   if (w.has(Store::networks)) scratch_.networks = state_.networks;
-  StepContext ctx{clock, streams_, keys_[i], events_};
-  if (w.has(Store::ties) && info.ties_in_place) ctx.ties_in_place = &state_.ties;
+  const StepContext ctx{clock, streams_, keys_[i], tie_changes_};
 #ifdef SCHOOLSIM_CHECKS
+  const std::size_t first = tie_changes_.size();
   poison_inputs(info, state_, input_);
   poison_outputs(info, state_, scratch_);
   mechanisms_[i]->step(input_, scratch_, ctx);
-  check_outputs(info, scratch_, ctx.ties_out(scratch_));
+  check_outputs(info, scratch_, tie_changes_, first);
 #else
   mechanisms_[i]->step(state_, scratch_, ctx);
 #endif
   for (Field f : w.fields()) state_.swap_field(f, scratch_);
-  if (ties_copied) std::swap(state_.ties, scratch_.ties);
   if (w.has(Store::rivalry)) {
     state_.near.rivalry.swap(scratch_.near.rivalry);
     // Rivalry changes at most yearly: the old rows need not be kept until then.

@@ -65,6 +65,8 @@ class Simulation {
   std::vector<std::unique_ptr<Mechanism>> mechanisms_;
   std::vector<std::uint32_t> keys_;
   std::vector<TieEvent> events_;
+  // The ties' changes recorded by the mechanisms of the phase being run.
+  TieChanges tie_changes_;
   std::int32_t terms_done_ = 0;
 };
 

@@ -2,6 +2,7 @@
 
 #include <sstream>
 #include <stdexcept>
+#include <string>
 
 namespace schoolsim {
 
@@ -152,6 +153,127 @@ std::string TieStore::check_loaded(std::int32_t n_schools, std::size_t n_network
     if (s >= n || alive[s] || listed[s]++) return "the free list names a slot that is not free";
   if (live != n_alive_ || live + free_.size() != n) return "the tie counts do not add up";
   return check_invariants();
+}
+
+// ---------------------------------------------------------------- TieChanges
+
+void TieChanges::begin(const TieStore& base) {
+  base_ = &base;
+  changes_.clear();
+  added_.clear();
+  next_.clear();
+  const auto n = static_cast<std::size_t>(base.n_schools());
+  if (delta_.size() != n) {
+    delta_.clear(), head_.clear(), touched_.clear();
+  } else {
+    for (std::int32_t i : touched_) delta_[static_cast<std::size_t>(i)] = 0, head_[static_cast<std::size_t>(i)] = -1;
+    touched_.clear();
+  }
+  for (Slot s : gone_slots_)
+    if (s < gone_.size()) gone_[s] = 0;
+  gone_slots_.clear();
+}
+
+namespace {
+[[noreturn]] void bad_change(const std::string& what) { throw std::logic_error("tie change: " + what); }
+}  // namespace
+
+void TieChanges::check_slot(Slot s, std::string_view what) const {
+  if (!base_) bad_change(std::string(what) + " before the phase began");
+  if (!base_->is_alive(s))
+    bad_change(std::string(what) + " names slot " + std::to_string(s) +
+               ", which is not a live tie of the store at the start of the phase");
+}
+
+bool TieChanges::tied(std::int32_t x, std::int32_t y) const {
+  const std::int64_t s = base_->find(x, y);
+  if (s != TieStore::kNone && !removed(static_cast<Slot>(s))) return true;
+  bool found = false;
+  for_each_added(x, [&](const NewTie& t) { found = found || t.a == y || t.b == y; });
+  return found;
+}
+
+void TieChanges::add(const NewTie& t, TieReason reason) {
+  if (!base_) bad_change("add before the phase began");
+  const std::int32_t n = base_->n_schools();
+  if (t.a == t.b || t.a < 0 || t.b < 0 || t.a >= n || t.b >= n)
+    bad_change("add with bad endpoints " + std::to_string(t.a) + ", " + std::to_string(t.b));
+  const bool counts = !tied(t.a, t.b);  // a second tie of one pair is skipped when applied
+  const auto k = static_cast<Slot>(added_.size());
+  added_.push_back(t);
+  next_.push_back(-1), next_.push_back(-1);
+  changes_.push_back({Op::add, reason, k, 0, 0});
+  if (!counts) return;
+  if (delta_.empty()) delta_.assign(static_cast<std::size_t>(n), 0), head_.assign(static_cast<std::size_t>(n), -1);
+  for (int side = 0; side < 2; ++side) {
+    const auto school = static_cast<std::size_t>(side == 0 ? t.a : t.b);
+    const std::int64_t h = 2 * static_cast<std::int64_t>(k) + side;
+    next_[static_cast<std::size_t>(h)] = head_[school];
+    if (head_[school] < 0 && delta_[school] == 0) touched_.push_back(static_cast<std::int32_t>(school));
+    head_[school] = h;
+    ++delta_[school];
+  }
+}
+
+void TieChanges::remove(Slot s, TieReason reason) {
+  check_slot(s, "remove");
+  changes_.push_back({Op::remove, reason, s, base_->id[s], 0});
+  if (removed(s)) return;  // removed twice: the second is skipped when applied
+  if (gone_.size() < base_->slot_bound()) gone_.resize(base_->slot_bound(), 0);
+  gone_[s] = 1;
+  gone_slots_.push_back(s);
+  const auto n = static_cast<std::size_t>(base_->n_schools());
+  if (delta_.empty()) delta_.assign(n, 0), head_.assign(n, -1);
+  for (std::int32_t school : {base_->a[s], base_->b[s]}) {
+    const auto i = static_cast<std::size_t>(school);
+    if (head_[i] < 0 && delta_[i] == 0) touched_.push_back(school);
+    --delta_[i];
+  }
+}
+
+void TieChanges::set_trust(Slot s, double trust) {
+  check_slot(s, "set_trust");
+  changes_.push_back({Op::set_trust, TieReason::initial, s, base_->id[s], trust});
+}
+
+void TieChanges::set_strength(Slot s, double strength) {
+  check_slot(s, "set_strength");
+  changes_.push_back({Op::set_strength, TieReason::initial, s, base_->id[s], strength});
+}
+
+void TieChanges::age_all() { changes_.push_back({Op::age_all, TieReason::initial, 0, 0, 0}); }
+
+void TieChanges::apply(TieStore& ties, std::int32_t event_term, std::vector<TieEvent>& events) {
+  const auto same = [&](const Change& c) { return ties.is_alive(c.slot) && ties.id[c.slot] == c.id; };
+  for (const Change& c : changes_) {
+    switch (c.op) {
+      case Op::add: {
+        const NewTie& t = added_[c.slot];
+        if (ties.find(t.a, t.b) != TieStore::kNone) break;  // tied by an earlier change of the phase
+        const Slot s = ties.add(t);
+        events.push_back({event_term, ties.id[s], ties.a[s], ties.b[s], ties.kind[s], TieEventType::formed, c.reason});
+        break;
+      }
+      case Op::remove:
+        if (!same(c)) break;  // removed by an earlier change of the phase
+        events.push_back({event_term, ties.id[c.slot], ties.a[c.slot], ties.b[c.slot], ties.kind[c.slot],
+                          TieEventType::dissolved, c.reason});
+        ties.remove(c.slot);
+        break;
+      case Op::set_trust:
+        if (same(c)) ties.trust[c.slot] = c.value;
+        break;
+      case Op::set_strength:
+        if (same(c)) ties.strength[c.slot] = c.value;
+        break;
+      case Op::age_all:
+        ties.for_each([&](Slot s) { ++ties.age[s]; });
+        break;
+    }
+  }
+  const TieStore* base = base_;
+  begin(base ? *base : ties);
+  base_ = nullptr;
 }
 
 }  // namespace schoolsim

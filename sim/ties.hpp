@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -155,6 +156,93 @@ class TieStore {
   std::vector<Slot> free_;
   std::size_t n_alive_ = 0;
   std::uint64_t next_id_ = 0;
+};
+
+// The changes mechanisms make to the ties during one phase of a term, applied
+// by the kernel when the phase ends (docs/ODD.md, section 3, synchronous
+// updates). Every mechanism of a phase reads the tie store as it was at the
+// start of the phase (`in.ties`, the `base` here) and records what it changes:
+// a new tie, the end of a tie, a tie's trust or strength, or every tie ageing a
+// term. A change to an existing tie names its slot in the base store.
+//
+// The kernel applies the changes in the order they were recorded (the
+// mechanisms' order in the phase, then each one's own order) and logs the tie
+// events as it goes, so slots and ids are those that making the same changes
+// directly on the store would give. A change that no longer applies when its
+// turn comes is skipped and logs nothing: removing or changing a tie that an
+// earlier change of the phase removed, and adding a tie between two schools
+// that an earlier change of the phase already tied.
+//
+// A mechanism must not break a limit once its additions are applied (a school's
+// tie budget, one tie per pair): `degree` and `tied` answer for the store as it
+// will be once every change recorded so far in the phase is applied, and
+// `for_each_added` visits a school's pending new ties. These queries are for
+// such limits only; what a mechanism computes comes from the start-of-phase
+// store.
+class TieChanges {
+ public:
+  using Slot = TieStore::Slot;
+  enum class Op : std::uint8_t { add, remove, set_trust, set_strength, age_all };
+  struct Change {
+    Op op;
+    TieReason reason;   // add, remove
+    Slot slot;          // remove, set_*: a slot of the base store; add: index into added()
+    std::uint64_t id;   // remove, set_*: the tie's id, so that a tie removed meanwhile is skipped
+    double value;       // set_*
+  };
+
+  TieChanges() = default;
+  explicit TieChanges(const TieStore& base) { begin(base); }
+
+  // Starts a phase: no changes yet, slots refer to `base`.
+  void begin(const TieStore& base);
+
+  void add(const NewTie& t, TieReason reason);
+  void remove(Slot s, TieReason reason);
+  void set_trust(Slot s, double trust);
+  void set_strength(Slot s, double strength);
+  void age_all();  // every live tie ages one term
+
+  // The store once the changes recorded so far are applied: degree of a school,
+  // and whether two schools are tied.
+  std::int32_t degree(std::int32_t school) const {
+    return base_->degree(school) + (delta_.empty() ? 0 : delta_[static_cast<std::size_t>(school)]);
+  }
+  bool tied(std::int32_t x, std::int32_t y) const;
+  // Calls f(const NewTie&) for each pending new tie of `school`.
+  template <class F>
+  void for_each_added(std::int32_t school, F&& f) const {
+    if (head_.empty()) return;
+    for (std::int64_t h = head_[static_cast<std::size_t>(school)]; h >= 0;
+         h = next_[static_cast<std::size_t>(h)])
+      f(added_[static_cast<std::size_t>(h >> 1)]);
+  }
+  bool removed(Slot s) const { return s < gone_.size() && gone_[s] != 0; }
+
+  std::size_t size() const { return changes_.size(); }
+  bool empty() const { return changes_.empty(); }
+  const std::vector<Change>& changes() const { return changes_; }
+  const std::vector<NewTie>& added() const { return added_; }
+  const TieStore* base() const { return base_; }
+
+  // Applies every change to `ties` (the base store itself, or an exact copy of
+  // it) in the order recorded, appends the tie events to `events` with term
+  // `event_term`, and clears the buffer (begin() must be called again).
+  void apply(TieStore& ties, std::int32_t event_term, std::vector<TieEvent>& events);
+
+ private:
+  void check_slot(Slot s, std::string_view what) const;
+
+  const TieStore* base_ = nullptr;
+  std::vector<Change> changes_;
+  std::vector<NewTie> added_;
+  // Pending view: degree change per school, pending removals of base slots and
+  // each school's pending new ties (half-edges 2*add + side, -1 ends a list).
+  std::vector<std::int32_t> delta_;
+  std::vector<std::uint8_t> gone_;
+  std::vector<std::int64_t> head_, next_;
+  std::vector<std::int32_t> touched_;
+  std::vector<Slot> gone_slots_;
 };
 
 }  // namespace schoolsim

@@ -33,7 +33,9 @@ Stepped step_once(const MechanismInfo& m, const std::vector<double>& values, con
   auto mechanism = m.make(values, pipeline);
   Stepped r{in, {}};
   const Streams streams(3, 0);
-  mechanism->step(in, r.out, StepContext{Clock{term}, streams, stream_key(m.name), r.events});
+  TieChanges changes(in.ties);
+  mechanism->step(in, r.out, StepContext{Clock{term}, streams, stream_key(m.name), changes});
+  changes.apply(r.out.ties, term + 1, r.events);  // r.out.ties starts as a copy of in.ties
   return r;
 }
 
@@ -183,7 +185,7 @@ TEST_CASE("social movement: the thresholds it keeps are those of the replicate i
   const auto values = with(m, {{"seed_share", 0.5}});
   const State none = small(200);
   auto reused = m.make(values, {});
-  std::vector<TieEvent> events;
+  TieChanges events(none.ties);
   for (std::uint32_t replicate : {0u, 1u, 0u}) {
     CAPTURE(replicate);
     const Streams streams(3, replicate);

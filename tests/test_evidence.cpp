@@ -40,7 +40,9 @@ State step_once(const MechanismInfo& m, const std::vector<double>& values, const
   State out = in;
   std::vector<TieEvent> events;
   const Streams streams(3, 0);
-  mechanism->step(in, out, StepContext{Clock{term}, streams, stream_key(m.name), events});
+  TieChanges changes(in.ties);
+  mechanism->step(in, out, StepContext{Clock{term}, streams, stream_key(m.name), changes});
+  changes.apply(out.ties, term + 1, events);  // out.ties starts as a copy of in.ties
   return out;
 }
 

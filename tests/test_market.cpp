@@ -42,8 +42,8 @@ State admit(const State& in, const std::vector<double>& values, std::int32_t ter
   auto m = market().make(values, {});
   State out = in;
   const Streams streams(1, 0);
-  std::vector<TieEvent> events;
-  m->step(in, out, StepContext{Clock{term}, streams, stream_key("market"), events});
+  TieChanges changes(in.ties);
+  m->step(in, out, StepContext{Clock{term}, streams, stream_key("market"), changes});
   return out;
 }
 

@@ -19,8 +19,10 @@ State step_once(const MechanismInfo& m, const std::vector<double>& values, const
   State out = in;
   const Streams streams(99, 0);
   std::vector<TieEvent> events;
-  const StepContext ctx{Clock{term}, streams, stream_key(m.name), events};
+  TieChanges changes(in.ties);
+  const StepContext ctx{Clock{term}, streams, stream_key(m.name), changes};
   mechanism->step(in, out, ctx);
+  changes.apply(out.ties, term + 1, events);  // out.ties starts as a copy of in.ties
   return out;
 }
 

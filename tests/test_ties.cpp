@@ -78,3 +78,147 @@ TEST_CASE("tie store: invariants hold under random add/remove sequences") {
     }
   }
 }
+
+// ---------------------------------------------------------------- TieChanges
+
+namespace {
+// Every attribute and list of two stores, slot by slot.
+void check_same_store(const TieStore& x, const TieStore& y) {
+  REQUIRE(x.check_invariants().empty());
+  REQUIRE(y.check_invariants().empty());
+  CHECK(x.size() == y.size());
+  CHECK(x.next_id() == y.next_id());
+  CHECK(x.alive == y.alive);
+  CHECK(x.id == y.id);
+  CHECK(x.a == y.a);
+  CHECK(x.b == y.b);
+  CHECK(x.strength == y.strength);
+  CHECK(x.trust == y.trust);
+  CHECK(x.age == y.age);
+  CHECK(x.kind == y.kind);
+  for (std::int32_t i = 0; i < x.n_schools(); ++i) {
+    std::vector<std::int32_t> px, py;
+    x.for_each_tie(i, [&](TieStore::Slot, std::int32_t j) { px.push_back(j); });
+    y.for_each_tie(i, [&](TieStore::Slot, std::int32_t j) { py.push_back(j); });
+    CHECK(px == py);
+  }
+}
+}  // namespace
+
+TEST_CASE("tie changes applied in the order recorded give the slots and ids of the same changes made directly") {
+  // A random store, then a random mix of changes: applying the buffer must
+  // give the store that making each change at once on a copy gives.
+  TieStore start(60);
+  Stream rng = Streams(11, 0).stream(1, 0, 0);
+  boost::random::uniform_int_distribution<std::int32_t> school(0, 59);
+  for (int k = 0; k < 150; ++k) {
+    const std::int32_t a = school(rng), b = school(rng);
+    if (a != b && start.find(a, b) == TieStore::kNone) start.add({.a = std::min(a, b), .b = std::max(a, b)});
+  }
+  std::vector<TieStore::Slot> live;
+  start.for_each([&](TieStore::Slot s) { live.push_back(s); });
+  for (std::size_t k = 0; k < live.size(); k += 5) start.remove(live[k]);  // a free list to reuse
+  live.clear();
+  start.for_each([&](TieStore::Slot s) { live.push_back(s); });
+  REQUIRE(live.size() > 50);
+
+  TieStore direct = start, buffered = start;
+  TieChanges changes(start);
+  std::vector<TieEvent> direct_events, events;
+  for (std::size_t k = 0; k < live.size(); ++k) {
+    const TieStore::Slot s = live[k];
+    if (k % 3 == 0) {
+      direct_events.push_back({7, direct.id[s], direct.a[s], direct.b[s], direct.kind[s], TieEventType::dissolved,
+                               TieReason::trust_lost});
+      direct.remove(s);
+      changes.remove(s, TieReason::trust_lost);
+    } else {
+      direct.trust[s] = 0.01 * static_cast<double>(k % 100);
+      changes.set_trust(s, 0.01 * static_cast<double>(k % 100));
+      direct.strength[s] = 0.2;
+      changes.set_strength(s, 0.2);
+    }
+    if (k % 4 == 0) {  // interleaved additions reuse the freed slots
+      const std::int32_t a = school(rng), b = school(rng);
+      if (a == b || direct.find(a, b) != TieStore::kNone) continue;
+      const NewTie t{.a = std::min(a, b), .b = std::max(a, b), .kind = TieKind::programme};
+      CHECK(!changes.tied(a, b));
+      const auto d = direct.add(t);
+      direct_events.push_back({7, direct.id[d], t.a, t.b, t.kind, TieEventType::formed, TieReason::programme});
+      changes.add(t, TieReason::programme);
+      CHECK(changes.tied(a, b));
+    }
+  }
+  direct.for_each([&](TieStore::Slot s) { ++direct.age[s]; });
+  changes.age_all();
+  // The pending view answers for the store once the changes are applied.
+  for (std::int32_t i = 0; i < 60; ++i) CHECK(changes.degree(i) == direct.degree(i));
+  changes.apply(buffered, 7, events);
+  check_same_store(buffered, direct);
+  REQUIRE(events.size() == direct_events.size());
+  for (std::size_t k = 0; k < events.size(); ++k) {
+    CAPTURE(k);
+    CHECK(events[k].term == 7);
+    CHECK(events[k].tie == direct_events[k].tie);
+    CHECK(events[k].school_a == direct_events[k].school_a);
+    CHECK(events[k].school_b == direct_events[k].school_b);
+    CHECK(events[k].event == direct_events[k].event);
+    CHECK(events[k].reason == direct_events[k].reason);
+  }
+  CHECK(changes.empty());
+}
+
+TEST_CASE("a tie removed twice in one phase is removed once and logged once") {
+  TieStore t(4);
+  const auto s01 = t.add({.a = 0, .b = 1});
+  const auto s12 = t.add({.a = 1, .b = 2});
+  const auto id01 = t.id[s01];
+  TieChanges changes(t);
+  changes.remove(s01, TieReason::withdrawal);        // say, durkheim
+  changes.remove(s01, TieReason::benefit_below_cost);  // a later mechanism of the same phase
+  CHECK(changes.degree(0) == 0);
+  CHECK(changes.degree(1) == 1);
+  CHECK(changes.removed(s01));
+  CHECK(!changes.tied(0, 1));
+  // A new tie takes the freed slot before a change to the removed tie's slot
+  // comes: that change is skipped, not applied to the new tie.
+  changes.add({.a = 2, .b = 3, .trust = 0.3}, TieReason::search);
+  changes.set_trust(s01, 0.9);
+  changes.set_trust(s12, 0.7);
+  std::vector<TieEvent> events;
+  changes.apply(t, 4, events);
+  REQUIRE(events.size() == 2);
+  CHECK(events[0].tie == id01);
+  CHECK(events[0].event == TieEventType::dissolved);
+  CHECK(events[0].reason == TieReason::withdrawal);
+  CHECK(events[1].event == TieEventType::formed);
+  CHECK(events[1].tie == 2);
+  CHECK(t.size() == 2);
+  const auto s23 = static_cast<TieStore::Slot>(t.find(2, 3));
+  CHECK(s23 == s01);                 // the freed slot, reused
+  CHECK(t.trust[s23] == 0.3);        // not the removed tie's change
+  CHECK(t.trust[s12] == 0.7);
+  CHECK(t.check_invariants().empty());
+}
+
+TEST_CASE("a pair tied twice in one phase is tied once and a change must name a live tie of the start") {
+  TieStore t(3);
+  const auto s = t.add({.a = 0, .b = 1});
+  TieChanges changes(t);
+  changes.add({.a = 1, .b = 2}, TieReason::programme);
+  CHECK(changes.degree(1) == 2);
+  changes.add({.a = 1, .b = 2}, TieReason::brokered);  // a second mechanism that did not look
+  CHECK(changes.degree(1) == 2);                      // counted once
+  std::size_t seen = 0;
+  changes.for_each_added(2, [&](const NewTie& n) { seen += n.a == 1 ? 1 : 0; });
+  CHECK(seen == 1);
+  CHECK_THROWS_WITH_AS(changes.remove(s + 5, TieReason::removed), doctest::Contains("not a live tie"), std::logic_error);
+  CHECK_THROWS_WITH_AS(changes.add({.a = 2, .b = 2}, TieReason::search), doctest::Contains("bad endpoints"),
+                       std::logic_error);
+  std::vector<TieEvent> events;
+  changes.apply(t, 1, events);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].reason == TieReason::programme);
+  CHECK(t.size() == 2);
+  CHECK(t.degree(1) == 2);
+}

@@ -97,10 +97,7 @@ class Durkheim final : public MechanismWith<DurkheimParams> {
       Stream rng = ctx.stream(ties.id[s]);
       if (rng.uniform() < p.withdrawal * a) withdrawn_.push_back(s);
     });
-    for (auto s : withdrawn_) {
-      ctx.log(ctx.ties_out(out), s, TieEventType::dissolved, TieReason::withdrawal);
-      ctx.ties_out(out).remove(s);
-    }
+    for (auto s : withdrawn_) ctx.ties.remove(s, TieReason::withdrawal);
   }
 
  private:
@@ -120,7 +117,6 @@ MechanismInfo durkheim_info() {
   m.phase = Phase::interaction;
   m.reads = {Field::expectations, Field::pressure, Field::capacity, Field::autonomy, Store::ties, Store::networks};
   m.writes = {Field::integration, Field::anomie, Field::expectations, Field::capacity, Field::autonomy, Store::ties};
-  m.ties_in_place = true;  // every tie is read before any is removed
   m.params = kTable.specs();
   m.make = factory<Durkheim>(kTable);
   return m;

@@ -73,7 +73,8 @@ class AreaStrategy final : public MechanismWith<AreaStrategyParams> {
     // Brokering: a school of the area is introduced to a school of the same
     // area with a similar intake.
     for (std::int32_t i = 0; i < in.n_schools(); ++i) {
-      if (!runs(in.area[i]) || in.ties.degree(i) >= kMaxBrokered) continue;
+      // ctx.ties answers for the ties with those made so far in the phase.
+      if (!runs(in.area[i]) || ctx.ties.degree(i) >= kMaxBrokered) continue;
       Stream rng = ctx.stream(static_cast<std::uint64_t>(i));
       if (rng.uniform() >= p.broker_rate) continue;
       std::int32_t best = -1;
@@ -81,17 +82,17 @@ class AreaStrategy final : public MechanismWith<AreaStrategyParams> {
       for (std::int64_t e = in.near.begin(i) + 1; e < in.near.end(i); ++e) {
         const std::int32_t j = in.near.school[static_cast<std::size_t>(e)];
         const double gap = std::abs(in.disadvantaged[i] - in.disadvantaged[j]);
-        if (gap < best_gap && out.ties.degree(j) < kMaxBrokered && out.ties.find(i, j) == TieStore::kNone)
+        if (gap < best_gap && ctx.ties.degree(j) < kMaxBrokered && !ctx.ties.tied(i, j))
           best_gap = gap, best = j;
       }
-      if (best < 0 || out.ties.degree(i) >= kMaxBrokered) continue;
-      const auto s = out.ties.add({.a = std::min(i, best),
-                                   .b = std::max(i, best),
-                                   .strength = p.tie_strength,
-                                   .trust = p.trust,
-                                   .kind = TieKind::voluntary,
-                                   .activities = staff_development | shared_data | joint_provision});
-      ctx.log(out.ties, s, TieEventType::formed, TieReason::brokered);
+      if (best < 0 || ctx.ties.degree(i) >= kMaxBrokered) continue;
+      ctx.ties.add({.a = std::min(i, best),
+                    .b = std::max(i, best),
+                    .strength = p.tie_strength,
+                    .trust = p.trust,
+                    .kind = TieKind::voluntary,
+                    .activities = staff_development | shared_data | joint_provision},
+                   TieReason::brokered);
     }
   }
 };

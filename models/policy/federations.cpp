@@ -140,10 +140,15 @@ class Federations final : public MechanismWith<FederationParams> {
     };
     for (std::int32_t w : weak)
       if (out.arm[w] == comparison && !could_pair(w)) out.arm[w] = unmatched;
-    // Partners: never a comparison school, nor a school already federated.
+    // Partners: never a comparison school, nor a school already federated
+    // (counting the federations made so far: they wait in ctx.ties until the
+    // phase ends).
     auto federated = [&](std::int32_t j) {
       bool any = false;
-      out.ties.for_each_tie(j, [&](TieStore::Slot s, std::int32_t) { any = any || out.ties.kind[s] == TieKind::federation; });
+      in.ties.for_each_tie(j, [&](TieStore::Slot s, std::int32_t) {
+        any = any || (in.ties.kind[s] == TieKind::federation && !ctx.ties.removed(s));
+      });
+      ctx.ties.for_each_added(j, [&](const NewTie& t) { any = any || t.kind == TieKind::federation; });
       return any;
     };
     // Eligible schools not drawn for pairing are never partners.
@@ -168,7 +173,7 @@ class Federations final : public MechanismWith<FederationParams> {
         if (rule == PairingRule::similar) score = std::abs(rw - school_result(in, j));
         if (score < best_score) best_score = score, best = j;
       }
-      if (best < 0 || out.ties.find(w, best) != TieStore::kNone) continue;  // stays unmatched
+      if (best < 0 || ctx.ties.tied(w, best)) continue;  // stays unmatched
       out.arm[w] = paired;
       if (out.arm[best] == unmatched) out.arm[best] = paired;  // a drawn weak school as the partner
       const std::int32_t a = std::min(w, best), b = std::max(w, best);
@@ -179,14 +184,14 @@ class Federations final : public MechanismWith<FederationParams> {
         const std::int32_t leader = gap > 0 ? best : w;
         lead = leader == a ? TieLead::a : TieLead::b;
       }
-      const auto s = out.ties.add({.a = a,
-                                   .b = b,
-                                   .strength = p.strength,
-                                   .trust = p.trust,
-                                   .kind = TieKind::federation,
-                                   .lead = lead,
-                                   .activities = staff_development | staff_exchange | shared_data | shared_governance});
-      ctx.log(out.ties, s, TieEventType::formed, TieReason::federation);
+      ctx.ties.add({.a = a,
+                    .b = b,
+                    .strength = p.strength,
+                    .trust = p.trust,
+                    .kind = TieKind::federation,
+                    .lead = lead,
+                    .activities = staff_development | staff_exchange | shared_data | shared_governance},
+                   TieReason::federation);
     }
   }
 };

@@ -126,7 +126,9 @@ class Programme final : public MechanismWith<ProgrammeParams> {
     const std::int32_t start = p.year * kTermsPerYear;
     if (ctx.clock.term != start) return;
     const std::int32_t n = in.n_schools();
-    TieStore& ties = ctx.ties_out(out);
+    // New ties wait in ctx.ties until the phase ends: `ties` answers for the
+    // store with the ties made so far, so no pair is tied twice.
+    TieChanges& ties = ctx.ties;
     const NetworkEntry entry = p.entry;
     std::vector<std::uint8_t> member(static_cast<std::size_t>(n), 0);
     // Willingness to join: voluntary schools select themselves (keen and able);
@@ -186,22 +188,22 @@ class Programme final : public MechanismWith<ProgrammeParams> {
         TieLead lead = TieLead::none;
         if (power == NetworkPower::lead_school && (a == leader || b == leader))
           lead = a == leader ? TieLead::a : TieLead::b;
-        const auto s = ties.add({.a = a,
-                                 .b = b,
-                                 .strength = p.strength,
-                                 .trust = trust,
-                                 .kind = TieKind::programme,
-                                 .lead = lead,
-                                 .network = net,
-                                 .activities = static_cast<std::uint8_t>(p.activities)});
-        ctx.log(ties, s, TieEventType::formed, TieReason::programme);
+        ties.add({.a = a,
+                  .b = b,
+                  .strength = p.strength,
+                  .trust = trust,
+                  .kind = TieKind::programme,
+                  .lead = lead,
+                  .network = net,
+                  .activities = static_cast<std::uint8_t>(p.activities)},
+                 TieReason::programme);
       };
       // The hub (or lead school) is tied to every member: that is its funded
       // role, so its own ties are not bounded by max_ties.
       const bool led = power != NetworkPower::flat;
       if (led)
         for (auto m : members)
-          if (m != leader && ties.find(m, leader) == TieStore::kNone) tie(m, leader);
+          if (m != leader && !ties.tied(m, leader)) tie(m, leader);
       // Peer partnerships: each member works with up to `partners` others,
       // nearest first (local networks) or in a random order (wide ones), and
       // no school beyond the tie limit of voluntary tie formation.
@@ -218,7 +220,7 @@ class Programme final : public MechanismWith<ProgrammeParams> {
           std::size_t best = members.size();
           double best_score = 1e300;
           for (std::size_t y = 0; y < members.size(); ++y) {
-            if (y == x || !free(y) || ties.find(members[x], members[y]) != TieStore::kNone) continue;
+            if (y == x || !free(y) || ties.tied(members[x], members[y])) continue;
             const double score = p.spread == NetworkSpread::local
                                      ? std::hypot(in.x[members[x]] - in.x[members[y]], in.y[members[x]] - in.y[members[y]])
                                      : std::abs(key[x] - key[y]);
@@ -250,7 +252,6 @@ MechanismInfo programme_info() {
   m.phase = Phase::policy;
   m.reads = {Field::capacity, Field::commitment, Field::area, Field::x, Field::y, Store::ties, Store::networks};
   m.writes = {Store::ties, Store::networks};
-  m.ties_in_place = true;  // reads only the store it writes
   m.params = kTable.specs();
   m.make = factory<Programme>(kTable);
   return m;

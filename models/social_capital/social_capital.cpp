@@ -89,15 +89,13 @@ class SocialCapital final : public MechanismWith<SocialCapitalParams> {
 
   void step(const State& in, State& out, const StepContext& ctx) override {
     const auto& p = params();
-    // Brokerage first: it reads strengths and degrees, which the trust update
-    // below leaves alone, so the two orders give the same results.
+    // Brokerage, from the ties' strengths and degrees at the start of the phase.
     mark_.assign(static_cast<std::size_t>(in.n_schools()), 0.0);
     const Adjacency adj = adjacency(in);
     for (std::int32_t i = 0; i < in.n_schools(); ++i)
       out.brokerage[i] = in.ties.degree(i) == 0 ? 0.0 : std::clamp(1.0 - burt_constraint(adj, i, mark_), 0.0, 1.0);
-    // Each tie's trust is read just before it is overwritten (in place or in a copy).
+    // The new trust of every tie, from the trust at the start of the phase.
     const TieStore& ties = in.ties;
-    std::vector<double>& trust = ctx.ties_out(out).trust;
     ties.for_each([&](TieStore::Slot s) {
       const std::int32_t a = ties.a[s], b = ties.b[s];
       // Two-way exchange: both partners must bring agency and time.
@@ -110,7 +108,7 @@ class SocialCapital final : public MechanismWith<SocialCapitalParams> {
       const double next = tau + p.trust_growth * (1 + p.facilitation_gain * facilitation) * exchange * (1 - tau) -
                           p.trust_decay * (1 - exchange) * tau -
                           p.rivalry_decay * in.near.rivalry_between(a, b) * tau;
-      trust[s] = std::clamp(next, 0.0, 1.0);
+      ctx.ties.set_trust(s, std::clamp(next, 0.0, 1.0));
     });
   }
 
@@ -132,7 +130,6 @@ MechanismInfo social_capital_info() {
   // Trust grows with joint work and facilitation and is eroded by rivalry.
   m.reads = {Field::autonomy, Field::crisis, Store::ties, Store::rivalry, Store::networks};
   m.writes = {Field::brokerage, Store::ties};
-  m.ties_in_place = true;  // writes only each tie's trust, read just before
   m.params = kTable.specs();
   m.make = factory<SocialCapital>(kTable);
   return m;

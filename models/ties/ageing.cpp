@@ -10,10 +10,7 @@ namespace {
 
 class Ageing final : public Mechanism {
  public:
-  void step(const State&, State& out, const StepContext& ctx) override {
-    TieStore& ties = ctx.ties_out(out);
-    ties.for_each([&](TieStore::Slot s) { ++ties.age[s]; });
-  }
+  void step(const State&, State&, const StepContext& ctx) override { ctx.ties.age_all(); }
   void set_param(std::size_t, double) override {}
 };
 
@@ -26,8 +23,7 @@ MechanismInfo tie_ageing_info() {
   m.summary = "Every live tie ages by one term at the end of the term; it runs in every pipeline, listed or not.";
   m.phase = Phase::record;
   m.reads = {Store::ties};
-  m.writes = {Store::ties};
-  m.ties_in_place = true;  // each tie's age is read just before it is overwritten
+  m.writes = {Store::ties};  // every live tie's age a term more, when the record phase ends
   m.in_default_pipeline = false;  // the kernel adds it to every pipeline
   m.every_pipeline = true;
   m.make = [](std::span<const double>, const PipelineInfo&) -> std::unique_ptr<Mechanism> {

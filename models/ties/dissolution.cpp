@@ -43,7 +43,7 @@ class Dissolution final : public MechanismWith<DissolutionParams> {
  public:
   using MechanismWith::MechanismWith;
 
-  void step(const State& in, State& out, const StepContext& ctx) override {
+  void step(const State& in, State&, const StepContext& ctx) override {
     const auto& p = params();
     const TieStore& ties = in.ties;
     ended_.clear();
@@ -72,10 +72,7 @@ class Dissolution final : public MechanismWith<DissolutionParams> {
       if (ties.kind[s] == TieKind::movement) cost *= 1.0 - p.movement_persistence;
       if (benefit < cost) ended_.push_back({s, TieReason::benefit_below_cost});
     });
-    for (const auto& [s, reason] : ended_) {
-      ctx.log(ctx.ties_out(out), s, TieEventType::dissolved, reason);
-      ctx.ties_out(out).remove(s);
-    }
+    for (const auto& [s, reason] : ended_) ctx.ties.remove(s, reason);
   }
 
  private:
@@ -95,7 +92,6 @@ MechanismInfo tie_dissolution_info() {
   m.phase = Phase::tie_dissolution;
   m.reads = {Field::capacity, Field::practice, Store::ties, Store::networks};
   m.writes = {Store::ties};
-  m.ties_in_place = true;  // every tie is reviewed before any is removed
   m.params = kTable.specs();
   m.make = factory<Dissolution>(kTable);
   return m;

@@ -112,7 +112,7 @@ class Formation final : public MechanismWith<FormationParams> {
         closure_(pl.has("social_capital")),
         commitment_(pl.has("social_movement")) {}
 
-  void step(const State& in, State& out, const StepContext& ctx) override {
+  void step(const State& in, State&, const StepContext& ctx) override {
     const auto& p = params();
     const std::int32_t n = in.n_schools();
     const std::int32_t max_ties = p.max_ties;
@@ -149,21 +149,22 @@ class Formation final : public MechanismWith<FormationParams> {
         proposals_.push_back({i, best, best_closure});
     }
 
-    // Proposals are taken in school order while both sides still have time.
-    TieStore& ties = ctx.ties_out(out);
+    // Proposals are taken in school order while both sides still have time
+    // (counting the ties taken before them).
+    TieChanges& ties = ctx.ties;
     for (const auto& pr : proposals_) {
       if (ties.degree(pr.a) >= max_ties || ties.degree(pr.b) >= max_ties) continue;
-      if (ties.find(pr.a, pr.b) != TieStore::kNone) continue;
+      if (ties.tied(pr.a, pr.b)) continue;
       const bool both_committed = commitment_ && in.commitment[pr.a] > kCommitted && in.commitment[pr.b] > kCommitted;
       double trust = bridging(in, pr.a, pr.b) ? p.bridging_trust : p.trust;
       if (pr.closure) trust = std::min(1.0, trust + p.closure_trust);
-      const auto s = ties.add({.a = std::min(pr.a, pr.b),
-                               .b = std::max(pr.a, pr.b),
-                               .strength = p.strength,
-                               .trust = trust,
-                               .kind = both_committed ? TieKind::movement : TieKind::voluntary,
-                               .activities = staff_development | shared_data});
-      ctx.log(ties, s, TieEventType::formed, TieReason::search);
+      ties.add({.a = std::min(pr.a, pr.b),
+                .b = std::max(pr.a, pr.b),
+                .strength = p.strength,
+                .trust = trust,
+                .kind = both_committed ? TieKind::movement : TieKind::voluntary,
+                .activities = staff_development | shared_data},
+               TieReason::search);
     }
   }
 
@@ -207,7 +208,6 @@ MechanismInfo tie_formation_info() {
   m.reads = {Field::capacity, Field::disadvantaged, Field::commitment, Field::x, Field::y,
              Field::area, Field::phase, Store::ties, Store::rivalry};
   m.writes = {Store::ties};
-  m.ties_in_place = true;  // proposals come from in.ties; then only the output store is read
   m.params = kTable.specs();
   m.make = factory<Formation>(kTable);
   return m;

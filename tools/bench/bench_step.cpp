@@ -73,8 +73,8 @@ void BM_TransferMechanism(benchmark::State& bs) {
     values[static_cast<std::size_t>(param_index(info.params, off))] = 0;
   auto m = info.make(values, {});
   const Streams streams(1, 0);
-  std::vector<TieEvent> events;
-  const StepContext ctx{Clock{0}, streams, stream_key("constructivism"), events};
+  TieChanges changes(in.ties);
+  const StepContext ctx{Clock{0}, streams, stream_key("constructivism"), changes};
   for (auto _ : bs) {
     m->step(in, out, ctx);
     benchmark::DoNotOptimize(out.capacity.data());

@@ -128,8 +128,8 @@ int main() {
       values[static_cast<std::size_t>(param_index(info.params, off))] = 0;
     auto m = info.make(values, {});
     const Streams streams(1, 0);
-    std::vector<TieEvent> events;
-    const StepContext ctx{Clock{0}, streams, stream_key("constructivism"), events};
+    TieChanges changes(in.ties);
+    const StepContext ctx{Clock{0}, streams, stream_key("constructivism"), changes};
     const int reps = 200;
     auto started = Wall::now();
     for (int i = 0; i < reps; ++i) m->step(in, next, ctx);
