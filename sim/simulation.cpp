@@ -236,11 +236,9 @@ Simulation::Simulation(const Scenario& scenario, const Registry& registry, std::
   for (std::size_t i = 0; i < infos_.size(); ++i) {
     mechanisms_.push_back(infos_[i]->make(values[i], pipeline));
     keys_.push_back(stream_key(infos_[i]->name) ^ key_salt);
-    // The phases in order: one run per phase for a pipeline listed in phase
-    // order (validate warns of any other order, which runs as listed).
-    if (schedule_.empty() || schedule_.back().phase != infos_[i]->phase)
-      schedule_.push_back({infos_[i]->phase, i, i});
-    schedule_.back().end = i + 1;
+    // Scenario files list their pipelines in phase order (validate refuses any
+    // other); a pipeline built in code is run in phase order all the same.
+    phases_[static_cast<std::size_t>(infos_[i]->phase)].push_back(i);
   }
   // Parameter changes the timeline made before the start.
   for (const auto& ev : scenario.timeline)
@@ -251,10 +249,16 @@ Simulation::Simulation(const Scenario& scenario, const Registry& registry, std::
 void Simulation::step() {
   const Clock clock{terms_done_};
   events_.clear();
-  apply_timeline(clock);  // policy events: the timeline's parameter changes due this term
-  // policy, shocks, tie formation, interaction, school update, tie dissolution,
-  // yearly (after the third term only), record (ties age a term)
-  for (const PhaseRun& run : schedule_) run_phase(run, clock);
+  apply_timeline(clock);                      // the timeline's parameter changes due this term
+  run_phase(Phase::policy, clock);            // programmes, area strategies, prescription
+  run_phase(Phase::shocks, clock);            // crises arrive and fade
+  run_phase(Phase::tie_formation, clock);     // schools search for partners
+  run_phase(Phase::interaction, clock);       // what flows along ties, one mechanism per framework
+  run_phase(Phase::school_update, clock);     // staff turnover
+  run_phase(Phase::tie_dissolution, clock);   // ties reviewed and ended
+  if (clock.year_end())
+    run_phase(Phase::yearly, clock);          // results, admissions, funding, accountability
+  run_phase(Phase::record, clock);            // ties age a term
   ++terms_done_;
   state_.terms_done = terms_done_;
   // The recorder (the rest of the record phase) then stores the state: finish_run.
@@ -269,15 +273,16 @@ void Simulation::apply_timeline(const Clock& clock) {
 // phase; their changes to the ties are applied, in the order recorded, when the
 // phase ends. Their events are of the term being simulated: its number is the
 // terms completed once it ends, the axis of the recorded series.
-void Simulation::run_phase(const PhaseRun& run, const Clock& clock) {
-  if (run.phase == Phase::yearly && !clock.year_end()) return;
+void Simulation::run_phase(Phase phase, const Clock& clock) {
+  const std::vector<std::size_t>& mechanisms = phases_[static_cast<std::size_t>(phase)];
+  if (mechanisms.empty()) return;
   tie_changes_.begin(state_.ties);
-  for (std::size_t i = run.begin; i < run.end; ++i) run_mechanism(i, clock);
+  for (std::size_t i : mechanisms) run_mechanism(i, clock);
   tie_changes_.apply(state_.ties, clock.term + 1, events_);
 #ifdef SCHOOLSIM_CHECKS
   const std::string problems = state_.ties.check_invariants();
   if (!problems.empty())
-    throw std::logic_error("the tie changes of phase '" + std::string(phase_name(run.phase)) +
+    throw std::logic_error("the tie changes of phase '" + std::string(phase_name(phase)) +
                            "' broke the tie store: " + problems);
 #endif
 }

@@ -1,6 +1,8 @@
 // The term/year loop (docs/ODD.md, process overview) over a pipeline of mechanisms.
 #pragma once
 
+#include <array>
+
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -44,13 +46,8 @@ class Simulation {
   const std::vector<TieEvent>& last_events() const { return events_; }
 
  private:
-  // The mechanisms of one phase: pipeline entries [begin, end).
-  struct PhaseRun {
-    Phase phase;
-    std::size_t begin, end;
-  };
   void apply_timeline(const Clock& clock);
-  void run_phase(const PhaseRun& run, const Clock& clock);
+  void run_phase(Phase phase, const Clock& clock);
   void run_mechanism(std::size_t i, const Clock& clock);
 
   const Scenario& scenario_;
@@ -61,7 +58,8 @@ class Simulation {
 #endif
   // The scenario's pipeline, then the mechanisms that run in every pipeline.
   std::vector<const MechanismInfo*> infos_;
-  std::vector<PhaseRun> schedule_;
+  // Each phase's mechanisms (indices into infos_), in pipeline order.
+  std::array<std::vector<std::size_t>, kPhaseNames.size()> phases_;
   std::vector<std::unique_ptr<Mechanism>> mechanisms_;
   std::vector<std::uint32_t> keys_;
   std::vector<TieEvent> events_;

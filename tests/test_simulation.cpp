@@ -86,7 +86,7 @@ TEST_CASE("removing one mechanism leaves every other mechanism's draws unchanged
   const Scenario all = scenario(world + "pipeline: [crises, turnover, attainment]\n");
   const Scenario no_attainment = scenario(world + "pipeline: [crises, turnover]\n");
   const Scenario no_crises = scenario(world + "pipeline: [turnover, attainment]\n");
-  // Listed out of the phases' order, which only a program (not a scenario file) can do.
+  // Listed out of the phases' order (only a program, not a scenario file, can): it runs in phase order.
   Scenario reordered = all;
   std::rotate(reordered.pipeline.begin(), reordered.pipeline.begin() + 2, reordered.pipeline.end());
   // Attainment reads capacity but nothing it writes feeds back into capacity,
