@@ -109,7 +109,6 @@ int cmd_validate(const Registry& registry, const std::vector<std::string>& files
   int status = kExitOk;
   for (const auto& file : files) {
     LoadResult r = load_scenario(file, registry);
-    for (const auto& w : r.warnings) std::cerr << w.str() << '\n';
     if (!r.scenario) {
       print_errors(r.errors);
       status = kExitBadInput;
@@ -178,8 +177,6 @@ int load_restart(const RunArgs& args, RunPlan& plan) {
 // run can go ahead; kExitOk, or the exit code after saying what is wrong.
 int plan_run(const Registry& registry, const RunArgs& args, RunPlan& plan) {
   LoadResult r = load_scenario(args.scenario, registry);
-  if (!args.quiet)
-    for (const auto& w : r.warnings) std::cerr << w.str() << '\n';
   if (!r.scenario) {
     print_errors(r.errors);
     return kExitBadInput;

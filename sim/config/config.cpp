@@ -20,7 +20,7 @@ std::string Diagnostic::str() const {
   std::ostringstream out;
   out << file;
   if (line > 0) out << ':' << line << ':' << column;
-  out << (warning ? ": warning: " : ": error: ") << message;
+  out << ": error: " << message;
   return out.str();
 }
 
@@ -933,7 +933,6 @@ LoadResult parse_node(const YAML::Node& root, const std::string& name, const Reg
         return result;
       }
       sc = std::move(*base.scenario);
-      if (!root["pipeline"]) result.warnings = std::move(base.warnings);  // the pipeline it inherits
       inherit = true;
       parent_name = *parent;
     }

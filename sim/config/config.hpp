@@ -22,15 +22,12 @@ struct Diagnostic {
   int line = 0;    // 1-based; 0 when the problem has no place in the file
   int column = 0;  // 1-based
   std::string message;
-  bool warning = false;     // a problem that does not stop the scenario running
-  std::string str() const;  // "file:line:column: error: message" (or "warning:")
+  std::string str() const;  // "file:line:column: error: message"
 };
 
 struct LoadResult {
   std::optional<Scenario> scenario;  // set only when there are no errors
   std::vector<Diagnostic> errors;
-  // Problems that do not stop it running: a pipeline out of the phase order.
-  std::vector<Diagnostic> warnings;
 };
 
 // Reads and validates a scenario file.
