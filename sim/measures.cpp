@@ -6,9 +6,11 @@
 #include <vector>
 #include <utility>
 
+#include "sim/parallel.hpp"
+
 namespace schoolsim {
 
-MeasureInputs::MeasureInputs(const State& s) {
+MeasureInputs::MeasureInputs(const State& s, const Team* t) : team(t) {
   const Eigen::ArrayXd n = s.pupils.cast<double>();
   dis = n * s.disadvantaged;
   adv = n * (1.0 - s.disadvantaged);
@@ -223,14 +225,20 @@ double density(const State& s) {
   return static_cast<double>(s.ties.size()) / (n * (n - 1) / 2);
 }
 
-double clustering(const State& s) {
+double clustering(const State& s, const Team* team) {
   // Transitivity: 3 x triangles / connected triples. The partner lists are first
   // copied into contiguous arrays (CSR), since walking the tie store's linked
   // lists jumps around memory. Then for each school i: mark its partners, and
   // count the ties among them by walking its higher-numbered partners'
   // partners, so that each triangle is counted once. O(sum of squared degrees).
   const std::int32_t n = s.n_schools();
-  thread_local std::vector<std::int32_t> start, partners, fill, mark;
+  // Scratch kept from call to call (one set per calling thread). The chunks
+  // below may run on other threads: they use these through references (a
+  // thread_local named in a lambda is the running thread's own).
+  thread_local std::vector<std::int32_t> kept_start, kept_partners, kept_fill;
+  thread_local std::vector<std::vector<std::int32_t>> kept_marks;
+  std::vector<std::int32_t>&start = kept_start, &partners = kept_partners, &fill = kept_fill;
+  std::vector<std::vector<std::int32_t>>& marks = kept_marks;
   start.assign(idx(n) + 1, 0);
   for (std::int32_t i = 0; i < n; ++i) start[idx(i) + 1] = start[idx(i)] + s.ties.degree(i);
   partners.resize(idx(start[idx(n)]));
@@ -240,25 +248,46 @@ double clustering(const State& s) {
     partners[idx(fill[idx(a)]++)] = b;
     partners[idx(fill[idx(b)]++)] = a;
   });
-  mark.assign(idx(n), 0);  // mark[j] == i + 1 when j is a partner of i
-  double triples = 0;
-  std::int64_t triangles = 0;
-  for (std::int32_t i = 0; i < n; ++i) {
-    const std::int32_t lo = start[idx(i)], hi = start[idx(i) + 1];
-    const double d = hi - lo;
-    triples += d * (d - 1) / 2;
-    if (hi - lo < 2) continue;
-    for (std::int32_t p = lo; p < hi; ++p) mark[idx(partners[idx(p)])] = i + 1;
-    // Each triangle once, from its lowest school i, through its middle one j.
-    for (std::int32_t p = lo; p < hi; ++p) {
-      const std::int32_t j = partners[idx(p)];
-      if (j < i) continue;
-      for (std::int32_t q = start[idx(j)]; q < start[idx(j) + 1]; ++q) {
-        const std::int32_t k = partners[idx(q)];
-        triangles += (k > j && mark[idx(k)] == i + 1) ? 1 : 0;
+  // Both counts are whole numbers (triples below 2^53 in a double), so summing
+  // them chunk by chunk, on several threads, gives the same values.
+  const std::size_t chunk = 512, chunks = chunk_count(idx(n), chunk);
+  const std::int32_t members = team ? team->threads() : 1;
+  marks.resize(idx(members));
+  for (auto& mark : marks) mark.assign(idx(n), 0);  // mark[j] == i + 1 when j is a partner of i
+  std::vector<double> chunk_triples(chunks, 0.0);
+  std::vector<std::int64_t> chunk_triangles(chunks, 0);
+  const auto count = [&](std::int32_t member, std::size_t b, std::size_t e) {
+    std::vector<std::int32_t>& mark = marks[idx(member)];
+    double triples = 0;
+    std::int64_t triangles = 0;
+    for (auto i = static_cast<std::int32_t>(b); i < static_cast<std::int32_t>(e); ++i) {
+      const std::int32_t lo = start[idx(i)], hi = start[idx(i) + 1];
+      const double d = hi - lo;
+      triples += d * (d - 1) / 2;
+      if (hi - lo < 2) continue;
+      for (std::int32_t p = lo; p < hi; ++p) mark[idx(partners[idx(p)])] = i + 1;
+      // Each triangle once, from its lowest school i, through its middle one j.
+      for (std::int32_t p = lo; p < hi; ++p) {
+        const std::int32_t j = partners[idx(p)];
+        if (j < i) continue;
+        for (std::int32_t q = start[idx(j)]; q < start[idx(j) + 1]; ++q) {
+          const std::int32_t k = partners[idx(q)];
+          triangles += (k > j && mark[idx(k)] == i + 1) ? 1 : 0;
+        }
       }
     }
+    chunk_triples[b / chunk] = triples;
+    chunk_triangles[b / chunk] = triangles;
+  };
+  if (team) {
+    team->for_chunks(idx(n), chunk, count);
+  } else {
+    for (std::size_t b = 0; b < idx(n); b += chunk) count(0, b, std::min(idx(n), b + chunk));
   }
+  double triples = 0;
+  std::int64_t triangles = 0;
+  for (std::size_t c = 0; c < chunks; ++c)
+    triples += chunk_triples[c], triangles += chunk_triangles[c];
   // closed = 6 x triangles, counted exactly as an integer; 3 x triangles = closed / 2.
   const double closed = 6.0 * static_cast<double>(triangles);
   return triples > 0 ? closed / 2 / triples : 0.0;
@@ -315,9 +344,9 @@ bool same(const A& a, const A& b) {
 
 }  // namespace
 
-void compute_system_measures(const State& s, double* out, MeasureCache* cache) {
+void compute_system_measures(const State& s, double* out, MeasureCache* cache, const Team* team) {
   const bool reuse = cache && cache->valid && same(cache->pupils, s.pupils) && same(cache->disadvantaged, s.disadvantaged);
-  const MeasureInputs in(s);
+  const MeasureInputs in(s, team);
   for (std::size_t m = 0; m < kMeasureCount; ++m) {
     const MeasureInfo& info = kSystemMeasures[m];
     if (reuse && info.enrolment_only) {

@@ -13,8 +13,13 @@ namespace schoolsim {
 // What several measures share, computed once per state: the pupils of each
 // group in each school, the mean result, and the counts and sums of one pass
 // over the ties in slot order.
+class Team;
+
 struct MeasureInputs {
-  explicit MeasureInputs(const State& s);
+  // `team`, when given, runs the measures' per-school loops on its threads
+  // (the same values at any thread count).
+  explicit MeasureInputs(const State& s, const Team* team = nullptr);
+  const Team* team = nullptr;
   Eigen::ArrayXd dis, adv;  // pupils of each group, per school
   double mean_attainment = 0;
   std::array<std::size_t, kTieKindNames.size()> kind{};  // live ties of each kind
@@ -64,7 +69,7 @@ double mean_degree(const State& s);
 // Measures of the collaboration network: schools are nodes, live ties are
 // undirected edges.
 double density(const State& s);
-double clustering(const State& s);
+double clustering(const State& s, const Team* team = nullptr);
 double components(const State& s);
 double isolates(const State& s);
 double bridging_share(const State& s);
@@ -116,7 +121,8 @@ inline constexpr double kChallengingDisadvantaged = 0.35;
 inline constexpr double kChallengingResult = -0.5;
 
 inline constexpr std::array kSystemMeasures = {
-    MeasureInfo{"mean_capacity", "[0,1]", "mean professional capacity over schools", plain<mean_capacity>},
+    MeasureInfo{"mean_capacity", "[0,1]", "mean professional capacity over schools",
+                plain<mean_capacity>},
     MeasureInfo{"mean_expectations", "[0,1]", "mean staff expectations over schools",
                 plain<mean_expectations>},
     MeasureInfo{"mean_crisis", "[0,1]", "mean crisis severity over schools", plain<mean_crisis>},
@@ -139,33 +145,39 @@ inline constexpr std::array kSystemMeasures = {
                 "each area and phase, averaged with pupil weights",
                 plain<dissimilarity>, true},
     MeasureInfo{"enrolment_gini", "index [0,1]",
-                "Gini coefficient of occupancy (pupils per place) across schools", plain<enrolment_gini>, true},
+                "Gini coefficient of occupancy (pupils per place) across schools",
+                plain<enrolment_gini>, true},
     MeasureInfo{"n_challenging", "schools",
                 "schools in challenging circumstances: at least 35% disadvantaged pupils or a mean "
                 "result at least 0.5 pupil SD below average",
                 system_measure::n_challenging, false, true},
     MeasureInfo{"n_schools_in_crisis", "schools", "schools whose crisis severity exceeds 0.5",
                 plain<n_schools_in_crisis>, false, true},
-    MeasureInfo{"pupils", "pupils", "pupils enrolled in all schools", plain<total_pupils>, true, true},
+    MeasureInfo{"pupils", "pupils", "pupils enrolled in all schools", plain<total_pupils>, true,
+                true},
     MeasureInfo{"nearest_school_share", "share",
                 "share of the last admissions round's entrants admitted to the school they live "
                 "nearest (0 before the first round)",
                 plain<nearest_school_share>},
     MeasureInfo{"n_ties", "ties", "collaboration ties in place", plain<n_ties>, false, true},
-    MeasureInfo{"mean_degree", "ties per school", "mean number of ties per school", plain<mean_degree>},
+    MeasureInfo{"mean_degree", "ties per school", "mean number of ties per school",
+                plain<mean_degree>},
     MeasureInfo{"density", "share", "share of school pairs that are tied", plain<density>},
     MeasureInfo{"clustering", "share",
                 "share of a school's pairs of partners that are themselves tied (transitivity: "
                 "3 x triangles / connected triples)",
-                plain<clustering>},
+                [](const State& s, const MeasureInputs& in) { return clustering(s, in.team); }},
     MeasureInfo{"components", "count",
                 "separate groups of tied schools (schools without a tie are not counted)",
                 plain<components>, false, true},
-    MeasureInfo{"isolates", "schools", "schools with no collaboration tie", plain<isolates>, false, true},
+    MeasureInfo{"isolates", "schools", "schools with no collaboration tie", plain<isolates>, false,
+                true},
     MeasureInfo{"bridging_share", "share",
-                "share of ties that link schools in different areas or phases", system_measure::bridging_share},
+                "share of ties that link schools in different areas or phases",
+                system_measure::bridging_share},
     MeasureInfo{"bonding_share", "share",
-                "share of ties that link schools in the same area and phase", system_measure::bonding_share},
+                "share of ties that link schools in the same area and phase",
+                system_measure::bonding_share},
     MeasureInfo{"centralisation", "index [0,1]",
                 "Freeman degree centralisation: how far ties concentrate on one hub school "
                 "(1 for a star, 0 when all schools have equally many ties)",
@@ -176,10 +188,12 @@ inline constexpr std::array kSystemMeasures = {
                 system_measure::ties_programme, false, true},
     MeasureInfo{"ties_federation", "ties", "federation or support-pairing ties",
                 system_measure::ties_federation, false, true},
-    MeasureInfo{"ties_movement", "ties", "value-based ties between schools that share a commitment to equity",
+    MeasureInfo{"ties_movement", "ties",
+                "value-based ties between schools that share a commitment to equity",
                 system_measure::ties_movement, false, true},
     MeasureInfo{"ties_after_funding", "ties",
-                "programme ties still in place after their network's funding ended", system_measure::ties_after_funding, false, true},
+                "programme ties still in place after their network's funding ended",
+                system_measure::ties_after_funding, false, true},
     MeasureInfo{"mean_trust", "[0,1]", "mean trust over ties in place", system_measure::mean_trust},
 };
 
@@ -208,6 +222,7 @@ struct MeasureCache {
 // holds kMeasureCount values): each measure's one implementation, with the
 // inputs they share computed once, and with a cache, the enrolment measures
 // reused while the enrolment is unchanged.
-void compute_system_measures(const State& s, double* out, MeasureCache* cache = nullptr);
+void compute_system_measures(const State& s, double* out, MeasureCache* cache = nullptr,
+                             const Team* team = nullptr);
 
 }  // namespace schoolsim

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "sim/fields.hpp"
+#include "sim/parallel.hpp"
 #include "sim/register.hpp"
 #include "sim/rng.hpp"
 #include "sim/state.hpp"
@@ -299,9 +300,48 @@ struct StepContext {
   // the kernel applies the changes, and logs the tie events, when the phase
   // ends (TieChanges, sim/ties.hpp). No mechanism writes a tie store.
   TieChanges& ties;
+  // The threads this step's loops may use (none: the calling thread alone).
+  // A loop over schools or ties runs in chunks of kLoopChunk; each index writes
+  // only its own results and draws from its own keyed stream, so the results
+  // are the same at any thread count (sim/parallel.hpp, Team).
+  const Team* team = nullptr;
+  static constexpr std::size_t kLoopChunk = 512;
 
   Stream stream(std::uint64_t entity) const {
     return streams.stream(key, static_cast<std::uint32_t>(clock.term), entity);
+  }
+  // Members of the team (1 without one): the number of scratch spaces a loop
+  // that keeps scratch per member needs.
+  [[nodiscard]] std::int32_t members() const { return team ? team->threads() : 1; }
+  // body(member, begin, end) for every chunk of [0, n) (`chunk` indices each),
+  // on the team.
+  template <class Body>
+  void for_chunks(std::size_t n, Body&& body, std::size_t chunk = kLoopChunk) const {
+    if (team) {
+      team->for_chunks(n, chunk, body);
+    } else {
+      for (std::size_t b = 0; b < n; b += chunk) body(std::int32_t{0}, b, std::min(n, b + chunk));
+    }
+  }
+  // body(member, begin, end, part) for every chunk of [0, n), on the team, each
+  // chunk appending to a `part` of its own; the parts are then appended to
+  // `out` in chunk order, so `out` is what one loop over [0, n) would give.
+  template <class T, class Body>
+  void collect(std::size_t n, std::vector<T>& out, Body&& body) const {
+    std::vector<std::vector<T>> parts(chunk_count(n, kLoopChunk));
+    for_chunks(n, [&](std::int32_t member, std::size_t b, std::size_t e) {
+      body(member, b, e, parts[b / kLoopChunk]);
+    });
+    for (auto& part : parts) out.insert(out.end(), part.begin(), part.end());
+  }
+  // body(i) for every i of [0, n), on the team.
+  template <class Body>
+  void for_each(std::int32_t n, Body&& body) const {
+    for_chunks(static_cast<std::size_t>(std::max(0, n)),
+               [&](std::int32_t, std::size_t b, std::size_t e) {
+                 for (auto i = static_cast<std::int32_t>(b); i < static_cast<std::int32_t>(e); ++i)
+                   body(i);
+               });
   }
 };
 

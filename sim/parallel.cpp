@@ -127,3 +127,114 @@ void run_indexed(std::size_t n, const Parallel& options, const std::function<voi
 }
 
 }  // namespace schoolsim::detail
+
+namespace schoolsim {
+
+struct Team::Shared {
+  std::mutex mu;
+  std::condition_variable wake, done;
+  // Guarded by mu:
+  const std::function<void(std::size_t, std::int32_t)>* job = nullptr;
+  std::uint64_t generation = 0;  // loops started
+  std::int32_t busy = 0;         // workers still in the current loop
+  bool quit = false;
+  std::size_t failed_chunk = 0;
+  std::exception_ptr failure;
+  // The next chunk to take, and how many there are.
+  std::atomic<std::size_t> next{0};
+  std::size_t chunks = 0;
+  std::vector<std::thread> workers;
+};
+
+Team::Team(std::int32_t threads)
+    : threads_(std::max<std::int32_t>(1, threads)), shared_(std::make_unique<Shared>()) {
+  try {
+    for (std::int32_t m = 1; m < threads_; ++m)
+      shared_->workers.emplace_back([this, m] { work(m); });
+  } catch (...) {
+    {
+      std::lock_guard lock(shared_->mu);
+      shared_->quit = true;
+    }
+    shared_->wake.notify_all();
+    for (auto& t : shared_->workers) t.join();
+    throw;
+  }
+}
+
+Team::~Team() {
+  {
+    std::lock_guard lock(shared_->mu);
+    shared_->quit = true;
+  }
+  shared_->wake.notify_all();
+  for (auto& t : shared_->workers) t.join();
+}
+
+namespace {
+// Takes chunks until none is left; a failure is kept (the lowest chunk's) and
+// stops the chunks not yet taken.
+void take_chunks(std::atomic<std::size_t>& next, std::size_t chunks, std::int32_t member,
+                 const std::function<void(std::size_t, std::int32_t)>& job, std::mutex& mu,
+                 std::size_t& failed_chunk, std::exception_ptr& failure) {
+  for (;;) {
+    const std::size_t c = next.fetch_add(1, std::memory_order_relaxed);
+    if (c >= chunks) return;
+    try {
+      job(c, member);
+    } catch (...) {
+      std::lock_guard lock(mu);
+      if (!failure || c < failed_chunk) failure = std::current_exception(), failed_chunk = c;
+      next.store(chunks, std::memory_order_relaxed);
+    }
+  }
+}
+}  // namespace
+
+void Team::work(std::int32_t member) const {
+  Shared& sh = *shared_;
+  std::uint64_t seen = 0;
+  for (;;) {
+    const std::function<void(std::size_t, std::int32_t)>* job = nullptr;
+    std::size_t chunks = 0;
+    {
+      std::unique_lock lock(sh.mu);
+      sh.wake.wait(lock, [&] { return sh.quit || sh.generation != seen; });
+      if (sh.quit) return;
+      seen = sh.generation;
+      job = sh.job;
+      chunks = sh.chunks;
+    }
+    take_chunks(sh.next, chunks, member, *job, sh.mu, sh.failed_chunk, sh.failure);
+    {
+      std::lock_guard lock(sh.mu);
+      if (--sh.busy == 0) sh.done.notify_one();
+    }
+  }
+}
+
+void Team::run(std::size_t chunks,
+               const std::function<void(std::size_t, std::int32_t)>& job) const {
+  Shared& sh = *shared_;
+  {
+    std::lock_guard lock(sh.mu);
+    sh.job = &job;
+    sh.chunks = chunks;
+    sh.next.store(0, std::memory_order_relaxed);
+    sh.failure = nullptr;
+    sh.busy = threads_ - 1;
+    ++sh.generation;
+  }
+  sh.wake.notify_all();
+  take_chunks(sh.next, chunks, 0, job, sh.mu, sh.failed_chunk, sh.failure);
+  std::exception_ptr failure;
+  {
+    std::unique_lock lock(sh.mu);
+    sh.done.wait(lock, [&] { return sh.busy == 0; });
+    sh.job = nullptr;
+    failure = std::exchange(sh.failure, nullptr);
+  }
+  if (failure) std::rethrow_exception(failure);
+}
+
+}  // namespace schoolsim

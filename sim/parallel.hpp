@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -126,5 +127,50 @@ T parallel_reduce(std::size_t n, std::size_t chunk, const Parallel& options, T i
       [&](std::size_t, T&& part) { combine(init, std::move(part)); });
   return init;
 }
+
+// A team of threads for the loops inside one replicate's step (issue 16): the
+// per-school and per-tie loops of the mechanisms and measures. The caller works
+// as member 0 and `threads - 1` workers wait between loops, so a loop costs a
+// wake-up, not a thread start. A loop is split into chunks whose bounds depend
+// only on the range and the chunk size, never on the thread count; each chunk
+// writes only its own results, and whatever is summed across chunks is summed
+// by the caller in chunk order, so a step gives the same bytes at any thread
+// count. A failure in any chunk stops the chunks not yet started and is
+// rethrown on the caller (of the chunks that failed, the lowest-numbered).
+class Team {
+ public:
+  explicit Team(std::int32_t threads = 1);
+  ~Team();
+  Team(const Team&) = delete;
+  Team& operator=(const Team&) = delete;
+
+  // Members, the caller included (at least 1).
+  [[nodiscard]] std::int32_t threads() const { return threads_; }
+
+  // Runs body(member, begin, end) for every chunk [begin, end) of [0, n).
+  // `member` (0 .. threads() - 1) identifies the thread, for scratch space;
+  // results must not depend on it.
+  template <class Body>
+  void for_chunks(std::size_t n, std::size_t chunk, Body&& body) const {
+    const std::size_t size = std::max<std::size_t>(chunk, 1);
+    const std::size_t chunks = chunk_count(n, size);
+    if (threads_ <= 1 || chunks <= 1) {
+      for (std::size_t c = 0; c < chunks; ++c)
+        body(std::int32_t{0}, c * size, std::min(n, (c + 1) * size));
+      return;
+    }
+    run(chunks, [&](std::size_t c, std::int32_t member) {
+      body(member, c * size, std::min(n, (c + 1) * size));
+    });
+  }
+
+ private:
+  void run(std::size_t chunks, const std::function<void(std::size_t, std::int32_t)>& job) const;
+  void work(std::int32_t member) const;
+
+  struct Shared;
+  std::int32_t threads_ = 1;
+  std::unique_ptr<Shared> shared_;
+};
 
 }  // namespace schoolsim

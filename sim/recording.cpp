@@ -59,7 +59,7 @@ void Recorder::capture(const State& s, std::int32_t terms_done, bool year_end) {
   if (config_.system) {
     rec_.system_terms.push_back(terms_done);
     std::array<double, kMeasureCount> values;
-    compute_system_measures(s, values.data(), &measure_cache_);
+    compute_system_measures(s, values.data(), &measure_cache_, team_);
     for (std::size_t m = 0; m < kMeasureCount; ++m) rec_.system[m].push_back(values[m]);
   }
 }

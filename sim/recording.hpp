@@ -60,12 +60,15 @@ class Recorder {
   // doubling (which leaves up to half of each unused at the end of a run).
   void reserve(std::int32_t first, std::int32_t last);
   void add_events(const std::vector<TieEvent>& events);
+  // The threads the system measures' loops run on (none: the calling thread).
+  void use_team(const Team* team) { team_ = team; }
   Recording finish(State final_state) &&;
 
  private:
   RecordConfig config_;
   Recording rec_;
   MeasureCache measure_cache_;
+  const Team* team_ = nullptr;
 };
 
 }  // namespace schoolsim

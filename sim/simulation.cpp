@@ -175,7 +175,8 @@ PipelineInfo pipeline_info(const Scenario& scenario) {
   return pipeline;
 }
 
-State generate_world(const Scenario& scenario, const Registry& registry, std::int32_t replicate) {
+State generate_world(const Scenario& scenario, const Registry& registry, std::int32_t replicate,
+                     const Team* team) {
   State s;
   const Streams streams(scenario.seed, static_cast<std::uint32_t>(replicate));
   // The generator's first results, opportunity and budget follow the
@@ -195,6 +196,7 @@ State generate_world(const Scenario& scenario, const Registry& registry, std::in
     if (entry.info->burn_in) warm.pipeline.push_back(entry);
   if (warm.years <= 0 || warm.pipeline.empty()) return s;
   Simulation sim(warm, registry, replicate, std::move(s), 0, stream_key("burn_in"));
+  sim.use_team(team);
   while (!sim.finished()) sim.step();
   s = sim.release_state();
   s.terms_done = 0;
@@ -297,7 +299,7 @@ void Simulation::run_mechanism(std::size_t i, const Clock& clock) {
   if (w.has(Store::rivalry)) scratch_.near.rivalry = state_.near.rivalry;
   if (w.has(Store::area_strategy)) scratch_.area_strategy = state_.area_strategy;
   if (w.has(Store::networks)) scratch_.networks = state_.networks;
-  const StepContext ctx{clock, streams_, keys_[i], tie_changes_};
+  const StepContext ctx{clock, streams_, keys_[i], tie_changes_, team_};
 #ifdef SCHOOLSIM_CHECKS
   const std::size_t first = tie_changes_.size();
   poison_inputs(info, state_, input_);
@@ -340,8 +342,12 @@ Recording run_replicate(const Scenario& scenario_in, const Registry& registry, s
   std::optional<Scenario> own;
   if (options.per_replicate) options.per_replicate(replicate, own.emplace(scenario_in));
   const Scenario& scenario = own ? *own : scenario_in;
-  Simulation sim(scenario, registry, replicate);
+  const Team team(options.step_threads);
+  Simulation sim(scenario, registry, replicate,
+                 generate_world(scenario, registry, replicate, &team));
+  sim.use_team(&team);
   Recorder recorder(scenario.record, sim.state(), replicate);
+  recorder.use_team(&team);
   recorder.capture(sim.state(), 0, true);
   return finish_run(sim, recorder, scenario.terms(), options);
 }
@@ -352,12 +358,16 @@ Recording continue_replicate(const Scenario& scenario_in, const Registry& regist
   std::optional<Scenario> own;
   if (options.per_replicate) options.per_replicate(replicate, own.emplace(scenario_in));
   const Scenario& scenario = own ? *own : scenario_in;
+  const Team team(options.step_threads);
   Simulation sim(scenario, registry, replicate, std::move(state), terms_done);
+  sim.use_team(&team);
   std::optional<Recorder> recorder;
   if (so_far) {
     recorder.emplace(scenario.record, std::move(*so_far));
+    recorder->use_team(&team);
   } else {
     recorder.emplace(scenario.record, sim.state(), replicate);
+    recorder->use_team(&team);
     recorder->capture(sim.state(), terms_done, terms_done % kTermsPerYear == 0);
   }
   return finish_run(sim, *recorder, scenario.terms(), options);
@@ -366,12 +376,17 @@ Recording continue_replicate(const Scenario& scenario_in, const Registry& regist
 void run_all(const Scenario& scenario, const Registry& registry, const RunOptions& options,
              const std::function<void(Recording&&)>& sink) {
   Parallel pool;
-  pool.threads = options.threads;
+  const std::int32_t replicates = std::max(0, scenario.replicates);
+  pool.threads = std::max(1, std::min(options.threads, replicates));
   pool.cancel = options.cancel;
+  // Threads the replicates cannot use go to the loops inside each replicate.
+  RunOptions each = options;
+  each.step_threads = std::max(options.step_threads, std::max(1, options.threads) / pool.threads);
   run_ordered(
-      static_cast<std::size_t>(std::max(0, scenario.replicates)), pool,
+      static_cast<std::size_t>(replicates), pool,
       [&](std::size_t r, const Stop& stop) {
-        return run_replicate(scenario, registry, static_cast<std::int32_t>(r), with_stop(options, stop));
+        return run_replicate(scenario, registry, static_cast<std::int32_t>(r),
+                             with_stop(each, stop));
       },
       [&](std::size_t, Recording&& rec) { sink(std::move(rec)); });
 }

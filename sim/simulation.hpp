@@ -44,6 +44,9 @@ class Simulation {
   bool finished() const { return terms_done_ >= scenario_.terms(); }
   // Tie events of the last step.
   const std::vector<TieEvent>& last_events() const { return events_; }
+  // The threads the mechanisms' loops run on from the next step (none: the
+  // calling thread alone). The results do not depend on it.
+  void use_team(const Team* team) { team_ = team; }
 
  private:
   void apply_timeline(const Clock& clock);
@@ -65,6 +68,7 @@ class Simulation {
   std::vector<TieEvent> events_;
   // The ties' changes recorded by the mechanisms of the phase being run.
   TieChanges tie_changes_;
+  const Team* team_ = nullptr;
   std::int32_t terms_done_ = 0;
 };
 
@@ -73,14 +77,21 @@ class Simulation {
 // mechanisms marked burn_in: crises, staff turnover, attainment, opportunities),
 // with no levers, market or ties acting, so that year 0 is at the model's
 // stationary state and follows the scenario's own equations.
-State generate_world(const Scenario& scenario, const Registry& registry, std::int32_t replicate);
+// `team`, when given, runs the burn-in's loops on its threads (same results).
+State generate_world(const Scenario& scenario, const Registry& registry, std::int32_t replicate,
+                     const Team* team = nullptr);
 
 // What the mechanisms of a scenario (and its world generator) may know of its
 // pipeline: the names of the mechanisms listed, their tables and their values.
 PipelineInfo pipeline_info(const Scenario& scenario);
 
 struct RunOptions {
+  // Threads for the replicates (run_all runs that many at once).
   std::int32_t threads = 1;
+  // Threads for the loops inside each replicate's steps (run_replicate and
+  // continue_replicate; run_all sets it from `threads` when there are fewer
+  // replicates than threads). The results do not depend on it.
+  std::int32_t step_threads = 1;
   // Changes the scenario of one replicate before it runs (`--posterior`: its
   // parameters drawn from a calibration posterior).
   std::function<void(std::int32_t replicate, Scenario& scenario)> per_replicate;

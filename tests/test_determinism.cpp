@@ -1,9 +1,12 @@
 // Same scenario and seed give the same bytes, whatever the thread count.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <mutex>
+#include <stdexcept>
 
 #include "models/register_all.hpp"
 #include "sim/config/config.hpp"
@@ -49,4 +52,83 @@ TEST_CASE("determinism: same seed gives identical files at 1 and 2 threads - ano
   CHECK(a == b);
   CHECK(a == c);
   CHECK(a != d);
+}
+
+namespace {
+
+// One replicate of a library scenario, cut to `schools` schools and `years`
+// years, recording everything, with the loops of each step on `threads` threads.
+std::string one_replicate_bytes(const std::string& scenario, int threads, const fs::path& dir) {
+  auto r = load_scenario(std::string(SCHOOLSIM_SOURCE_DIR) + "/scenarios/" + scenario,
+                         models::registry());
+  REQUIRE(r.errors.empty());
+  Scenario sc = *r.scenario;
+  const Registry& reg = models::registry();
+  sc.world[reg.world().schools_param] = 3000;  // several chunks of schools and of ties
+  sc.years = 3;
+  sc.replicates = 1;
+  sc.record.every = Cadence::term;
+  sc.record.schools.clear();
+  for (const auto& f : kFields) sc.record.schools.push_back(f.field);
+  sc.record.ties = true;
+  sc.record.system = true;
+  const fs::path out = dir / (scenario + "-" + std::to_string(threads) + ".h5");
+  OutputFile file(out, {sc.name, to_yaml(sc, reg), sc.seed, sc.replicates, sc.years, "test"});
+  RunOptions opt;
+  opt.threads = threads;  // one replicate: the threads go to the loops inside its steps
+  run_all(sc, reg, opt, [&](Recording&& rec) { file.write(rec); });
+  file.commit();
+  return test::read_bytes(out);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "determinism: one replicate gives identical files with the loops of its steps on 1 - 2 and 3 "
+    "threads") {
+  test::TempDir dir;
+  for (const char* scenario : {"collaborative.yaml", "social_movement.yaml", "nlc_2002.yaml"}) {
+    CAPTURE(scenario);
+    const std::string one = one_replicate_bytes(scenario, 1, dir.path());
+    REQUIRE(one.size() > 100000);
+    CHECK(one == one_replicate_bytes(scenario, 2, dir.path()));
+    CHECK(one == one_replicate_bytes(scenario, 3, dir.path()));
+  }
+}
+
+TEST_CASE(
+    "parallel: a team runs every chunk once - on any number of members - and rethrows a failure on "
+    "the caller") {
+  for (int threads : {1, 2, 3}) {
+    CAPTURE(threads);
+    const Team team(threads);
+    std::vector<int> hits(10'000, 0);
+    std::vector<int> member_seen(static_cast<std::size_t>(threads), 0);
+    for (int round = 0; round < 50; ++round)
+      team.for_chunks(hits.size(), 97, [&](std::int32_t member, std::size_t b, std::size_t e) {
+        REQUIRE(member >= 0);
+        REQUIRE(member < threads);
+        for (std::size_t i = b; i < e; ++i) ++hits[i];
+      });
+    CHECK(std::all_of(hits.begin(), hits.end(), [](int h) { return h == 50; }));
+    // Chunks 3 and 7 fail: chunk 3's exception comes out, and the team still works afterwards.
+    try {
+      team.for_chunks(1000, 100, [&](std::int32_t, std::size_t b, std::size_t) {
+        if (b == 300 || b == 700) throw std::runtime_error("chunk " + std::to_string(b / 100));
+      });
+      FAIL("no exception");
+    } catch (const std::runtime_error& e) {
+      if (threads == 1)
+        CHECK(std::string(e.what()) == "chunk 3");
+      else
+        CHECK((std::string(e.what()) == "chunk 3" || std::string(e.what()) == "chunk 7"));
+    }
+    std::size_t sum = 0;
+    std::mutex mu;
+    team.for_chunks(1000, 10, [&](std::int32_t, std::size_t b, std::size_t e) {
+      std::lock_guard lock(mu);
+      sum += e - b;
+    });
+    CHECK(sum == 1000);
+  }
 }

@@ -63,7 +63,7 @@ class Durkheim final : public MechanismWith<DurkheimParams> {
   void step(const State& in, State& out, const StepContext& ctx) override {
     const auto& p = params();
     const TieStore& ties = in.ties;
-    for (std::int32_t i = 0; i < in.n_schools(); ++i) {
+    ctx.for_each(in.n_schools(), [&](std::int32_t i) {
       double strength = 0, weight = 0, norm = 0, mandated = 0;
       ties.for_each_tie(i, [&](TieStore::Slot s, std::int32_t j) {
         strength += ties.strength[s];
@@ -86,17 +86,21 @@ class Durkheim final : public MechanismWith<DurkheimParams> {
       out.autonomy[i] = std::clamp(in.autonomy[i] + p.autonomy_recovery * (p.autonomy_baseline - in.autonomy[i]) -
                                        p.over_regulation * mandated_share * g,
                                    0.0, 1.0);
-    }
+    });
     // Anomic schools withdraw from voluntary ties.
     withdrawn_.clear();
-    ties.for_each([&](TieStore::Slot s) {
-      if (ties.kind[s] != TieKind::voluntary) return;
-      const double a = std::max((1 - out.integration[ties.a[s]]) * in.pressure[ties.a[s]],
-                                (1 - out.integration[ties.b[s]]) * in.pressure[ties.b[s]]);
-      if (a <= 0) return;
-      Stream rng = ctx.stream(ties.id[s]);
-      if (rng.uniform() < p.withdrawal * a) withdrawn_.push_back(s);
-    });
+    ctx.collect(ties.slot_bound(), withdrawn_,
+                [&](std::int32_t, std::size_t begin, std::size_t end, auto& part) {
+                  for (auto s = static_cast<TieStore::Slot>(begin); s < end; ++s) {
+                    if (!ties.alive[s] || ties.kind[s] != TieKind::voluntary) continue;
+                    const double a =
+                        std::max((1 - out.integration[ties.a[s]]) * in.pressure[ties.a[s]],
+                                 (1 - out.integration[ties.b[s]]) * in.pressure[ties.b[s]]);
+                    if (a <= 0) continue;
+                    Stream rng = ctx.stream(ties.id[s]);
+                    if (rng.uniform() < p.withdrawal * a) part.push_back(s);
+                  }
+                });
     for (auto s : withdrawn_) ctx.ties.remove(s, TieReason::withdrawal);
   }
 

@@ -223,6 +223,14 @@ struct Application {
 };
 
 class Market final : public MechanismWith<MarketParams> {
+  // What one area's admissions work in, reused from area to area.
+  struct Scratch {
+    std::vector<std::int32_t> group, options;
+    std::vector<double> weights;
+    std::vector<std::int64_t> parts;
+    std::vector<std::pair<double, std::size_t>> pairs;
+  };
+
  public:
   using MechanismWith::MechanismWith;
 
@@ -236,20 +244,32 @@ class Market final : public MechanismWith<MarketParams> {
     admitted_home_.assign(static_cast<std::size_t>(n), 0);
     free_.assign(static_cast<std::size_t>(n), 0);
 
-    // Each area's schools are a contiguous block; admissions run per area and phase.
+    // Each area's schools are a contiguous block; admissions run per area and
+    // phase. Families apply only within their area and phase (the neighbour
+    // rows stay inside them), so the areas are independent of one another.
+    areas_.clear();
     for (std::int32_t first = 0; first < n;) {
       std::int32_t last = first;
       while (last < n && in.area[last] == in.area[first]) ++last;
-      for (int phase = 0; phase < 2; ++phase) {
-        group_.clear();
-        for (std::int32_t i = first; i < last; ++i)
-          if (in.phase[i] == phase) group_.push_back(i);
-        if (!group_.empty()) admit(in, p, phase);
-      }
+      areas_.emplace_back(first, last);
       first = last;
     }
+    scratch_.resize(static_cast<std::size_t>(ctx.members()));
+    ctx.for_chunks(
+        areas_.size(),
+        [&](std::int32_t member, std::size_t b, std::size_t e) {
+          Scratch& sc = scratch_[static_cast<std::size_t>(member)];
+          for (std::size_t a = b; a < e; ++a)
+            for (int phase = 0; phase < 2; ++phase) {
+              sc.group.clear();
+              for (std::int32_t i = areas_[a].first; i < areas_[a].second; ++i)
+                if (in.phase[i] == phase) sc.group.push_back(i);
+              if (!sc.group.empty()) admit(in, p, phase, sc);
+            }
+        },
+        1);
 
-    for (std::int32_t i = 0; i < n; ++i) {
+    ctx.for_each(n, [&](std::int32_t i) {
       const auto k = static_cast<std::size_t>(i);
       const std::int64_t pupils = remain_[k] + admitted_[k];
       const std::int64_t dis = remain_dis_[k] + admitted_dis_[k];
@@ -262,13 +282,14 @@ class Market final : public MechanismWith<MarketParams> {
       out.capacity[i] = std::clamp(in.capacity[i] + capacity_drift(p, pupils, in.places[i]) +
                                        funding_drift(p, out.budget[i], out.disadvantaged[i]),
                                    0.0, 1.0);
-    }
+    });
 
-    for (std::int32_t i = 0; i < n; ++i)
+    ctx.for_each(n, [&](std::int32_t i) {
       for (std::int64_t e = in.near.begin(i); e < in.near.end(i); ++e) {
         const auto ue = static_cast<std::size_t>(e);
         out.near.rivalry[ue] = in.near.school[ue] == i ? 0.0 : p.choice * in.near.overlap[ue];
       }
+    });
 
     accountability(in, out, p, ctx.clock.year());
   }
@@ -307,10 +328,11 @@ class Market final : public MechanismWith<MarketParams> {
   // Sends `count` families of `home` to schools with room: passive ones to the
   // nearest, active ones by logit over the schools within reach.
   void apply(const State& in, const MarketParams& p, std::int32_t home, std::int64_t count,
-             bool dis, bool active, double mean_rep, std::vector<Application>& apps) {
+             bool dis, bool active, double mean_rep, std::vector<Application>& apps,
+             Scratch& sc) const {
     if (count <= 0) return;
-    options_.clear();
-    weights_.clear();
+    sc.options.clear();
+    sc.weights.clear();
     double best = -1e300;
     for (std::int64_t e = in.near.begin(home); e < in.near.end(home); ++e) {
       const auto ue = static_cast<std::size_t>(e);
@@ -320,17 +342,17 @@ class Market final : public MechanismWith<MarketParams> {
         apps.push_back({home, j, in.near.distance_km[ue], count, dis, active});
         return;
       }
-      options_.push_back(static_cast<std::int32_t>(e));
+      sc.options.push_back(static_cast<std::int32_t>(e));
       const double u = utility(in, p, j, in.near.distance_km[ue], dis, mean_rep);
-      weights_.push_back(u);
+      sc.weights.push_back(u);
       best = std::max(best, u);
     }
-    if (options_.empty()) {
+    if (sc.options.empty()) {
       // No school within reach has room: the nearest school of the area and
       // phase that has (the local authority finds a place).
       std::int32_t nearest = -1;
       double nd = 1e300;
-      for (std::int32_t j : group_) {
+      for (std::int32_t j : sc.group) {
         if (!open(j)) continue;
         const double d = std::hypot(in.x[home] - in.x[j], in.y[home] - in.y[j]);
         if (d < nd) nd = d, nearest = j;
@@ -338,21 +360,21 @@ class Market final : public MechanismWith<MarketParams> {
       if (nearest >= 0) apps.push_back({home, nearest, nd, count, dis, active});
       return;
     }
-    for (double& w : weights_) w = std::exp(w - best);
-    apportion(count, weights_, parts_, scratch_);
-    for (std::size_t o = 0; o < options_.size(); ++o)
-      if (parts_[o] > 0) {
-        const auto e = static_cast<std::size_t>(options_[o]);
-        apps.push_back({home, in.near.school[e], in.near.distance_km[e], parts_[o], dis, active});
+    for (double& w : sc.weights) w = std::exp(w - best);
+    apportion(count, sc.weights, sc.parts, sc.pairs);
+    for (std::size_t o = 0; o < sc.options.size(); ++o)
+      if (sc.parts[o] > 0) {
+        const auto e = static_cast<std::size_t>(sc.options[o]);
+        apps.push_back({home, in.near.school[e], in.near.distance_km[e], sc.parts[o], dis, active});
       }
   }
 
-  void admit(const State& in, const MarketParams& p, int phase) {
+  void admit(const State& in, const MarketParams& p, int phase, Scratch& sc) {
     const int years = kYearsInPhase[static_cast<std::size_t>(phase)];
     std::int64_t entrants = 0;
     double mean_rep = 0;
     std::vector<double> home_weights;
-    for (std::int32_t j : group_) {
+    for (std::int32_t j : sc.group) {
       const auto k = static_cast<std::size_t>(j);
       const std::int64_t pupils = in.pupils[j];
       const std::int64_t dis = std::llround(in.disadvantaged[j] * static_cast<double>(pupils));
@@ -363,22 +385,22 @@ class Market final : public MechanismWith<MarketParams> {
       remain_dis_[k] = dis - leavers_dis;
       free_[k] = std::max<std::int64_t>(0, in.places[j] - remain_[k]);
       entrants += leavers;
-      mean_rep += in.reputation[j] / static_cast<double>(group_.size());
+      mean_rep += in.reputation[j] / static_cast<double>(sc.group.size());
       home_weights.push_back(in.home_cohort[j]);
     }
     // The area's population is stationary: each leaver is replaced by a child
     // of the same area, living where the area's families live.
     const auto per_home = apportion(entrants, home_weights);
     std::vector<Application> apps, next;
-    for (std::size_t h = 0; h < group_.size(); ++h) {
-      const std::int32_t home = group_[h];
+    for (std::size_t h = 0; h < sc.group.size(); ++h) {
+      const std::int32_t home = sc.group[h];
       const std::int64_t dis = std::llround(static_cast<double>(per_home[h]) * in.home_disadvantaged[home]);
       const std::int64_t adv = per_home[h] - dis;
       for (const auto& [count, is_dis] : {std::pair{dis, true}, std::pair{adv, false}}) {
         const double share = p.choice * (is_dis ? p.dis_active_ratio : 1.0);
         const std::int64_t active = std::llround(share * static_cast<double>(count));
-        apply(in, p, home, active, is_dis, true, mean_rep, apps);
-        apply(in, p, home, count - active, is_dis, false, mean_rep, apps);
+        apply(in, p, home, active, is_dis, true, mean_rep, apps, sc);
+        apply(in, p, home, count - active, is_dis, false, mean_rep, apps, sc);
       }
     }
 
@@ -429,7 +451,8 @@ class Market final : public MechanismWith<MarketParams> {
         a = b;
       }
       apps.clear();
-      for (const auto& r : next) apply(in, p, r.home, r.count, r.disadvantaged, r.active, mean_rep, apps);
+      for (const auto& r : next)
+        apply(in, p, r.home, r.count, r.disadvantaged, r.active, mean_rep, apps, sc);
     }
   }
 
@@ -472,11 +495,14 @@ class Market final : public MechanismWith<MarketParams> {
     }
   }
 
-  // Scratch buffers reused across schools and years (no parameters live here).
-  std::vector<std::int32_t> group_, options_;
-  std::vector<double> weights_;
-  std::vector<std::int64_t> remain_, remain_dis_, admitted_, admitted_dis_, admitted_home_, free_, parts_;
-  std::vector<std::pair<double, std::size_t>> scratch_;
+  // Per school: each area's admissions write only the entries of its own
+  // schools, so areas can run on several threads with the same results.
+  std::vector<std::int64_t> remain_, remain_dis_, admitted_, admitted_dis_, admitted_home_, free_;
+  // Each area's block of schools [first, last).
+  std::vector<std::pair<std::int32_t, std::int32_t>> areas_;
+  // Scratch buffers reused across areas and years, one per member of the team
+  // (no parameters live here).
+  std::vector<Scratch> scratch_;
 };
 
 }  // namespace

@@ -106,9 +106,9 @@ class Attainment final : public MechanismWith<AttainmentParams> {
   using MechanismWith::MechanismWith;
   void step(const State& in, State& out, const StepContext& ctx) override {
     const auto& p = params();
-    boost::random::normal_distribution<double> noise(0.0, p.noise_sd);
     const double step = practice_step(p);
-    for (std::int32_t i = 0; i < in.n_schools(); ++i) {
+    ctx.for_each(in.n_schools(), [&](std::int32_t i) {
+      boost::random::normal_distribution<double> noise(0.0, p.noise_sd);
       Stream rng = ctx.stream(static_cast<std::uint64_t>(i));
       const double d = in.disadvantaged[i];
       // Reputation is last year's published result (league tables lag a year).
@@ -126,7 +126,7 @@ class Attainment final : public MechanismWith<AttainmentParams> {
       if (in.area_strategy.size() > 0) school.area_strategy = in.area_strategy[in.area[i]];
       out.attainment_dis[i] = expected_attainment(p, school, true) + noise(rng);
       out.attainment_adv[i] = expected_attainment(p, school, false) + noise(rng);
-    }
+    });
   }
 };
 

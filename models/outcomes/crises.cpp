@@ -50,8 +50,8 @@ class Crises final : public MechanismWith<CrisisParams> {
   using MechanismWith::MechanismWith;
   void step(const State& in, State& out, const StepContext& ctx) override {
     const auto& p = params();
-    boost::random::uniform_real_distribution<double> severity(p.severity_min, 1.0);
-    for (std::int32_t i = 0; i < in.n_schools(); ++i) {
+    ctx.for_each(in.n_schools(), [&](std::int32_t i) {
+      boost::random::uniform_real_distribution<double> severity(p.severity_min, 1.0);
       Stream rng = ctx.stream(static_cast<std::uint64_t>(i));
       const double chance = p.rate * std::pow(1.0 - in.capacity[i], p.rate_exponent);
       double help = 0;
@@ -61,7 +61,7 @@ class Crises final : public MechanismWith<CrisisParams> {
       const double fade = std::min(1.0, p.fade + p.support * std::min(1.0, 2 * help));
       const double faded = in.crisis[i] * (1.0 - fade);
       out.crisis[i] = rng.uniform() < chance ? std::max(faded, severity(rng)) : faded;
-    }
+    });
   }
 };
 

@@ -30,10 +30,10 @@ const ParamTable<ExpectationParams> kTable = {
 class Expectations final : public MechanismWith<ExpectationParams> {
  public:
   using MechanismWith::MechanismWith;
-  void step(const State& in, State& out, const StepContext&) override {
+  void step(const State& in, State& out, const StepContext& ctx) override {
     const auto& p = params();
     const TieStore& ties = in.ties;
-    for (std::int32_t i = 0; i < in.n_schools(); ++i) {
+    ctx.for_each(in.n_schools(), [&](std::int32_t i) {
       double rise = 0;
       ties.for_each_tie(i, [&](TieStore::Slot s, std::int32_t j) {
         if (ties.trust[s] < p.trust_min) return;
@@ -41,7 +41,7 @@ class Expectations final : public MechanismWith<ExpectationParams> {
         rise += ties.strength[s] * ties.trust[s] * similar * std::max(0.0, school_result(in, j) - school_result(in, i));
       });
       out.expectations[i] = std::clamp(in.expectations[i] + p.gain * rise * (1 - in.expectations[i]), 0.0, 1.0);
-    }
+    });
   }
 };
 

@@ -40,10 +40,10 @@ const ParamTable<OpportunityParams> kTable = {
 class Opportunities final : public MechanismWith<OpportunityParams> {
  public:
   using MechanismWith::MechanismWith;
-  void step(const State& in, State& out, const StepContext&) override {
+  void step(const State& in, State& out, const StepContext& ctx) override {
     const auto& p = params();
     const TieStore& ties = in.ties;
-    for (std::int32_t i = 0; i < in.n_schools(); ++i) {
+    ctx.for_each(in.n_schools(), [&](std::int32_t i) {
       const double own = own_opportunity(p, in.pupils[i], in.phase[i]);
       double shared = 0;
       ties.for_each_tie(i, [&](TieStore::Slot s, std::int32_t j) {
@@ -51,7 +51,7 @@ class Opportunities final : public MechanismWith<OpportunityParams> {
           shared += ties.strength[s] * ties.trust[s] * own_opportunity(p, in.pupils[j], in.phase[j]);
       });
       out.opportunity[i] = own + (1 - own) * (1 - std::exp(-p.joint_gain * shared));
-    }
+    });
   }
 };
 

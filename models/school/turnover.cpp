@@ -70,8 +70,8 @@ class Turnover final : public MechanismWith<TurnoverParams> {
   using MechanismWith::MechanismWith;
   void step(const State& in, State& out, const StepContext& ctx) override {
     const auto& p = params();
-    boost::random::normal_distribution<double> noise(0.0, p.noise_sd);
-    for (std::int32_t i = 0; i < in.n_schools(); ++i) {
+    ctx.for_each(in.n_schools(), [&](std::int32_t i) {
+      boost::random::normal_distribution<double> noise(0.0, p.noise_sd);
       Stream rng = ctx.stream(static_cast<std::uint64_t>(i));
       const double c = in.capacity[i];
       const double target =
@@ -82,7 +82,7 @@ class Turnover final : public MechanismWith<TurnoverParams> {
       const double e_target =
           p.expectations_target + p.expectations_slope * (in.disadvantaged[i] - p.reference_disadvantaged);
       out.expectations[i] = std::clamp(in.expectations[i] + p.reversion * (e_target - in.expectations[i]), 0.0, 1.0);
-    }
+    });
   }
 };
 

@@ -88,32 +88,51 @@ class SocialCapital final : public MechanismWith<SocialCapitalParams> {
   using MechanismWith::MechanismWith;
 
   void step(const State& in, State& out, const StepContext& ctx) override {
-    const auto& p = params();
     // Brokerage, from the ties' strengths and degrees at the start of the phase.
-    mark_.assign(static_cast<std::size_t>(in.n_schools()), 0.0);
+    // Scratch for burt_constraint, one per member of the team (left all zero).
+    marks_.resize(static_cast<std::size_t>(ctx.members()));
+    for (auto& m : marks_) m.resize(static_cast<std::size_t>(in.n_schools()), 0.0);
     const Adjacency adj = adjacency(in);
-    for (std::int32_t i = 0; i < in.n_schools(); ++i)
-      out.brokerage[i] = in.ties.degree(i) == 0 ? 0.0 : std::clamp(1.0 - burt_constraint(adj, i, mark_), 0.0, 1.0);
+    ctx.for_chunks(static_cast<std::size_t>(in.n_schools()), [&](std::int32_t member, std::size_t b,
+                                                                 std::size_t e) {
+      std::vector<double>& mark = marks_[static_cast<std::size_t>(member)];
+      for (auto i = static_cast<std::int32_t>(b); i < static_cast<std::int32_t>(e); ++i)
+        out.brokerage[i] = in.ties.degree(i) == 0
+                               ? 0.0
+                               : std::clamp(1.0 - burt_constraint(adj, i, mark), 0.0, 1.0);
+    });
     // The new trust of every tie, from the trust at the start of the phase.
     const TieStore& ties = in.ties;
-    ties.for_each([&](TieStore::Slot s) {
-      const std::int32_t a = ties.a[s], b = ties.b[s];
-      // Two-way exchange: both partners must bring agency and time.
-      const double give_a = in.autonomy[a] * (1 - in.crisis[a]);
-      const double give_b = in.autonomy[b] * (1 - in.crisis[b]);
-      const double exchange = ties.strength[s] * std::min(give_a, give_b);
-      const std::int32_t net = ties.network[s];
-      const double facilitation = net >= 0 ? in.networks.facilitation[static_cast<std::size_t>(net)] : 0.0;
-      const double tau = ties.trust[s];
-      const double next = tau + p.trust_growth * (1 + p.facilitation_gain * facilitation) * exchange * (1 - tau) -
-                          p.trust_decay * (1 - exchange) * tau -
-                          p.rivalry_decay * in.near.rivalry_between(a, b) * tau;
-      ctx.ties.set_trust(s, std::clamp(next, 0.0, 1.0));
+    trust_.resize(ties.slot_bound());
+    ctx.for_chunks(ties.slot_bound(), [&](std::int32_t, std::size_t begin, std::size_t end) {
+      for (auto s = static_cast<TieStore::Slot>(begin); s < end; ++s)
+        if (ties.alive[s]) trust_[s] = next_trust(in, s);
     });
+    ties.for_each([&](TieStore::Slot s) { ctx.ties.set_trust(s, trust_[s]); });
   }
 
  private:
-  std::vector<double> mark_;
+  double next_trust(const State& in, TieStore::Slot s) const {
+    const auto& p = params();
+    const TieStore& ties = in.ties;
+    const std::int32_t a = ties.a[s], b = ties.b[s];
+    // Two-way exchange: both partners must bring agency and time.
+    const double give_a = in.autonomy[a] * (1 - in.crisis[a]);
+    const double give_b = in.autonomy[b] * (1 - in.crisis[b]);
+    const double exchange = ties.strength[s] * std::min(give_a, give_b);
+    const std::int32_t net = ties.network[s];
+    const double facilitation =
+        net >= 0 ? in.networks.facilitation[static_cast<std::size_t>(net)] : 0.0;
+    const double tau = ties.trust[s];
+    const double next =
+        tau + p.trust_growth * (1 + p.facilitation_gain * facilitation) * exchange * (1 - tau) -
+        p.trust_decay * (1 - exchange) * tau -
+        p.rivalry_decay * in.near.rivalry_between(a, b) * tau;
+    return std::clamp(next, 0.0, 1.0);
+  }
+
+  std::vector<std::vector<double>> marks_;
+  std::vector<double> trust_;
 };
 
 }  // namespace

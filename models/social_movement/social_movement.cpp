@@ -72,7 +72,7 @@ class Movement final : public MechanismWith<MovementParams> {
     fixed_draws(in.n_schools(), ctx);
     std::vector<double> committed_in_area(static_cast<std::size_t>(in.n_areas), 0.0),
         schools_in_area(static_cast<std::size_t>(in.n_areas), 0.0);
-    for (std::int32_t i = 0; i < in.n_schools(); ++i) {
+    ctx.for_each(in.n_schools(), [&](std::int32_t i) {
       const auto k = static_cast<std::size_t>(i);
       const double seed_draw = seed_draw_[k];
       const double threshold = std::clamp(p.threshold_mean + p.threshold_sd * normal_draw_[k], 0.0, 1.0);
@@ -89,6 +89,8 @@ class Movement final : public MechanismWith<MovementParams> {
         m -= p.lapse * m;
       out.commitment[i] = std::clamp(m, 0.0, 1.0);
       out.expectations[i] = std::clamp(in.expectations[i] + p.expectation_gain * m * (1 - in.expectations[i]), 0.0, 1.0);
+    });
+    for (std::int32_t i = 0; i < in.n_schools(); ++i) {
       const auto a = static_cast<std::size_t>(in.area[i]);
       schools_in_area[a] += 1;
       committed_in_area[a] += out.commitment[i] > kCommitted ? 1 : 0;

@@ -47,36 +47,47 @@ class Dissolution final : public MechanismWith<DissolutionParams> {
     const auto& p = params();
     const TieStore& ties = in.ties;
     ended_.clear();
-    ties.for_each([&](TieStore::Slot s) {
-      const std::int32_t a = ties.a[s], b = ties.b[s];
-      const std::int32_t net = ties.network[s];
-      // Funding ends at a known term: programme ties without the trust to carry them end then.
-      if (ties.kind[s] == TieKind::programme && net >= 0 &&
-          in.networks.funded_until_term[static_cast<std::size_t>(net)] == ctx.clock.term &&
-          ties.trust[s] < p.carry_trust) {
-        ended_.push_back({s, TieReason::funding_ended});
-        return;
-      }
-      Stream rng = ctx.stream(ties.id[s]);
-      if (rng.uniform() >= p.review_rate) return;
-      if (ties.trust[s] < p.trust_min) {
-        ended_.push_back({s, TieReason::trust_lost});
-        return;
-      }
-      if (ties.kind[s] != TieKind::voluntary && ties.kind[s] != TieKind::movement) return;
-      // Benefit: what each can learn from the other (the capacity gap and the
-      // diversity of practice), as far as trust lets it through.
-      const double diversity = (in.practice.col(a) - in.practice.col(b)).norm() / 2.0;
-      const double benefit = ties.trust[s] * (std::abs(in.capacity[a] - in.capacity[b]) + diversity);
-      double cost = p.cost * ties.strength[s];
-      if (ties.kind[s] == TieKind::movement) cost *= 1.0 - p.movement_persistence;
-      if (benefit < cost) ended_.push_back({s, TieReason::benefit_below_cost});
-    });
+    ctx.collect(ties.slot_bound(), ended_,
+                [&](std::int32_t, std::size_t begin, std::size_t end, auto& part) {
+                  for (auto s = static_cast<TieStore::Slot>(begin); s < end; ++s)
+                    if (ties.alive[s]) review(in, p, ctx, s, part);
+                });
     for (const auto& [s, reason] : ended_) ctx.ties.remove(s, reason);
   }
 
  private:
-  std::vector<std::pair<TieStore::Slot, TieReason>> ended_;
+  using Ended = std::vector<std::pair<TieStore::Slot, TieReason>>;
+
+  // Whether tie s ends this term, and why (added to `ended`).
+  static void review(const State& in, const DissolutionParams& p, const StepContext& ctx,
+                     TieStore::Slot s, Ended& ended) {
+    const TieStore& ties = in.ties;
+    const std::int32_t a = ties.a[s], b = ties.b[s];
+    const std::int32_t net = ties.network[s];
+    // Funding ends at a known term: programme ties without the trust to carry them end then.
+    if (ties.kind[s] == TieKind::programme && net >= 0 &&
+        in.networks.funded_until_term[static_cast<std::size_t>(net)] == ctx.clock.term &&
+        ties.trust[s] < p.carry_trust) {
+      ended.push_back({s, TieReason::funding_ended});
+      return;
+    }
+    Stream rng = ctx.stream(ties.id[s]);
+    if (rng.uniform() >= p.review_rate) return;
+    if (ties.trust[s] < p.trust_min) {
+      ended.push_back({s, TieReason::trust_lost});
+      return;
+    }
+    if (ties.kind[s] != TieKind::voluntary && ties.kind[s] != TieKind::movement) return;
+    // Benefit: what each can learn from the other (the capacity gap and the
+    // diversity of practice), as far as trust lets it through.
+    const double diversity = (in.practice.col(a) - in.practice.col(b)).norm() / 2.0;
+    const double benefit = ties.trust[s] * (std::abs(in.capacity[a] - in.capacity[b]) + diversity);
+    double cost = p.cost * ties.strength[s];
+    if (ties.kind[s] == TieKind::movement) cost *= 1.0 - p.movement_persistence;
+    if (benefit < cost) ended.push_back({s, TieReason::benefit_below_cost});
+  }
+
+  Ended ended_;
 };
 
 }  // namespace

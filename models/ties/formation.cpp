@@ -117,37 +117,53 @@ class Formation final : public MechanismWith<FormationParams> {
     const std::int32_t n = in.n_schools();
     const std::int32_t max_ties = p.max_ties;
     proposals_.clear();
-    mark_.assign(static_cast<std::size_t>(n), 0);
-    boost::random::uniform_int_distribution<std::int32_t> anyone(0, std::max(0, n - 1));
+    // Scratch for marking a school's partners, one per member of the team.
+    marks_.resize(static_cast<std::size_t>(ctx.members()));
+    if (closure_)
+      for (auto& m : marks_) m.assign(static_cast<std::size_t>(n), 0);
 
     // Each school with free time proposes at most one partner, from the state
     // at the start of the term.
-    for (std::int32_t i = 0; i < n; ++i) {
-      if (in.ties.degree(i) >= max_ties) continue;
-      Stream rng = ctx.stream(static_cast<std::uint64_t>(i));
-      if (rng.uniform() >= p.search_rate) continue;
-      if (closure_) in.ties.for_each_tie(i, [&](TieStore::Slot, std::int32_t j) { mark_[static_cast<std::size_t>(j)] = i + 1; });
-      std::int32_t best = -1;
-      double best_score = -1e300;
-      bool best_closure = false;
-      const auto reach = in.near.end(i) - in.near.begin(i);
-      for (std::int32_t c = 0; c < p.candidates; ++c) {
-        std::int32_t j;
-        if (reach > 1 && rng.uniform() >= p.bridge_chance) {
-          boost::random::uniform_int_distribution<std::int64_t> pick(in.near.begin(i) + 1, in.near.end(i) - 1);
-          j = in.near.school[static_cast<std::size_t>(pick(rng))];
-        } else {
-          j = anyone(rng);
-        }
-        if (j == i || in.ties.degree(j) >= max_ties || in.ties.find(i, j) != TieStore::kNone) continue;
-        bool shared = false;
-        if (closure_) in.ties.for_each_tie(j, [&](TieStore::Slot, std::int32_t q) { shared = shared || mark_[static_cast<std::size_t>(q)] == i + 1; });
-        const double score = score_of(in, p, i, j, shared);
-        if (score > best_score) best_score = score, best = j, best_closure = shared;
-      }
-      if (best >= 0 && rng.uniform() < logistic(best_score - p.threshold))
-        proposals_.push_back({i, best, best_closure});
-    }
+    ctx.collect(
+        static_cast<std::size_t>(n), proposals_,
+        [&](std::int32_t member, std::size_t begin, std::size_t end, auto& part) {
+          std::vector<std::int32_t>& mark = marks_[static_cast<std::size_t>(member)];
+          boost::random::uniform_int_distribution<std::int32_t> anyone(0, std::max(0, n - 1));
+          for (auto i = static_cast<std::int32_t>(begin); i < static_cast<std::int32_t>(end); ++i) {
+            if (in.ties.degree(i) >= max_ties) continue;
+            Stream rng = ctx.stream(static_cast<std::uint64_t>(i));
+            if (rng.uniform() >= p.search_rate) continue;
+            if (closure_)
+              in.ties.for_each_tie(i, [&](TieStore::Slot, std::int32_t j) {
+                mark[static_cast<std::size_t>(j)] = i + 1;
+              });
+            std::int32_t best = -1;
+            double best_score = -1e300;
+            bool best_closure = false;
+            const auto reach = in.near.end(i) - in.near.begin(i);
+            for (std::int32_t c = 0; c < p.candidates; ++c) {
+              std::int32_t j;
+              if (reach > 1 && rng.uniform() >= p.bridge_chance) {
+                boost::random::uniform_int_distribution<std::int64_t> pick(in.near.begin(i) + 1,
+                                                                           in.near.end(i) - 1);
+                j = in.near.school[static_cast<std::size_t>(pick(rng))];
+              } else {
+                j = anyone(rng);
+              }
+              if (j == i || in.ties.degree(j) >= max_ties || in.ties.find(i, j) != TieStore::kNone)
+                continue;
+              bool shared = false;
+              if (closure_)
+                in.ties.for_each_tie(j, [&](TieStore::Slot, std::int32_t q) {
+                  shared = shared || mark[static_cast<std::size_t>(q)] == i + 1;
+                });
+              const double score = score_of(in, p, i, j, shared);
+              if (score > best_score) best_score = score, best = j, best_closure = shared;
+            }
+            if (best >= 0 && rng.uniform() < logistic(best_score - p.threshold))
+              part.push_back({i, best, best_closure});
+          }
+        });
 
     // Proposals are taken in school order while both sides still have time
     // (counting the ties taken before them).
@@ -191,7 +207,7 @@ class Formation final : public MechanismWith<FormationParams> {
 
   bool closure_, commitment_;
   std::vector<Proposal> proposals_;
-  std::vector<std::int32_t> mark_;
+  std::vector<std::vector<std::int32_t>> marks_;
 };
 
 }  // namespace

@@ -743,7 +743,8 @@ int cmd_serve(const Registry& registry, const ServeArgs& args) {
 namespace {
 
 void add_threads(CLI::App* command, std::int32_t& threads) {
-  command->add_option("--threads", threads, "Threads to spread runs over; results are identical for any count")
+  command->add_option("--threads", threads, "Threads to spread runs over (run: threads left over by the replicates run the loops "
+                      "inside each one); results are identical for any count")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
 }
