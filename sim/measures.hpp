@@ -28,6 +28,20 @@ struct MeasureInputs {
   double trust = 0;                                      // sum of trust over live ties
 };
 
+// What `schoolsim compare` divides a difference in the measure by for its
+// effect size (docs/EXPERIMENTS.md).
+enum class EffectScale {
+  replicates,  // the SD of the measure between replicates of arm A, at the end
+  pupil_sd,    // nothing: the measure is in pupil SD already
+  // The SD between schools (arm A, at the end) of the school variable the
+  // measure is the mean of: capacity, expectations, crisis, or a school's
+  // number of ties.
+  capacity,
+  expectations,
+  crisis,
+  degree,
+};
+
 struct MeasureInfo {
   std::string_view name;
   std::string_view unit;
@@ -40,6 +54,7 @@ struct MeasureInfo {
   // A count (of schools, pupils, ties or groups): tables show whole numbers,
   // and output files mark it (the `count` attribute, docs/OUTPUT.md).
   bool count = false;
+  EffectScale effect = EffectScale::replicates;
   double compute(const State& s) const { return of(s, MeasureInputs(s)); }
 };
 
@@ -121,17 +136,16 @@ inline constexpr double kChallengingDisadvantaged = 0.35;
 inline constexpr double kChallengingResult = -0.5;
 
 inline constexpr std::array kSystemMeasures = {
-    MeasureInfo{"mean_capacity", "[0,1]", "mean professional capacity over schools",
-                plain<mean_capacity>},
+    MeasureInfo{"mean_capacity", "[0,1]", "mean professional capacity over schools", plain<mean_capacity>, false, false, EffectScale::capacity},
     MeasureInfo{"mean_expectations", "[0,1]", "mean staff expectations over schools",
-                plain<mean_expectations>},
-    MeasureInfo{"mean_crisis", "[0,1]", "mean crisis severity over schools", plain<mean_crisis>},
+                plain<mean_expectations>, false, false, EffectScale::expectations},
+    MeasureInfo{"mean_crisis", "[0,1]", "mean crisis severity over schools", plain<mean_crisis>, false, false, EffectScale::crisis},
     MeasureInfo{"mean_attainment", "pupil SD",
                 "pupil-weighted mean attainment of all pupils (latest yearly results)",
-                system_measure::mean_attainment},
+                system_measure::mean_attainment, false, false, EffectScale::pupil_sd},
     MeasureInfo{"attainment_gap", "pupil SD",
                 "pupil-weighted mean attainment of advantaged minus disadvantaged pupils",
-                system_measure::attainment_gap},
+                system_measure::attainment_gap, false, false, EffectScale::pupil_sd},
     MeasureInfo{"between_school_share", "share",
                 "share of the variance of pupil attainment that lies between schools "
                 "(pupils vary around their school-and-group mean with variance 0.6 SD^2)",
@@ -139,7 +153,7 @@ inline constexpr std::array kSystemMeasures = {
     MeasureInfo{"school_sd", "pupil SD",
                 "pupil-weighted standard deviation of school mean attainment (polarisation "
                 "between schools)",
-                system_measure::school_sd},
+                system_measure::school_sd, false, false, EffectScale::pupil_sd},
     MeasureInfo{"dissimilarity", "index [0,1]",
                 "segregation of disadvantaged pupils: the dissimilarity index over the schools of "
                 "each area and phase, averaged with pupil weights",
@@ -160,8 +174,7 @@ inline constexpr std::array kSystemMeasures = {
                 "nearest (0 before the first round)",
                 plain<nearest_school_share>},
     MeasureInfo{"n_ties", "ties", "collaboration ties in place", plain<n_ties>, false, true},
-    MeasureInfo{"mean_degree", "ties per school", "mean number of ties per school",
-                plain<mean_degree>},
+    MeasureInfo{"mean_degree", "ties per school", "mean number of ties per school", plain<mean_degree>, false, false, EffectScale::degree},
     MeasureInfo{"density", "share", "share of school pairs that are tied", plain<density>},
     MeasureInfo{"clustering", "share",
                 "share of a school's pairs of partners that are themselves tied (transitivity: "

@@ -28,7 +28,7 @@ struct ColumnType<Storage::vector> {
 };
 
 struct State {
-#define SCHOOLSIM_MEMBER(name, storage, role, unit, meaning) \
+#define SCHOOLSIM_MEMBER(name, storage, role, bounds, unit, meaning) \
   ColumnType<Storage::storage>::type name;
   SCHOOLSIM_SCHOOL_FIELDS(SCHOOLSIM_MEMBER)
 #undef SCHOOLSIM_MEMBER
@@ -64,7 +64,7 @@ inline bool bridging(const State& s, std::int32_t a, std::int32_t b) {
 template <class S, class F>
 decltype(auto) visit_field(S& state, Field fld, F&& f) {
   switch (fld) {
-#define SCHOOLSIM_CASE(name, storage, role, unit, meaning) \
+#define SCHOOLSIM_CASE(name, storage, role, bounds, unit, meaning) \
   case Field::name:                                        \
     return f(state.name);
     SCHOOLSIM_SCHOOL_FIELDS(SCHOOLSIM_CASE)

@@ -7,13 +7,17 @@
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <functional>
 #include <numeric>
 
 #include "models/register_all.hpp"
 #include "sim/config/config.hpp"
+#include "sim/crc32c.hpp"
 #include "sim/experiment/calibrate.hpp"
 #include "sim/io/calibration.hpp"
+#include "sim/io/calibration_state.hpp"
 #include "sim/measures.hpp"
 #include "sim/simulation.hpp"
 #include "test_util.hpp"
@@ -250,6 +254,93 @@ TEST_CASE("calibrate: the state format round-trips and refuses what it cannot tr
   CHECK(decode_state(encode_state(bad, "fp"), "fp", 2, 1, back).find("beyond its tolerance") != std::string::npos);
   // The wrong shape is refused.
   CHECK(decode_state(bytes, "fp", 3, 1, back) != "");
+
+  // Checksummed states that are still not sound: each refused with its reason.
+  auto resealed = [](std::string b) {  // a fresh checksum over altered bytes
+    const std::uint32_t crc = crc32c(std::string_view(b).substr(0, b.size() - 4));
+    std::memcpy(b.data() + b.size() - 4, &crc, 4);
+    return b;
+  };
+  std::string version = bytes;
+  version[8] = 7;  // the version follows the 8-byte magic
+  CHECK(decode_state(resealed(version), "fp", 2, 1, back).find("another version of the state format") != std::string::npos);
+  std::string longer = bytes;
+  longer.insert(longer.size() - 4, "x");
+  CHECK(decode_state(resealed(longer), "fp", 2, 1, back).find("bytes after its end") != std::string::npos);
+  auto refused = [&](const std::function<void(CalibState&)>& alter) {
+    CalibState t = s;
+    alter(t);
+    return decode_state(encode_state(t, "fp"), "fp", 2, 1, back);
+  };
+  CHECK(refused([](CalibState& t) { t.done[0].weights = {0.25, 0.5}; }).find("do not sum to one") != std::string::npos);
+  CHECK(refused([](CalibState& t) { t.done[0].weights = {-0.25, 1.25}; }).find("not in [0, 1]") != std::string::npos);
+  CHECK(refused([](CalibState& t) { t.done[0].theta[1][0] = std::nan(""); }).find("not finite") != std::string::npos);
+  CHECK(refused([](CalibState& t) { t.done[0].attempts = 1; }).find("more particles than it made attempts") != std::string::npos);
+  CHECK(refused([](CalibState& t) { t.current.tolerance = -1; }).find("not positive") != std::string::npos);
+}
+
+TEST_CASE("calibrate: the state file's bytes are the documented layout") {
+  // Written out by hand from the layout in sim/io/calibration_state.hpp: a
+  // change to the format must change kCalibStateVersion (and this test).
+  CalibState s;
+  s.simulations = 9;
+  Generation g;
+  g.tolerance = 2.5;
+  g.attempts = 4;
+  g.theta = {{1, 2}};
+  g.weights = {1.0};
+  g.distances = {0.5};
+  g.stats = {{0.1}};
+  s.done.push_back(g);
+  s.current.tolerance = 1.0;
+  s.current.attempts = 2;
+  s.current.theta = {{5, 6}};
+  s.current.distances = {0.9};
+  s.current.stats = {{0.3}};
+  std::string expect = "SCHSIMCA";
+  auto put = [&](auto v) { expect.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  put(std::uint32_t{1});
+  put(std::uint64_t{2});
+  expect += "fp";
+  put(std::int64_t{9});
+  put(std::uint64_t{1});
+  for (double x : {2.5}) put(x);
+  put(std::int64_t{4});
+  put(std::uint64_t{1});
+  for (double x : {1.0, 2.0, 1.0, 0.5, 0.1}) put(x);  // parameters, weight, distance, statistics
+  put(1.0);
+  put(std::int64_t{2});
+  put(std::uint64_t{1});
+  for (double x : {5.0, 6.0, 0.0, 0.9, 0.3}) put(x);  // no weight yet: 0
+  put(crc32c(expect));
+  CHECK(kCalibStateVersion == 1);
+  const std::string bytes = encode_state(s, "fp");
+  CHECK(bytes == expect);
+  CalibState back;
+  REQUIRE(decode_state(bytes, "fp", 2, 1, back) == "");
+  CHECK(back.simulations == 9);
+}
+
+TEST_CASE("calibrate: a state file is read back only when it is sound and names itself when not") {
+  test::TempDir dir;
+  const fs::path path = dir.path() / "c.calib-state";
+  CalibState s;
+  s.simulations = 3;
+  s.current.tolerance = std::numeric_limits<double>::infinity();
+  CalibState read;
+  read.simulations = -1;
+  CHECK_FALSE(load_state(path, "fp", 2, 1, read));  // none yet: untouched
+  CHECK(read.simulations == -1);
+  save_state(path, s, "fp");
+  CHECK_FALSE(fs::exists(path.string() + ".tmp"));
+  REQUIRE(load_state(path, "fp", 2, 1, read));
+  CHECK(read.simulations == 3);
+  CHECK_THROWS_WITH_AS(load_state(path, "other", 2, 1, read),
+                       doctest::Contains((path.string() + " cannot be used: it belongs to a different calibration").c_str()),
+                       std::runtime_error);
+  test::write_text(path, "not a state");
+  CHECK_THROWS_WITH_AS(load_state(path, "fp", 2, 1, read), doctest::Contains("not a schoolsim calibration state"),
+                       std::runtime_error);
 }
 
 TEST_CASE("calibrate: weighted quantiles and distances") {

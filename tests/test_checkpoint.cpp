@@ -11,6 +11,7 @@
 #include "sim/io/checkpoint.hpp"
 #include "sim/config/config.hpp"
 #include "sim/experiment/compare.hpp"
+#include "sim/fields.hpp"
 #include "test_util.hpp"
 
 using namespace schoolsim;
@@ -191,6 +192,8 @@ TEST_CASE("checkpoint: a checksummed but inconsistent state is refused before us
       {"recorded attainment", [&](Checkpoint& c) { c.recording.attainment_dis.pop_back(); }, "attainment"},
       {"tie event", [&](Checkpoint& c) { c.recording.tie_events.push_back({1, 1, 0, n, TieKind::voluntary, TieEventType::formed, TieReason::search}); }, "tie event"},
       {"terms", [&](Checkpoint& c) { c.terms_done = 3; }, "term count"},
+      {"share above one", [&](Checkpoint& c) { c.state.disadvantaged[2] = 1.5; }, "disadvantaged holds a value outside [0, 1]"},
+      {"capacity below zero", [&](Checkpoint& c) { c.state.capacity[0] = -0.01; }, "capacity holds a value outside [0, 1]"},
   };
   for (const auto& k : cases) {
     Checkpoint bad = good;
@@ -198,6 +201,25 @@ TEST_CASE("checkpoint: a checksummed but inconsistent state is refused before us
     const std::string why = refusal(checkpoint_bytes(bad));
     CHECK_MESSAGE(why.find(k.reason) != std::string::npos, k.name << ": " << why);
   }
+  // A field the table does not bound to [0, 1] may leave it (results in pupil SD).
+  Checkpoint above = good;
+  above.state.reputation[0] = 1.5;
+  above.state.attainment_dis[0] = -1.2;
+  CHECK(refusal(checkpoint_bytes(above)).empty());
+}
+
+TEST_CASE("checkpoint: the fields bounded to the unit interval are those whose unit the field table gives as 0 to 1") {
+  // The range check reads Bounds, never the unit's text; the two must agree.
+  std::size_t bounded = 0;
+  for (const auto& f : kFields) {
+    CAPTURE(f.name);
+    CHECK((f.bounds == Bounds::unit_interval) == (f.unit == "[0,1]"));
+    if (f.bounds == Bounds::unit_interval) {
+      CHECK(f.storage == Storage::real);  // the check applies to real columns
+      ++bounded;
+    }
+  }
+  CHECK(bounded > 0);
 }
 
 TEST_CASE("checkpoint: 400 corrupted checkpoints with valid checksums never crash the loader or the run") {

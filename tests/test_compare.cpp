@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstring>
@@ -137,6 +138,28 @@ TEST_CASE("compare: effect sizes are in pupil SD or standardised by a spread the
   const Comparison one = compare(a, b, models::registry(), 1, {});
   CHECK(std::isnan(one.effect_size[measure("n_ties")]));
   CHECK(one.effect_size[measure("mean_attainment")] == one.diff_mean[measure("mean_attainment")].back());
+}
+
+TEST_CASE("compare: each measure's effect basis is the measure table's and measures in pupil SD say so") {
+  // The basis of every measure, as docs/EXPERIMENTS.md states it: the measures
+  // in pupil SD as they are, the four per-school means by the spread between
+  // schools, everything else by the spread between replicates.
+  const std::vector<std::string_view> in_pupil_sd = {"mean_attainment", "attainment_gap", "school_sd"};
+  const std::vector<std::string_view> school_means = {"mean_capacity", "mean_expectations", "mean_crisis",
+                                                      "mean_degree"};
+  auto listed = [](const std::vector<std::string_view>& list, std::string_view name) {
+    return std::find(list.begin(), list.end(), name) != list.end();
+  };
+  for (std::size_t m = 0; m < kMeasureCount; ++m) {
+    const MeasureInfo& mi = kSystemMeasures[m];
+    CAPTURE(mi.name);
+    const EffectBasis expected = listed(in_pupil_sd, mi.name)    ? EffectBasis::pupil_sd
+                                 : listed(school_means, mi.name) ? EffectBasis::between_schools
+                                                                 : EffectBasis::between_replicates;
+    CHECK(effect_basis_of(m) == expected);
+    // The table's unit agrees with its effect scale.
+    CHECK((mi.effect == EffectScale::pupil_sd) == (mi.unit == "pupil SD"));
+  }
 }
 
 namespace {

@@ -7,11 +7,15 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
+#include <iterator>
 #include <thread>
 
 #include "models/register_all.hpp"
 #include "sim/config/config.hpp"
+#include "sim/crc32c.hpp"
 #include "sim/experiment/sweep.hpp"
+#include "sim/io/sweep_part.hpp"
 #include "test_util.hpp"
 
 using namespace schoolsim;
@@ -219,6 +223,68 @@ TEST_CASE("sweep: damaged - short - foreign and misplaced parts are run again an
     Part p;
     CHECK_FALSE(decode_part(bad, print, 0, true, rows, p).empty());
   }
+}
+
+TEST_CASE("sweep: a part's bytes are the documented layout") {
+  // Written out by hand from the layout in sim/io/sweep_part.hpp: a change to
+  // the format must change kSweepPartVersion (and this test).
+  Part p;
+  for (std::size_t m = 0; m < kMeasureCount; ++m) p.finals.push_back(0.5 * static_cast<double>(m));
+  p.terms = {0, 3};
+  for (std::size_t k = 0; k < 2 * kMeasureCount; ++k) p.series.push_back(static_cast<double>(k) - 7.25);
+  std::string expect = "SCHSIMPT";
+  auto put = [&](auto v) { expect.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  put(std::uint32_t{2});
+  put(std::uint32_t{5});
+  expect += "print";
+  for (std::uint64_t n : {std::uint64_t{11}, std::uint64_t{kMeasureCount}, std::uint64_t{2}, std::uint64_t{2 * kMeasureCount}})
+    put(n);
+  for (double x : p.finals) put(x);
+  for (std::int32_t t : p.terms) put(t);
+  for (double x : p.series) put(x);
+  put(crc32c(expect));
+  CHECK(kSweepPartVersion == 2);
+  const std::string bytes = encode_part(p, "print", 11);
+  CHECK(bytes == expect);
+  Part back;
+  REQUIRE(decode_part(bytes, "print", 11, true, 2, back) == "");
+  CHECK(back.finals == p.finals);
+  CHECK(back.terms == p.terms);
+  CHECK(back.series == p.series);
+
+  // Checksummed parts that are still not sound: each refused with its reason.
+  auto resealed = [](std::string b) {  // a fresh checksum over altered bytes
+    const std::uint32_t crc = crc32c(std::string_view(b).substr(0, b.size() - 4));
+    std::memcpy(b.data() + b.size() - 4, &crc, 4);
+    return b;
+  };
+  std::string version = bytes;
+  version[8] = 9;  // the version follows the 8-byte magic
+  CHECK(decode_part(resealed(version), "print", 11, true, 2, back) == "written by part version 9");
+  Part fewer = p;
+  fewer.finals.pop_back();
+  CHECK(decode_part(encode_part(fewer, "print", 11), "print", 11, true, 2, back).find("measures, not") != std::string::npos);
+  std::string longer = bytes;
+  longer.insert(longer.size() - 4, "xy");
+  CHECK(decode_part(resealed(longer), "print", 11, true, 2, back) == "its length does not match its shape");
+  std::string print_long = bytes;
+  print_long[15] = 0x7f;  // the fingerprint's length (bytes 12-15) beyond the end
+  CHECK(decode_part(resealed(print_long), "print", 11, true, 2, back) == "cut short");
+  CHECK(decode_part(bytes, "print", 11, false, 2, back) == "its series have the wrong shape");
+
+  // Saved under a temporary name and renamed; read back only when sound.
+  test::TempDir dir;
+  const fs::path at = part_path(dir.path(), 11);
+  CHECK(at.filename() == "run-11.bin");
+  CHECK(load_part(at, "print", 11, true, 2, back) == "missing");
+  save_part(at, p, "print", 11);
+  CHECK(test::read_bytes(at) == expect);
+  CHECK(count_parts(dir.path()) == 1);  // and no temporary left
+  CHECK(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator{}) == 1);
+  Part loaded;
+  REQUIRE(load_part(at, "print", 11, true, 2, loaded) == "");
+  CHECK(loaded.series == p.series);
+  CHECK(load_part(at, "print", 12, true, 2, loaded) == "it holds task 11, not 12");
 }
 
 TEST_CASE("sweep: --set fixes a parameter of the swept scenario but not one the design varies") {

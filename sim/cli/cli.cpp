@@ -1,6 +1,6 @@
 #include "sim/cli/cli.hpp"
 
-#include <CLI/CLI.hpp>
+#include "sim/cli/cli11.hpp"
 #include <algorithm>
 #include <chrono>
 #include <csignal>

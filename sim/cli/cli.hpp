@@ -1,4 +1,5 @@
-// The schoolsim command line (docs/CLI.md): run, validate, describe.
+// The schoolsim command line (README.md, "Using schoolsim"; the experiments in
+// docs/EXPERIMENTS.md): run, compare, sweep, calibrate, validate, describe, serve.
 #pragma once
 
 #include <string>

@@ -154,7 +154,7 @@ struct CalibrateOptions {
   // After each batch: the generation, its kept particles so far and attempts.
   std::function<void(std::int32_t generation, std::int32_t kept, std::int64_t attempts)> on_batch;
   // Progress is saved here after every batch and read back on the next start
-  // (validated first); empty: no saving.
+  // (validated first; sim/io/calibration_state.hpp); empty: no saving.
   std::filesystem::path state;
   // Several processes (MPI ranks): this one simulates the attempts k with
   // k % ranks == rank, and `share` combines every rank's slots (each slot is
@@ -190,20 +190,6 @@ double weighted_quantile(const std::vector<double>& values, const std::vector<do
 // A fingerprint of the calibration and of the program, kept in the state file.
 std::string fingerprint(const Calibration& c, const Registry& registry,
                         std::string_view program_version = SCHOOLSIM_VERSION);
-
-// The state file format: magic, version, fingerprint, the finished
-// generations, the current one's kept particles and attempts, then a CRC-32C.
-inline constexpr std::uint32_t kCalibStateVersion = 1;
-struct CalibState {
-  std::vector<Generation> done;
-  Generation current;  // the generation under way (its tolerance set)
-  std::int64_t simulations = 0;
-};
-std::string encode_state(const CalibState& s, const std::string& fingerprint);
-// "" when `bytes` is a sound state of this calibration (with `d` parameters and
-// `t` targets), filling `s`; else the reason it is not.
-std::string decode_state(std::string_view bytes, const std::string& fingerprint, std::size_t d, std::size_t t,
-                         CalibState& s);
 
 // A posterior as `--posterior` reads it: the last generation's particles.
 struct Posterior {

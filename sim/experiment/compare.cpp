@@ -17,17 +17,6 @@ double t_factor(std::int32_t n) {
 
 namespace {
 
-// The school variable a per-school-mean measure averages, or nothing.
-enum class SchoolVariable { none, capacity, expectations, crisis, degree };
-
-SchoolVariable averaged_variable(std::string_view measure) {
-  if (measure == "mean_capacity") return SchoolVariable::capacity;
-  if (measure == "mean_expectations") return SchoolVariable::expectations;
-  if (measure == "mean_crisis") return SchoolVariable::crisis;
-  if (measure == "mean_degree") return SchoolVariable::degree;
-  return SchoolVariable::none;
-}
-
 double population_sd(const Eigen::ArrayXd& v) {
   if (v.size() == 0) return std::numeric_limits<double>::quiet_NaN();
   return std::sqrt((v - v.mean()).square().mean());
@@ -45,18 +34,23 @@ std::string_view effect_basis_text(EffectBasis basis) {
 }
 
 EffectBasis effect_basis_of(std::size_t measure) {
-  const MeasureInfo& mi = kSystemMeasures.at(measure);
-  if (mi.unit == "pupil SD") return EffectBasis::pupil_sd;
-  if (averaged_variable(mi.name) != SchoolVariable::none) return EffectBasis::between_schools;
-  return EffectBasis::between_replicates;
+  switch (kSystemMeasures.at(measure).effect) {
+    case EffectScale::pupil_sd: return EffectBasis::pupil_sd;
+    case EffectScale::replicates: return EffectBasis::between_replicates;
+    case EffectScale::capacity:
+    case EffectScale::expectations:
+    case EffectScale::crisis:
+    case EffectScale::degree: return EffectBasis::between_schools;
+  }
+  return EffectBasis::between_replicates;  // unreachable: every enumerator is handled above
 }
 
 double between_school_sd(std::size_t measure, const State& s) {
-  switch (averaged_variable(kSystemMeasures.at(measure).name)) {
-    case SchoolVariable::capacity: return population_sd(s.capacity);
-    case SchoolVariable::expectations: return population_sd(s.expectations);
-    case SchoolVariable::crisis: return population_sd(s.crisis);
-    case SchoolVariable::degree: {
+  switch (kSystemMeasures.at(measure).effect) {
+    case EffectScale::capacity: return population_sd(s.capacity);
+    case EffectScale::expectations: return population_sd(s.expectations);
+    case EffectScale::crisis: return population_sd(s.crisis);
+    case EffectScale::degree: {
       Eigen::ArrayXd degree = Eigen::ArrayXd::Zero(s.n_schools());
       s.ties.for_each([&](TieStore::Slot t) {
         degree(s.ties.a[t]) += 1;
@@ -64,7 +58,8 @@ double between_school_sd(std::size_t measure, const State& s) {
       });
       return population_sd(degree);
     }
-    case SchoolVariable::none: break;
+    case EffectScale::pupil_sd:
+    case EffectScale::replicates: break;
   }
   return std::numeric_limits<double>::quiet_NaN();
 }

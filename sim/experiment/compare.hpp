@@ -24,7 +24,7 @@ enum class EffectBasis {
 };
 // How the basis reads in a table, the HDF5 attribute and the report.
 std::string_view effect_basis_text(EffectBasis basis);
-// The basis of a system measure (by its unit and what it averages).
+// The basis of a system measure (its EffectScale in the measure table).
 EffectBasis effect_basis_of(std::size_t measure);
 // With EffectBasis::between_schools: the standard deviation between the
 // schools of `s` of the variable the measure averages (population SD).

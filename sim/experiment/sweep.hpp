@@ -75,27 +75,11 @@ struct SweepResults {
   std::vector<std::string> damaged;  // parts found unusable (and run again), with the reason
 };
 
-// A finished sweep task as kept in the parts folder: its final measures, the
-// terms of its record rows, and its series ([measure][row]) when kept.
-struct Part {
-  std::vector<double> finals;
-  std::vector<std::int32_t> terms;
-  std::vector<double> series;
-};
-
-// The part file format: magic, version, the experiment's fingerprint, the task,
-// the shape, the data, then a CRC-32C of all of it.
-inline constexpr std::uint32_t kSweepPartVersion = 2;
-std::string encode_part(const Part& p, const std::string& fingerprint, std::int64_t task);
-// "" when `bytes` is a sound part of this experiment's `task` with `rows` record
-// rows (and series when `series`), filling `p`; else the reason it is not.
-std::string decode_part(std::string_view bytes, const std::string& fingerprint, std::int64_t task, bool series,
-                        std::size_t rows, Part& p);
-
 struct SweepOptions {
   std::int32_t threads = 1;
-  // Finished runs are kept here, one file each, so a killed sweep resumes
-  // where it stopped; it is removed by the caller once the results are written.
+  // Finished runs are kept here, one file each (sim/io/sweep_part.hpp), so a
+  // killed sweep resumes where it stopped; it is removed by the caller once the
+  // results are written.
   std::filesystem::path parts;
   const std::atomic<bool>* cancel = nullptr;
   std::function<void()> on_task;  // after each run (thread-safe)

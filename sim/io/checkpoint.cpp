@@ -169,7 +169,7 @@ std::string check_state(const State& s, const char* what) {
           if (problem.empty() && !col.allFinite()) problem = where + std::string(fi.name) + " holds a value that is not a number";
           // Shares stay shares, and no value is so large that the model's
           // integer arithmetic on it (admissions round pupils) could overflow.
-          if (problem.empty() && n > 0 && fi.unit == "[0,1]" && (col.minCoeff() < 0 || col.maxCoeff() > 1))
+          if (problem.empty() && n > 0 && fi.bounds == Bounds::unit_interval && (col.minCoeff() < 0 || col.maxCoeff() > 1))
             problem = where + std::string(fi.name) + " holds a value outside [0, 1]";
           if (problem.empty() && n > 0 && col.abs().maxCoeff() > 1e7)
             problem = where + std::string(fi.name) + " holds an implausibly large value";

@@ -1,6 +1,6 @@
 // schoolsim-fictional-register: writes a fictional school register in the
 // format of England's GIAS "all establishment data" CSV (docs/DATA.md).
-#include <CLI/CLI.hpp>
+#include "sim/cli/cli11.hpp"
 
 #include <cstdio>
 #include <filesystem>
