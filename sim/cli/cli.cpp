@@ -38,7 +38,7 @@ namespace {
 using namespace cli;
 namespace fs = std::filesystem;
 
-const char* kExitCodesHelp =
+const char* k_exit_codes_help =
     "Exit codes: 0 success; 1 the run failed (nothing left at the output path); 2 bad scenario "
     "or command line (nothing written); 130 interrupted by Ctrl-C (nothing written).";
 
@@ -144,7 +144,7 @@ struct RunArgs {
   bool allow_large = false;
   std::vector<std::string> sets;  // --set NAME=VALUE
   std::string posterior;
-  unsigned compression = kDefaultCompression;
+  unsigned compression = k_default_compression;
 };
 
 // A run as its command line asks for it, checked; nothing has run or been written.
@@ -241,7 +241,7 @@ int cmd_run(const Registry& registry, const RunArgs& args) {
   if (plan.posterior)
     opts.per_replicate = [&](std::int32_t rep, Scenario& one) { apply_posterior(*plan.posterior, sc.seed, rep, one); };
   if (args.checkpoint_year) {
-    opts.checkpoint_term = *args.checkpoint_year * kTermsPerYear;
+    opts.checkpoint_term = *args.checkpoint_year * k_terms_per_year;
     opts.on_checkpoint = [&](const State& state, const Recording& so_far) {
       save_checkpoint(plan.checkpoint, Checkpoint{plan.resolved, 0, opts.checkpoint_term, state, so_far});
     };
@@ -328,7 +328,7 @@ bool load_branch(const CompareArgs& args, PairPlan& plan) {
     return false;
   }
   if (plan.branch->terms_done < plan.a.terms()) return true;
-  std::cerr << "schoolsim compare: " << args.from << " is after year " << plan.branch->terms_done / kTermsPerYear
+  std::cerr << "schoolsim compare: " << args.from << " is after year " << plan.branch->terms_done / k_terms_per_year
             << "; the scenarios end at year " << plan.a.years << '\n';
   return false;
 }
@@ -713,10 +713,10 @@ int cmd_serve(const Registry& registry, const ServeArgs& args) {
   }
   const Scenario& sc = r.scenarios->single.scenario;
   const std::int32_t schools = live::world_schools(sc, registry);
-  if (schools > serve::kMaxSchools) {
+  if (schools > serve::k_max_schools) {
     std::cerr << "schoolsim: error: " << (args.scenario.empty() ? "the scenario" : args.scenario) << " has "
               << schools << " schools; teaching mode draws every school live and takes at most "
-              << serve::kMaxSchools << " (scenarios/classroom.yaml has 36). Use `schoolsim run` for "
+              << serve::k_max_schools << " (scenarios/classroom.yaml has 36). Use `schoolsim run` for "
               << "larger systems, or set world.schools lower.\n";
     return kExitBadInput;
   }
@@ -764,7 +764,7 @@ int run_cli(int argc, char** argv, const Registry& registry) {
       "schoolsim: an agent-based simulation of school-to-school collaboration and competition.\n"
       "Schools' capacity and expectations evolve through collaboration ties, under market and "
       "policy regimes set by a YAML scenario; results are written to HDF5."};
-  app.footer(kExitCodesHelp);
+  app.footer(k_exit_codes_help);
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("schoolsim ") + SCHOOLSIM_VERSION);
 
@@ -799,7 +799,7 @@ int run_cli(int argc, char** argv, const Registry& registry) {
   run->add_option("--restart", run_args.restart_file,
                   "Continue the same scenario from a checkpoint; the output equals an uninterrupted run's")
       ->check(CLI::ExistingFile);
-  run->footer(kExitCodesHelp);
+  run->footer(k_exit_codes_help);
 
   CompareArgs compare_args;
   auto* cmp = app.add_subcommand(
@@ -835,7 +835,7 @@ int run_cli(int argc, char** argv, const Registry& registry) {
       ->check(CLI::Range(1, 100000))
       ->needs(decompose_flag)
       ->capture_default_str();
-  cmp->footer(kExitCodesHelp);
+  cmp->footer(k_exit_codes_help);
 
   SweepArgs sweep_args;
   auto* sweep = app.add_subcommand(
@@ -854,7 +854,7 @@ int run_cli(int argc, char** argv, const Registry& registry) {
   sweep->add_option("--export-design", sweep_args.export_dir,
                     "Write the design for SALib (problem.json, design.txt) to this folder and stop");
   sweep->add_flag("-q,--quiet", sweep_args.quiet, "Print nothing but errors");
-  sweep->footer(kExitCodesHelp);
+  sweep->footer(k_exit_codes_help);
 
   CalibrateArgs calibrate_args;
   auto* calib = app.add_subcommand(
@@ -873,7 +873,7 @@ int run_cli(int argc, char** argv, const Registry& registry) {
   calib->add_flag("-q,--quiet", calibrate_args.quiet, "Print nothing but errors");
   calib->footer("Interrupted runs keep their finished batches beside the output (<output>.calib-state); the same "
                 "command resumes. Results are identical for any thread or MPI rank count.\n" +
-                std::string(kExitCodesHelp));
+                std::string(k_exit_codes_help));
 
   std::vector<std::string> validate_files;
   bool resolved = false;
@@ -885,7 +885,7 @@ int run_cli(int argc, char** argv, const Registry& registry) {
   bool validate_allow_large = false;
   validate->add_flag("--allow-large", validate_allow_large,
                      "Accept scenarios whose estimated memory or output size exceeds this machine's");
-  validate->footer(kExitCodesHelp);
+  validate->footer(k_exit_codes_help);
 
   std::vector<std::string> describe_only;
   bool markdown = false;
