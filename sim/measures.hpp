@@ -35,7 +35,7 @@ struct MeasureInfo {
   // A count (of schools, pupils, ties or groups): tables show whole numbers,
   // and output files mark it (the `count` attribute, docs/OUTPUT.md).
   bool count = false;
-  double compute(const State& s) const { return of(s, MeasureInputs(s)); }
+  [[nodiscard]] double compute(const State& s) const { return of(s, MeasureInputs(s)); }
 };
 
 
