@@ -112,11 +112,12 @@ void write_calibration(OutputFile& f, const Calibration& c, const CalibrationRes
     const Generation& last = r.generations.back();
     std::vector<std::size_t> model;
     std::vector<std::string> model_names;
-    for (std::size_t j = 0; j < d; ++j)
+    for (std::size_t j = 0; j < d; ++j) {
       if (c.parameters[j].only.empty()) {
         model.push_back(j);
         model_names.push_back(names[j]);
       }
+    }
     std::vector<double> th;
     for (const auto& row : last.theta)
       for (std::size_t j : model) th.push_back(row[j]);
@@ -186,9 +187,10 @@ Posterior read_posterior(const std::filesystem::path& path) {
     if (!(total > 0)) throw std::runtime_error("weights: they sum to zero");
     for (double x : theta)
       if (!std::isfinite(x)) throw std::runtime_error("theta: a parameter value is not finite");
-    for (const auto& n : p.names)
+    for (const auto& n : p.names) {
       if (n.empty() || n.find('.') == std::string::npos)
         throw std::runtime_error("names: '" + n + "' is not world.x or mechanism.parameter");
+    }
     for (std::size_t i = 0; i < tdims[0]; ++i) p.theta.emplace_back(theta.begin() + static_cast<std::ptrdiff_t>(i * d),
                                                                     theta.begin() + static_cast<std::ptrdiff_t>((i + 1) * d));
     p.weights = weights;
