@@ -80,7 +80,7 @@ std::string format_number(double v) {
 #if defined(__cpp_lib_to_chars) && __cpp_lib_to_chars >= 201611L
   char buf[64];
   const auto res = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, res.ptr);
+  return {buf, res.ptr};
 #else
   // The web build's standard library (libc++ 14) has no floating-point to_chars:
   // the shortest of 15 to 17 significant digits that reads back as the same number.
