@@ -67,20 +67,20 @@ struct FieldInfo {
   std::string_view meaning;
 };
 
-inline constexpr std::array k_fields = {
+inline constexpr std::array kFields = {
 #define SCHOOLSIM_INFO(name, storage, role, unit, meaning) \
   FieldInfo{#name, Field::name, Storage::storage, Role::role, unit, meaning},
     SCHOOLSIM_SCHOOL_FIELDS(SCHOOLSIM_INFO)
 #undef SCHOOLSIM_INFO
 };
 
-inline constexpr std::size_t k_field_count = k_fields.size();
+inline constexpr std::size_t kFieldCount = kFields.size();
 
-constexpr const FieldInfo& info(Field f) { return k_fields[static_cast<std::size_t>(f)]; }
+constexpr const FieldInfo& info(Field f) { return kFields[static_cast<std::size_t>(f)]; }
 
 // Looks a field up by name: used only at the input edge (scenario parsing).
 inline std::optional<Field> field_by_name(std::string_view name) {
-  for (const auto& f : k_fields)
+  for (const auto& f : kFields)
     if (f.name == name) return f.field;
   return std::nullopt;
 }

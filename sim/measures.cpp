@@ -42,7 +42,7 @@ double bridging_share(const State& s) { return system_measure::bridging_share(s,
 double bonding_share(const State& s) { return system_measure::bonding_share(s, MeasureInputs(s)); }
 
 std::string_view brief_meaning(std::string_view measure) {
-  static constexpr std::pair<std::string_view, std::string_view> k_brief[] = {
+  static constexpr std::pair<std::string_view, std::string_view> kBrief[] = {
       {"mean_capacity", "mean professional capacity"},
       {"mean_expectations", "mean staff expectations"},
       {"mean_crisis", "mean crisis severity"},
@@ -72,9 +72,9 @@ std::string_view brief_meaning(std::string_view measure) {
       {"ties_after_funding", "programme ties after funding"},
       {"mean_trust", "mean trust over ties"},
   };
-  for (const auto& [name, brief] : k_brief)
+  for (const auto& [name, brief] : kBrief)
     if (name == measure) return brief;
-  for (const auto& m : k_system_measures)
+  for (const auto& m : kSystemMeasures)
     if (m.name == measure) return m.meaning;
   return {};
 }
@@ -108,7 +108,7 @@ double between_school_share(const State& s, const MeasureInputs& in) {
   const double within_groups =
       ((dis * (s.attainment_dis - school_mean).square()).sum() + (adv * (s.attainment_adv - school_mean).square()).sum()) /
       total;
-  return between / (between + within_groups + k_within_group_variance);
+  return between / (between + within_groups + kWithinGroupVariance);
 }
 
 double school_sd(const State& s, const MeasureInputs& in) {
@@ -124,7 +124,7 @@ double n_challenging(const State& s, const MeasureInputs& in) {
   double count = 0;
   for (std::int32_t i = 0; i < s.n_schools(); ++i) {
     const double m = school_result(s, i);
-    count += (s.disadvantaged[i] >= k_challenging_disadvantaged || m - in.mean_attainment <= k_challenging_result) ? 1 : 0;
+    count += (s.disadvantaged[i] >= kChallengingDisadvantaged || m - in.mean_attainment <= kChallengingResult) ? 1 : 0;
   }
   return count;
 }
@@ -204,7 +204,7 @@ double enrolment_gini(const State& s) {
 }
 
 double n_schools_in_crisis(const State& s) {
-  return static_cast<double>((s.crisis > k_crisis_threshold).count());
+  return static_cast<double>((s.crisis > kCrisisThreshold).count());
 }
 
 double n_ties(const State& s) { return static_cast<double>(s.ties.size()); }
@@ -320,8 +320,8 @@ bool same(const A& a, const A& b) {
 void compute_system_measures(const State& s, double* out, MeasureCache* cache) {
   const bool reuse = cache && cache->valid && same(cache->pupils, s.pupils) && same(cache->disadvantaged, s.disadvantaged);
   const MeasureInputs in(s);
-  for (std::size_t m = 0; m < k_measure_count; ++m) {
-    const MeasureInfo& info = k_system_measures[m];
+  for (std::size_t m = 0; m < kMeasureCount; ++m) {
+    const MeasureInfo& info = kSystemMeasures[m];
     if (reuse && info.enrolment_only) {
       out[m] = cache->values[m];
       continue;

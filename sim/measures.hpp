@@ -17,7 +17,7 @@ struct MeasureInputs {
   explicit MeasureInputs(const State& s);
   Eigen::ArrayXd dis, adv;  // pupils of each group, per school
   double mean_attainment = 0;
-  std::array<std::size_t, k_tie_kind_names.size()> kind{};  // live ties of each kind
+  std::array<std::size_t, kTieKindNames.size()> kind{};  // live ties of each kind
   std::size_t bridging = 0;                              // live bridging ties
   double after_funding = 0;                              // programme ties past their funding
   double trust = 0;                                      // sum of trust over live ties
@@ -102,20 +102,20 @@ double plain(const State& s, const MeasureInputs&) {
 }
 
 // Crisis severity above which a school counts as being in crisis.
-inline constexpr double k_crisis_threshold = 0.5;
+inline constexpr double kCrisisThreshold = 0.5;
 // Variance of pupils' results around their school-and-group mean, in pupil
 // SD^2: with the default world, school means vary by about 0.4 SD^2, so the
 // total variance of pupil results is about 1 (attainment is in pupil-SD units)
 // and about 40% of it lies between schools (OECD 2019).
-inline constexpr double k_within_group_variance = 0.6;
+inline constexpr double kWithinGroupVariance = 0.6;
 // A school is in challenging circumstances when at least 35% of its pupils are
 // disadvantaged or its mean result is half a pupil SD or more below average:
 // the two criteria of the DfES "schools facing challenging circumstances"
 // programme (high free-school-meal share, or low results).
-inline constexpr double k_challenging_disadvantaged = 0.35;
-inline constexpr double k_challenging_result = -0.5;
+inline constexpr double kChallengingDisadvantaged = 0.35;
+inline constexpr double kChallengingResult = -0.5;
 
-inline constexpr std::array k_system_measures = {
+inline constexpr std::array kSystemMeasures = {
     MeasureInfo{"mean_capacity", "[0,1]", "mean professional capacity over schools", plain<mean_capacity>},
     MeasureInfo{"mean_expectations", "[0,1]", "mean staff expectations over schools",
                 plain<mean_expectations>},
@@ -183,10 +183,10 @@ inline constexpr std::array k_system_measures = {
     MeasureInfo{"mean_trust", "[0,1]", "mean trust over ties in place", system_measure::mean_trust},
 };
 
-inline constexpr std::size_t k_measure_count = k_system_measures.size();
+inline constexpr std::size_t kMeasureCount = kSystemMeasures.size();
 
 // A measure's meaning in a few words, for tables printed on a terminal (the
-// full meaning is k_system_measures' `meaning`); the full meaning for a measure
+// full meaning is kSystemMeasures' `meaning`); the full meaning for a measure
 // with none.
 std::string_view brief_meaning(std::string_view measure);
 
@@ -201,11 +201,11 @@ struct MeasureCache {
   bool valid = false;
   Eigen::ArrayXi pupils;
   Eigen::ArrayXd disadvantaged;
-  std::array<double, k_measure_count> values{};  // of the enrolment measures
+  std::array<double, kMeasureCount> values{};  // of the enrolment measures
 };
 
-// Every system measure of a state, in k_system_measures order, into out (which
-// holds k_measure_count values): each measure's one implementation, with the
+// Every system measure of a state, in kSystemMeasures order, into out (which
+// holds kMeasureCount values): each measure's one implementation, with the
 // inputs they share computed once, and with a cache, the enrolment measures
 // reused while the enrolment is unchanged.
 void compute_system_measures(const State& s, double* out, MeasureCache* cache = nullptr);

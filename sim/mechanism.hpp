@@ -76,7 +76,7 @@ std::string source_text(const Source& s);
 // A parameter that is a modelling switch or scale choice (how many schools a
 // generated world has, whether a policy runs, the unit of money) is neither
 // estimated nor calibrated: its source text starts with this.
-inline constexpr std::string_view k_scenario_choice = "scenario choice:";
+inline constexpr std::string_view kScenarioChoice = "scenario choice:";
 
 // What kind of basis a parameter's value has.
 enum class Basis { sourced, calibrated, scenario_choice };
@@ -207,13 +207,13 @@ std::vector<double> defaults(std::span<const ParamSpec> specs);
 
 // ---------------------------------------------------------------- time
 
-inline constexpr std::int32_t k_terms_per_year = 3;
+inline constexpr std::int32_t kTermsPerYear = 3;
 
 struct Clock {
   std::int32_t term = 0;  // 0-based index of the term being simulated
-  [[nodiscard]] std::int32_t year() const { return term / k_terms_per_year; }
-  [[nodiscard]] std::int32_t term_of_year() const { return term % k_terms_per_year + 1; }  // 1, 2 or 3
-  [[nodiscard]] bool year_end() const { return term_of_year() == k_terms_per_year; }
+  [[nodiscard]] std::int32_t year() const { return term / kTermsPerYear; }
+  [[nodiscard]] std::int32_t term_of_year() const { return term % kTermsPerYear + 1; }  // 1, 2 or 3
+  [[nodiscard]] bool year_end() const { return term_of_year() == kTermsPerYear; }
 };
 
 // ---------------------------------------------------------------- mechanisms
@@ -230,10 +230,10 @@ enum class Phase : std::uint8_t {
   yearly,           // after the third term only: results, admissions, funding, accountability
   record,           // end of term: ties age a term; then the recorder stores the state
 };
-inline constexpr std::array<std::string_view, 8> k_phase_names = {
+inline constexpr std::array<std::string_view, 8> kPhaseNames = {
     "policy events", "shocks", "tie formation", "interaction", "school update", "tie dissolution", "yearly",
     "record"};
-inline constexpr std::string_view phase_name(Phase p) { return k_phase_names[static_cast<std::size_t>(p)]; }
+inline constexpr std::string_view phase_name(Phase p) { return kPhaseNames[static_cast<std::size_t>(p)]; }
 
 // How often a mechanism runs: every term, or once a year after the third term
 // (the mechanisms of the yearly phase).
@@ -246,7 +246,7 @@ enum class Store : std::uint8_t {
   networks,       // State::networks
   area_strategy,  // State::area_strategy
 };
-inline constexpr std::array<std::string_view, 4> k_store_names = {"ties", "rivalry", "networks", "area_strategy"};
+inline constexpr std::array<std::string_view, 4> kStoreNames = {"ties", "rivalry", "networks", "area_strategy"};
 
 // One item of state: a school column or one of the stores.
 struct Datum {
@@ -281,16 +281,16 @@ class Access {
   // ("" when empty).
   [[nodiscard]] std::string text() const {
     std::string out;
-    for (const auto& fi : k_fields)
+    for (const auto& fi : kFields)
       if (has(fi.field)) out += (out.empty() ? "" : ", ") + std::string(fi.name);
-    for (std::size_t s = 0; s < k_store_names.size(); ++s)
-      if (stores_[s]) out += (out.empty() ? "" : ", ") + std::string(k_store_names[s]);
+    for (std::size_t s = 0; s < kStoreNames.size(); ++s)
+      if (stores_[s]) out += (out.empty() ? "" : ", ") + std::string(kStoreNames[s]);
     return out;
   }
 
  private:
   std::vector<Field> fields_;
-  std::array<bool, k_store_names.size()> stores_{};
+  std::array<bool, kStoreNames.size()> stores_{};
 };
 
 struct StepContext {
@@ -424,6 +424,6 @@ struct WorldInfo {
 };
 
 // Stream keys used by world generation, distinct from any mechanism name's key.
-inline constexpr std::uint32_t k_world_stream_key = stream_key("world");
+inline constexpr std::uint32_t kWorldStreamKey = stream_key("world");
 
 }  // namespace schoolsim

@@ -12,20 +12,20 @@
 namespace schoolsim {
 
 enum class NetworkGoal : std::uint8_t { turnaround, curriculum, vulnerable_learners, efficiency, shared_values };
-inline constexpr std::array<std::string_view, 5> k_network_goal_names = {
+inline constexpr std::array<std::string_view, 5> kNetworkGoalNames = {
     "turnaround", "curriculum", "vulnerable_learners", "efficiency", "shared_values"};
 
 enum class NetworkPower : std::uint8_t { flat, hub_led, lead_school };
-inline constexpr std::array<std::string_view, 3> k_network_power_names = {"flat", "hub_led", "lead_school"};
+inline constexpr std::array<std::string_view, 3> kNetworkPowerNames = {"flat", "hub_led", "lead_school"};
 
 enum class NetworkEntry : std::uint8_t { voluntary, induced, mandated };
-inline constexpr std::array<std::string_view, 3> k_network_entry_names = {"voluntary", "induced", "mandated"};
+inline constexpr std::array<std::string_view, 3> kNetworkEntryNames = {"voluntary", "induced", "mandated"};
 
 // The names of each enum's values, as a choice parameter's choices (ChoiceEnum
 // in sim/mechanism.hpp): the programme's goal, power and entry.
-constexpr std::span<const std::string_view> choice_names(NetworkGoal) { return k_network_goal_names; }
-constexpr std::span<const std::string_view> choice_names(NetworkPower) { return k_network_power_names; }
-constexpr std::span<const std::string_view> choice_names(NetworkEntry) { return k_network_entry_names; }
+constexpr std::span<const std::string_view> choice_names(NetworkGoal) { return kNetworkGoalNames; }
+constexpr std::span<const std::string_view> choice_names(NetworkPower) { return kNetworkPowerNames; }
+constexpr std::span<const std::string_view> choice_names(NetworkEntry) { return kNetworkEntryNames; }
 
 struct Networks {
   std::vector<NetworkGoal> goal;

@@ -21,7 +21,7 @@ Recorder::Recorder(RecordConfig config, const State& initial, std::int32_t repli
     buf.width = info(f).storage == Storage::vector ? static_cast<std::int32_t>(initial.practice_dims()) : 1;
     rec_.series.push_back(std::move(buf));
   }
-  if (config_.system) rec_.system.resize(k_measure_count);
+  if (config_.system) rec_.system.resize(kMeasureCount);
   // Ties present in the generated world are logged as formed at term 0, so the
   // event log adds up to the tie counts from the start.
   if (config_.ties) {
@@ -52,7 +52,7 @@ void Recorder::capture(const State& s, std::int32_t terms_done, bool year_end) {
   // Attainment is produced once a year; the start of the run holds the
   // generated world's baseline.
   if (config_.attainment && year_end) {
-    rec_.attainment_years.push_back(terms_done / k_terms_per_year);
+    rec_.attainment_years.push_back(terms_done / kTermsPerYear);
     for (std::int32_t i = 0; i < s.n_schools(); ++i) {
       rec_.attainment_dis.push_back(static_cast<float>(s.attainment_dis[i]));
       rec_.attainment_adv.push_back(static_cast<float>(s.attainment_adv[i]));
@@ -60,16 +60,16 @@ void Recorder::capture(const State& s, std::int32_t terms_done, bool year_end) {
   }
   if (config_.system) {
     rec_.system_terms.push_back(terms_done);
-    std::array<double, k_measure_count> values;
+    std::array<double, kMeasureCount> values;
     compute_system_measures(s, values.data(), &measure_cache_);
-    for (std::size_t m = 0; m < k_measure_count; ++m) rec_.system[m].push_back(values[m]);
+    for (std::size_t m = 0; m < kMeasureCount; ++m) rec_.system[m].push_back(values[m]);
   }
 }
 
 void Recorder::reserve(std::int32_t first, std::int32_t last) {
   std::size_t series_rows = 0, years = 0, terms = 0;
   for (std::int32_t t = first; t <= last; ++t) {
-    const bool year_end = t % k_terms_per_year == 0;
+    const bool year_end = t % kTermsPerYear == 0;
     series_rows += config_.every == Cadence::term || year_end ? 1 : 0;
     years += year_end ? 1 : 0;
     ++terms;

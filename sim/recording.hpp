@@ -39,7 +39,7 @@ struct Recording {
   std::vector<float> attainment_dis, attainment_adv;  // [year x school], row-major
 
   std::vector<std::int32_t> system_terms;       // terms completed at each row (0 = start)
-  std::vector<std::vector<double>> system;      // one vector per k_system_measures entry
+  std::vector<std::vector<double>> system;      // one vector per kSystemMeasures entry
 
   std::vector<TieEvent> tie_events;
 

@@ -65,13 +65,13 @@ double choice_index(const ParamSpec& spec, std::string_view name) {
 }
 
 std::string source_text(const Source& s) {
-  if (!s.calibrated) return s.text.starts_with(k_scenario_choice) ? s.text : "source: " + s.text;
+  if (!s.calibrated) return s.text.starts_with(kScenarioChoice) ? s.text : "source: " + s.text;
   return "calibrated, prior [" + format_number(s.prior_lo) + ", " + format_number(s.prior_hi) + "]: " + s.text;
 }
 
 Basis basis_of(const Source& s) {
   if (s.calibrated) return Basis::calibrated;
-  if (s.text.starts_with(k_scenario_choice)) return Basis::scenario_choice;
+  if (s.text.starts_with(kScenarioChoice)) return Basis::scenario_choice;
   return Basis::sourced;
 }
 

@@ -33,16 +33,16 @@ constexpr std::uint32_t stream_key(std::string_view name) {
 // out of line, the call and the array copies cost as much as the ten rounds.
 inline std::array<std::uint32_t, 4> philox4x32(std::array<std::uint32_t, 4> c,
                                                std::array<std::uint32_t, 2> k) {
-  constexpr std::uint32_t k_mul0 = 0xD2511F53u, k_mul1 = 0xCD9E8D57u;
-  constexpr std::uint32_t k_weyl0 = 0x9E3779B9u, k_weyl1 = 0xBB67AE85u;
+  constexpr std::uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u;
+  constexpr std::uint32_t kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
   for (int round = 0; round < 10; ++round) {
-    const std::uint64_t p0 = static_cast<std::uint64_t>(k_mul0) * c[0];
-    const std::uint64_t p1 = static_cast<std::uint64_t>(k_mul1) * c[2];
+    const std::uint64_t p0 = static_cast<std::uint64_t>(kMul0) * c[0];
+    const std::uint64_t p1 = static_cast<std::uint64_t>(kMul1) * c[2];
     const auto hi0 = static_cast<std::uint32_t>(p0 >> 32), lo0 = static_cast<std::uint32_t>(p0);
     const auto hi1 = static_cast<std::uint32_t>(p1 >> 32), lo1 = static_cast<std::uint32_t>(p1);
     c = {hi1 ^ c[1] ^ k[0], lo1, hi0 ^ c[3] ^ k[1], lo0};
-    k[0] += k_weyl0;
-    k[1] += k_weyl1;
+    k[0] += kWeyl0;
+    k[1] += kWeyl1;
   }
   return c;
 }

@@ -18,14 +18,14 @@ namespace {
 // Kernel checks (SCHOOLSIM_CHECKS: the checks, debug and sanitizer builds). The
 // scratch state is copied exactly as in release; on top of that, whatever a
 // mechanism does not declare is poisoned. An undeclared input (of `in`, or of
-// what `out` starts as) is NaN, or k_input_int for integer columns, so that a
+// what `out` starts as) is NaN, or kInputInt for integer columns, so that a
 // result computed from it is NaN; an undeclared output column of `out` is
-// filled with another NaN, k_output_nan, so that writing it shows. After the step
+// filled with another NaN, kOutputNaN, so that writing it shows. After the step
 // nothing written may be NaN and every undeclared output must be untouched.
-const double k_input_nan = std::bit_cast<double>(std::uint64_t{0x7ff8'0000'0000'0a11});
-const double k_output_nan = std::bit_cast<double>(std::uint64_t{0x7ff8'0000'0000'0b22});
-constexpr std::int32_t k_input_int = std::numeric_limits<std::int32_t>::min();
-constexpr std::int32_t k_output_int = std::numeric_limits<std::int32_t>::min() + 1;
+const double kInputNaN = std::bit_cast<double>(std::uint64_t{0x7ff8'0000'0000'0a11});
+const double kOutputNaN = std::bit_cast<double>(std::uint64_t{0x7ff8'0000'0000'0b22});
+constexpr std::int32_t kInputInt = std::numeric_limits<std::int32_t>::min();
+constexpr std::int32_t kOutputInt = std::numeric_limits<std::int32_t>::min() + 1;
 
 template <class Col>
 void fill(Col& col, double nan, std::int32_t integer) {
@@ -50,7 +50,7 @@ bool all_poison(const Col& col, double nan, std::int32_t integer) {
 template <class Col>
 bool any_poison(const Col& col) {
   if constexpr (std::is_integral_v<typename Col::Scalar>)
-    return (col.array() == k_input_int).any() || (col.array() == k_output_int).any();
+    return (col.array() == kInputInt).any() || (col.array() == kOutputInt).any();
   else
     return col.hasNaN();
 }
@@ -60,26 +60,26 @@ bool any_nan(const std::vector<double>& v) {
 }
 
 void poison_ties(TieStore& ties) {
-  std::fill(ties.strength.begin(), ties.strength.end(), k_input_nan);
-  std::fill(ties.trust.begin(), ties.trust.end(), k_input_nan);
-  std::fill(ties.age.begin(), ties.age.end(), k_input_int);
+  std::fill(ties.strength.begin(), ties.strength.end(), kInputNaN);
+  std::fill(ties.trust.begin(), ties.trust.end(), kInputNaN);
+  std::fill(ties.age.begin(), ties.age.end(), kInputInt);
 }
 
 void poison_networks(Networks& n) {
-  std::fill(n.facilitation.begin(), n.facilitation.end(), k_input_nan);
-  for (auto* v : {&n.hub, &n.start_term, &n.funded_until_term}) std::fill(v->begin(), v->end(), k_input_int);
+  std::fill(n.facilitation.begin(), n.facilitation.end(), kInputNaN);
+  for (auto* v : {&n.hub, &n.start_term, &n.funded_until_term}) std::fill(v->begin(), v->end(), kInputInt);
 }
 
 // The input a mechanism reads: the state with every undeclared input poisoned.
 void poison_inputs(const MechanismInfo& info, const State& state, State& input) {
   input = state;
   const Access& r = info.reads;
-  for (const auto& fi : k_fields)
-    if (!r.has(fi.field)) visit_field(input, fi.field, [](auto& col) { fill(col, k_input_nan, k_input_int); });
+  for (const auto& fi : kFields)
+    if (!r.has(fi.field)) visit_field(input, fi.field, [](auto& col) { fill(col, kInputNaN, kInputInt); });
   if (!r.has(Store::ties)) poison_ties(input.ties);
-  if (!r.has(Store::rivalry)) std::fill(input.near.rivalry.begin(), input.near.rivalry.end(), k_input_nan);
+  if (!r.has(Store::rivalry)) std::fill(input.near.rivalry.begin(), input.near.rivalry.end(), kInputNaN);
   if (!r.has(Store::networks)) poison_networks(input.networks);
-  if (!r.has(Store::area_strategy)) input.area_strategy.setConstant(k_input_nan);
+  if (!r.has(Store::area_strategy)) input.area_strategy.setConstant(kInputNaN);
 }
 
 // After the release copying: what `out` starts as but the mechanism does not
@@ -87,15 +87,15 @@ void poison_inputs(const MechanismInfo& info, const State& state, State& input) 
 // as an output.
 void poison_outputs(const MechanismInfo& info, const State& state, State& out) {
   const Access &r = info.reads, &w = info.writes;
-  for (const auto& fi : k_fields) {
+  for (const auto& fi : kFields) {
     visit_field(out, fi.field, [&](auto& col) {
       visit_field(state, fi.field, [&](const auto& cur) {
         if constexpr (std::is_same_v<std::decay_t<decltype(col)>, std::decay_t<decltype(cur)>>) {
           if (!w.has(fi.field)) {
             col.resize(cur.rows(), cur.cols());
-            fill(col, k_output_nan, k_output_int);
+            fill(col, kOutputNaN, kOutputInt);
           } else if (!r.has(fi.field)) {
-            fill(col, k_input_nan, k_input_int);
+            fill(col, kInputNaN, kInputInt);
           }
         }
       });
@@ -105,17 +105,17 @@ void poison_outputs(const MechanismInfo& info, const State& state, State& out) {
   // scratch state's is empty, so that writing it shows.
   out.ties.reset(state.ties.n_schools());
   if (!w.has(Store::rivalry))
-    out.near.rivalry.assign(state.near.rivalry.size(), k_output_nan);
+    out.near.rivalry.assign(state.near.rivalry.size(), kOutputNaN);
   else if (!r.has(Store::rivalry))
-    std::fill(out.near.rivalry.begin(), out.near.rivalry.end(), k_input_nan);
+    std::fill(out.near.rivalry.begin(), out.near.rivalry.end(), kInputNaN);
   if (!w.has(Store::networks))
     out.networks = Networks();
   else if (!r.has(Store::networks))
     poison_networks(out.networks);
   if (!w.has(Store::area_strategy))
-    out.area_strategy = Eigen::ArrayXd::Constant(state.area_strategy.size(), k_output_nan);
+    out.area_strategy = Eigen::ArrayXd::Constant(state.area_strategy.size(), kOutputNaN);
   else if (!r.has(Store::area_strategy))
-    out.area_strategy.setConstant(k_input_nan);
+    out.area_strategy.setConstant(kInputNaN);
 }
 
 [[noreturn]] void fail(const MechanismInfo& info, const std::string& what) {
@@ -131,16 +131,16 @@ std::string nan_written(std::string_view what) {
 // those from `first` on.
 void check_outputs(const MechanismInfo& info, const State& out, const TieChanges& changes, std::size_t first) {
   const Access& w = info.writes;
-  for (const auto& fi : k_fields) {
+  for (const auto& fi : kFields) {
     visit_field(out, fi.field, [&](const auto& col) {
-      if (!w.has(fi.field) && !all_poison(col, k_output_nan, k_output_int))
+      if (!w.has(fi.field) && !all_poison(col, kOutputNaN, kOutputInt))
         fail(info, "wrote '" + std::string(fi.name) + "', which it does not declare");
       if (w.has(fi.field) && any_poison(col)) fail(info, nan_written("'" + std::string(fi.name) + "'"));
     });
   }
   const auto untouched = [](const auto& v) {
     return std::all_of(v.begin(), v.end(), [](double x) {
-      return std::bit_cast<std::uint64_t>(x) == std::bit_cast<std::uint64_t>(k_output_nan);
+      return std::bit_cast<std::uint64_t>(x) == std::bit_cast<std::uint64_t>(kOutputNaN);
     });
   };
   if (out.ties.size() != 0 || out.ties.next_id() != 0)
@@ -327,7 +327,7 @@ Recording finish_run(Simulation& sim, Recorder& recorder, std::int32_t total_ter
     if (options.cancelled()) throw Interrupted();
     sim.step();
     recorder.add_events(sim.last_events());
-    recorder.capture(sim.state(), sim.terms_done(), sim.terms_done() % k_terms_per_year == 0);
+    recorder.capture(sim.state(), sim.terms_done(), sim.terms_done() % kTermsPerYear == 0);
     if (options.on_term) options.on_term();
     if (options.on_checkpoint && sim.terms_done() == options.checkpoint_term)
       options.on_checkpoint(sim.state(), recorder.so_far());
@@ -360,7 +360,7 @@ Recording continue_replicate(const Scenario& scenario_in, const Registry& regist
     recorder.emplace(scenario.record, std::move(*so_far));
   } else {
     recorder.emplace(scenario.record, sim.state(), replicate);
-    recorder->capture(sim.state(), terms_done, terms_done % k_terms_per_year == 0);
+    recorder->capture(sim.state(), terms_done, terms_done % kTermsPerYear == 0);
   }
   return finish_run(sim, *recorder, scenario.terms(), options);
 }

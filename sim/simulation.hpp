@@ -59,7 +59,7 @@ class Simulation {
   // The scenario's pipeline, then the mechanisms that run in every pipeline.
   std::vector<const MechanismInfo*> infos_;
   // Each phase's mechanisms (indices into infos_), in pipeline order.
-  std::array<std::vector<std::size_t>, k_phase_names.size()> phases_;
+  std::array<std::vector<std::size_t>, kPhaseNames.size()> phases_;
   std::vector<std::unique_ptr<Mechanism>> mechanisms_;
   std::vector<std::uint32_t> keys_;
   std::vector<TieEvent> events_;

@@ -5,7 +5,7 @@
 namespace schoolsim {
 
 void State::allocate(std::int32_t n, std::int32_t areas, Eigen::Index practice_dims) {
-  for (const auto& fi : k_fields) {
+  for (const auto& fi : kFields) {
     visit_field(*this, fi.field, [&](auto& col) {
       using T = std::decay_t<decltype(col)>;
       if constexpr (std::is_same_v<T, Eigen::MatrixXd>) {

@@ -8,7 +8,7 @@ namespace schoolsim {
 
 void TieStore::reset(std::int32_t n_schools) {
   *this = TieStore();
-  head_.assign(static_cast<std::size_t>(n_schools), k_none);
+  head_.assign(static_cast<std::size_t>(n_schools), kNone);
   degree_.assign(static_cast<std::size_t>(n_schools), 0);
 }
 
@@ -24,7 +24,7 @@ TieStore::Slot TieStore::add(const NewTie& t) {
     a.push_back(0), b.push_back(0), strength.push_back(0), trust.push_back(0), age.push_back(0);
     kind.push_back(TieKind::voluntary), lead.push_back(TieLead::none), network.push_back(-1);
     activities.push_back(0), id.push_back(0), alive.push_back(0);
-    for (int side = 0; side < 2; ++side) next_[side].push_back(k_none), prev_[side].push_back(k_none);
+    for (int side = 0; side < 2; ++side) next_[side].push_back(kNone), prev_[side].push_back(kNone);
   }
   a[s] = t.a, b[s] = t.b, strength[s] = t.strength, trust[s] = t.trust, age[s] = 0;
   kind[s] = t.kind, lead[s] = t.lead, network[s] = t.network, activities[s] = t.activities;
@@ -49,8 +49,8 @@ void TieStore::link(Slot s, int side, std::int32_t school) {
   const std::int64_t h = 2 * static_cast<std::int64_t>(s) + side;
   const std::int64_t old = head_[school];
   next_[side][s] = old;
-  prev_[side][s] = k_none;
-  if (old != k_none) prev_[old & 1][static_cast<Slot>(old >> 1)] = h;
+  prev_[side][s] = kNone;
+  if (old != kNone) prev_[old & 1][static_cast<Slot>(old >> 1)] = h;
   head_[school] = h;
   ++degree_[school];
 }
@@ -58,18 +58,18 @@ void TieStore::link(Slot s, int side, std::int32_t school) {
 void TieStore::unlink(Slot s, int side, std::int32_t school) {
   const std::int64_t nx = next_[side][s];
   const std::int64_t pv = prev_[side][s];
-  if (pv != k_none) {
+  if (pv != kNone) {
     next_[pv & 1][static_cast<Slot>(pv >> 1)] = nx;
   } else {
     head_[school] = nx;
   }
-  if (nx != k_none) prev_[nx & 1][static_cast<Slot>(nx >> 1)] = pv;
+  if (nx != kNone) prev_[nx & 1][static_cast<Slot>(nx >> 1)] = pv;
   --degree_[school];
 }
 
 std::int64_t TieStore::find(std::int32_t x, std::int32_t y) const {
   if (degree_[y] < degree_[x]) std::swap(x, y);
-  std::int64_t found = k_none;
+  std::int64_t found = kNone;
   for_each_tie(x, [&](Slot s, std::int32_t partner) {
     if (partner == y) found = s;
   });
@@ -91,8 +91,8 @@ std::string TieStore::check_invariants() const {
   if (live + free_.size() != alive.size()) err << "free list does not cover the dead slots; ";
   for (std::size_t i = 0; i < head_.size(); ++i) {
     std::int32_t walked = 0;
-    std::int64_t prev = k_none;
-    for (std::int64_t h = head_[i]; h != k_none; h = next_[h & 1][static_cast<Slot>(h >> 1)]) {
+    std::int64_t prev = kNone;
+    for (std::int64_t h = head_[i]; h != kNone; h = next_[h & 1][static_cast<Slot>(h >> 1)]) {
       const auto s = static_cast<Slot>(h >> 1);
       const auto side = static_cast<int>(h & 1);
       if (!alive[s]) err << "school " << i << " lists dead slot " << s << "; ";
@@ -129,7 +129,7 @@ std::string TieStore::check_loaded(std::int32_t n_schools, std::size_t n_network
   if (head_.size() != static_cast<std::size_t>(n_schools) || degree_.size() != head_.size())
     return "the tie lists do not cover the " + std::to_string(n_schools) + " schools";
   if (n > (std::size_t{1} << 31)) return "implausibly many tie slots";
-  auto link_ok = [&](std::int64_t h) { return h == k_none || (h >= 0 && static_cast<std::uint64_t>(h >> 1) < n); };
+  auto link_ok = [&](std::int64_t h) { return h == kNone || (h >= 0 && static_cast<std::uint64_t>(h >> 1) < n); };
   std::size_t live = 0;
   for (std::size_t s = 0; s < n; ++s) {
     if (alive[s] > 1) return "tie slot " + std::to_string(s) + " is neither alive nor dead";
@@ -141,7 +141,7 @@ std::string TieStore::check_loaded(std::int32_t n_schools, std::size_t n_network
       return "tie " + std::to_string(id[s]) + " joins school " + std::to_string(a[s]) + " and " +
              std::to_string(b[s]) + ", outside 0.." + std::to_string(n_schools - 1);
     }
-    if (static_cast<std::size_t>(kind[s]) >= k_tie_kind_names.size()) return "a tie has an unknown kind";
+    if (static_cast<std::size_t>(kind[s]) >= kTieKindNames.size()) return "a tie has an unknown kind";
     if (static_cast<int>(lead[s]) < -1 || static_cast<int>(lead[s]) > 1) return "a tie has an unknown lead";
     if (network[s] < -1 || (network[s] >= 0 && static_cast<std::size_t>(network[s]) >= n_networks))
       return "a tie belongs to network " + std::to_string(network[s]) + ", which does not exist";
@@ -191,7 +191,7 @@ void TieChanges::check_slot(Slot s, std::string_view what) const {
 
 bool TieChanges::tied(std::int32_t x, std::int32_t y) const {
   const std::int64_t s = base_->find(x, y);
-  if (s != TieStore::k_none && !removed(static_cast<Slot>(s))) return true;
+  if (s != TieStore::kNone && !removed(static_cast<Slot>(s))) return true;
   bool found = false;
   for_each_added(x, [&](const NewTie& t) { found = found || t.a == y || t.b == y; });
   return found;
@@ -253,7 +253,7 @@ void TieChanges::apply(TieStore& ties, std::int32_t event_term, std::vector<TieE
     switch (c.op) {
       case Op::add: {
         const NewTie& t = added_[c.slot];
-        if (ties.find(t.a, t.b) != TieStore::k_none) break;  // tied by an earlier change of the phase
+        if (ties.find(t.a, t.b) != TieStore::kNone) break;  // tied by an earlier change of the phase
         const Slot s = ties.add(t);
         events.push_back({event_term, ties.id[s], ties.a[s], ties.b[s], ties.kind[s], TieEventType::formed, c.reason});
         break;

@@ -18,7 +18,7 @@ namespace schoolsim {
 
 // trust: schools of one academy trust, as a register gives them (docs/DATA.md).
 enum class TieKind : std::uint8_t { voluntary, programme, federation, movement, trust };
-inline constexpr std::array<std::string_view, 5> k_tie_kind_names = {"voluntary", "programme",
+inline constexpr std::array<std::string_view, 5> kTieKindNames = {"voluntary", "programme",
                                                                   "federation", "movement", "trust"};
 
 // Which side leads where power is unequal.
@@ -32,7 +32,7 @@ enum Activity : std::uint8_t {
   shared_data = 1u << 3,
   shared_governance = 1u << 4,
 };
-inline constexpr std::array<std::string_view, 5> k_activity_names = {
+inline constexpr std::array<std::string_view, 5> kActivityNames = {
     "staff_development", "staff_exchange", "joint_provision", "shared_data", "shared_governance"};
 
 // Why a tie formed or dissolved; stored with every tie event.
@@ -48,7 +48,7 @@ enum class TieReason : std::uint8_t {
   withdrawal,       // an anomic school withdrew
   removed,          // removed by a scenario or a test
 };
-inline constexpr std::array<std::string_view, 10> k_tie_reason_names = {
+inline constexpr std::array<std::string_view, 10> kTieReasonNames = {
     "initial",   "search",  "programme",     "federation", "brokered", "benefit_below_cost",
     "trust_lost", "funding_ended", "withdrawal", "removed"};
 
@@ -78,7 +78,7 @@ struct NewTie {
 class TieStore {
  public:
   using Slot = std::uint32_t;
-  static constexpr std::int64_t k_none = -1;
+  static constexpr std::int64_t kNone = -1;
 
   TieStore() = default;
   explicit TieStore(std::int32_t n_schools) { reset(n_schools); }
@@ -97,13 +97,13 @@ class TieStore {
   [[nodiscard]] std::int32_t degree(std::int32_t school) const { return degree_[school]; }
   [[nodiscard]] std::uint64_t next_id() const { return next_id_; }
 
-  // The slot of the tie between a and b, or k_none. O(min degree).
+  // The slot of the tie between a and b, or kNone. O(min degree).
   [[nodiscard]] std::int64_t find(std::int32_t a, std::int32_t b) const;
 
   // Calls f(slot, partner) for each tie of `school`.
   template <class F>
   void for_each_tie(std::int32_t school, F&& f) const {
-    for (std::int64_t h = head_[school]; h != k_none;) {
+    for (std::int64_t h = head_[school]; h != kNone;) {
       const auto s = static_cast<Slot>(h >> 1);
       const int side = static_cast<int>(h & 1);
       const std::int64_t nx = next_[side][s];

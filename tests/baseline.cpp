@@ -60,7 +60,7 @@ Summary summarise(const Scenario& sc, const Recording& rec) {
   // Three recorded points: the generated world, the end of the middle year and the end.
   const auto& terms = rec.system_terms;
   if (!terms.empty()) {
-    const std::int32_t mid_term = (sc.years / 2) * k_terms_per_year;
+    const std::int32_t mid_term = (sc.years / 2) * kTermsPerYear;
     std::size_t mid = 0;
     for (std::size_t i = 0; i < terms.size(); ++i)
       if (terms[i] <= mid_term) mid = i;
@@ -68,15 +68,15 @@ Summary summarise(const Scenario& sc, const Recording& rec) {
         {"start", 0}, {"mid", mid}, {"end", terms.size() - 1}};
     for (const auto& [label, row] : points) {
       out[std::string("term.") + label] = terms[row];
-      for (std::size_t m = 0; m < k_system_measures.size(); ++m)
-        out[std::string(k_system_measures[m].name) + "." + label] = rec.system[m][row];
+      for (std::size_t m = 0; m < kSystemMeasures.size(); ++m)
+        out[std::string(kSystemMeasures[m].name) + "." + label] = rec.system[m][row];
     }
   }
   // Tie events: formed or dissolved, by reason and by kind (only those that happened).
   for (const auto& e : rec.tie_events) {
     const std::string what = e.event == TieEventType::formed ? "formed" : "dissolved";
-    out["ties_" + what + ".reason." + std::string(k_tie_reason_names[static_cast<std::size_t>(e.reason)])] += 1;
-    out["ties_" + what + ".kind." + std::string(k_tie_kind_names[static_cast<std::size_t>(e.kind)])] += 1;
+    out["ties_" + what + ".reason." + std::string(kTieReasonNames[static_cast<std::size_t>(e.reason)])] += 1;
+    out["ties_" + what + ".kind." + std::string(kTieKindNames[static_cast<std::size_t>(e.kind)])] += 1;
   }
   return out;
 }

@@ -26,8 +26,8 @@ namespace {
 const Registry& reg() { return models::registry(); }
 
 std::size_t measure_index(std::string_view name) {
-  for (std::size_t m = 0; m < k_measure_count; ++m)
-    if (k_system_measures[m].name == name) return m;
+  for (std::size_t m = 0; m < kMeasureCount; ++m)
+    if (kSystemMeasures[m].name == name) return m;
   throw std::logic_error("no measure");
 }
 

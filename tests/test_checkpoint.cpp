@@ -98,9 +98,9 @@ TEST_CASE("compare --from: both regimes branch from one warmed-up world") {
       compare(*a.scenario, *b.scenario, models::registry(), 3, {}, Branch{&warm.state, warm.terms_done});
   REQUIRE(c.terms.front() == 9);  // the branch point
   CHECK(c.terms.back() == 18);
-  for (std::size_t m = 0; m < k_measure_count; ++m) CHECK(c.diff_mean[m][0] == 0.0);  // the same world at the branch
+  for (std::size_t m = 0; m < kMeasureCount; ++m) CHECK(c.diff_mean[m][0] == 0.0);  // the same world at the branch
   std::size_t dis = 0;
-  while (k_system_measures[dis].name != "dissimilarity") ++dis;
+  while (kSystemMeasures[dis].name != "dissimilarity") ++dis;
   CHECK(c.diff_mean[dis].back() != 0.0);  // and different regimes after it
 }
 

@@ -257,7 +257,7 @@ TEST_CASE("ties: dissolution by trust - benefit - end of funding - with its reas
   CHECK(ended.at({2, 3}) == TieReason::benefit_below_cost);
   CHECK(ended.at({3, 4}) == TieReason::funding_ended);
   CHECK(r.out.ties.size() == 1);
-  CHECK(r.out.ties.find(4, 5) != TieStore::k_none);
+  CHECK(r.out.ties.find(4, 5) != TieStore::kNone);
   CHECK(r.out.ties.check_invariants().empty());
 }
 

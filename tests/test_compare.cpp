@@ -26,8 +26,8 @@ Scenario load(const std::string& text) {
 }
 
 std::size_t measure(std::string_view name) {
-  for (std::size_t m = 0; m < k_measure_count; ++m)
-    if (k_system_measures[m].name == name) return m;
+  for (std::size_t m = 0; m < kMeasureCount; ++m)
+    if (kSystemMeasures[m].name == name) return m;
   FAIL("no measure " << name);
   return 0;
 }
@@ -46,7 +46,7 @@ TEST_CASE("compare: identical arms differ by exactly zero - common random number
   const Scenario a = load(kWorld + "pipeline: [crises, turnover, attainment, {market: {choice: 0.5}}]\n");
   const Comparison c = compare(a, a, models::registry(), 3, {});
   REQUIRE(c.terms.size() == 13);
-  for (std::size_t m = 0; m < k_measure_count; ++m)
+  for (std::size_t m = 0; m < kMeasureCount; ++m)
     for (std::size_t row = 0; row < c.terms.size(); ++row) {
       CHECK(c.diff_mean[m][row] == 0.0);
       CHECK(c.diff_lo[m][row] == 0.0);
@@ -81,7 +81,7 @@ TEST_CASE("compare: effect sizes are in pupil SD or standardised by a spread the
   constexpr std::int32_t kReps = 4;
   const Comparison c = compare(a, b, models::registry(), kReps, {});
   const std::size_t rows = c.terms.size(), last = rows - 1;
-  REQUIRE(c.effect_basis.size() == k_measure_count);
+  REQUIRE(c.effect_basis.size() == kMeasureCount);
 
   // In pupil SD already: the difference itself.
   for (const char* name : {"mean_attainment", "attainment_gap", "school_sd"}) {

@@ -38,8 +38,8 @@ Scenario load_file(const std::string& path) {
 }
 
 std::size_t measure(std::string_view name) {
-  for (std::size_t m = 0; m < k_measure_count; ++m)
-    if (k_system_measures[m].name == name) return m;
+  for (std::size_t m = 0; m < kMeasureCount; ++m)
+    if (kSystemMeasures[m].name == name) return m;
   FAIL("no measure " << name);
   return 0;
 }
@@ -262,13 +262,13 @@ TEST_CASE("decompose: runs sum to the paired comparison and are identical at any
   // The arms are the paired comparison's, run for run.
   const Comparison c = compare(a, b, models::registry(), 3, one);
   const std::size_t rows = d1.terms.size(), crows = c.terms.size();
-  for (std::size_t m = 0; m < k_measure_count; ++m)
+  for (std::size_t m = 0; m < kMeasureCount; ++m)
     for (std::size_t r = 0; r < 3; ++r) {
       CHECK(d1.a[m][r * rows + rows - 1] == c.a[m][r * crows + crows - 1]);
       CHECK(d1.b[m][r * rows + rows - 1] == c.b[m][r * crows + crows - 1]);
     }
   // Efficiency on the model itself, per replicate and in the mean.
-  for (std::size_t m = 0; m < k_measure_count; ++m)
+  for (std::size_t m = 0; m < kMeasureCount; ++m)
     for (std::size_t row = 0; row < rows; ++row) {
       for (std::size_t r = 0; r < 3; ++r) {
         double sum = 0;

@@ -210,7 +210,7 @@ TEST_CASE("evidence 4: under similar pairing the partner is the school of closes
   const auto& m = mech("federations");
   const State out = step_once(m, with(m, {{"year", 0}, {"weak_share", 0.25}, {"treated", 1}, {"rule", choice(m, "rule", "similar")}}), s);
   REQUIRE(out.ties.size() == 1);
-  CHECK(out.ties.find(0, 2) != TieStore::k_none);
+  CHECK(out.ties.find(0, 2) != TieStore::kNone);
   const auto t = static_cast<TieStore::Slot>(out.ties.find(0, 2));
   CHECK(out.ties.lead[t] == TieLead::none);  // 0.1 apart: federated as equals (lead_margin 0.2)
   CHECK(out.arm[0] == 1);

@@ -28,7 +28,7 @@ State network(std::int32_t n, const std::vector<std::pair<std::int32_t, std::int
 }
 
 double measure(const State& s, std::string_view name) {
-  for (const auto& m : k_system_measures)
+  for (const auto& m : kSystemMeasures)
     if (m.name == name) return m.compute(s);
   FAIL("no measure " << name);
   return 0;
@@ -42,12 +42,12 @@ TEST_CASE("network measures: the table lists them after mean_degree") {
       "isolates",       "bridging_share", "bonding_share",  "centralisation",
       "ties_voluntary", "ties_programme", "ties_federation", "ties_movement"};
   std::size_t first = 0;
-  while (first < k_measure_count && k_system_measures[first].name != "mean_degree") ++first;
-  REQUIRE(first + expected.size() <= k_measure_count);
+  while (first < kMeasureCount && kSystemMeasures[first].name != "mean_degree") ++first;
+  REQUIRE(first + expected.size() <= kMeasureCount);
   for (std::size_t k = 0; k < expected.size(); ++k) {
-    CHECK(k_system_measures[first + k].name == expected[k]);
-    CHECK(!k_system_measures[first + k].unit.empty());
-    CHECK(!k_system_measures[first + k].meaning.empty());
+    CHECK(kSystemMeasures[first + k].name == expected[k]);
+    CHECK(!kSystemMeasures[first + k].unit.empty());
+    CHECK(!kSystemMeasures[first + k].meaning.empty());
   }
 }
 
@@ -270,15 +270,15 @@ pipeline:
                           "t.yaml", models::registry());
   REQUIRE(r.errors.empty());
   Simulation sim(*r.scenario, models::registry(), 0);
-  std::array<double, k_measure_count> all{}, cached{};
+  std::array<double, kMeasureCount> all{}, cached{};
   MeasureCache cache;
   for (;;) {
     const State& s = sim.state();
     compute_system_measures(s, all.data());
     compute_system_measures(s, cached.data(), &cache);
-    for (std::size_t m = 0; m < k_measure_count; ++m) {
-      CAPTURE(k_system_measures[m].name);
-      CHECK(same_bits(all[m], k_system_measures[m].compute(s)));
+    for (std::size_t m = 0; m < kMeasureCount; ++m) {
+      CAPTURE(kSystemMeasures[m].name);
+      CHECK(same_bits(all[m], kSystemMeasures[m].compute(s)));
       CHECK(same_bits(cached[m], all[m]));
     }
     if (sim.finished()) break;
@@ -287,10 +287,10 @@ pipeline:
   // And on an empty system and one without ties.
   State empty;
   compute_system_measures(empty, all.data());
-  for (std::size_t m = 0; m < k_measure_count; ++m) CHECK(same_bits(all[m], k_system_measures[m].compute(empty)));
+  for (std::size_t m = 0; m < kMeasureCount; ++m) CHECK(same_bits(all[m], kSystemMeasures[m].compute(empty)));
   State lone = network(5, {});
   compute_system_measures(lone, all.data());
-  for (std::size_t m = 0; m < k_measure_count; ++m) CHECK(same_bits(all[m], k_system_measures[m].compute(lone)));
+  for (std::size_t m = 0; m < kMeasureCount; ++m) CHECK(same_bits(all[m], kSystemMeasures[m].compute(lone)));
 }
 
 TEST_CASE("clustering on random networks equals 3 x triangles / connected triples counted by brute force") {

@@ -91,8 +91,8 @@ Recording make_recording(std::int32_t replicate = 0, float salt = 0) {
     }
 
   r.system_terms = {0, 1, 2};
-  r.system.resize(k_measure_count);
-  for (std::size_t m = 0; m < k_measure_count; ++m)
+  r.system.resize(kMeasureCount);
+  for (std::size_t m = 0; m < kMeasureCount; ++m)
     for (int row = 0; row < 3; ++row) r.system[m].push_back(10.0 * static_cast<double>(m) + row + 0.5);
 
   r.tie_events = {
@@ -143,7 +143,7 @@ std::vector<T> read_all(hid_t file, const std::string& path, std::vector<hsize_t
   hsize_t n = 1;
   for (auto x : d) n *= x;
   std::vector<T> v(n);
-  if (n > 0) h5::check(H5Dread(ds.id(), h5::TypeOf<T>::mem(), h5::k_all, h5::k_all, H5P_DEFAULT, v.data()), path);
+  if (n > 0) h5::check(H5Dread(ds.id(), h5::TypeOf<T>::mem(), h5::kAll, h5::kAll, H5P_DEFAULT, v.data()), path);
   return v;
 }
 
@@ -151,7 +151,7 @@ std::string read_string_dataset(hid_t file, const std::string& path) {
   const h5::Dataset ds = open_dataset(file, path);
   const h5::Datatype type = h5::utf8_string_type();
   char* p = nullptr;
-  h5::check(H5Dread(ds.id(), type.id(), h5::k_all, h5::k_all, H5P_DEFAULT, &p), path);
+  h5::check(H5Dread(ds.id(), type.id(), h5::kAll, h5::kAll, H5P_DEFAULT, &p), path);
   std::string s = p ? p : "";
   H5free_memory(p);
   return s;
@@ -217,7 +217,7 @@ std::vector<TieRow> read_ties(hid_t file, const std::string& path) {
   REQUIRE(d.size() == 1);
   std::vector<TieRow> rows(d[0]);
   if (!rows.empty())
-    h5::check(H5Dread(ds.id(), mtype.id(), h5::k_all, h5::k_all, H5P_DEFAULT, rows.data()), "read ties");
+    h5::check(H5Dread(ds.id(), mtype.id(), h5::kAll, h5::kAll, H5P_DEFAULT, rows.data()), "read ties");
   return rows;
 }
 
@@ -244,7 +244,7 @@ TEST_CASE("output file: every group dataset and attribute reads back exactly") {
 
   SUBCASE("meta") {
     const h5::Group meta = h5::open_group(fid, "meta");
-    CHECK(h5::read_scalar_attribute<std::int32_t>(meta.id(), "schema_version") == k_schema_version);
+    CHECK(h5::read_scalar_attribute<std::int32_t>(meta.id(), "schema_version") == kSchemaVersion);
     CHECK(h5::read_string_attribute(meta.id(), "program") == "schoolsim");
     CHECK(h5::read_string_attribute(meta.id(), "program_version") == "0.1.0-test");
     CHECK(h5::read_scalar_attribute<std::uint64_t>(meta.id(), "seed") == 0x123456789abcdef0ULL);
@@ -320,16 +320,16 @@ TEST_CASE("output file: every group dataset and attribute reads back exactly") {
   SUBCASE("system") {
     const Recording r = make_recording(0);
     CHECK(read_all<std::int32_t>(fid, "/replicates/0/system/term") == std::vector<std::int32_t>{0, 1, 2});
-    for (std::size_t m = 0; m < k_measure_count; ++m) {
-      const std::string path = "/replicates/0/system/" + std::string(k_system_measures[m].name);
+    for (std::size_t m = 0; m < kMeasureCount; ++m) {
+      const std::string path = "/replicates/0/system/" + std::string(kSystemMeasures[m].name);
       std::vector<hsize_t> d;
       CHECK(read_all<double>(fid, path, &d) == r.system[m]);
       CHECK(d == std::vector<hsize_t>{3});
       const h5::Dataset ds = open_dataset(fid, path);
       CHECK(has_type(ds.id(), H5T_IEEE_F64LE));
-      CHECK(h5::read_string_attribute(ds.id(), "unit") == std::string(k_system_measures[m].unit));
-      CHECK(h5::read_string_attribute(ds.id(), "meaning") == std::string(k_system_measures[m].meaning));
-      CHECK(h5::read_scalar_attribute<std::int32_t>(ds.id(), "count") == (k_system_measures[m].count ? 1 : 0));
+      CHECK(h5::read_string_attribute(ds.id(), "unit") == std::string(kSystemMeasures[m].unit));
+      CHECK(h5::read_string_attribute(ds.id(), "meaning") == std::string(kSystemMeasures[m].meaning));
+      CHECK(h5::read_scalar_attribute<std::int32_t>(ds.id(), "count") == (kSystemMeasures[m].count ? 1 : 0));
     }
   }
 
@@ -348,9 +348,9 @@ TEST_CASE("output file: every group dataset and attribute reads back exactly") {
     CHECK(H5Tequal(member("tie").id(), H5T_STD_U64LE) > 0);
     CHECK(H5Tequal(member("school_a").id(), H5T_STD_I32LE) > 0);
     CHECK(H5Tequal(member("school_b").id(), H5T_STD_I32LE) > 0);
-    CHECK(enum_names(member("kind").id()) == to_strings(k_tie_kind_names));
+    CHECK(enum_names(member("kind").id()) == to_strings(kTieKindNames));
     CHECK(enum_names(member("event").id()) == std::vector<std::string>{"formed", "dissolved"});
-    CHECK(enum_names(member("reason").id()) == to_strings(k_tie_reason_names));
+    CHECK(enum_names(member("reason").id()) == to_strings(kTieReasonNames));
 
     CHECK(rows[0].term == 0);
     CHECK(rows[0].tie == 7);
@@ -524,7 +524,7 @@ TEST_CASE("output file: errors are exceptions naming the file") {
 
 TEST_CASE("measures: the table marks counts and only counts") {
   auto count = [](std::string_view name) {
-    for (const auto& m : k_system_measures)
+    for (const auto& m : kSystemMeasures)
       if (m.name == name) return m.count;
     FAIL("no measure " << name);
     return false;
@@ -544,7 +544,7 @@ TEST_CASE("output file: a comparison's groups read back as sim/io/compare wrote 
   c.replicates = 2;
   c.terms = {0, 3, 6};
   const std::size_t rows = c.terms.size();
-  for (std::size_t m = 0; m < k_measure_count; ++m) {
+  for (std::size_t m = 0; m < kMeasureCount; ++m) {
     std::vector<double> a, b;
     for (std::size_t i = 0; i < 2 * rows; ++i) {
       a.push_back(static_cast<double>(m) + 0.25 * static_cast<double>(i));
@@ -573,8 +573,8 @@ TEST_CASE("output file: a comparison's groups read back as sim/io/compare wrote 
   CHECK(h5::read_string_attribute(meta.id(), "scenario_b_name") == "beta");
   CHECK(h5::read_string_attribute(meta.id(), "uncertainty") == "replicate noise only");
   CHECK(read_all<std::int32_t>(f.id(), "/compare/term") == c.terms);
-  for (std::size_t m = 0; m < k_measure_count; ++m) {
-    const auto& mi = k_system_measures[m];
+  for (std::size_t m = 0; m < kMeasureCount; ++m) {
+    const auto& mi = kSystemMeasures[m];
     const std::string g = "/compare/" + std::string(mi.name);
     std::vector<hsize_t> d;
     CHECK(read_all<double>(f.id(), g + "/a", &d) == c.a[m]);

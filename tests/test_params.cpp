@@ -77,11 +77,11 @@ std::vector<std::string> problems(const ParamSpec& p) {
       if (p.def < s.prior_lo || p.def > s.prior_hi)
         out.push_back("the default must lie inside the prior range");
       if (blank(s.text)) out.push_back("a calibrated parameter needs the reason for its prior range");
-      if (s.text.starts_with(k_scenario_choice))
+      if (s.text.starts_with(kScenarioChoice))
         out.push_back("a calibrated parameter is not a scenario choice");
       break;
     case Basis::scenario_choice:
-      if (blank(s.text.substr(k_scenario_choice.size())))
+      if (blank(s.text.substr(kScenarioChoice.size())))
         out.push_back("a scenario choice must say what is chosen and why");
       break;
     case Basis::sourced:
@@ -135,7 +135,7 @@ TEST_CASE("params: the basis check rejects what it must") {
   CHECK_FALSE(problems(spec(0.5, 0, 1, calibrated(0.5, 0.5, "empty prior range"))).empty());
   CHECK_FALSE(problems(spec(0.5, 0, 1, calibrated(0.2, 0.9, "  "))).empty());
   CHECK_FALSE(problems(spec(1, 0, 1, calibrated(0, 1, "a switch"), ParamType::boolean)).empty());
-  CHECK_FALSE(problems(spec(0.5, 0, 1, std::string(k_scenario_choice) + " ")).empty());
+  CHECK_FALSE(problems(spec(0.5, 0, 1, std::string(kScenarioChoice) + " ")).empty());
   // And these pass.
   CHECK(problems(spec(0.24, 0, 1, "23.8% of pupils eligible for free school meals (DfE 2023)")).empty());
   CHECK(problems(spec(0.5, 0, 1, calibrated(0.2, 0.9, "no published rate"))).empty());
@@ -278,6 +278,6 @@ TEST_CASE("params: every registered choice is named by its enum - every boolean 
   const int goal = param_index(programme->params, "goal");
   REQUIRE(goal >= 0);
   const auto& names = programme->params[static_cast<std::size_t>(goal)].choices;
-  REQUIRE(names.size() == k_network_goal_names.size());
-  for (std::size_t i = 0; i < names.size(); ++i) CHECK(names[i] == k_network_goal_names[i]);
+  REQUIRE(names.size() == kNetworkGoalNames.size());
+  for (std::size_t i = 0; i < names.size(); ++i) CHECK(names[i] == kNetworkGoalNames[i]);
 }

@@ -37,9 +37,9 @@ TEST_CASE("nlc_2002 reports how many programme ties survive the end of funding")
   sc.years = 8;
   const Recording rec = run_replicate(sc, reg(), 0, {});
   std::size_t after = 0, programme = 0;
-  for (std::size_t m = 0; m < k_measure_count; ++m) {
-    if (k_system_measures[m].name == "ties_after_funding") after = m;
-    if (k_system_measures[m].name == "ties_programme") programme = m;
+  for (std::size_t m = 0; m < kMeasureCount; ++m) {
+    if (kSystemMeasures[m].name == "ties_after_funding") after = m;
+    if (kSystemMeasures[m].name == "ties_programme") programme = m;
   }
   std::int64_t formed = 0, ended_by_funding = 0;
   for (const auto& e : rec.tie_events) {

@@ -111,7 +111,7 @@ TEST_CASE("serve: the page's worlds are the scenario files and run the years the
   live::Classroom room("test", scenarios(), registry());
   REQUIRE(room.worlds().size() == 1);
   check_same_scenario(room.worlds()[0]->scenario(), single);
-  CHECK(room.terms() == single.years * k_terms_per_year);
+  CHECK(room.terms() == single.years * kTermsPerYear);
   CHECK(room.hello_json().find("\"years\":" + std::to_string(single.years) + ",") != std::string::npos);
 
   REQUIRE(room.control("mode", "compare", std::nullopt).status == 200);
@@ -119,7 +119,7 @@ TEST_CASE("serve: the page's worlds are the scenario files and run the years the
   for (std::size_t w = 0; w < 2; ++w) {
     INFO("arm " << w);
     check_same_scenario(room.worlds()[w]->scenario(), arms[w]);
-    CHECK(room.worlds()[w]->terms() == arms[w].years * k_terms_per_year);
+    CHECK(room.worlds()[w]->terms() == arms[w].years * kTermsPerYear);
   }
   // The arms differ in what the files say, and the page is told so.
   const std::string hello = room.hello_json();
@@ -156,7 +156,7 @@ TEST_CASE("serve: levers read from a scenario and written back into its pipeline
   CHECK(l.collaboration);
   CHECK(l.constructivism);
   CHECK_FALSE(l.social_movement);
-  CHECK(l.area_strategy == live::k_area_strategy_off);
+  CHECK(l.area_strategy == live::kAreaStrategyOff);
   CHECK(l.programme_year == -1);
 
   // Unchanged levers give back the same pipeline.
@@ -215,7 +215,7 @@ TEST_CASE("serve: bad lever values are all reported and change nothing") {
   CHECK(c.problems.empty());
   CHECK(c.levers.choice == 0.25);
   CHECK_FALSE(c.levers.durkheim);
-  CHECK(c.levers.area_strategy == live::k_area_strategy_all);
+  CHECK(c.levers.area_strategy == live::kAreaStrategyAll);
   CHECK(c.levers.programme_year == 3);  // the next school year starts at term 9
   CHECK(c.levers.social_movement);
   CHECK(c.levers.movement_term == 8);
@@ -806,6 +806,6 @@ TEST_CASE("serve: the listen backlog is raised and the full-server message gives
   std::ifstream max_file("/proc/sys/net/core/somaxconn");
   long somaxconn = 4096;
   max_file >> somaxconn;
-  CHECK(send_q == std::min<long>(serve::k_listen_backlog, somaxconn));
+  CHECK(send_q == std::min<long>(serve::kListenBacklog, somaxconn));
   CHECK(send_q > 5);
 }

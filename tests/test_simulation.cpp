@@ -285,9 +285,9 @@ TEST_CASE("tie events add up to the tie counts of the system series") {
   const Scenario sc =
       scenario("years: 2\nworld: {schools: 60, areas: 3, initial_ties_per_school: 3}\n");
   const Recording rec = run_replicate(sc, models::registry(), 0, {});
-  REQUIRE(rec.system.size() == k_measure_count);
+  REQUIRE(rec.system.size() == kMeasureCount);
   std::size_t n_ties_measure = 0;
-  while (k_system_measures[n_ties_measure].name != "n_ties") ++n_ties_measure;
+  while (kSystemMeasures[n_ties_measure].name != "n_ties") ++n_ties_measure;
   // Replay the events term by term and compare with n_ties after each term.
   std::int64_t live = 0;
   std::size_t e = 0;
@@ -319,7 +319,7 @@ struct Changer final : Mechanism {
   void step(const State& in, State&, const StepContext& ctx) override {
     const TieStore& t = in.ties;
     for (std::int32_t j = 1; j < in.n_schools() && planted.partner < 0; ++j)
-      if (t.find(0, j) == TieStore::k_none) planted.partner = j;
+      if (t.find(0, j) == TieStore::kNone) planted.partner = j;
     std::vector<TieStore::Slot> live;
     t.for_each([&](TieStore::Slot s) { live.push_back(s); });
     planted.changed = live.at(0), planted.removed = live.at(1);
@@ -335,7 +335,7 @@ struct Changer final : Mechanism {
 struct Observer final : Mechanism {
   explicit Observer(Planted& p) : planted(p) {}
   void step(const State& in, State&, const StepContext&) override {
-    planted.seen.push_back({in.ties.size(), in.ties.find(0, planted.partner) != TieStore::k_none,
+    planted.seen.push_back({in.ties.size(), in.ties.find(0, planted.partner) != TieStore::kNone,
                             in.ties.trust[planted.changed]});
   }
   void set_param(std::size_t, double) override {}

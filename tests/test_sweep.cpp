@@ -178,7 +178,7 @@ TEST_CASE("sweep: damaged - short - foreign and misplaced parts are run again an
   // A corpus of bad parts, each in place of a good one.
   Part shorter = p0;
   shorter.terms.resize(1);
-  shorter.series.resize(k_measure_count);
+  shorter.series.resize(kMeasureCount);
   Part no_series = p0;
   no_series.series.clear();
   std::string flipped = good;

@@ -18,7 +18,7 @@ TEST_CASE("tie store: add find iterate and remove on a hand-built network") {
   CHECK(t.degree(1) == 3);
   CHECK(t.degree(0) == 1);
   CHECK(t.find(2, 1) == s12);
-  CHECK(t.find(0, 3) == TieStore::k_none);
+  CHECK(t.find(0, 3) == TieStore::kNone);
   CHECK(t.strength[s01] == doctest::Approx(0.3));
   CHECK(t.kind[s13] == TieKind::federation);
 
@@ -31,7 +31,7 @@ TEST_CASE("tie store: add find iterate and remove on a hand-built network") {
   CHECK(t.size() == 2);
   CHECK(t.degree(1) == 2);
   CHECK(t.degree(2) == 0);
-  CHECK(t.find(1, 2) == TieStore::k_none);
+  CHECK(t.find(1, 2) == TieStore::kNone);
   CHECK(t.check_invariants().empty());
 
   // A freed slot is reused, but the new tie gets a fresh id.
@@ -58,8 +58,8 @@ TEST_CASE("tie store: invariants hold under random add/remove sequences") {
       if (x == y) continue;
       const auto key = std::minmax(x, y);
       const auto slot = t.find(x, y);
-      CHECK((slot != TieStore::k_none) == model.count(key));
-      if (slot == TieStore::k_none) {
+      CHECK((slot != TieStore::kNone) == model.count(key));
+      if (slot == TieStore::kNone) {
         const auto s = t.add({.a = x, .b = y});
         CHECK(ids.insert(t.id[s]).second);  // ids are never reused
         model.insert(key);
@@ -113,7 +113,7 @@ TEST_CASE("tie changes applied in the order recorded give the slots and ids of t
   boost::random::uniform_int_distribution<std::int32_t> school(0, 59);
   for (int k = 0; k < 150; ++k) {
     const std::int32_t a = school(rng), b = school(rng);
-    if (a != b && start.find(a, b) == TieStore::k_none) start.add({.a = std::min(a, b), .b = std::max(a, b)});
+    if (a != b && start.find(a, b) == TieStore::kNone) start.add({.a = std::min(a, b), .b = std::max(a, b)});
   }
   std::vector<TieStore::Slot> live;
   start.for_each([&](TieStore::Slot s) { live.push_back(s); });
@@ -140,7 +140,7 @@ TEST_CASE("tie changes applied in the order recorded give the slots and ids of t
     }
     if (k % 4 == 0) {  // interleaved additions reuse the freed slots
       const std::int32_t a = school(rng), b = school(rng);
-      if (a == b || direct.find(a, b) != TieStore::k_none) continue;
+      if (a == b || direct.find(a, b) != TieStore::kNone) continue;
       const NewTie t{.a = std::min(a, b), .b = std::max(a, b), .kind = TieKind::programme};
       CHECK(!changes.tied(a, b));
       const auto d = direct.add(t);

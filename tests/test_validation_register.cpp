@@ -21,8 +21,8 @@ namespace {
 std::string first_error(const std::vector<Diagnostic>& errors) { return errors.empty() ? "" : errors[0].str(); }
 
 std::size_t measure(std::string_view name) {
-  for (std::size_t m = 0; m < k_measure_count; ++m)
-    if (k_system_measures[m].name == name) return m;
+  for (std::size_t m = 0; m < kMeasureCount; ++m)
+    if (kSystemMeasures[m].name == name) return m;
   FAIL("no measure " << name);
   return 0;
 }
@@ -50,7 +50,7 @@ Summary run(const std::string& world, double choice, const std::string& file) {
     double last3 = 0;
     int n = 0;
     for (std::size_t row = 0; row < terms.size(); ++row)
-      if (terms[row] % k_terms_per_year == 0 && terms[row] >= terms.back() - 2 * k_terms_per_year)
+      if (terms[row] % kTermsPerYear == 0 && terms[row] >= terms.back() - 2 * kTermsPerYear)
         last3 += rec.system[att][row], ++n;
     s.attainment_end += last3 / n / kSeeds;
     s.dissimilarity_change += (rec.system[dis].back() - rec.system[dis].front()) / kSeeds;

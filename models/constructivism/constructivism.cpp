@@ -15,7 +15,7 @@ struct ConstructivismParams {
 };
 
 using R = ParamType;
-const ParamTable<ConstructivismParams> k_table = {
+const ParamTable<ConstructivismParams> kTable = {
     {{"alpha", R::real, 0.05, 0, 1, "per term",
       "share of a stronger partner's capacity lead passed on per term over a tie of full strength "
       "and trust (alpha_T)",
@@ -126,9 +126,9 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
     for (TieStore::Slot s = 0; s < bound; ++s) {
       // The endpoints of a tie some way ahead are known: their records are
       // fetched while this tie's arithmetic runs (a hint only; it changes no value).
-      if (s + k_ahead < bound && ties.alive[s + k_ahead]) {
-        const double* fa = rec + static_cast<Eigen::Index>(ties.a[s + k_ahead]) * stride;
-        const double* fb = rec + static_cast<Eigen::Index>(ties.b[s + k_ahead]) * stride;
+      if (s + kAhead < bound && ties.alive[s + kAhead]) {
+        const double* fa = rec + static_cast<Eigen::Index>(ties.a[s + kAhead]) * stride;
+        const double* fb = rec + static_cast<Eigen::Index>(ties.b[s + kAhead]) * stride;
         __builtin_prefetch(fa);
         __builtin_prefetch(fa + stride - 1);
         __builtin_prefetch(fb);
@@ -201,7 +201,7 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
   }
 
  private:
-  static constexpr TieStore::Slot k_ahead = 12;
+  static constexpr TieStore::Slot kAhead = 12;
   // Fills the records from the state, sums zero; 64-byte aligned.
   void pack(const State& in, Eigen::Index n, Eigen::Index k, Eigen::Index stride) {
     const auto doubles = static_cast<std::size_t>(n * stride);
@@ -242,8 +242,8 @@ MechanismInfo constructivism_info() {
   m.phase = Phase::interaction;
   m.reads = {Field::capacity, Field::autonomy, Field::practice, Field::brokerage, Store::ties, Store::networks};
   m.writes = {Field::capacity, Field::practice};
-  m.params = k_table.specs();
-  m.make = factory<Constructivism>(k_table);
+  m.params = kTable.specs();
+  m.make = factory<Constructivism>(kTable);
   return m;
 }
 

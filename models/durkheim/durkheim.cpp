@@ -13,7 +13,7 @@ struct DurkheimParams {
 };
 
 using R = ParamType;
-const ParamTable<DurkheimParams> k_table = {
+const ParamTable<DurkheimParams> kTable = {
     {{"g0", R::real, 1.5, 0.01, 100, "tie strength",
       "summed tie strength at which integration reaches 1 - 1/e (g = 1 - exp(-sum w / g0))",
       calibrated(0.5, 4, "no published measure of integration: at 1.5 three ties of strength "
@@ -117,8 +117,8 @@ MechanismInfo durkheim_info() {
   m.phase = Phase::interaction;
   m.reads = {Field::expectations, Field::pressure, Field::capacity, Field::autonomy, Store::ties, Store::networks};
   m.writes = {Field::integration, Field::anomie, Field::expectations, Field::capacity, Field::autonomy, Store::ties};
-  m.params = k_table.specs();
-  m.make = factory<Durkheim>(k_table);
+  m.params = kTable.specs();
+  m.make = factory<Durkheim>(kTable);
   return m;
 }
 

@@ -36,10 +36,10 @@ void apportion(std::int64_t total, std::span<const double> weights, std::vector<
     // they are found: a few are kept in a short sorted buffer in one pass (most
     // calls share a handful of pupils among a few dozen schools), more are
     // found with nth_element.
-    constexpr std::size_t k_few = 8;
+    constexpr std::size_t kFew = 8;
     if (left == 0) return;
-    if (left <= k_few) {
-      std::array<std::pair<double, std::size_t>, k_few> best;
+    if (left <= kFew) {
+      std::array<std::pair<double, std::size_t>, kFew> best;
       std::size_t kept = 0;
       for (const auto& e : scratch) {
         if (kept == left && !by_remainder(e, best[left - 1])) continue;
@@ -81,7 +81,7 @@ struct MarketParams {
 };
 
 using R = ParamType;
-const ParamTable<MarketParams> k_table = {
+const ParamTable<MarketParams> kTable = {
     {{"choice", R::real, 0.5, 0, 1, "share",
       "intensity of parental choice: the share of families who choose actively by results, peers "
       "and distance; the rest take the nearest school with room (0 = everyone does)",
@@ -350,7 +350,7 @@ class Market final : public MechanismWith<MarketParams> {
   }
 
   void admit(const State& in, const MarketParams& p, int phase) {
-    const int years = k_years_in_phase[static_cast<std::size_t>(phase)];
+    const int years = kYearsInPhase[static_cast<std::size_t>(phase)];
     std::int64_t entrants = 0;
     double mean_rep = 0;
     std::vector<double> home_weights;
@@ -485,7 +485,7 @@ class Market final : public MechanismWith<MarketParams> {
 
 Funding market_funding(const PipelineInfo& pipeline) {
   if (!pipeline.has("market")) return {};
-  const MarketParams p = k_table.make(pipeline.values_of("market"));
+  const MarketParams p = kTable.make(pipeline.values_of("market"));
   return {p.base_funding, p.premium};
 }
 
@@ -505,8 +505,8 @@ MechanismInfo market_info() {
              Field::scrutiny, Field::x, Field::y, Field::area, Field::phase};
   m.writes = {Field::pupils, Field::disadvantaged, Field::budget, Field::capacity, Field::crisis,
               Field::pressure, Field::scrutiny, Field::entrants, Field::entrants_home, Store::rivalry};
-  m.params = k_table.specs();
-  m.make = factory<Market>(k_table);
+  m.params = kTable.specs();
+  m.make = factory<Market>(kTable);
   return m;
 }
 

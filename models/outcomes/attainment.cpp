@@ -10,7 +10,7 @@ namespace schoolsim::models {
 namespace {
 
 using R = ParamType;
-const ParamTable<AttainmentParams> k_table = {
+const ParamTable<AttainmentParams> kTable = {
     {{"intercept", R::real, -0.75, -5, 5, "pupil SD",
       "attainment of a school with zero capacity, expectations and opportunity and no disadvantage",
       calibrated(-2, 0.5, "a level, not an effect: fitted so that the default world's mean "
@@ -151,9 +151,9 @@ double expected_attainment(const AttainmentParams& p, const SchoolInputs& s, boo
          (disadvantaged_group ? p.penalty_dis * (1.0 - mitigation(p, s)) : 0.0);
 }
 
-AttainmentParams default_attainment_params() { return k_table.make({}); }
+AttainmentParams default_attainment_params() { return kTable.make({}); }
 AttainmentParams attainment_params(const PipelineInfo& pipeline) {
-  return k_table.make(pipeline.values_of("attainment"));
+  return kTable.make(pipeline.values_of("attainment"));
 }
 
 MechanismInfo attainment_info() {
@@ -171,8 +171,8 @@ MechanismInfo attainment_info() {
              Store::area_strategy};
   m.writes = {Field::attainment_dis, Field::attainment_adv, Field::reputation, Field::teaching};
   m.burn_in = true;
-  m.params = k_table.specs();
-  m.make = factory<Attainment>(k_table);
+  m.params = kTable.specs();
+  m.make = factory<Attainment>(kTable);
   return m;
 }
 

@@ -12,7 +12,7 @@ struct CrisisParams {
 };
 
 using R = ParamType;
-const ParamTable<CrisisParams> k_table = {
+const ParamTable<CrisisParams> kTable = {
     {{"rate", R::real, 0.06, 0, 1, "per term",
       "chance per term that a school of zero capacity meets an immediate problem",
       calibrated(0.02, 0.15, "no national count of immediate problems (leadership loss, "
@@ -78,8 +78,8 @@ MechanismInfo crises_info() {
   m.reads = {Field::capacity, Field::crisis, Store::ties};
   m.writes = {Field::crisis};
   m.burn_in = true;
-  m.params = k_table.specs();
-  m.make = factory<Crises>(k_table);
+  m.params = kTable.specs();
+  m.make = factory<Crises>(kTable);
   return m;
 }
 

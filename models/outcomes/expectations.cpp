@@ -13,7 +13,7 @@ struct ExpectationParams {
 };
 
 using R = ParamType;
-const ParamTable<ExpectationParams> k_table = {
+const ParamTable<ExpectationParams> kTable = {
     {{"gain", R::real, 0.2, 0, 5, "per pupil SD of the partner's lead",
       "yearly rise of expectations per pupil SD by which a trusted, similar partner does better",
       calibrated(0, 0.6, "non-negative: seeing a similar school do better raises expectations "
@@ -58,8 +58,8 @@ MechanismInfo expectations_info() {
   m.reads = {Field::expectations, Field::disadvantaged, Field::attainment_dis, Field::attainment_adv,
              Store::ties};
   m.writes = {Field::expectations};
-  m.params = k_table.specs();
-  m.make = factory<Expectations>(k_table);
+  m.params = kTable.specs();
+  m.make = factory<Expectations>(kTable);
   return m;
 }
 

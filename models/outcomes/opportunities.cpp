@@ -8,7 +8,7 @@ namespace schoolsim::models {
 namespace {
 
 using R = ParamType;
-const ParamTable<OpportunityParams> k_table = {
+const ParamTable<OpportunityParams> kTable = {
     {{"base", R::real, 0.3, 0, 1, "[0,1]", "breadth of opportunities of the smallest school",
       calibrated(0.1, 0.5, "every school offers the core curriculum; no published measure of "
                  "breadth on this scale")},
@@ -62,9 +62,9 @@ double own_opportunity(const OpportunityParams& p, int pupils, int phase) {
   return std::clamp(p.base + p.size_gain * std::min(1.0, pupils / full), 0.0, 1.0);
 }
 
-OpportunityParams default_opportunity_params() { return k_table.make({}); }
+OpportunityParams default_opportunity_params() { return kTable.make({}); }
 OpportunityParams opportunity_params(const PipelineInfo& pipeline) {
-  return k_table.make(pipeline.values_of("opportunities"));
+  return kTable.make(pipeline.values_of("opportunities"));
 }
 
 MechanismInfo opportunities_info() {
@@ -78,8 +78,8 @@ MechanismInfo opportunities_info() {
   m.reads = {Field::pupils, Field::phase, Store::ties};  // ties with joint provision
   m.writes = {Field::opportunity};
   m.burn_in = true;
-  m.params = k_table.specs();
-  m.make = factory<Opportunities>(k_table);
+  m.params = kTable.specs();
+  m.make = factory<Opportunities>(kTable);
   return m;
 }
 

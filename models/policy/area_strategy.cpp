@@ -16,7 +16,7 @@ struct AreaStrategyParams {
 };
 
 using R = ParamType;
-const ParamTable<AreaStrategyParams> k_table = {
+const ParamTable<AreaStrategyParams> kTable = {
     {{"area", R::integer, -1, -1, 10000, "area index", "the area that runs the strategy (-1: every area)",
       "scenario choice: -1 runs the strategy in every area; a scenario names one area to "
       "compare it with the others, as the Greater Manchester Challenge was one area's "
@@ -56,7 +56,7 @@ const ParamTable<AreaStrategyParams> k_table = {
 
 // Ties a brokered school may have: the strategy does not crowd out a school's
 // own partnerships beyond this.
-constexpr std::int32_t k_max_brokered = 6;
+constexpr std::int32_t kMaxBrokered = 6;
 
 class AreaStrategy final : public MechanismWith<AreaStrategyParams> {
  public:
@@ -75,18 +75,18 @@ class AreaStrategy final : public MechanismWith<AreaStrategyParams> {
     // area with a similar intake.
     for (std::int32_t i = 0; i < in.n_schools(); ++i) {
       // ctx.ties answers for the ties with those made so far in the phase.
-      if (!runs(in.area[i]) || ctx.ties.degree(i) >= k_max_brokered) continue;
+      if (!runs(in.area[i]) || ctx.ties.degree(i) >= kMaxBrokered) continue;
       Stream rng = ctx.stream(static_cast<std::uint64_t>(i));
       if (rng.uniform() >= p.broker_rate) continue;
       std::int32_t best = -1;
-      double best_gap = k_similar_intake_band;
+      double best_gap = kSimilarIntakeBand;
       for (std::int64_t e = in.near.begin(i) + 1; e < in.near.end(i); ++e) {
         const std::int32_t j = in.near.school[static_cast<std::size_t>(e)];
         const double gap = std::abs(in.disadvantaged[i] - in.disadvantaged[j]);
-        if (gap < best_gap && ctx.ties.degree(j) < k_max_brokered && !ctx.ties.tied(i, j))
+        if (gap < best_gap && ctx.ties.degree(j) < kMaxBrokered && !ctx.ties.tied(i, j))
           best_gap = gap, best = j;
       }
-      if (best < 0 || ctx.ties.degree(i) >= k_max_brokered) continue;
+      if (best < 0 || ctx.ties.degree(i) >= kMaxBrokered) continue;
       ctx.ties.add({.a = std::min(i, best),
                     .b = std::max(i, best),
                     .strength = p.tie_strength,
@@ -102,7 +102,7 @@ struct PrescriptionParams {
   double level, erosion;
 };
 
-const ParamTable<PrescriptionParams> k_prescription = {
+const ParamTable<PrescriptionParams> kPrescription = {
     {{"level", R::real, 0.0, 0, 1, "[0,1]", "how prescriptive central policy is",
       "scenario choice: 0, no central prescription; a scenario or the timeline raises it to "
       "model a prescriptive regime (Townsend 2013: prescriptive policy de-professionalises "
@@ -140,8 +140,8 @@ MechanismInfo area_strategy_info() {
   m.phase = Phase::policy;
   m.reads = {Field::area, Field::disadvantaged, Store::ties, Store::area_strategy};
   m.writes = {Store::ties, Store::area_strategy};
-  m.params = k_table.specs();
-  m.make = factory<AreaStrategy>(k_table);
+  m.params = kTable.specs();
+  m.make = factory<AreaStrategy>(kTable);
   return m;
 }
 
@@ -154,8 +154,8 @@ MechanismInfo prescription_info() {
   m.phase = Phase::policy;
   m.reads = {Field::autonomy};
   m.writes = {Field::autonomy};
-  m.params = k_prescription.specs();
-  m.make = factory<Prescription>(k_prescription);
+  m.params = kPrescription.specs();
+  m.make = factory<Prescription>(kPrescription);
   return m;
 }
 

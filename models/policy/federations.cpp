@@ -29,8 +29,8 @@ namespace {
 // Whom a weak school is paired with: the nearest strong school of its area, a
 // random school of the area, or the school of the area whose results are closest.
 enum class PairingRule : std::uint8_t { weak_strong, random, similar };
-constexpr std::array<std::string_view, 3> k_pairing_rule_names = {"weak_strong", "random", "similar"};
-constexpr std::span<const std::string_view> choice_names(PairingRule) { return k_pairing_rule_names; }
+constexpr std::array<std::string_view, 3> kPairingRuleNames = {"weak_strong", "random", "similar"};
+constexpr std::span<const std::string_view> choice_names(PairingRule) { return kPairingRuleNames; }
 
 struct FederationParams {
   std::int32_t year;
@@ -42,7 +42,7 @@ struct FederationParams {
 };
 
 using R = ParamType;
-const ParamTable<FederationParams> k_table = {
+const ParamTable<FederationParams> kTable = {
     {{"year", R::integer, 2, 0, 200, "year (0 = first)",
       "year at whose end weak schools are paired (after that year's results)",
       "scenario choice: 2 leaves two years of results before the policy, so that treated and "
@@ -214,8 +214,8 @@ MechanismInfo federations_info() {
   m.reads = {Field::attainment_dis, Field::attainment_adv, Field::disadvantaged, Field::area,
              Field::phase, Field::x, Field::y, Field::arm, Store::ties};
   m.writes = {Field::arm, Store::ties};
-  m.params = k_table.specs();
-  m.make = factory<Federations>(k_table);
+  m.params = kTable.specs();
+  m.make = factory<Federations>(kTable);
   return m;
 }
 

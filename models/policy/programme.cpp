@@ -15,8 +15,8 @@ namespace {
 
 // Where a network's members come from: the hub's area, nearest first, or anywhere.
 enum class NetworkSpread : std::uint8_t { local, wide };
-constexpr std::array<std::string_view, 2> k_network_spread_names = {"local", "wide"};
-constexpr std::span<const std::string_view> choice_names(NetworkSpread) { return k_network_spread_names; }
+constexpr std::array<std::string_view, 2> kNetworkSpreadNames = {"local", "wide"};
+constexpr std::span<const std::string_view> choice_names(NetworkSpread) { return kNetworkSpreadNames; }
 
 struct ProgrammeParams {
   std::int32_t year, networks, size, size_max, activities, partners, funding_years;
@@ -29,7 +29,7 @@ struct ProgrammeParams {
 };
 
 using R = ParamType;
-const ParamTable<ProgrammeParams> k_table = {
+const ParamTable<ProgrammeParams> kTable = {
     {{"year", R::integer, 1, 0, 200, "year (0 = first)", "year at whose start the programme launches its networks",
       "scenario choice: the launch year, 1 leaves a year of history before it; the Networked "
       "Learning Communities launched in September 2002"},
@@ -123,7 +123,7 @@ class Programme final : public MechanismWith<ProgrammeParams> {
 
   void step(const State& in, State& out, const StepContext& ctx) override {
     const auto& p = params();
-    const std::int32_t start = p.year * k_terms_per_year;
+    const std::int32_t start = p.year * kTermsPerYear;
     if (ctx.clock.term != start) return;
     const std::int32_t n = in.n_schools();
     // New ties wait in ctx.ties until the phase ends: `ties` answers for the
@@ -182,7 +182,7 @@ class Programme final : public MechanismWith<ProgrammeParams> {
       }
       const std::int32_t net = out.networks.add(
           p.goal, static_cast<std::uint8_t>(p.activities), power, entry, power == NetworkPower::flat ? -1 : leader,
-          start, start + p.funding_years * k_terms_per_year, p.facilitation);
+          start, start + p.funding_years * kTermsPerYear, p.facilitation);
       const double trust = std::max(0.0, p.trust - (entry == NetworkEntry::mandated ? 0.2 : 0.0));
       auto tie = [&](std::int32_t x, std::int32_t y) {
         const std::int32_t a = std::min(x, y), b = std::max(x, y);
@@ -255,8 +255,8 @@ MechanismInfo programme_info() {
   m.phase = Phase::policy;
   m.reads = {Field::capacity, Field::commitment, Field::area, Field::x, Field::y, Store::ties, Store::networks};
   m.writes = {Store::ties, Store::networks};
-  m.params = k_table.specs();
-  m.make = factory<Programme>(k_table);
+  m.params = kTable.specs();
+  m.make = factory<Programme>(kTable);
   return m;
 }
 

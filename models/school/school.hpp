@@ -12,12 +12,12 @@ MechanismInfo turnover_info();
 // disadvantaged pupils (0.16 in the default world; England's free-school-meal
 // shares across schools have a similar spread), so "similar" means "within one
 // SD", as families of schools grouped like intakes.
-inline constexpr double k_similar_intake_band = 0.15;
+inline constexpr double kSimilarIntakeBand = 0.15;
 
 // 1 for identical intakes, falling linearly to 0 at the band.
 inline double intake_similarity(double d_a, double d_b) {
   const double gap = d_a > d_b ? d_a - d_b : d_b - d_a;
-  return gap < k_similar_intake_band ? 1.0 - gap / k_similar_intake_band : 0.0;
+  return gap < kSimilarIntakeBand ? 1.0 - gap / kSimilarIntakeBand : 0.0;
 }
 inline bool similar_intake(double d_a, double d_b) { return intake_similarity(d_a, d_b) > 0; }
 

@@ -13,7 +13,7 @@ struct TurnoverParams {
 };
 
 using R = ParamType;
-const ParamTable<TurnoverParams> k_table = {
+const ParamTable<TurnoverParams> kTable = {
     {{"reversion", R::real, 0.02, 0, 1, "per term",
       "share of the distance to the target capacity closed each term as staff come and go",
       calibrated(0.005, 0.08, "staff turnover replaces know-how slowly with what a school can "
@@ -100,8 +100,8 @@ MechanismInfo turnover_info() {
   m.reads = {Field::capacity, Field::crisis, Field::disadvantaged, Field::expectations};
   m.writes = {Field::capacity, Field::expectations};
   m.burn_in = true;
-  m.params = k_table.specs();
-  m.make = factory<Turnover>(k_table);
+  m.params = kTable.specs();
+  m.make = factory<Turnover>(kTable);
   return m;
 }
 

@@ -59,7 +59,7 @@ struct SocialCapitalParams {
 };
 
 using R = ParamType;
-const ParamTable<SocialCapitalParams> k_table = {
+const ParamTable<SocialCapitalParams> kTable = {
     {{"trust_growth", R::real, 0.08, 0, 1, "per term",
       "growth of trust with two-way exchange, toward 1",
       calibrated(0.02, 0.2, "trust is built by reciprocal exchange (Putnam 2000; Muijs, West "
@@ -130,8 +130,8 @@ MechanismInfo social_capital_info() {
   // Trust grows with joint work and facilitation and is eroded by rivalry.
   m.reads = {Field::autonomy, Field::crisis, Store::ties, Store::rivalry, Store::networks};
   m.writes = {Field::brokerage, Store::ties};
-  m.params = k_table.specs();
-  m.make = factory<SocialCapital>(k_table);
+  m.params = kTable.specs();
+  m.make = factory<SocialCapital>(kTable);
   return m;
 }
 

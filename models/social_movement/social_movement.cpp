@@ -16,7 +16,7 @@ struct MovementParams {
 };
 
 using R = ParamType;
-const ParamTable<MovementParams> k_table = {
+const ParamTable<MovementParams> kTable = {
     {{"seed_share", R::real, 0.0, 0, 1, "share",
       "share of schools committed to equity when the run starts (the movement's seed)",
       "scenario choice: 0, no movement; social-movement scenarios seed a few committed "
@@ -81,7 +81,7 @@ class Movement final : public MechanismWith<MovementParams> {
       double total = 0, committed = 0;
       ties.for_each_tie(i, [&](TieStore::Slot s, std::int32_t j) {
         total += ties.strength[s];
-        if (in.commitment[j] > k_committed) committed += ties.strength[s];
+        if (in.commitment[j] > kCommitted) committed += ties.strength[s];
       });
       if (committed > 0 && committed / total >= threshold) {
         m += p.adopt_rate * (1 - m);
@@ -92,7 +92,7 @@ class Movement final : public MechanismWith<MovementParams> {
       out.expectations[i] = std::clamp(in.expectations[i] + p.expectation_gain * m * (1 - in.expectations[i]), 0.0, 1.0);
       const auto a = static_cast<std::size_t>(in.area[i]);
       schools_in_area[a] += 1;
-      committed_in_area[a] += out.commitment[i] > k_committed ? 1 : 0;
+      committed_in_area[a] += out.commitment[i] > kCommitted ? 1 : 0;
     }
     for (std::size_t a = 0; a < schools_in_area.size(); ++a) {
       if (schools_in_area[a] > 0 && committed_in_area[a] / schools_in_area[a] >= p.mobilisation_share) {
@@ -142,8 +142,8 @@ MechanismInfo social_movement_info() {
   m.phase = Phase::interaction;
   m.reads = {Field::commitment, Field::expectations, Field::area, Store::ties, Store::area_strategy};
   m.writes = {Field::commitment, Field::expectations, Store::area_strategy};
-  m.params = k_table.specs();
-  m.make = factory<Movement>(k_table);
+  m.params = kTable.specs();
+  m.make = factory<Movement>(kTable);
   return m;
 }
 

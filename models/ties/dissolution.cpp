@@ -12,7 +12,7 @@ struct DissolutionParams {
 };
 
 using R = ParamType;
-const ParamTable<DissolutionParams> k_table = {
+const ParamTable<DissolutionParams> kTable = {
     {{"review_rate", R::real, 0.1, 0, 1, "per term",
       "chance that the partners review a tie this term",
       calibrated(0.03, 0.34, "partners review a partnership every few years; no published "
@@ -92,8 +92,8 @@ MechanismInfo tie_dissolution_info() {
   m.phase = Phase::tie_dissolution;
   m.reads = {Field::capacity, Field::practice, Store::ties, Store::networks};
   m.writes = {Store::ties};
-  m.params = k_table.specs();
-  m.make = factory<Dissolution>(k_table);
+  m.params = kTable.specs();
+  m.make = factory<Dissolution>(kTable);
   return m;
 }
 

@@ -17,7 +17,7 @@ struct FormationParams {
 };
 
 using R = ParamType;
-const ParamTable<FormationParams> k_table = {
+const ParamTable<FormationParams> kTable = {
     {{"search_rate", R::real, 0.15, 0, 1, "per term",
       "chance that a school with free collaboration time looks for a partner this term",
       calibrated(0.05, 0.4, "no published rate at which schools seek partners: 0.15 a term is "
@@ -139,7 +139,7 @@ class Formation final : public MechanismWith<FormationParams> {
         } else {
           j = anyone(rng);
         }
-        if (j == i || in.ties.degree(j) >= max_ties || in.ties.find(i, j) != TieStore::k_none) continue;
+        if (j == i || in.ties.degree(j) >= max_ties || in.ties.find(i, j) != TieStore::kNone) continue;
         bool shared = false;
         if (closure_) in.ties.for_each_tie(j, [&](TieStore::Slot, std::int32_t q) { shared = shared || mark_[static_cast<std::size_t>(q)] == i + 1; });
         const double score = score_of(in, p, i, j, shared);
@@ -155,7 +155,7 @@ class Formation final : public MechanismWith<FormationParams> {
     for (const auto& pr : proposals_) {
       if (ties.degree(pr.a) >= max_ties || ties.degree(pr.b) >= max_ties) continue;
       if (ties.tied(pr.a, pr.b)) continue;
-      const bool both_committed = commitment_ && in.commitment[pr.a] > k_committed && in.commitment[pr.b] > k_committed;
+      const bool both_committed = commitment_ && in.commitment[pr.a] > kCommitted && in.commitment[pr.b] > kCommitted;
       double trust = bridging(in, pr.a, pr.b) ? p.bridging_trust : p.trust;
       if (pr.closure) trust = std::min(1.0, trust + p.closure_trust);
       ties.add({.a = std::min(pr.a, pr.b),
@@ -208,8 +208,8 @@ MechanismInfo tie_formation_info() {
   m.reads = {Field::capacity, Field::disadvantaged, Field::commitment, Field::x, Field::y,
              Field::area, Field::phase, Store::ties, Store::rivalry};
   m.writes = {Store::ties};
-  m.params = k_table.specs();
-  m.make = factory<Formation>(k_table);
+  m.params = kTable.specs();
+  m.make = factory<Formation>(kTable);
   return m;
 }
 

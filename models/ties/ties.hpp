@@ -11,6 +11,6 @@ MechanismInfo tie_ageing_info();
 // A tie is bridging or bonding by schoolsim::bridging (sim/state.hpp).
 
 // Whether a school counts as committed to the shared cause.
-inline constexpr double k_committed = 0.5;
+inline constexpr double kCommitted = 0.5;
 
 }  // namespace schoolsim::models

@@ -46,21 +46,21 @@ enum Col : std::size_t {
   c_count
 };
 
-constexpr std::array<std::string_view, c_count> k_columns = {
+constexpr std::array<std::string_view, c_count> kColumns = {
     "URN",           "EstablishmentName",          "LA (code)",      "LA (name)",
     "TypeOfEstablishment (name)", "EstablishmentStatus (name)", "PhaseOfEducation (name)",
     "NumberOfPupils", "SchoolCapacity",            "PercentageFSM",  "Easting",
     "Northing",      "Federations (code)",         "Trusts (code)"};
 
 // Types of state-funded mainstream school (TypeOfEstablishment (name)).
-constexpr std::array<std::string_view, 10> k_mainstream_types = {
+constexpr std::array<std::string_view, 10> kMainstreamTypes = {
     "Community school",   "Voluntary aided school", "Voluntary controlled school",
     "Foundation school",  "Academy converter",      "Academy sponsor led",
     "Free schools",       "Studio schools",         "University technical college",
     "City technology college"};
 
 // British National Grid bounds (metres): Great Britain and its islands.
-constexpr double k_max_easting = 700000, k_max_northing = 1300000;
+constexpr double kMaxEasting = 700000, kMaxNorthing = 1300000;
 
 bool iequal(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -85,7 +85,7 @@ std::string_view trim(std::string_view s) {
 }
 
 // Windows-1252 bytes 0x80-0x9F as Unicode code points (0 = undefined).
-constexpr std::array<std::uint16_t, 32> k_cp1252_high = {
+constexpr std::array<std::uint16_t, 32> kCp1252High = {
     0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
     0x2039, 0x0152, 0, 0x017D, 0, 0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
     0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178};
@@ -244,7 +244,7 @@ struct Loader {
     std::string t;
     for (unsigned char c : raw) {
       if (c < 0x80) t += static_cast<char>(c);
-      else if (c < 0xA0) append_utf8(t, k_cp1252_high[c - 0x80] ? k_cp1252_high[c - 0x80] : 0xFFFD);
+      else if (c < 0xA0) append_utf8(t, kCp1252High[c - 0x80] ? kCp1252High[c - 0x80] : 0xFFFD);
       else append_utf8(t, c);
     }
     return t;
@@ -277,7 +277,7 @@ struct Loader {
           why = std::string("byte ") + hex + " is not valid UTF-8, though the file starts with a UTF-8 byte-order mark";
           step = 1;
         }
-      } else if (c >= 0x80 && c < 0xA0 && k_cp1252_high[c - 0x80] == 0) {
+      } else if (c >= 0x80 && c < 0xA0 && kCp1252High[c - 0x80] == 0) {
         char hex[8];
         std::snprintf(hex, sizeof hex, "0x%02X", c);
         why = std::string("byte ") + hex +
@@ -328,7 +328,7 @@ struct Loader {
     for (std::size_t i = 0; i < fields.size(); ++i) {
       const std::string name(trim(fields[i].raw));
       for (std::size_t c = 0; c < c_count; ++c)
-        if (name == k_columns[c] && at[c] == SIZE_MAX) at[c] = i;
+        if (name == kColumns[c] && at[c] == SIZE_MAX) at[c] = i;
     }
     std::size_t found = 0;
     for (auto a : at) found += a != SIZE_MAX ? 1 : 0;
@@ -348,7 +348,7 @@ struct Loader {
     }
     for (std::size_t c = 0; c < c_count; ++c) {
       if (at[c] == SIZE_MAX) {
-        error(1, 1, "the GIAS column '" + std::string(k_columns[c]) +
+        error(1, 1, "the GIAS column '" + std::string(kColumns[c]) +
                         "' is missing from the header; use the \"all establishment data\" download (docs/DATA.md)");
       }
     }
@@ -397,8 +397,8 @@ struct Loader {
         count("phase " + (phase_name.empty() ? std::string("not given") : text(f(c_phase))));
         continue;
       }
-      if (std::find(k_mainstream_types.begin(), k_mainstream_types.end(), type) == k_mainstream_types.end() &&
-          std::none_of(k_mainstream_types.begin(), k_mainstream_types.end(),
+      if (std::find(kMainstreamTypes.begin(), kMainstreamTypes.end(), type) == kMainstreamTypes.end() &&
+          std::none_of(kMainstreamTypes.begin(), kMainstreamTypes.end(),
                        [&](std::string_view t) { return iequal(t, type); })) {
         count("other types (" + text(f(c_type)) + ")");
         continue;
@@ -441,7 +441,7 @@ struct Loader {
       const auto e = number(v(c_easting)), n = number(v(c_northing));
       if (v(c_easting).empty() || v(c_northing).empty() || (e && n && *e == 0 && *n == 0)) {
         if (!impute) error(line, f(c_easting).column, r.label + ": no coordinates (Easting, Northing)" + hint);
-      } else if (!e || !n || *e < 0 || *e > k_max_easting || *n < 0 || *n > k_max_northing) {
+      } else if (!e || !n || *e < 0 || *e > kMaxEasting || *n < 0 || *n > kMaxNorthing) {
         if (!impute) {
           error(line, f(e && n ? c_easting : (e ? c_northing : c_easting)).column,
                 r.label + ": impossible coordinates (Easting '" + text(f(c_easting)) + "', Northing '" +
@@ -651,7 +651,7 @@ struct Loader {
 
 }  // namespace
 
-std::span<const std::string_view> gias_columns_used() { return k_columns; }
+std::span<const std::string_view> gias_columns_used() { return kColumns; }
 
 RegisterLoad parse_register(std::string_view text, const RegisterSource& src) {
   Loader l{src, {}};
@@ -689,9 +689,9 @@ namespace {
 double clamp01(double x) { return std::clamp(x, 0.0, 1.0); }
 
 // Strength, trust and activities of the ties a register gives.
-constexpr double k_federation_strength = 1.0, k_federation_trust = 0.6;
-constexpr double k_trust_strength = 0.8, k_trust_trust = 0.5;
-constexpr int k_trust_nearest = 3;  // each school is tied to its nearest fellow members
+constexpr double kFederationStrength = 1.0, kFederationTrust = 0.6;
+constexpr double kTrustStrength = 0.8, kTrustTrust = 0.5;
+constexpr int kTrustNearest = 3;  // each school is tied to its nearest fellow members
 
 }  // namespace
 
@@ -714,7 +714,7 @@ void build_register_world(std::span<const double> values, const SchoolRegister& 
   boost::random::normal_distribution<double> normal;
   for (std::int32_t i = 0; i < n; ++i) {
     const RegisterSchool& r = reg.schools[static_cast<std::size_t>(i)];
-    Stream rng = streams.stream(k_world_stream_key, 3, static_cast<std::uint64_t>(i));
+    Stream rng = streams.stream(kWorldStreamKey, 3, static_cast<std::uint64_t>(i));
     s.urn[i] = r.urn;
     s.area[i] = r.area;
     s.x[i] = r.x_km;
@@ -729,7 +729,7 @@ void build_register_world(std::span<const double> values, const SchoolRegister& 
     s.autonomy[i] = clamp01(autonomy + 0.1 * normal(rng));
     for (Eigen::Index j = 0; j < k; ++j) s.practice(j, i) = normal(rng);
     s.practice.col(i).normalize();
-    s.home_cohort[i] = s.pupils[i] / static_cast<double>(k_years_in_phase[static_cast<std::size_t>(s.phase[i])]);
+    s.home_cohort[i] = s.pupils[i] / static_cast<double>(kYearsInPhase[static_cast<std::size_t>(s.phase[i])]);
     s.home_disadvantaged[i] = d;
   }
   set_year_zero(pipeline, s);  // as the generated world
@@ -748,7 +748,7 @@ void build_register_world(std::span<const double> values, const SchoolRegister& 
   for (const auto& [code, m] : feds) {
     for (std::size_t a = 0; a < m.size(); ++a) {
       for (std::size_t b = a + 1; b < m.size(); ++b) {
-        s.ties.add({.a = m[a], .b = m[b], .strength = k_federation_strength, .trust = k_federation_trust,
+        s.ties.add({.a = m[a], .b = m[b], .strength = kFederationStrength, .trust = kFederationTrust,
                     .kind = TieKind::federation, .activities = fed_acts});
       }
     }
@@ -762,10 +762,10 @@ void build_register_world(std::span<const double> values, const SchoolRegister& 
         near.emplace_back(dx * dx + dy * dy, j);
       }
       std::sort(near.begin(), near.end());
-      for (std::size_t t = 0; t < near.size() && t < static_cast<std::size_t>(k_trust_nearest); ++t) {
+      for (std::size_t t = 0; t < near.size() && t < static_cast<std::size_t>(kTrustNearest); ++t) {
         const std::int32_t j = near[t].second;
-        if (s.ties.find(i, j) != TieStore::k_none) continue;
-        s.ties.add({.a = std::min(i, j), .b = std::max(i, j), .strength = k_trust_strength, .trust = k_trust_trust,
+        if (s.ties.find(i, j) != TieStore::kNone) continue;
+        s.ties.add({.a = std::min(i, j), .b = std::max(i, j), .strength = kTrustStrength, .trust = kTrustTrust,
                     .kind = TieKind::trust, .activities = trust_acts});
       }
     }

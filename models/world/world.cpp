@@ -23,7 +23,7 @@ struct WorldParams {
 };
 
 using R = ParamType;
-const ParamTable<WorldParams> k_table = {
+const ParamTable<WorldParams> kTable = {
     {{"schools", R::integer, 2000, 2, 1000000, "schools", "number of schools in the system",
       "scenario choice: a 2,000-school world keeps runs fast and its areas large enough for a "
       "market; England has 24,453 schools, 16,764 of them state-funded primaries (DfE, "
@@ -217,7 +217,7 @@ double logistic(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 double clamp01(double x) { return std::clamp(x, 0.0, 1.0); }
 
 void build(std::span<const double> values, const PipelineInfo& pipeline, const Streams& streams, State& s) {
-  const WorldParams p = k_table.make(values);
+  const WorldParams p = kTable.make(values);
   const std::int32_t n = p.schools;
   const std::int32_t areas = std::min(p.areas, p.schools);
   const auto k = static_cast<Eigen::Index>(p.practice_dims);
@@ -228,7 +228,7 @@ void build(std::span<const double> values, const PipelineInfo& pipeline, const S
   std::vector<double> cx(static_cast<std::size_t>(areas)), cy(cx.size()), area_logit(cx.size());
   const double base_logit = std::log(p.mean_disadvantaged / (1 - p.mean_disadvantaged));
   for (std::int32_t a = 0; a < areas; ++a) {
-    Stream rng = streams.stream(k_world_stream_key, 0, static_cast<std::uint64_t>(a));
+    Stream rng = streams.stream(kWorldStreamKey, 0, static_cast<std::uint64_t>(a));
     const auto ai = static_cast<std::size_t>(a);
     cx[ai] = rng.uniform() * p.map_km;
     cy[ai] = rng.uniform() * p.map_km;
@@ -237,7 +237,7 @@ void build(std::span<const double> values, const PipelineInfo& pipeline, const S
 
   // Schools, assigned to areas in contiguous blocks.
   for (std::int32_t i = 0; i < n; ++i) {
-    Stream rng = streams.stream(k_world_stream_key, 1, static_cast<std::uint64_t>(i));
+    Stream rng = streams.stream(kWorldStreamKey, 1, static_cast<std::uint64_t>(i));
     const auto a = static_cast<std::int32_t>(static_cast<std::int64_t>(i) * areas / n);
     const auto ai = static_cast<std::size_t>(a);
     s.area[i] = a;
@@ -258,7 +258,7 @@ void build(std::span<const double> values, const PipelineInfo& pipeline, const S
     s.autonomy[i] = clamp01(p.autonomy_mean + 0.1 * normal(rng));
     for (Eigen::Index j = 0; j < k; ++j) s.practice(j, i) = normal(rng);
     s.practice.col(i).normalize();
-    s.home_cohort[i] = s.pupils[i] / static_cast<double>(k_years_in_phase[static_cast<std::size_t>(s.phase[i])]);
+    s.home_cohort[i] = s.pupils[i] / static_cast<double>(kYearsInPhase[static_cast<std::size_t>(s.phase[i])]);
     s.home_disadvantaged[i] = d;
   }
   set_year_zero(pipeline, s);
@@ -269,7 +269,7 @@ void build(std::span<const double> values, const PipelineInfo& pipeline, const S
   if (p.initial_ties_per_school > 0) {
     const double attempts_per_school = p.initial_ties_per_school / 2;
     for (std::int32_t i = 0; i < n; ++i) {
-      Stream rng = streams.stream(k_world_stream_key, 2, static_cast<std::uint64_t>(i));
+      Stream rng = streams.stream(kWorldStreamKey, 2, static_cast<std::uint64_t>(i));
       const std::int32_t a = s.area[i];
       const auto first = static_cast<std::int32_t>((static_cast<std::int64_t>(a) * n + areas - 1) / areas);
       const auto last = static_cast<std::int32_t>((static_cast<std::int64_t>(a + 1) * n + areas - 1) / areas);
@@ -278,7 +278,7 @@ void build(std::span<const double> values, const PipelineInfo& pipeline, const S
       boost::random::uniform_int_distribution<std::int32_t> pick(first, last - 1);
       for (int t = 0; t < tries && last - first > 1; ++t) {
         const std::int32_t j = pick(rng);
-        if (j == i || s.ties.find(i, j) != TieStore::k_none) continue;
+        if (j == i || s.ties.find(i, j) != TieStore::kNone) continue;
         s.ties.add({.a = std::min(i, j), .b = std::max(i, j), .strength = 0.5, .trust = 0.5});
       }
     }
@@ -293,7 +293,7 @@ WorldInfo world_info() {
       "Schools on a square map in areas (local authorities): clustered locations, primary and "
       "secondary phases, places, and spatially correlated disadvantage (area and school effects "
       "on the logit scale); capacity and expectations fall with disadvantage.";
-  w.params = k_table.specs();
+  w.params = kTable.specs();
   w.build = build;
   w.schools_param = 0;
   w.areas_param = 1;

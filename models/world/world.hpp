@@ -27,6 +27,6 @@ double lens_overlap(double d, double r);
 
 // Year groups in each phase (index = phase): primary Reception to Year 6,
 // secondary Years 7 to 11.
-inline constexpr std::array<int, 2> k_years_in_phase = {7, 5};
+inline constexpr std::array<int, 2> kYearsInPhase = {7, 5};
 
 }  // namespace schoolsim::models

@@ -38,7 +38,7 @@ namespace {
 using namespace cli;
 namespace fs = std::filesystem;
 
-const char* k_exit_codes_help =
+const char* kExitCodesHelp =
     "Exit codes: 0 success; 1 the run failed (nothing left at the output path); 2 bad scenario "
     "or command line (nothing written); 130 interrupted by Ctrl-C (nothing written).";
 
@@ -148,7 +148,7 @@ struct RunArgs {
   bool allow_large = false;
   std::vector<std::string> sets;  // --set NAME=VALUE
   std::string posterior;
-  unsigned compression = k_default_compression;
+  unsigned compression = kDefaultCompression;
 };
 
 // A run as its command line asks for it, checked; nothing has run or been written.
@@ -246,7 +246,7 @@ int cmd_run(const Registry& registry, const RunArgs& args) {
   if (plan.posterior)
     opts.per_replicate = [&](std::int32_t rep, Scenario& one) { apply_posterior(*plan.posterior, sc.seed, rep, one); };
   if (args.checkpoint_year) {
-    opts.checkpoint_term = *args.checkpoint_year * k_terms_per_year;
+    opts.checkpoint_term = *args.checkpoint_year * kTermsPerYear;
     opts.on_checkpoint = [&](const State& state, const Recording& so_far) {
       save_checkpoint(plan.checkpoint, Checkpoint{plan.resolved, 0, opts.checkpoint_term, state, so_far});
     };
@@ -335,7 +335,7 @@ bool load_branch(const CompareArgs& args, PairPlan& plan) {
     return false;
   }
   if (plan.branch->terms_done < plan.a.terms()) return true;
-  std::cerr << "schoolsim compare: " << args.from << " is after year " << plan.branch->terms_done / k_terms_per_year
+  std::cerr << "schoolsim compare: " << args.from << " is after year " << plan.branch->terms_done / kTermsPerYear
             << "; the scenarios end at year " << plan.a.years << '\n';
   return false;
 }
@@ -726,10 +726,10 @@ int cmd_serve(const Registry& registry, const ServeArgs& args) {
   }
   const Scenario& sc = r.scenarios->single.scenario;
   const std::int32_t schools = live::world_schools(sc, registry);
-  if (schools > serve::k_max_schools) {
+  if (schools > serve::kMaxSchools) {
     std::cerr << "schoolsim: error: " << (args.scenario.empty() ? "the scenario" : args.scenario) << " has "
               << schools << " schools; teaching mode draws every school live and takes at most "
-              << serve::k_max_schools << " (scenarios/classroom.yaml has 36). Use `schoolsim run` for "
+              << serve::kMaxSchools << " (scenarios/classroom.yaml has 36). Use `schoolsim run` for "
               << "larger systems, or set world.schools lower.\n";
     return kExitBadInput;
   }
@@ -778,7 +778,7 @@ int run_cli(int argc, char** argv, const Registry& registry) {
       "schoolsim: an agent-based simulation of school-to-school collaboration and competition.\n"
       "Schools' capacity and expectations evolve through collaboration ties, under market and "
       "policy regimes set by a YAML scenario; results are written to HDF5."};
-  app.footer(k_exit_codes_help);
+  app.footer(kExitCodesHelp);
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("schoolsim ") + SCHOOLSIM_VERSION);
 
@@ -813,7 +813,7 @@ int run_cli(int argc, char** argv, const Registry& registry) {
   run->add_option("--restart", run_args.restart_file,
                   "Continue the same scenario from a checkpoint; the output equals an uninterrupted run's")
       ->check(CLI::ExistingFile);
-  run->footer(k_exit_codes_help);
+  run->footer(kExitCodesHelp);
 
   CompareArgs compare_args;
   auto* cmp = app.add_subcommand(
@@ -849,7 +849,7 @@ int run_cli(int argc, char** argv, const Registry& registry) {
       ->check(CLI::Range(1, 100000))
       ->needs(decompose_flag)
       ->capture_default_str();
-  cmp->footer(k_exit_codes_help);
+  cmp->footer(kExitCodesHelp);
 
   SweepArgs sweep_args;
   auto* sweep = app.add_subcommand(
@@ -868,7 +868,7 @@ int run_cli(int argc, char** argv, const Registry& registry) {
   sweep->add_option("--export-design", sweep_args.export_dir,
                     "Write the design for SALib (problem.json, design.txt) to this folder and stop");
   sweep->add_flag("-q,--quiet", sweep_args.quiet, "Print nothing but errors");
-  sweep->footer(k_exit_codes_help);
+  sweep->footer(kExitCodesHelp);
 
   CalibrateArgs calibrate_args;
   auto* calib = app.add_subcommand(
@@ -887,7 +887,7 @@ int run_cli(int argc, char** argv, const Registry& registry) {
   calib->add_flag("-q,--quiet", calibrate_args.quiet, "Print nothing but errors");
   calib->footer("Interrupted runs keep their finished batches beside the output (<output>.calib-state); the same "
                 "command resumes. Results are identical for any thread or MPI rank count.\n" +
-                std::string(k_exit_codes_help));
+                std::string(kExitCodesHelp));
 
   std::vector<std::string> validate_files;
   bool resolved = false;
@@ -899,7 +899,7 @@ int run_cli(int argc, char** argv, const Registry& registry) {
   bool validate_allow_large = false;
   validate->add_flag("--allow-large", validate_allow_large,
                      "Accept scenarios whose estimated memory or output size exceeds this machine's");
-  validate->footer(k_exit_codes_help);
+  validate->footer(kExitCodesHelp);
 
   std::vector<std::string> describe_only;
   bool markdown = false;

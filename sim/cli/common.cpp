@@ -194,12 +194,12 @@ SizeEstimate estimate_size(const Scenario& sc, const Registry& registry, std::in
   for (Field f : sc.record.schools) width += info(f).storage == Storage::vector ? 8 : 1;  // practice: a few dimensions
   const double series = rows * n * width * 4;  // float or int32 per value
   const double attainment = sc.record.attainment ? (sc.years + 1.0) * n * 2 * 4 : 0;
-  const double system = sc.record.system ? (sc.terms() + 1.0) * k_measure_count * 8 : 0;
+  const double system = sc.record.system ? (sc.terms() + 1.0) * kMeasureCount * 8 : 0;
   const double ties = sc.record.ties ? n * (sc.years + 1.0) * 2 * sizeof(TieEvent) : 0;
   const double recording = series + attainment + system + ties;
   // Three states (now, the initial world, the final one), each with its columns,
   // neighbour lists (tens per school) and ties.
-  const double state = n * (k_field_count * 8.0 + 8 * 8 + 40 * 28 + 10 * 80);
+  const double state = n * (kFieldCount * 8.0 + 8 * 8 + 40 * 28 + 10 * 80);
   const double at_once = std::min<double>(std::max(1, threads), sc.replicates);
   return {at_once * (recording + 3 * state), sc.replicates * recording};
 }

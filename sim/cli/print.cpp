@@ -110,7 +110,7 @@ std::string describe_markdown(const Registry& registry, const std::vector<std::s
   if (all || wanted("variables")) {
     if (all) out << "### School variables\n\n";
     out << "| variable | storage | fixed or dynamic | unit | meaning |\n|---|---|---|---|---|\n";
-    for (const auto& f : k_fields) {
+    for (const auto& f : kFields) {
       out << "| `" << f.name << "` | "
           << (f.storage == Storage::real ? "real" : f.storage == Storage::integer ? "integer" : "vector")
           << " | " << (f.role == Role::fixed ? "fixed" : "dynamic") << " | " << f.unit << " | "
@@ -121,7 +121,7 @@ std::string describe_markdown(const Registry& registry, const std::vector<std::s
   if (all || wanted("measures")) {
     if (all) out << "### System measures\n\n";
     out << "| measure | unit | meaning |\n|---|---|---|\n";
-    for (const auto& m : k_system_measures)
+    for (const auto& m : kSystemMeasures)
       out << "| `" << m.name << "` | " << m.unit << " | " << m.meaning << " |\n";
     out << "\n";
   }
@@ -195,12 +195,12 @@ void print_describe(std::ostream& out, const Registry& registry, const std::vect
   }
   if (only.empty()) {
     out << "school variables:\n";
-    for (const auto& f : k_fields) {
+    for (const auto& f : kFields) {
       out << "  " << std::left << std::setw(16) << f.name << std::setw(24) << f.unit << f.meaning
           << "\n";
     }
     out << "\nsystem measures (/system):\n";
-    for (const auto& m : k_system_measures) {
+    for (const auto& m : kSystemMeasures) {
       out << "  " << std::left << std::setw(22) << m.name << std::setw(16) << m.unit << m.meaning
           << "\n";
     }
@@ -210,9 +210,9 @@ void print_describe(std::ostream& out, const Registry& registry, const std::vect
 void RunSummary::add(const Recording& rec) {
   schools = rec.n_schools;
   areas = rec.n_areas;
-  for (std::size_t m = 0; m < k_measure_count; ++m) {
-    start[m] += k_system_measures[m].compute(rec.initial) / scenario->replicates;
-    end[m] += k_system_measures[m].compute(rec.final_state) / scenario->replicates;
+  for (std::size_t m = 0; m < kMeasureCount; ++m) {
+    start[m] += kSystemMeasures[m].compute(rec.initial) / scenario->replicates;
+    end[m] += kSystemMeasures[m].compute(rec.final_state) / scenario->replicates;
   }
 }
 
@@ -227,8 +227,8 @@ void print_run(std::ostream& o, const RunSummary& s) {
                     : std::string())
     << "\n"
     << std::left << std::setw(26) << "" << std::right << std::setw(12) << "start" << std::setw(12) << "end" << "\n";
-  for (std::size_t m = 0; m < k_measure_count; ++m) {
-    const auto& mi = k_system_measures[m];
+  for (std::size_t m = 0; m < kMeasureCount; ++m) {
+    const auto& mi = kSystemMeasures[m];
     // Counts read as whole numbers (means over replicates get one decimal).
     o << std::left << std::setw(26) << mi.name << std::right << std::fixed
       << std::setprecision(mi.count ? (sc.replicates > 1 ? 1 : 0) : 3) << std::setw(12) << s.start[m]
@@ -250,8 +250,8 @@ void print_comparison(std::ostream& o, const ComparisonSummary& s, const Compari
     << std::left << std::setw(22) << "measure" << std::right << std::setw(12) << "start" << std::setw(12) << "end: A"
     << std::setw(12) << "B" << std::setw(12) << "B - A" << std::setw(28) << "95% interval" << std::setw(8) << "effect"
     << "  " << std::left << std::setw(8) << "by" << std::setw(16) << "unit" << "meaning\n";
-  for (std::size_t m = 0; m < k_measure_count; ++m) {
-    const auto& mi = k_system_measures[m];
+  for (std::size_t m = 0; m < kMeasureCount; ++m) {
+    const auto& mi = kSystemMeasures[m];
     const double start = c.mean_at(c.a[m], 0), va = c.mean_at(c.a[m], last), vb = c.mean_at(c.b[m], last);
     const double diff = c.diff_mean[m][last], lo = c.diff_lo[m][last], hi = c.diff_hi[m][last];
     const int digits = table_decimals(diff, lo, hi, {start, va, vb});
@@ -276,13 +276,13 @@ void print_sweep(std::ostream& o, const Experiment& e, const SweepResults& r,
                  const std::vector<OutputSensitivity>& sensitivity, const std::filesystem::path& output) {
   const std::size_t k = e.parameters.size();
   o << "schoolsim sweep: '" << e.name << "' over scenario '" << e.base.name << "': "
-    << k_design_method_names[static_cast<std::size_t>(e.method)] << " design, " << r.runs << " runs x " << r.replicates
+    << kDesignMethodNames[static_cast<std::size_t>(e.method)] << " design, " << r.runs << " runs x " << r.replicates
     << " replicates, " << k << " parameters";
   if (r.resumed > 0) o << " (" << r.resumed << " runs resumed)";
   o << "\nreplicates include: " << uncertainty_text(e.posterior) << "\n";
   if (!sensitivity.empty()) o << "\nsensitivity of the value at the end:\n";
   for (const auto& s : sensitivity) {
-    const auto& mi = k_system_measures[s.measure];
+    const auto& mi = kSystemMeasures[s.measure];
     o << mi.name << " (" << mi.unit << ")\n";
     for (std::size_t j = 0; j < k; ++j) {
       const auto i = static_cast<Eigen::Index>(j);
@@ -302,7 +302,7 @@ void print_sweep(std::ostream& o, const Experiment& e, const SweepResults& r,
 }
 
 void print_design_export(std::ostream& o, const Experiment& e, const Design& d, const std::filesystem::path& dir) {
-  o << "wrote the " << k_design_method_names[static_cast<std::size_t>(e.method)] << " design of " << d.values.rows()
+  o << "wrote the " << kDesignMethodNames[static_cast<std::size_t>(e.method)] << " design of " << d.values.rows()
     << " runs over " << e.parameters.size() << " parameters to " << dir.string()
     << " (problem.json, design.txt: parameter values, design_unit.txt: unit hypercube)\n";
 }

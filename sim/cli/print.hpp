@@ -33,7 +33,7 @@ struct RunSummary {
   std::string scenario_file;
   std::shared_ptr<const Posterior> posterior;
   std::int32_t schools = 0, areas = 0;
-  std::array<double, k_measure_count> start{}, end{};
+  std::array<double, kMeasureCount> start{}, end{};
   std::filesystem::path output;
   double seconds = 0;
   // Adds one replicate's measures at the start and the end (as a share of the mean).

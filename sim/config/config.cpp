@@ -46,18 +46,18 @@ std::from_chars_result number_from_chars(const char* first, const char* last, do
 #endif
 }
 
-const std::vector<std::string> k_top_keys = {"extends", "name",     "description", "seed",
+const std::vector<std::string> kTopKeys = {"extends", "name",     "description", "seed",
                                            "replicates", "years", "world",     "pipeline",
                                            "without", "set",   "timeline",  "record"};
-const std::vector<std::string> k_timeline_keys = {"year", "term", "set"};
-const std::vector<std::string> k_record_keys = {"every", "schools", "attainment", "system", "ties"};
+const std::vector<std::string> kTimelineKeys = {"year", "term", "set"};
+const std::vector<std::string> kRecordKeys = {"every", "schools", "attainment", "system", "ties"};
 
-constexpr std::int32_t k_max_years = 200;
-constexpr std::int32_t k_max_replicates = 100000;
+constexpr std::int32_t kMaxYears = 200;
+constexpr std::int32_t kMaxReplicates = 100000;
 // Scenario and experiment files are read whole; none needs to be larger.
-constexpr std::uintmax_t k_max_input_bytes = std::uintmax_t{4} * 1024 * 1024;
+constexpr std::uintmax_t kMaxInputBytes = std::uintmax_t{4} * 1024 * 1024;
 
-const std::vector<Field> k_default_recorded_fields = {Field::capacity, Field::expectations,
+const std::vector<Field> kDefaultRecordedFields = {Field::capacity, Field::expectations,
                                                    Field::crisis, Field::pupils,
                                                    Field::disadvantaged};
 
@@ -98,10 +98,10 @@ void set_text(const std::string* text) {
 // Scalars quoted in messages are cut short: a file named by mistake (say by
 // extends:) is not echoed back.
 std::string excerpt(const std::string& s) {
-  constexpr std::size_t k_max = 40;
+  constexpr std::size_t kMax = 40;
   std::string out;
-  for (unsigned char ch : s.substr(0, k_max)) out += ch < 0x20 ? ' ' : static_cast<char>(ch);
-  return s.size() > k_max ? out + "..." : out;
+  for (unsigned char ch : s.substr(0, kMax)) out += ch < 0x20 ? ' ' : static_cast<char>(ch);
+  return s.size() > kMax ? out + "..." : out;
 }
 
 class Checker {
@@ -297,7 +297,7 @@ void phase_order_problem(Checker& c, const YAML::Node& name_node, const std::str
                          const MechanismInfo& info, const MechanismInfo& latest) {
   if (info.phase >= latest.phase) return;
   std::string order;
-  for (const auto& p : k_phase_names) order += (order.empty() ? "" : ", ") + std::string(p);
+  for (const auto& p : kPhaseNames) order += (order.empty() ? "" : ", ") + std::string(p);
   c.error(name_node, path + ": '" + info.name + "' (" + std::string(phase_name(info.phase)) +
                          " phase) is listed after '" + latest.name + "' (" + std::string(phase_name(latest.phase)) +
                          " phase); a term's phases are " + order + " (docs/ODD.md, section 3), so list it before '" +
@@ -437,21 +437,21 @@ void parse_timeline(Checker& c, const YAML::Node& node, const Registry& registry
   for (std::size_t i = 0; i < node.size(); ++i) {
     const YAML::Node ev = node[i];
     const std::string path = "timeline[" + std::to_string(i) + "]";
-    if (!c.check_map(ev, path, k_timeline_keys)) continue;
+    if (!c.check_map(ev, path, kTimelineKeys)) continue;
     TimelineEvent base;
     bool ok = true;
     if (!ev["year"]) {
       c.error(ev, path + ": missing key 'year'");
       ok = false;
     } else if (auto y = c.number(ev["year"], path + ".year", ParamType::integer, 0,
-                                 years_known ? sc.years - 1 : k_max_years - 1,
+                                 years_known ? sc.years - 1 : kMaxYears - 1,
                                  "years from the start, 0 = first year")) {
       base.year = static_cast<std::int32_t>(*y);
     } else {
       ok = false;
     }
     if (ev["term"]) {
-      if (auto t = c.number(ev["term"], path + ".term", ParamType::integer, 1, k_terms_per_year)) {
+      if (auto t = c.number(ev["term"], path + ".term", ParamType::integer, 1, kTermsPerYear)) {
         base.term = static_cast<std::int32_t>(*t);
       } else {
         ok = false;
@@ -495,9 +495,9 @@ void parse_timeline(Checker& c, const YAML::Node& node, const Registry& registry
 }
 
 void parse_record(Checker& c, const YAML::Node& node, RecordConfig& rec, bool inherit) {
-  if (!inherit) rec.schools = k_default_recorded_fields;
+  if (!inherit) rec.schools = kDefaultRecordedFields;
   if (!node || node.IsNull()) return;
-  if (!c.check_map(node, "record", k_record_keys)) return;
+  if (!c.check_map(node, "record", kRecordKeys)) return;
   if (const YAML::Node every = node["every"]) {
     if (auto s = c.text(every, "record.every")) {
       if (*s == "term") {
@@ -511,11 +511,11 @@ void parse_record(Checker& c, const YAML::Node& node, RecordConfig& rec, bool in
   }
   if (const YAML::Node schools = node["schools"]) {
     std::vector<std::string> names;
-    for (const auto& f : k_fields)
+    for (const auto& f : kFields)
       if (f.role == Role::dynamic) names.emplace_back(f.name);
     if (schools.IsScalar() && schools.Scalar() == "all") {
       rec.schools.clear();
-      for (const auto& f : k_fields)
+      for (const auto& f : kFields)
         if (f.role == Role::dynamic) rec.schools.push_back(f.field);
     } else if (schools.IsSequence()) {
       rec.schools.clear();
@@ -562,10 +562,10 @@ std::string stem_of(const std::string& name) {
 // ---------------------------------------------------------------- world from a register
 // `world.register` (docs/DATA.md): the file, and the keys that choose what is
 // read from it, beside or inside it.
-const std::vector<std::string> k_register_keys = {"path", "format", "missing", "areas", "around"};
-const std::vector<std::string> k_around_keys = {"urn", "easting", "northing", "radius_km"};
+const std::vector<std::string> kRegisterKeys = {"path", "format", "missing", "areas", "around"};
+const std::vector<std::string> kAroundKeys = {"urn", "easting", "northing", "radius_km"};
 // World parameters the register replaces: an error to set beside it.
-const std::vector<std::string> k_register_replaces = {
+const std::vector<std::string> kRegisterReplaces = {
     "schools", "areas", "map_km", "area_radius_km", "secondary_share", "primary_places", "secondary_places",
     "occupancy", "area_disadvantage_sd", "school_disadvantage_sd", "initial_ties_per_school"};
 
@@ -616,7 +616,7 @@ YAML::Node parse_world_register(Checker& c, const YAML::Node& world, const std::
       }
     } else if (k == "around") {
       src.around_urn = 0, src.around_easting = src.around_northing = 0, src.radius_km = 0;
-      if (c.check_map(v, path, k_around_keys)) {
+      if (c.check_map(v, path, kAroundKeys)) {
         if (!v["radius_km"]) c.error(v, path + ": give radius_km, the radius of the circle in km");
         if (v["radius_km"]) {
           if (auto x = c.number(v["radius_km"], path + ".radius_km", ParamType::real, 0.1, 2000, "km"))
@@ -654,11 +654,11 @@ YAML::Node parse_world_register(Checker& c, const YAML::Node& world, const std::
     if (k == "register") {
       const YAML::Node r = kv.second;
       if (r.IsMap()) {
-        if (c.check_map(r, "world.register", k_register_keys)) {
+        if (c.check_map(r, "world.register", kRegisterKeys)) {
           if (!r["path"]) c.error(r, "world.register: give path, the register file");
           for (const auto& e : r) {
             if (e.first.IsScalar() &&
-                std::find(k_register_keys.begin(), k_register_keys.end(), e.first.Scalar()) != k_register_keys.end())
+                std::find(kRegisterKeys.begin(), kRegisterKeys.end(), e.first.Scalar()) != kRegisterKeys.end())
               set_key("world.register." + e.first.Scalar(), e.first.Scalar(), e.second);
           }
         }
@@ -668,7 +668,7 @@ YAML::Node parse_world_register(Checker& c, const YAML::Node& world, const std::
     } else if (is_register_key(k) || k == "areas") {
       set_key("world." + k, k, kv.second);
     } else {
-      if (std::find(k_register_replaces.begin(), k_register_replaces.end(), k) != k_register_replaces.end()) {
+      if (std::find(kRegisterReplaces.begin(), kRegisterReplaces.end(), k) != kRegisterReplaces.end()) {
         c.error(kv.first, "world." + k + ": not used with world.register, which gives the schools, areas, "
                           "locations, sizes and intakes (docs/DATA.md); leave it out");
       } else {
@@ -702,7 +702,7 @@ YAML::Node parse_world_register(Checker& c, const YAML::Node& world, const std::
 }
 
 // Reads a scenario or experiment file: regular files only (not a directory,
-// FIFO or device such as /dev/zero), of at most k_max_input_bytes. On failure,
+// FIFO or device such as /dev/zero), of at most kMaxInputBytes. On failure,
 // `why` says what is wrong and nothing is returned.
 std::optional<std::string> read_input_file(const std::string& path, std::string& why) {
   namespace fs = std::filesystem;
@@ -725,9 +725,9 @@ std::optional<std::string> read_input_file(const std::string& path, std::string&
     why = "cannot read it: " + ec.message();
     return std::nullopt;
   }
-  if (size > k_max_input_bytes) {
+  if (size > kMaxInputBytes) {
     why = "it is " + std::to_string(size) + " bytes; scenario and experiment files are at most " +
-          std::to_string(k_max_input_bytes / (std::uintmax_t{1024} * 1024)) + " MiB";
+          std::to_string(kMaxInputBytes / (std::uintmax_t{1024} * 1024)) + " MiB";
     return std::nullopt;
   }
   std::ifstream in(path, std::ios::binary);
@@ -904,7 +904,7 @@ LoadResult parse_node(const YAML::Node& root, const std::string& name, const Reg
     c.error(root, "the scenario is empty; see docs/SCENARIOS.md for the keys it takes");
     return result;
   }
-  if (!c.check_map(root, "", k_top_keys)) return result;
+  if (!c.check_map(root, "", kTopKeys)) return result;
 
   // A scenario may start from another and override only what differs.
   bool inherit = false;
@@ -993,12 +993,12 @@ LoadResult parse_node(const YAML::Node& root, const std::string& name, const Reg
     }
   }
   if (const YAML::Node n = root["replicates"]) {
-    if (auto v = c.number(n, "replicates", ParamType::integer, 1, k_max_replicates))
+    if (auto v = c.number(n, "replicates", ParamType::integer, 1, kMaxReplicates))
       sc.replicates = static_cast<std::int32_t>(*v);
   }
   bool years_ok = true;
   if (const YAML::Node n = root["years"]) {
-    if (auto v = c.number(n, "years", ParamType::integer, 1, k_max_years)) {
+    if (auto v = c.number(n, "years", ParamType::integer, 1, kMaxYears)) {
       sc.years = static_cast<std::int32_t>(*v);
     } else {
       years_ok = false;
@@ -1212,9 +1212,9 @@ LoadResult load_scenario(const std::string& path, const Registry& registry, cons
 
 namespace {
 
-const std::vector<std::string> k_experiment_keys = {"scenario", "name",    "design", "parameters",
+const std::vector<std::string> kExperimentKeys = {"scenario", "name",    "design", "parameters",
                                                   "replicates", "outputs", "series", "bootstrap"};
-const std::vector<std::string> k_design_keys = {"method", "runs", "levels"};
+const std::vector<std::string> kDesignKeys = {"method", "runs", "levels"};
 
 void parse_experiment(Checker& c, const YAML::Node& root, const std::string& path, const Registry& registry,
                       ExperimentResult& result) {
@@ -1225,7 +1225,7 @@ void parse_experiment(Checker& c, const YAML::Node& root, const std::string& pat
     c.error(root, "the experiment is empty; see docs/EXPERIMENTS.md for the keys it takes");
     return;
   }
-  if (!c.check_map(root, "", k_experiment_keys)) return;
+  if (!c.check_map(root, "", kExperimentKeys)) return;
   const YAML::Node sc_node = root["scenario"];
   if (!sc_node) {
     c.error(root, "missing key 'scenario' (the scenario file to sweep)");
@@ -1245,10 +1245,10 @@ void parse_experiment(Checker& c, const YAML::Node& root, const std::string& pat
   if (const YAML::Node n = root["name"])
     if (auto t = c.text(n, "name")) e.name = *t;
   if (const YAML::Node d = root["design"]) {
-    if (c.check_map(d, "design", k_design_keys)) {
+    if (c.check_map(d, "design", kDesignKeys)) {
       if (const YAML::Node m = d["method"]) {
         if (auto t = c.text(m, "design.method")) {
-          std::vector<std::string> names(k_design_method_names.begin(), k_design_method_names.end());
+          std::vector<std::string> names(kDesignMethodNames.begin(), kDesignMethodNames.end());
           const auto it = std::find(names.begin(), names.end(), *t);
           if (it == names.end()) {
             c.unknown(m, "design.method", *t, names, "method");
@@ -1323,8 +1323,8 @@ void parse_experiment(Checker& c, const YAML::Node& root, const std::string& pat
   if (const YAML::Node n = root["series"])
     if (auto v = c.boolean(n, "series")) e.series = *v != 0;
   std::vector<std::string> measures;
-  measures.reserve(k_system_measures.size());
-for (const auto& m : k_system_measures) measures.emplace_back(m.name);
+  measures.reserve(kSystemMeasures.size());
+for (const auto& m : kSystemMeasures) measures.emplace_back(m.name);
   if (const YAML::Node outs = root["outputs"]) {
     if (!outs.IsSequence()) {
       c.error(outs, "outputs: expected a list of system measures");
@@ -1429,7 +1429,7 @@ for (const auto& sp : world_specs) world_names.push_back(sp.name);
         if (i < 0) {
           c.unknown(YAML::Node(param), "", param, world_names, "parameter", " of world");
         } else if (sc.register_data &&
-                   std::find(k_register_replaces.begin(), k_register_replaces.end(), param) != k_register_replaces.end()) {
+                   std::find(kRegisterReplaces.begin(), kRegisterReplaces.end(), param) != kRegisterReplaces.end()) {
           c.error(YAML::Mark::null_mark(),
                   concat(key, ": ", scenario_label,
                          " reads its schools from a register, which gives this (docs/DATA.md)"));
@@ -1522,7 +1522,7 @@ std::string to_yaml(const Scenario& sc, const Registry& registry) {
     out << YAML::EndMap;
     const auto& specs = registry.world().params;
     for (std::size_t i = 0; i < specs.size(); ++i) {
-      if (std::find(k_register_replaces.begin(), k_register_replaces.end(), specs[i].name) == k_register_replaces.end())
+      if (std::find(kRegisterReplaces.begin(), kRegisterReplaces.end(), specs[i].name) == kRegisterReplaces.end())
         out << YAML::Key << specs[i].name << YAML::Value << value_text(specs[i], sc.world[i]);
     }
     out << YAML::EndMap;
@@ -1565,15 +1565,15 @@ std::string to_yaml(const Scenario& sc, const Registry& registry) {
 
 namespace {
 
-const std::vector<std::string> k_calibration_keys = {"name",    "description", "seed",       "population",
+const std::vector<std::string> kCalibrationKeys = {"name",    "description", "seed",       "population",
                                                    "generations", "replicates", "quantile", "min_acceptance",
                                                    "batch",   "parameters",  "experiments", "targets"};
-const std::vector<std::string> k_calib_param_keys = {"range", "prior", "in"};
-const std::vector<std::string> k_calib_experiment_keys = {"scenario", "years", "world", "set"};
-const std::vector<std::string> k_target_keys = {"id",   "claim",       "source",   "experiment", "against",
+const std::vector<std::string> kCalibParamKeys = {"range", "prior", "in"};
+const std::vector<std::string> kCalibExperimentKeys = {"scenario", "years", "world", "set"};
+const std::vector<std::string> kTargetKeys = {"id",   "claim",       "source",   "experiment", "against",
                                               "measure", "year",     "from_year", "change",    "groups",
                                               "years_after", "ratio_to", "observed",  "sd"};
-const std::vector<std::string> k_group_keys = {"field", "treated", "control"};
+const std::vector<std::string> kGroupKeys = {"field", "treated", "control"};
 
 std::optional<CalibParameter> parse_calib_parameter(Checker& c, const YAML::Node& key, const YAML::Node& value,
                                                     const Registry& registry) {
@@ -1621,7 +1621,7 @@ std::optional<CalibParameter> parse_calib_parameter(Checker& c, const YAML::Node
   p.integer = spec->type == ParamType::integer;
   p.source = source_text(spec->source);
   bool ranged = false;
-  if (!value.IsNull() && c.check_map(value, where, k_calib_param_keys)) {
+  if (!value.IsNull() && c.check_map(value, where, kCalibParamKeys)) {
     if (const YAML::Node r = value["range"]) {
       if (!r.IsSequence() || r.size() != 2) {
         c.error(r, where + ".range: expected [low, high]");
@@ -1639,7 +1639,7 @@ std::optional<CalibParameter> parse_calib_parameter(Checker& c, const YAML::Node
     }
     if (const YAML::Node n = value["prior"]) {
       if (auto t = c.text(n, where + ".prior")) {
-        std::vector<std::string> names(k_prior_names.begin(), k_prior_names.end());
+        std::vector<std::string> names(kPriorNames.begin(), kPriorNames.end());
         const auto it = std::find(names.begin(), names.end(), *t);
         if (it == names.end()) {
           c.unknown(n, where + ".prior", *t, names, "prior");
@@ -1672,7 +1672,7 @@ std::optional<CalibExperiment> parse_calib_experiment(Checker& c, const YAML::No
   CalibExperiment e;
   e.name = key.IsScalar() ? key.Scalar() : "";
   const std::string where = "experiments." + e.name;
-  if (!c.check_map(value, where, k_calib_experiment_keys)) return std::nullopt;
+  if (!c.check_map(value, where, kCalibExperimentKeys)) return std::nullopt;
   const YAML::Node sc_node = value["scenario"];
   if (!sc_node) {
     c.error(value, where + ": missing key 'scenario' (the scenario file this experiment runs)");
@@ -1731,7 +1731,7 @@ void parse_calibration(Checker& c, const YAML::Node& root, const std::string& pa
     c.error(root, "the calibration is empty; see docs/EXPERIMENTS.md for the keys it takes");
     return;
   }
-  if (!c.check_map(root, "", k_calibration_keys)) return;
+  if (!c.check_map(root, "", kCalibrationKeys)) return;
   if (const YAML::Node n = root["name"])
     if (auto t = c.text(n, "name")) cal.name = *t;
   auto integer = [&](const char* key, std::int32_t& to, double lo, double hi) {
@@ -1815,8 +1815,8 @@ void parse_calibration(Checker& c, const YAML::Node& root, const std::string& pa
     }
   }
   std::vector<std::string> measures;
-  measures.reserve(k_system_measures.size());
-for (const auto& m : k_system_measures) measures.emplace_back(m.name);
+  measures.reserve(kSystemMeasures.size());
+for (const auto& m : kSystemMeasures) measures.emplace_back(m.name);
   const YAML::Node targets = root["targets"];
   if (!targets || !targets.IsSequence() || targets.size() == 0) {
     c.error(targets ? targets : root, "targets: expected a list of targets, each {id, experiment, measure or "
@@ -1826,7 +1826,7 @@ for (const auto& m : k_system_measures) measures.emplace_back(m.name);
     for (std::size_t k = 0; k < targets.size(); ++k) {
       const YAML::Node t = targets[k];
       const std::string where = "targets[" + std::to_string(k) + "]";
-      if (!c.check_map(t, where, k_target_keys)) continue;
+      if (!c.check_map(t, where, kTargetKeys)) continue;
       CalibTarget tg;
       bool ok = true;
       auto need = [&](const char* key) {
@@ -1885,15 +1885,15 @@ for (const auto& m : k_system_measures) measures.emplace_back(m.name);
         st.kind = StatisticKind::groups;
         st.change = true;
         const YAML::Node g = t["groups"];
-        if (c.check_map(g, where + ".groups", k_group_keys)) {
+        if (c.check_map(g, where + ".groups", kGroupKeys)) {
           if (const YAML::Node f = g["field"]) {
             if (auto v = c.text(f, where + ".groups.field")) {
               std::vector<std::string> ints;
               std::optional<Field> found;
-              for (std::size_t i = 0; i < k_field_count; ++i) {
-                if (k_fields[i].storage == Storage::integer) {
-                  ints.emplace_back(k_fields[i].name);
-                  if (k_fields[i].name == *v) found = static_cast<Field>(i);
+              for (std::size_t i = 0; i < kFieldCount; ++i) {
+                if (kFields[i].storage == Storage::integer) {
+                  ints.emplace_back(kFields[i].name);
+                  if (kFields[i].name == *v) found = static_cast<Field>(i);
                 }
               }
               if (!found) {

@@ -23,9 +23,9 @@ namespace schoolsim {
 
 namespace {
 
-constexpr double k_inf = std::numeric_limits<double>::infinity();
-constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
-constexpr std::uint32_t k_proposal_key = stream_key("calibrate.proposal");
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr std::uint32_t kProposalKey = stream_key("calibrate.proposal");
 
 // ------------------------------------------------------------ unit coordinates
 
@@ -45,7 +45,7 @@ double from_unit(const CalibParameter& p, double u) {
 // attempt) only.
 Stream attempt_stream(std::uint64_t seed, std::int32_t generation, std::int64_t attempt, std::uint32_t purpose) {
   const Streams streams(seed, static_cast<std::uint32_t>(generation));
-  return streams.stream(k_proposal_key, purpose, static_cast<std::uint64_t>(attempt));
+  return streams.stream(kProposalKey, purpose, static_cast<std::uint64_t>(attempt));
 }
 
 std::uint64_t simulation_seed(std::uint64_t seed, std::int32_t generation, std::int64_t attempt) {
@@ -143,7 +143,7 @@ std::vector<std::vector<double>> run_series(const std::vector<const Statistic*>&
     for (std::size_t k = 0; k < stats.size(); ++k) {
       const Statistic& st = *stats[k];
       if (st.kind == StatisticKind::measure) {
-        v[k].push_back(k_system_measures[st.measure].compute(s));
+        v[k].push_back(kSystemMeasures[st.measure].compute(s));
         continue;
       }
       double sums[2] = {0, 0};
@@ -160,14 +160,14 @@ std::vector<std::vector<double>> run_series(const std::vector<const Statistic*>&
       });
       v[k].push_back(counts[0] > 0 && counts[1] > 0
                          ? sums[0] / static_cast<double>(counts[0]) - sums[1] / static_cast<double>(counts[1])
-                         : k_nan);
+                         : kNaN);
     }
   };
   record(sim.state());
   while (!sim.finished()) {
     if (stop.requested()) throw Interrupted();
     sim.step();
-    if (sim.terms_done() % k_terms_per_year == 0) record(sim.state());
+    if (sim.terms_done() % kTermsPerYear == 0) record(sim.state());
   }
   return v;
 }
@@ -192,10 +192,10 @@ std::pair<double, double> evaluate(const Statistic& st, const std::vector<double
   while (first <= last && !std::isfinite(v[static_cast<std::size_t>(first)])) ++first;
   auto at = [&](std::int32_t after) {
     const std::int32_t i = first + after;
-    if (i > last) return k_nan;
+    if (i > last) return kNaN;
     return v[static_cast<std::size_t>(i)] - (st.change ? v[static_cast<std::size_t>(first)] : 0.0);
   };
-  if (first > last) return {k_nan, 1.0};
+  if (first > last) return {kNaN, 1.0};
   return {at(st.years_after), st.ratio_to >= 0 ? at(st.ratio_to) : 1.0};
 }
 
@@ -236,7 +236,7 @@ std::vector<double> simulate(const Calibration& c, const Registry& registry, con
 
 // ------------------------------------------------------------ state file
 
-constexpr char k_state_magic[8] = {'S', 'C', 'H', 'S', 'I', 'M', 'C', 'A'};
+constexpr char kStateMagic[8] = {'S', 'C', 'H', 'S', 'I', 'M', 'C', 'A'};
 
 template <class T>
 void put(std::string& out, T v) {
@@ -421,14 +421,14 @@ double distance(const Calibration& c, const std::vector<double>& stats) {
   double s = 0;
   for (std::size_t t = 0; t < c.targets.size(); ++t) {
     const double z = (stats[t] - c.targets[t].observed) / c.targets[t].sd;
-    if (!std::isfinite(z)) return k_inf;
+    if (!std::isfinite(z)) return kInf;
     s += z * z;
   }
   return std::sqrt(s / static_cast<double>(std::max<std::size_t>(c.targets.size(), 1)));
 }
 
 double weighted_quantile(const std::vector<double>& values, const std::vector<double>& weights, double q) {
-  if (values.empty()) return k_nan;
+  if (values.empty()) return kNaN;
   std::vector<std::size_t> order(values.size());
   std::iota(order.begin(), order.end(), 0);
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
@@ -446,7 +446,7 @@ double weighted_quantile(const std::vector<double>& values, const std::vector<do
 std::string fingerprint(const Calibration& c, const Registry& registry, std::string_view program_version) {
   std::ostringstream s;
   s.precision(17);
-  s << program_text(registry, program_version) << "calibration " << k_calib_state_version << "\npopulation " << c.population << " generations " << c.generations << " replicates " << c.replicates
+  s << program_text(registry, program_version) << "calibration " << kCalibStateVersion << "\npopulation " << c.population << " generations " << c.generations << " replicates " << c.replicates
     << " seed " << c.seed << " quantile " << c.quantile << " min_acceptance " << c.min_acceptance << " batch "
     << c.batch << "\n";
   for (const auto& w : c.without) s << "without " << w << "\n";
@@ -483,8 +483,8 @@ std::string fingerprint(const Calibration& c, const Registry& registry, std::str
 }
 
 std::string encode_state(const CalibState& st, const std::string& fp) {
-  std::string out(k_state_magic, sizeof k_state_magic);
-  put(out, k_calib_state_version);
+  std::string out(kStateMagic, sizeof kStateMagic);
+  put(out, kCalibStateVersion);
   put(out, static_cast<std::uint64_t>(fp.size()));
   out += fp;
   put(out, st.simulations);
@@ -496,15 +496,15 @@ std::string encode_state(const CalibState& st, const std::string& fp) {
 }
 
 std::string decode_state(std::string_view bytes, const std::string& fp, std::size_t d, std::size_t t, CalibState& st) {
-  if (bytes.size() < sizeof k_state_magic + 8 || std::memcmp(bytes.data(), k_state_magic, sizeof k_state_magic) != 0)
+  if (bytes.size() < sizeof kStateMagic + 8 || std::memcmp(bytes.data(), kStateMagic, sizeof kStateMagic) != 0)
     return "it is not a schoolsim calibration state";
   std::uint32_t crc = 0;
   std::memcpy(&crc, bytes.data() + bytes.size() - 4, 4);
   const std::string_view body = bytes.substr(0, bytes.size() - 4);
   if (crc32c(body) != crc) return "its checksum does not match (corrupted or cut short)";
   try {
-    Reader r(body.substr(sizeof k_state_magic));
-    if (r.get<std::uint32_t>() != k_calib_state_version) return "it was written by another version of the state format";
+    Reader r(body.substr(sizeof kStateMagic));
+    if (r.get<std::uint32_t>() != kCalibStateVersion) return "it was written by another version of the state format";
     const std::size_t n = r.count(1);
     std::string seen(n, '\0');
     for (auto& ch : seen) ch = r.get<char>();
@@ -536,7 +536,7 @@ CalibrationResult calibrate(const Calibration& c, const Registry& registry, cons
   pool.cancel = opt.cancel;
   CalibrationResult res;
   CalibState st;
-  st.current.tolerance = k_inf;
+  st.current.tolerance = kInf;
   if (!opt.state.empty() && std::filesystem::exists(opt.state)) {
     std::ifstream in(opt.state, std::ios::binary);
     std::stringstream buf;

@@ -34,7 +34,7 @@
 namespace schoolsim {
 
 enum class Prior { uniform, log_uniform };
-inline constexpr std::array<std::string_view, 2> k_prior_names = {"uniform", "log_uniform"};
+inline constexpr std::array<std::string_view, 2> kPriorNames = {"uniform", "log_uniform"};
 
 // A calibrated parameter: a world parameter or a parameter of a mechanism,
 // set in every experiment whose pipeline has that mechanism.
@@ -61,7 +61,7 @@ enum class StatisticKind {
 
 struct Statistic {
   StatisticKind kind = StatisticKind::measure;
-  std::size_t measure = 0;  // measure: index in k_system_measures
+  std::size_t measure = 0;  // measure: index in kSystemMeasures
   // measure: the record year read (-1: the last), or the mean over the years
   // from `from_year` to `year` when from_year >= 0; with `change`, minus the
   // value at year 0.
@@ -193,7 +193,7 @@ std::string fingerprint(const Calibration& c, const Registry& registry,
 
 // The state file format: magic, version, fingerprint, the finished
 // generations, the current one's kept particles and attempts, then a CRC-32C.
-inline constexpr std::uint32_t k_calib_state_version = 1;
+inline constexpr std::uint32_t kCalibStateVersion = 1;
 struct CalibState {
   std::vector<Generation> done;
   Generation current;  // the generation under way (its tolerance set)

@@ -45,14 +45,14 @@ std::string_view effect_basis_text(EffectBasis basis) {
 }
 
 EffectBasis effect_basis_of(std::size_t measure) {
-  const MeasureInfo& mi = k_system_measures.at(measure);
+  const MeasureInfo& mi = kSystemMeasures.at(measure);
   if (mi.unit == "pupil SD") return EffectBasis::pupil_sd;
   if (averaged_variable(mi.name) != SchoolVariable::none) return EffectBasis::between_schools;
   return EffectBasis::between_replicates;
 }
 
 double between_school_sd(std::size_t measure, const State& s) {
-  switch (averaged_variable(k_system_measures.at(measure).name)) {
+  switch (averaged_variable(kSystemMeasures.at(measure).name)) {
     case SchoolVariable::capacity: return population_sd(s.capacity);
     case SchoolVariable::expectations: return population_sd(s.expectations);
     case SchoolVariable::crisis: return population_sd(s.crisis);
@@ -107,16 +107,16 @@ Comparison compare(const Scenario& a_in, const Scenario& b_in, const Registry& r
     sc.seed = a_in.seed;
     sc.record = RecordConfig{Cadence::year, {}, false, true, false};
   }
-  const double k_nan = std::numeric_limits<double>::quiet_NaN();
-  std::vector<EffectBasis> basis(k_measure_count);
-  for (std::size_t m = 0; m < k_measure_count; ++m) basis[m] = effect_basis_of(m);
+  const double kNaN = std::numeric_limits<double>::quiet_NaN();
+  std::vector<EffectBasis> basis(kMeasureCount);
+  for (std::size_t m = 0; m < kMeasureCount; ++m) basis[m] = effect_basis_of(m);
 
   Comparison c;
   c.replicates = replicates;
   // Running sums, folded pair by pair in replicate order.
   std::vector<std::vector<Welford>> diff;  // [measure][row]: b - a
-  std::vector<Welford> end_a(k_measure_count);  // arm A at the last row, between replicates
-  std::vector<double> school_var(k_measure_count, 0.0);  // pooled between-schools variance of arm A
+  std::vector<Welford> end_a(kMeasureCount);  // arm A at the last row, between replicates
+  std::vector<double> school_var(kMeasureCount, 0.0);  // pooled between-schools variance of arm A
   std::optional<ArmRun> pending_a;
   std::size_t rows = 0;
   std::int32_t folded = 0;
@@ -125,14 +125,14 @@ Comparison compare(const Scenario& a_in, const Scenario& b_in, const Registry& r
     if (folded == 0) {
       c.terms = ra.terms;
       rows = c.terms.size();
-      c.a.assign(k_measure_count, std::vector<double>(static_cast<std::size_t>(replicates) * rows));
+      c.a.assign(kMeasureCount, std::vector<double>(static_cast<std::size_t>(replicates) * rows));
       c.b = c.a;
-      diff.assign(k_measure_count, std::vector<Welford>(rows));
+      diff.assign(kMeasureCount, std::vector<Welford>(rows));
     }
     if (ra.terms != c.terms || rb.terms != c.terms)
       throw std::logic_error("compare: replicate " + std::to_string(folded) + " recorded other terms than replicate 0");
     const std::size_t base = static_cast<std::size_t>(folded) * rows;
-    for (std::size_t m = 0; m < k_measure_count; ++m) {
+    for (std::size_t m = 0; m < kMeasureCount; ++m) {
       for (std::size_t row = 0; row < rows; ++row) {
         c.a[m][base + row] = ra.system[m][row];
         c.b[m][base + row] = rb.system[m][row];
@@ -159,8 +159,8 @@ Comparison compare(const Scenario& a_in, const Scenario& b_in, const Registry& r
         run.terms = std::move(rec.system_terms);
         run.system = std::move(rec.system);
         if (t % 2 == 0) {
-          run.school_sd.assign(k_measure_count, k_nan);
-          for (std::size_t m = 0; m < k_measure_count; ++m)
+          run.school_sd.assign(kMeasureCount, kNaN);
+          for (std::size_t m = 0; m < kMeasureCount; ++m)
             if (basis[m] == EffectBasis::between_schools) run.school_sd[m] = between_school_sd(m, rec.final_state);
         }
         return run;
@@ -175,19 +175,19 @@ Comparison compare(const Scenario& a_in, const Scenario& b_in, const Registry& r
       });
   if (options.cancel && options.cancel->load()) throw Interrupted();
 
-  c.diff_mean.assign(k_measure_count, std::vector<double>(rows));
+  c.diff_mean.assign(kMeasureCount, std::vector<double>(rows));
   c.diff_lo = c.diff_hi = c.diff_mean;
-  c.effect_size.assign(k_measure_count, 0.0);
-  c.effect_scale.assign(k_measure_count, 1.0);
+  c.effect_size.assign(kMeasureCount, 0.0);
+  c.effect_scale.assign(kMeasureCount, 1.0);
   c.effect_basis = basis;
   const double tf = t_factor(replicates);
-  for (std::size_t m = 0; m < k_measure_count; ++m) {
+  for (std::size_t m = 0; m < kMeasureCount; ++m) {
     // The effect's scale, from arm A at the end.
     double scale = 1.0;
     if (basis[m] == EffectBasis::between_schools) {
       scale = std::sqrt(school_var[m]);
     } else if (basis[m] == EffectBasis::between_replicates) {
-      scale = replicates > 1 ? std::sqrt(end_a[m].variance()) : k_nan;
+      scale = replicates > 1 ? std::sqrt(end_a[m].variance()) : kNaN;
     }
     c.effect_scale[m] = scale;
     for (std::size_t row = 0; row < rows; ++row) {
@@ -197,7 +197,7 @@ Comparison compare(const Scenario& a_in, const Scenario& b_in, const Registry& r
       c.diff_mean[m][row] = w.mean;
       c.diff_lo[m][row] = w.mean - half;
       c.diff_hi[m][row] = w.mean + half;
-      if (row + 1 == rows) c.effect_size[m] = scale > 0 ? w.mean / scale : k_nan;
+      if (row + 1 == rows) c.effect_size[m] = scale > 0 ? w.mean / scale : kNaN;
     }
   }
   return c;

@@ -197,9 +197,9 @@ std::vector<std::vector<std::size_t>> lever_orders(std::size_t levers, std::int3
   std::vector<std::vector<std::size_t>> orders;
   if (options.exact(levers)) return orders;
   const Streams streams(options.seed, static_cast<std::uint32_t>(replicate));
-  constexpr std::uint32_t key = stream_key("decompose");
+  constexpr std::uint32_t kKey = stream_key("decompose");
   for (std::int32_t p = 0; p < options.permutations; ++p) {
-    Stream s = streams.stream(key, 0, static_cast<std::uint64_t>(p));
+    Stream s = streams.stream(kKey, 0, static_cast<std::uint64_t>(p));
     std::vector<std::size_t> order(levers);
     for (std::size_t i = 0; i < levers; ++i) order[i] = i;
     for (std::size_t i = levers; i > 1; --i) {  // Fisher-Yates
@@ -387,13 +387,13 @@ Decomposition decompose(const Scenario& a_in, const Scenario& b_in, const Regist
         std::vector<std::size_t> rows;
         Run run;
         for (std::size_t i = 0; i < rec.system_terms.size(); ++i) {
-          if (i == 0 || rec.system_terms[i] % k_terms_per_year == 0) {
+          if (i == 0 || rec.system_terms[i] % kTermsPerYear == 0) {
             rows.push_back(i);
             run.terms.push_back(rec.system_terms[i]);
           }
         }
-        run.values.resize(k_measure_count * rows.size());
-        for (std::size_t m = 0; m < k_measure_count; ++m)
+        run.values.resize(kMeasureCount * rows.size());
+        for (std::size_t m = 0; m < kMeasureCount; ++m)
           for (std::size_t j = 0; j < rows.size(); ++j) run.values[m * rows.size() + j] = rec.system[m][rows[j]];
         return run;
       },
@@ -424,14 +424,14 @@ Decomposition decompose(const Scenario& a_in, const Scenario& b_in, const Regist
   d.terms = terms;
   const std::size_t rows = terms.size(), reps = static_cast<std::size_t>(replicates);
   const std::uint64_t full = (1ull << k) - 1;
-  d.a.assign(k_measure_count, std::vector<double>(reps * rows));
+  d.a.assign(kMeasureCount, std::vector<double>(reps * rows));
   d.b = d.a;
-  d.phi.assign(k_measure_count, std::vector<std::vector<double>>(k, std::vector<double>(reps * rows)));
-  d.phi_mean.assign(k_measure_count, std::vector<std::vector<double>>(k, std::vector<double>(rows)));
+  d.phi.assign(kMeasureCount, std::vector<std::vector<double>>(k, std::vector<double>(reps * rows)));
+  d.phi_mean.assign(kMeasureCount, std::vector<std::vector<double>>(k, std::vector<double>(rows)));
   d.phi_lo = d.phi_hi = d.phi_mean;
-  d.total_mean.assign(k_measure_count, std::vector<double>(rows));
+  d.total_mean.assign(kMeasureCount, std::vector<double>(rows));
   d.total_lo = d.total_hi = d.total_mean;
-  for (std::size_t m = 0; m < k_measure_count; ++m) {
+  for (std::size_t m = 0; m < kMeasureCount; ++m) {
     for (std::size_t row = 0; row < rows; ++row) {
       const std::size_t o = m * rows + row;
       for (std::size_t r = 0; r < reps; ++r) {
@@ -489,8 +489,8 @@ std::string decomposition_table(const Decomposition& d) {
     << " runs with common random numbers.\nEach lever's share is its mean contribution to B - A at the end; the "
        "shares sum to B - A.\n";
   std::vector<std::string> unchanged;
-  for (std::size_t m = 0; m < k_measure_count; ++m) {
-    const auto& mi = k_system_measures[m];
+  for (std::size_t m = 0; m < kMeasureCount; ++m) {
+    const auto& mi = kSystemMeasures[m];
     bool differs = false;
     for (std::size_t r = 0; r < static_cast<std::size_t>(d.replicates); ++r)
       differs = differs || d.a[m][r * rows + last] != d.b[m][r * rows + last];

@@ -14,9 +14,9 @@ namespace schoolsim::experiment {
 
 namespace {
 
-constexpr std::uint32_t k_lhs_key = stream_key("experiment.latin_hypercube");
-constexpr std::uint32_t k_saltelli_key = stream_key("experiment.saltelli");
-constexpr std::uint32_t k_morris_key = stream_key("experiment.morris");
+constexpr std::uint32_t kLhsKey = stream_key("experiment.latin_hypercube");
+constexpr std::uint32_t kSaltelliKey = stream_key("experiment.saltelli");
+constexpr std::uint32_t kMorrisKey = stream_key("experiment.morris");
 
 void require(bool ok, const std::string& message) {
   if (!ok) throw std::invalid_argument(message);
@@ -68,10 +68,10 @@ void append_json_string(std::string& out, const std::string& s) {
       out += '\\';
       out += c;
     } else if (u < 0x20) {
-      static constexpr char hex[] = "0123456789abcdef";
+      static constexpr char kHex[] = "0123456789abcdef";
       out += "\\u00";
-      out += hex[u >> 4];
-      out += hex[u & 0xF];
+      out += kHex[u >> 4];
+      out += kHex[u & 0xF];
     } else {
       out += c;
     }
@@ -110,7 +110,7 @@ Eigen::MatrixXd full_factorial(const std::vector<int>& levels) {
 Eigen::MatrixXd latin_hypercube(int n, int d, std::uint64_t seed) {
   require(n >= 1, "latin_hypercube: n must be at least 1, got " + std::to_string(n));
   require(d >= 1, "latin_hypercube: d must be at least 1, got " + std::to_string(d));
-  return lhs(n, d, seed, k_lhs_key);
+  return lhs(n, d, seed, kLhsKey);
 }
 
 double morris_delta(int levels) {
@@ -133,7 +133,7 @@ MorrisDesign morris_design(int trajectories, int d, int levels, std::uint64_t se
                    levels};
   boost::random::uniform_int_distribution<int> base_level(0, half - 1), coin(0, 1);
   for (int t = 0; t < trajectories; ++t) {
-    Stream rng = streams.stream(k_morris_key, 0, static_cast<std::uint64_t>(t));
+    Stream rng = streams.stream(kMorrisKey, 0, static_cast<std::uint64_t>(t));
     // Morris (1991): random base point x*, random directions D*, random order P*.
     std::vector<int> lo(static_cast<std::size_t>(d)), up(static_cast<std::size_t>(d));
     for (int j = 0; j < d; ++j) lo[static_cast<std::size_t>(j)] = base_level(rng);
@@ -156,7 +156,7 @@ MorrisDesign morris_design(int trajectories, int d, int levels, std::uint64_t se
 SaltelliDesign saltelli_design(int n, int d, std::uint64_t seed) {
   require(n >= 1, "saltelli_design: n must be at least 1, got " + std::to_string(n));
   require(d >= 1, "saltelli_design: d must be at least 1, got " + std::to_string(d));
-  const Eigen::MatrixXd base = lhs(n, 2 * d, seed, k_saltelli_key);  // [A | B]
+  const Eigen::MatrixXd base = lhs(n, 2 * d, seed, kSaltelliKey);  // [A | B]
   SaltelliDesign out{Eigen::MatrixXd(static_cast<Eigen::Index>(n) * (d + 2), d), n, d};
   for (Eigen::Index i = 0; i < n; ++i) {
     const Eigen::Index r = i * (d + 2);

@@ -14,8 +14,8 @@ namespace schoolsim::experiment {
 
 namespace {
 
-constexpr std::uint32_t k_bootstrap_key = stream_key("experiment.sobol_bootstrap");
-constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
+constexpr std::uint32_t kBootstrapKey = stream_key("experiment.sobol_bootstrap");
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 void require(bool ok, const std::string& message) {
   if (!ok) throw std::invalid_argument(message);
@@ -75,8 +75,8 @@ class SobolEstimator {
         s1 += wi * (fb(i) - mean) * diff;  // Saltelli et al. (2010), Table 2 (b)
         st += wi * diff * diff;   // Jansen (1999)
       }
-      first(j) = var > 0 ? s1 / total_weight / var : k_nan;
-      total(j) = var > 0 ? st / total_weight / 2 / var : k_nan;
+      first(j) = var > 0 ? s1 / total_weight / var : kNaN;
+      total(j) = var > 0 ? st / total_weight / 2 / var : kNaN;
     }
   }
 
@@ -126,7 +126,7 @@ MorrisIndices morris_indices(const MorrisDesign& design, const Eigen::VectorXd& 
   out.mu = ee.colwise().mean().transpose();
   out.mu_star = ee.cwiseAbs().colwise().mean().transpose();
   if (t_count < 2) {
-    out.sigma = Eigen::VectorXd::Constant(d, k_nan);
+    out.sigma = Eigen::VectorXd::Constant(d, kNaN);
   } else {
     const Eigen::MatrixXd centred = ee.rowwise() - out.mu.transpose();
     out.sigma = (centred.cwiseAbs2().colwise().sum() / static_cast<double>(t_count - 1)).cwiseSqrt().transpose();
@@ -159,7 +159,7 @@ SobolIndices sobol_indices(const SaltelliDesign& design, const Eigen::VectorXd& 
   std::vector<int> w(static_cast<std::size_t>(n), 1);
   est.estimate(w, out.first, out.total);
 
-  out.first_lo = out.first_hi = out.total_lo = out.total_hi = Eigen::VectorXd::Constant(d, k_nan);
+  out.first_lo = out.first_hi = out.total_lo = out.total_hi = Eigen::VectorXd::Constant(d, kNaN);
   if (bootstrap == 0) return out;
 
   // Resample b draws its n base rows from its own stream.
@@ -167,7 +167,7 @@ SobolIndices sobol_indices(const SaltelliDesign& design, const Eigen::VectorXd& 
   boost::random::uniform_int_distribution<int> pick(0, n - 1);
   Eigen::MatrixXd first_b(d, bootstrap), total_b(d, bootstrap);
   for (int b = 0; b < bootstrap; ++b) {
-    Stream rng = streams.stream(k_bootstrap_key, 0, static_cast<std::uint64_t>(b));
+    Stream rng = streams.stream(kBootstrapKey, 0, static_cast<std::uint64_t>(b));
     std::fill(w.begin(), w.end(), 0);
     for (int i = 0; i < n; ++i) ++w[static_cast<std::size_t>(pick(rng))];
     est.estimate(w, first_b.col(b), total_b.col(b));

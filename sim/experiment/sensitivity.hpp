@@ -31,7 +31,7 @@ MorrisIndices morris_indices(const MorrisDesign& design, const Eigen::VectorXd& 
 // The estimators, as the sweep file names them (its sensitivity groups'
 // `estimator` attribute): files without it came from an uncentred first-order
 // estimator.
-inline constexpr const char* k_sobol_estimator =
+inline constexpr const char* kSobolEstimator =
     "first order: Saltelli et al. (2010) on centred output; total: Jansen (1999)";
 struct SobolIndices {
   Eigen::VectorXd first, total, first_lo, first_hi, total_lo, total_hi;

@@ -69,7 +69,7 @@ std::string program_text(const Registry& registry, std::string_view program_vers
   std::ostringstream s;
   s.precision(17);
   s << "schoolsim " << program_version << "\n";
-  for (const auto& m : k_system_measures) s << m.name << " ";
+  for (const auto& m : kSystemMeasures) s << m.name << " ";
   for (const auto& name : registry.names()) {
     s << "\nmechanism " << name;
     if (const MechanismInfo* info = registry.find(name))
@@ -83,7 +83,7 @@ std::string fingerprint(const Experiment& e, const Registry& registry, std::stri
   std::ostringstream s;
   s.precision(17);
   // The program: a resume after an upgrade must not mix two versions' results.
-  s << program_text(registry, program_version) << "parts " << k_sweep_part_version << "\n";
+  s << program_text(registry, program_version) << "parts " << kSweepPartVersion << "\n";
   s << "method " << static_cast<int>(e.method) << " runs " << e.runs << " levels " << e.levels << " replicates "
     << e.replicates << " series " << e.series << " seed " << e.base.seed << " years " << e.base.years << "\n";
   for (const auto& p : e.parameters) s << p.name << " " << p.lo << " " << p.hi << "\n";
@@ -112,7 +112,7 @@ namespace {
 
 fs::path part_path(const fs::path& dir, std::int64_t task) { return dir / ("run-" + std::to_string(task) + ".bin"); }
 
-constexpr char k_part_magic[8] = {'S', 'C', 'H', 'S', 'I', 'M', 'P', 'T'};
+constexpr char kPartMagic[8] = {'S', 'C', 'H', 'S', 'I', 'M', 'P', 'T'};
 
 template <class T>
 void put(std::string& out, const T& v) {
@@ -122,8 +122,8 @@ void put(std::string& out, const T& v) {
 }  // namespace
 
 std::string encode_part(const Part& p, const std::string& print, std::int64_t task) {
-  std::string out(k_part_magic, sizeof k_part_magic);
-  put(out, k_sweep_part_version);
+  std::string out(kPartMagic, sizeof kPartMagic);
+  put(out, kSweepPartVersion);
   put(out, static_cast<std::uint32_t>(print.size()));
   out += print;
   put(out, static_cast<std::uint64_t>(task));
@@ -146,26 +146,26 @@ std::string decode_part(std::string_view bytes, const std::string& print, std::i
     at += n;
     return true;
   };
-  char magic[sizeof k_part_magic];
-  if (!take(magic, sizeof magic) || !std::equal(std::begin(magic), std::end(magic), std::begin(k_part_magic)))
+  char magic[sizeof kPartMagic];
+  if (!take(magic, sizeof magic) || !std::equal(std::begin(magic), std::end(magic), std::begin(kPartMagic)))
     return "not a schoolsim sweep part";
-  if (bytes.size() < sizeof k_part_magic + 8) return "cut short";
+  if (bytes.size() < sizeof kPartMagic + 8) return "cut short";
   std::uint32_t crc = 0;
   std::memcpy(&crc, bytes.data() + bytes.size() - 4, 4);
   if (crc32c(bytes.substr(0, bytes.size() - 4)) != crc) return "its checksum does not match (corrupted or cut short)";
   bytes = bytes.substr(0, bytes.size() - 4);
   std::uint32_t version = 0, print_size = 0;
   take(&version, 4);
-  if (version != k_sweep_part_version) return "written by part version " + std::to_string(version);
+  if (version != kSweepPartVersion) return "written by part version " + std::to_string(version);
   if (!take(&print_size, 4) || print_size > bytes.size() - at) return "cut short";
   if (bytes.substr(at, print_size) != print) return "made by a different experiment or version of schoolsim";
   at += print_size;
   std::uint64_t t = 0, n_finals = 0, n_rows = 0, n_series = 0;
   if (!take(&t, 8) || !take(&n_finals, 8) || !take(&n_rows, 8) || !take(&n_series, 8)) return "cut short";
   if (t != static_cast<std::uint64_t>(task)) return "it holds task " + std::to_string(t) + ", not " + std::to_string(task);
-  if (n_finals != k_measure_count) return "it holds " + std::to_string(n_finals) + " measures, not " + std::to_string(k_measure_count);
+  if (n_finals != kMeasureCount) return "it holds " + std::to_string(n_finals) + " measures, not " + std::to_string(kMeasureCount);
   if (n_rows != rows) return "it holds " + std::to_string(n_rows) + " record rows, not " + std::to_string(rows);
-  if (n_series != (series ? k_measure_count * rows : 0)) return "its series have the wrong shape";
+  if (n_series != (series ? kMeasureCount * rows : 0)) return "its series have the wrong shape";
   const std::size_t expect = n_finals * sizeof(double) + n_rows * sizeof(std::int32_t) + n_series * sizeof(double);
   if (bytes.size() - at != expect) return "its length does not match its shape";
   p.finals.resize(n_finals);
@@ -249,10 +249,10 @@ SweepResults run_sweep(const Experiment& e, const Design& d, const Registry& reg
     const Scenario sc = scenario_for(e, d.values.row(run), rep);
     const Recording rec = run_replicate(sc, registry, rep, with_stop(RunOptions{}, stop));
     Part p;
-    for (std::size_t m = 0; m < k_measure_count; ++m) p.finals.push_back(rec.system[m].back());
+    for (std::size_t m = 0; m < kMeasureCount; ++m) p.finals.push_back(rec.system[m].back());
     p.terms = rec.system_terms;
     if (e.series)
-      for (std::size_t m = 0; m < k_measure_count; ++m) p.series.insert(p.series.end(), rec.system[m].begin(), rec.system[m].end());
+      for (std::size_t m = 0; m < kMeasureCount; ++m) p.series.insert(p.series.end(), rec.system[m].begin(), rec.system[m].end());
     if (p.terms.size() != rows) {
       throw std::logic_error("a sweep run recorded " + std::to_string(p.terms.size()) + " rows, not " +
                              std::to_string(rows));
@@ -264,13 +264,13 @@ SweepResults run_sweep(const Experiment& e, const Design& d, const Registry& reg
   if (options.cancel && options.cancel->load()) throw Interrupted();
   if (options.ranks > 1) return res;
 
-  res.finals.assign(k_measure_count, std::vector<double>(static_cast<std::size_t>(tasks)));
+  res.finals.assign(kMeasureCount, std::vector<double>(static_cast<std::size_t>(tasks)));
   res.terms = parts.empty() ? std::vector<std::int32_t>{} : parts[0].terms;
   // Every part has `rows` record rows (checked when read and when run).
-  if (e.series) res.series.assign(k_measure_count, std::vector<double>(static_cast<std::size_t>(tasks) * rows));
+  if (e.series) res.series.assign(kMeasureCount, std::vector<double>(static_cast<std::size_t>(tasks) * rows));
   for (std::int64_t t = 0; t < tasks; ++t) {
     const Part& p = parts[static_cast<std::size_t>(t)];
-    for (std::size_t m = 0; m < k_measure_count; ++m) {
+    for (std::size_t m = 0; m < kMeasureCount; ++m) {
       res.finals[m][static_cast<std::size_t>(t)] = p.finals[m];
       if (e.series) {
         std::copy(p.series.begin() + static_cast<std::ptrdiff_t>(m * rows),

@@ -21,7 +21,7 @@
 namespace schoolsim {
 
 enum class DesignMethod { factorial, lhs, morris, saltelli };
-inline constexpr std::array<std::string_view, 4> k_design_method_names = {"factorial", "lhs", "morris", "saltelli"};
+inline constexpr std::array<std::string_view, 4> kDesignMethodNames = {"factorial", "lhs", "morris", "saltelli"};
 
 // A swept parameter: a world parameter or a parameter of a pipeline entry.
 struct SweepParameter {
@@ -85,7 +85,7 @@ struct Part {
 
 // The part file format: magic, version, the experiment's fingerprint, the task,
 // the shape, the data, then a CRC-32C of all of it.
-inline constexpr std::uint32_t k_sweep_part_version = 2;
+inline constexpr std::uint32_t kSweepPartVersion = 2;
 std::string encode_part(const Part& p, const std::string& fingerprint, std::int64_t task);
 // "" when `bytes` is a sound part of this experiment's `task` with `rows` record
 // rows (and series when `series`), filling `p`; else the reason it is not.

@@ -11,7 +11,7 @@
 namespace schoolsim {
 
 struct OutputSensitivity {
-  std::size_t measure = 0;              // index in k_system_measures
+  std::size_t measure = 0;              // index in kSystemMeasures
   experiment::MorrisIndices morris;     // with a Morris design
   experiment::SobolIndices sobol;       // with a Saltelli design
 };

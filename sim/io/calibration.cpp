@@ -49,7 +49,7 @@ void write_calibration(OutputFile& f, const Calibration& c, const CalibrationRes
   std::vector<double> lo, hi, observed, sd;
   for (const auto& p : c.parameters) {
     names.push_back(p.name);
-    priors.emplace_back(k_prior_names[static_cast<std::size_t>(p.prior)]);
+    priors.emplace_back(kPriorNames[static_cast<std::size_t>(p.prior)]);
     sources.push_back(p.source);
     lo.push_back(p.lo);
     hi.push_back(p.hi);
@@ -157,7 +157,7 @@ Posterior read_posterior(const std::filesystem::path& path) {
       for (auto x : dims) n *= x;
       if (n > (hsize_t{1} << 28)) throw std::runtime_error(std::string(name) + " is implausibly large");
       std::vector<double> v(static_cast<std::size_t>(n));
-      if (n > 0) h5::check(H5Dread(ds.id(), H5T_NATIVE_DOUBLE, h5::k_all, h5::k_all, H5P_DEFAULT, v.data()), name);
+      if (n > 0) h5::check(H5Dread(ds.id(), H5T_NATIVE_DOUBLE, h5::kAll, h5::kAll, H5P_DEFAULT, v.data()), name);
       return v;
     };
     {
@@ -166,7 +166,7 @@ Posterior read_posterior(const std::filesystem::path& path) {
       if (dims.size() != 1 || dims[0] == 0 || dims[0] > 10000) throw std::runtime_error("names: expected a list of parameters");
       const h5::Datatype type = h5::utf8_string_type();
       std::vector<char*> ptrs(static_cast<std::size_t>(dims[0]), nullptr);
-      h5::check(H5Dread(ds.id(), type.id(), h5::k_all, h5::k_all, H5P_DEFAULT, ptrs.data()), "read names");
+      h5::check(H5Dread(ds.id(), type.id(), h5::kAll, h5::kAll, H5P_DEFAULT, ptrs.data()), "read names");
       for (char* s : ptrs) {
         p.names.emplace_back(s ? s : "");
         H5free_memory(s);

@@ -17,7 +17,7 @@ namespace schoolsim {
 
 namespace {
 
-constexpr char k_magic[8] = {'S', 'C', 'H', 'S', 'I', 'M', 'C', 'K'};
+constexpr char kMagic[8] = {'S', 'C', 'H', 'S', 'I', 'M', 'C', 'K'};
 
 class Writer {
  public:
@@ -116,7 +116,7 @@ class Reader {
 
 template <class IO>
 void visit_state(IO& io, State& s) {
-  for (const auto& fi : k_fields) {
+  for (const auto& fi : kFields) {
     visit_field(s, fi.field, [&](auto& col) {
       if constexpr (std::is_same_v<std::decay_t<decltype(col)>, Eigen::MatrixXd>) {
         io.matrix(col);
@@ -157,7 +157,7 @@ std::string check_state(const State& s, const char* what) {
   const std::int32_t n = s.n_schools();
   const std::string where = std::string(what) + ": ";
   std::string problem;
-  for (const auto& fi : k_fields) {
+  for (const auto& fi : kFields) {
     visit_field(const_cast<State&>(s), fi.field, [&](const auto& col) {
       if (!problem.empty()) return;
       if constexpr (std::is_same_v<std::decay_t<decltype(col)>, Eigen::MatrixXd>) {
@@ -185,9 +185,9 @@ std::string check_state(const State& s, const char* what) {
   if (s.n_areas < 1 || s.n_areas > n + 1) return where + "the number of areas is implausible";
   if (n > 0 && (s.area.minCoeff() < 0 || s.area.maxCoeff() >= s.n_areas)) return where + "a school's area is out of range";
   if (n > 0 && (s.phase.minCoeff() < 0 || s.phase.maxCoeff() > 1)) return where + "a school's phase is not 0 or 1";
-  constexpr std::int32_t k_max_pupils = 10'000'000;
-  if (n > 0 && (s.pupils.minCoeff() < 0 || s.places.minCoeff() < 0 || s.pupils.maxCoeff() > k_max_pupils ||
-                s.places.maxCoeff() > k_max_pupils))
+  constexpr std::int32_t kMaxPupils = 10'000'000;
+  if (n > 0 && (s.pupils.minCoeff() < 0 || s.places.minCoeff() < 0 || s.pupils.maxCoeff() > kMaxPupils ||
+                s.places.maxCoeff() > kMaxPupils))
     return where + "a school's pupils or places are negative or implausibly many";
   if (s.terms_done < 0) return where + "a negative term count";
   if (s.area_strategy.size() != 0 && s.area_strategy.size() != s.n_areas)
@@ -214,9 +214,9 @@ std::string check_state(const State& s, const char* what) {
                           nw.funded_until_term.size(), nw.facilitation.size()})
     if (len != k) return where + "the network arrays have different lengths";
   for (std::size_t i = 0; i < k; ++i) {
-    if (static_cast<std::size_t>(nw.goal[i]) >= k_network_goal_names.size() ||
-        static_cast<std::size_t>(nw.power[i]) >= k_network_power_names.size() ||
-        static_cast<std::size_t>(nw.entry[i]) >= k_network_entry_names.size())
+    if (static_cast<std::size_t>(nw.goal[i]) >= kNetworkGoalNames.size() ||
+        static_cast<std::size_t>(nw.power[i]) >= kNetworkPowerNames.size() ||
+        static_cast<std::size_t>(nw.entry[i]) >= kNetworkEntryNames.size())
       return where + "a network has an unknown goal, power or entry";
     if (nw.hub[i] < -1 || nw.hub[i] >= n) return where + "a network's hub is not a school";
   }
@@ -235,7 +235,7 @@ std::string check_checkpoint(const Checkpoint& c) {
   if (c.replicate < 0 || r.replicate != c.replicate) return "the replicate does not match the recording";
   const std::size_t rows = r.series_terms.size();
   for (const SeriesBuffer& b : r.series) {
-    if (static_cast<std::size_t>(b.field) >= k_field_count) return "the recording names an unknown field";
+    if (static_cast<std::size_t>(b.field) >= kFieldCount) return "the recording names an unknown field";
     if (b.width < 1 || b.width > 64) return "a recorded series has an implausible width";
     const bool integer = info(b.field).storage == Storage::integer;
     const std::size_t got = integer ? b.integer.size() : b.real.size();
@@ -249,13 +249,13 @@ std::string check_checkpoint(const Checkpoint& c) {
   if (r.attainment_dis.size() != years * static_cast<std::size_t>(n) ||
       r.attainment_adv.size() != years * static_cast<std::size_t>(n))
     return "the recorded attainment has the wrong size";
-  if (!r.system.empty() && r.system.size() != k_measure_count) return "the recording does not hold every system measure";
+  if (!r.system.empty() && r.system.size() != kMeasureCount) return "the recording does not hold every system measure";
   for (const auto& m : r.system)
     if (m.size() != r.system_terms.size()) return "a recorded system measure has the wrong length";
   for (const TieEvent& e : r.tie_events) {
     if (e.school_a < 0 || e.school_a >= n || e.school_b < 0 || e.school_b >= n ||
-        static_cast<std::size_t>(e.kind) >= k_tie_kind_names.size() || static_cast<int>(e.event) > 1 ||
-        static_cast<std::size_t>(e.reason) >= k_tie_reason_names.size())
+        static_cast<std::size_t>(e.kind) >= kTieKindNames.size() || static_cast<int>(e.event) > 1 ||
+        static_cast<std::size_t>(e.reason) >= kTieReasonNames.size())
       return "a recorded tie event names a school or kind that does not exist";
   }
   return "";
@@ -271,9 +271,9 @@ std::string checkpoint_bytes(const Checkpoint& c) {
   visit(w, mutable_c);
   const std::string body = std::move(body_out).str();
   std::ostringstream out(std::ios::binary);
-  out.write(k_magic, sizeof k_magic);
+  out.write(kMagic, sizeof kMagic);
   Writer h(out);
-  h(k_checkpoint_version), h(static_cast<std::uint64_t>(body.size())), h(crc32c(body));
+  h(kCheckpointVersion), h(static_cast<std::uint64_t>(body.size())), h(crc32c(body));
   out << body;
   return std::move(out).str();
 }
@@ -296,20 +296,20 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& c) {
 }
 
 Checkpoint parse_checkpoint(std::string_view bytes, bool verify_checksum) {
-  constexpr std::size_t k_header = sizeof k_magic + 4 + 8 + 4;
-  if (bytes.size() < sizeof k_magic || !std::equal(std::begin(k_magic), std::end(k_magic), bytes.begin()))
+  constexpr std::size_t kHeader = sizeof kMagic + 4 + 8 + 4;
+  if (bytes.size() < sizeof kMagic || !std::equal(std::begin(kMagic), std::end(kMagic), bytes.begin()))
     throw std::runtime_error("not a schoolsim checkpoint");
-  if (bytes.size() < k_header) throw std::runtime_error("the file ends early");
+  if (bytes.size() < kHeader) throw std::runtime_error("the file ends early");
   std::uint32_t version = 0, crc = 0;
   std::uint64_t length = 0;
   std::memcpy(&version, bytes.data() + 8, 4);
   std::memcpy(&length, bytes.data() + 12, 8);
   std::memcpy(&crc, bytes.data() + 20, 4);
-  if (version != k_checkpoint_version) {
+  if (version != kCheckpointVersion) {
     throw std::runtime_error("written by checkpoint version " + std::to_string(version) + ", this schoolsim reads " +
-                             std::to_string(k_checkpoint_version));
+                             std::to_string(kCheckpointVersion));
   }
-  const std::string_view body = bytes.substr(k_header);
+  const std::string_view body = bytes.substr(kHeader);
   if (length != body.size()) {
     throw std::runtime_error("the file holds " + std::to_string(body.size()) + " bytes after its header, not the " +
                              std::to_string(length) + " it says (cut short or extended)");
@@ -338,7 +338,7 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
     if (!std::filesystem::is_regular_file(status)) throw std::runtime_error("not a regular file");
     const std::uintmax_t size = std::filesystem::file_size(path, ec);
     if (ec) throw std::runtime_error("cannot read its size");
-    if (size > k_max_checkpoint_bytes)
+    if (size > kMaxCheckpointBytes)
       throw std::runtime_error("larger (" + std::to_string(size) + " bytes) than any checkpoint schoolsim writes");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw std::runtime_error("cannot open it");

@@ -3,7 +3,7 @@
 // byte-identical to an uninterrupted run, or branch into other regimes.
 //
 // The format is schoolsim's own binary (little-endian, as on every machine
-// schoolsim builds on), versioned by k_checkpoint_version; it is not an archive
+// schoolsim builds on), versioned by kCheckpointVersion; it is not an archive
 // format and is read only by the same version of schoolsim.
 #pragma once
 
@@ -18,9 +18,9 @@
 namespace schoolsim {
 
 // 2: a header with the body's length and CRC-32C, and every shape checked on reading.
-inline constexpr std::uint32_t k_checkpoint_version = 2;
+inline constexpr std::uint32_t kCheckpointVersion = 2;
 // No checkpoint schoolsim writes is larger; a larger file is refused unread.
-inline constexpr std::uintmax_t k_max_checkpoint_bytes = std::uintmax_t{16} << 30;
+inline constexpr std::uintmax_t kMaxCheckpointBytes = std::uintmax_t{16} << 30;
 
 struct Checkpoint {
   std::string scenario;  // the resolved scenario it was made by (YAML)

@@ -39,8 +39,8 @@ void write_comparison(OutputFile& file, const Arms& arms, const Comparison& c, c
   write_arms(file, arms);
   file.set_attribute("meta", "uncertainty", uncertainty);
   file.write_table("compare/term", {rows}, c.terms.data(), "terms", "terms completed at each row (0 = start)");
-  for (std::size_t m = 0; m < k_measure_count; ++m) {
-    const auto& mi = k_system_measures[m];
+  for (std::size_t m = 0; m < kMeasureCount; ++m) {
+    const auto& mi = kSystemMeasures[m];
     const std::string g = "compare/" + std::string(mi.name);
     file.write_table(g + "/a", {reps, rows}, c.a[m].data(), mi.unit, "arm A, per replicate");
     file.write_table(g + "/b", {reps, rows}, c.b[m].data(), mi.unit, "arm B, per replicate");
@@ -69,8 +69,8 @@ void write_decomposition(OutputFile& file, const Arms& arms, const Decomposition
   file.set_attribute("decompose", "permutations", static_cast<double>(d.permutations));
   file.set_attribute("decompose", "runs", static_cast<double>(d.runs));
   file.set_attribute("decompose", "replicates", static_cast<double>(d.replicates));
-  for (std::size_t m = 0; m < k_measure_count; ++m) {
-    const auto& mi = k_system_measures[m];
+  for (std::size_t m = 0; m < kMeasureCount; ++m) {
+    const auto& mi = kSystemMeasures[m];
     const std::string g = "decompose/" + std::string(mi.name);
     std::vector<double> phi, mean, lo, hi;
     for (std::size_t i = 0; i < k; ++i) {

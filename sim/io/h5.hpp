@@ -21,8 +21,8 @@
 namespace schoolsim::h5 {
 
 // Values of HDF5 macros that are spelled with C-style casts in the headers.
-inline constexpr hid_t k_all = 0;                                          // H5S_ALL
-inline constexpr std::size_t k_variable = std::numeric_limits<std::size_t>::max();  // H5T_VARIABLE
+inline constexpr hid_t kAll = 0;                                          // H5S_ALL
+inline constexpr std::size_t kVariable = std::numeric_limits<std::size_t>::max();  // H5T_VARIABLE
 
 // Stops HDF5 printing its error stack to stderr; errors become exceptions instead.
 inline void silence_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
@@ -141,7 +141,7 @@ struct TypeOf<double> {
 // A variable-length, null-terminated UTF-8 string type.
 inline Datatype utf8_string_type() {
   Datatype t(H5Tcopy(H5T_C_S1), "copy string type");
-  check(H5Tset_size(t.id(), k_variable), "set string size");
+  check(H5Tset_size(t.id(), kVariable), "set string size");
   check(H5Tset_cset(t.id(), H5T_CSET_UTF8), "set string character set");
   check(H5Tset_strpad(t.id(), H5T_STR_NULLTERM), "set string padding");
   return t;

@@ -29,9 +29,9 @@ namespace fs = std::filesystem;
 namespace {
 
 // Chunk shape limits for per-school tables: rows (record points) x schools.
-constexpr hsize_t k_chunk_rows = 8;
-constexpr hsize_t k_chunk_schools = 8192;
-constexpr hsize_t k_chunk_events = 4096;
+constexpr hsize_t kChunkRows = 8;
+constexpr hsize_t kChunkSchools = 8192;
+constexpr hsize_t kChunkEvents = 4096;
 
 struct Describe {
   std::string_view unit;
@@ -88,7 +88,7 @@ void write_array(hid_t parent, const std::string& name, const std::vector<hsize_
       H5Dcreate2(parent, name.c_str(), h5::TypeOf<T>::file(), space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
       "create dataset '" + name + "'");
   if (n > 0) {
-    h5::check(H5Dwrite(ds.id(), h5::TypeOf<T>::mem(), h5::k_all, h5::k_all, H5P_DEFAULT, data),
+    h5::check(H5Dwrite(ds.id(), h5::TypeOf<T>::mem(), h5::kAll, h5::kAll, H5P_DEFAULT, data),
               "write dataset '" + name + "'");
   }
   describe(ds.id(), d);
@@ -107,16 +107,16 @@ h5::Datatype enum_type(hid_t base, const std::array<std::string_view, N>& names)
   return t;
 }
 
-inline constexpr std::array<std::string_view, 2> k_tie_event_names = {"formed", "dissolved"};
+inline constexpr std::array<std::string_view, 2> kTieEventNames = {"formed", "dissolved"};
 
 // The tie event compound type: in memory (laid out as TieEvent) or in the file
 // (packed, little-endian).
 h5::Datatype tie_event_type(bool in_memory) {
   const auto pick = [&](hid_t mem, hid_t file) { return in_memory ? mem : file; };
   const hid_t u8 = pick(H5T_NATIVE_UINT8, H5T_STD_U8LE);
-  const h5::Datatype kind = enum_type(u8, k_tie_kind_names);
-  const h5::Datatype event = enum_type(u8, k_tie_event_names);
-  const h5::Datatype reason = enum_type(u8, k_tie_reason_names);
+  const h5::Datatype kind = enum_type(u8, kTieKindNames);
+  const h5::Datatype event = enum_type(u8, kTieEventNames);
+  const h5::Datatype reason = enum_type(u8, kTieReasonNames);
   struct Member {
     const char* name;
     hid_t type;
@@ -153,7 +153,7 @@ void validate(const Recording& rec) {
   const auto n = static_cast<std::size_t>(rec.n_schools);
   require(rec.n_schools >= 0, "negative n_schools");
   require(rec.replicate >= 0, "negative replicate index");
-  for (const auto& fi : k_fields) {
+  for (const auto& fi : kFields) {
     if (fi.role != Role::fixed) continue;
     visit_field(rec.initial, fi.field, [&](const auto& col) {
       const auto schools = fi.storage == Storage::vector ? col.cols() : col.size();
@@ -180,10 +180,10 @@ void validate(const Recording& rec) {
   require(rec.attainment_dis.size() == years * n && rec.attainment_adv.size() == years * n,
           "attainment tables do not hold years x n_schools values");
   if (!rec.system.empty()) {
-    require(rec.system.size() == k_measure_count, "system measures do not match k_system_measures");
-    for (std::size_t m = 0; m < k_measure_count; ++m) {
+    require(rec.system.size() == kMeasureCount, "system measures do not match kSystemMeasures");
+    for (std::size_t m = 0; m < kMeasureCount; ++m) {
       require(rec.system[m].size() == rec.system_terms.size(),
-              "system measure '" + std::string(k_system_measures[m].name) + "' does not have one value per row");
+              "system measure '" + std::string(kSystemMeasures[m].name) + "' does not have one value per row");
     }
   }
 }
@@ -191,19 +191,19 @@ void validate(const Recording& rec) {
 void write_schools(hid_t rep, const Recording& rec, unsigned level) {
   const h5::Group g = h5::create_group(rep, "schools");
   const auto n = static_cast<hsize_t>(rec.n_schools);
-  for (const auto& fi : k_fields) {
+  for (const auto& fi : kFields) {
     if (fi.role != Role::fixed) continue;
     const std::string name(fi.name);
     visit_field(rec.initial, fi.field, [&](const auto& col) {
       using T = std::decay_t<decltype(col)>;
       if constexpr (std::is_same_v<T, Eigen::ArrayXi>) {
         const std::vector<std::int32_t> v(col.data(), col.data() + col.size());
-        write_array(g.id(), name, {n}, v.data(), describe_field(fi.field), {k_chunk_schools}, level);
+        write_array(g.id(), name, {n}, v.data(), describe_field(fi.field), {kChunkSchools}, level);
       } else if constexpr (std::is_same_v<T, Eigen::ArrayXd>) {
-        write_array(g.id(), name, {n}, col.data(), describe_field(fi.field), {k_chunk_schools}, level);
+        write_array(g.id(), name, {n}, col.data(), describe_field(fi.field), {kChunkSchools}, level);
       } else {  // k x n column-major: school-major in memory, written as [n x k]
         const auto k = static_cast<hsize_t>(col.rows());
-        write_array(g.id(), name, {n, k}, col.data(), describe_field(fi.field), {k_chunk_schools, k}, level);
+        write_array(g.id(), name, {n, k}, col.data(), describe_field(fi.field), {kChunkSchools, k}, level);
       }
     });
   }
@@ -222,15 +222,15 @@ void write_series(hid_t rep, const Recording& rec, unsigned level) {
     const auto d = describe_field(buf.field);
     switch (fi.storage) {
       case Storage::integer:
-        write_array(g.id(), name, {rows, n}, buf.integer.data(), d, {k_chunk_rows, k_chunk_schools}, level);
+        write_array(g.id(), name, {rows, n}, buf.integer.data(), d, {kChunkRows, kChunkSchools}, level);
         break;
       case Storage::real:
-        write_array(g.id(), name, {rows, n}, buf.real.data(), d, {k_chunk_rows, k_chunk_schools}, level);
+        write_array(g.id(), name, {rows, n}, buf.real.data(), d, {kChunkRows, kChunkSchools}, level);
         break;
       case Storage::vector: {
         const auto w = static_cast<hsize_t>(buf.width);
         write_array(g.id(), name, {rows, n, w}, buf.real.data(), d,
-                    {k_chunk_rows, std::max<hsize_t>(1, k_chunk_schools / w), w}, level);
+                    {kChunkRows, std::max<hsize_t>(1, kChunkSchools / w), w}, level);
         break;
       }
     }
@@ -245,9 +245,9 @@ void write_attainment(hid_t rep, const Recording& rec, unsigned level) {
   write_array(g.id(), "year", {years}, rec.attainment_years.data(),
               {"years", "years completed when the row was recorded (0 = the generated world's baseline)"});
   write_array(g.id(), "attainment_dis", {years, n}, rec.attainment_dis.data(),
-              describe_field(Field::attainment_dis), {k_chunk_rows, k_chunk_schools}, level);
+              describe_field(Field::attainment_dis), {kChunkRows, kChunkSchools}, level);
   write_array(g.id(), "attainment_adv", {years, n}, rec.attainment_adv.data(),
-              describe_field(Field::attainment_adv), {k_chunk_rows, k_chunk_schools}, level);
+              describe_field(Field::attainment_adv), {kChunkRows, kChunkSchools}, level);
 }
 
 void write_system(hid_t rep, const Recording& rec) {
@@ -256,8 +256,8 @@ void write_system(hid_t rep, const Recording& rec) {
   const auto rows = static_cast<hsize_t>(rec.system_terms.size());
   write_array(g.id(), "term", {rows}, rec.system_terms.data(),
               {"terms", "terms completed at each row (0 = the initial state)"});
-  for (std::size_t m = 0; m < k_measure_count; ++m) {
-    const auto& mi = k_system_measures[m];
+  for (std::size_t m = 0; m < kMeasureCount; ++m) {
+    const auto& mi = kSystemMeasures[m];
     write_array(g.id(), std::string(mi.name), {rows}, rec.system[m].data(), {mi.unit, mi.meaning, mi.count ? 1 : 0});
   }
 }
@@ -268,11 +268,11 @@ void write_ties(hid_t rep, const Recording& rec, unsigned level) {
   const auto n = static_cast<hsize_t>(rec.tie_events.size());
   // Extendible in principle, so that it can be chunked (and compressed) even when empty.
   const h5::Dataspace space = h5::simple_space({n}, {H5S_UNLIMITED});
-  const h5::Plist dcpl = dataset_plist({std::clamp<hsize_t>(n, 1, k_chunk_events)}, level);
+  const h5::Plist dcpl = dataset_plist({std::clamp<hsize_t>(n, 1, kChunkEvents)}, level);
   const h5::Dataset ds(H5Dcreate2(rep, "ties", file.id(), space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
                        "create dataset 'ties'");
   if (n > 0) {
-    h5::check(H5Dwrite(ds.id(), mem.id(), h5::k_all, h5::k_all, H5P_DEFAULT, rec.tie_events.data()),
+    h5::check(H5Dwrite(ds.id(), mem.id(), h5::kAll, h5::kAll, H5P_DEFAULT, rec.tie_events.data()),
               "write dataset 'ties'");
   }
   describe(ds.id(), {"events", "tie formation and dissolution events, in the order they happened"});
@@ -285,7 +285,7 @@ struct OutputFile::Impl {
   fs::path temporary;
   h5::File file;
   h5::Group replicates;
-  unsigned compression = k_default_compression;
+  unsigned compression = kDefaultCompression;
   bool committed = false;
 
   ~Impl() {
@@ -323,7 +323,7 @@ OutputFile::OutputFile(const fs::path& destination, const RunMeta& meta) : impl_
 
     const h5::Group g = h5::create_group(m.file.id(), "meta");
     h5::write_string_attribute(g.id(), "kind", meta.kind);
-    h5::write_scalar_attribute(g.id(), "schema_version", k_schema_version);
+    h5::write_scalar_attribute(g.id(), "schema_version", kSchemaVersion);
     h5::write_string_attribute(g.id(), "program", "schoolsim");
     h5::write_string_attribute(g.id(), "program_version", meta.program_version);
     h5::write_scalar_attribute(g.id(), "seed", meta.seed);
@@ -337,7 +337,7 @@ OutputFile::OutputFile(const fs::path& destination, const RunMeta& meta) : impl_
       const h5::Dataset ds(H5Dcreate2(g.id(), "scenario", type.id(), space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
                            "create dataset 'scenario'");
       const char* text = meta.scenario_yaml.c_str();
-      h5::check(H5Dwrite(ds.id(), type.id(), h5::k_all, h5::k_all, H5P_DEFAULT, &text), "write dataset 'scenario'");
+      h5::check(H5Dwrite(ds.id(), type.id(), h5::kAll, h5::kAll, H5P_DEFAULT, &text), "write dataset 'scenario'");
       describe(ds.id(), {"YAML", "the resolved scenario, every default filled in"});
     }
     m.replicates = h5::create_group(m.file.id(), "replicates");
@@ -418,7 +418,7 @@ void OutputFile::table(const std::string& path, const std::vector<std::size_t>& 
     const h5::Group g = group_at(m.file.id(), dir);
     std::vector<hsize_t> d(dims.begin(), dims.end());
     std::vector<hsize_t> limits(d.size(), 0);
-    for (std::size_t i = 0; i < d.size(); ++i) limits[i] = i + 1 == d.size() ? k_chunk_schools : k_chunk_rows;
+    for (std::size_t i = 0; i < d.size(); ++i) limits[i] = i + 1 == d.size() ? kChunkSchools : kChunkRows;
     write_array(g.id(), name, d, data, {unit, meaning}, limits, m.compression);
   } catch (const std::exception& e) {
     m.fail("cannot write " + path, e);
@@ -449,7 +449,7 @@ void OutputFile::write_text(const std::string& path, const std::string& text, st
     const h5::Dataset ds(H5Dcreate2(g.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
                          "create dataset '" + name + "'");
     const char* c = text.c_str();
-    h5::check(H5Dwrite(ds.id(), type.id(), h5::k_all, h5::k_all, H5P_DEFAULT, &c), "write dataset '" + name + "'");
+    h5::check(H5Dwrite(ds.id(), type.id(), h5::kAll, h5::kAll, H5P_DEFAULT, &c), "write dataset '" + name + "'");
     describe(ds.id(), {"text", meaning});
   } catch (const std::exception& e) {
     m.fail("cannot write " + path, e);
@@ -471,7 +471,7 @@ void OutputFile::write_strings(const std::string& path, const std::vector<std::s
     ptrs.reserve(values.size());
 for (const auto& v : values) ptrs.push_back(v.c_str());
     if (!ptrs.empty()) {
-      h5::check(H5Dwrite(ds.id(), type.id(), h5::k_all, h5::k_all, H5P_DEFAULT, ptrs.data()),
+      h5::check(H5Dwrite(ds.id(), type.id(), h5::kAll, h5::kAll, H5P_DEFAULT, ptrs.data()),
                 "write dataset '" + name + "'");
     }
     describe(ds.id(), {"text", meaning});

@@ -17,10 +17,10 @@
 
 namespace schoolsim {
 
-inline constexpr std::int32_t k_schema_version = 1;
+inline constexpr std::int32_t kSchemaVersion = 1;
 
 // The deflate level files are written with unless --compression says otherwise.
-inline constexpr unsigned k_default_compression = 0;
+inline constexpr unsigned kDefaultCompression = 0;
 
 struct RunMeta {
   std::string scenario_name;
@@ -32,7 +32,7 @@ struct RunMeta {
   std::string kind = "run";  // "run", "compare" or "sweep": what the file holds
   // Deflate level of the per-school tables (shuffled first), 0 for none. The
   // default is chosen by measurement (docs/PERFORMANCE.md, issue 16).
-  unsigned compression = k_default_compression;
+  unsigned compression = kDefaultCompression;
 };
 
 class OutputFile {

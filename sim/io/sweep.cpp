@@ -99,11 +99,11 @@ void write_sweep(OutputFile& file, const Experiment& e, const Design& d, const S
   file.write_table("design/unit", {runs, k}, unit.data(), "[0,1]", "the design in the unit hypercube");
   file.write_table("design/lo", {k}, lo.data(), "parameter units", "low end of each range");
   file.write_table("design/hi", {k}, hi.data(), "parameter units", "high end of each range");
-  file.set_attribute("design", "method", std::string(k_design_method_names[static_cast<std::size_t>(e.method)]));
+  file.set_attribute("design", "method", std::string(kDesignMethodNames[static_cast<std::size_t>(e.method)]));
   const std::vector<std::uint8_t> done(runs, 1);
   file.write_table("runs/done", {runs}, done.data(), "flag", "1 for each run completed");
-  for (std::size_t m = 0; m < k_measure_count; ++m) {
-    const auto& mi = k_system_measures[m];
+  for (std::size_t m = 0; m < kMeasureCount; ++m) {
+    const auto& mi = kSystemMeasures[m];
     file.write_table("runs/" + std::string(mi.name), {runs, reps}, r.finals[m].data(), mi.unit,
                      "value at the end of each run (rows) and replicate (columns)");
     file.set_attribute("runs/" + std::string(mi.name), "count", std::int32_t{mi.count});
@@ -115,7 +115,7 @@ void write_sweep(OutputFile& file, const Experiment& e, const Design& d, const S
   }
   if (e.series) file.write_table("runs/series/term", {r.terms.size()}, r.terms.data(), "terms", "terms completed");
   for (const auto& s : sensitivity) {
-    const auto& mi = k_system_measures[s.measure];
+    const auto& mi = kSystemMeasures[s.measure];
     const std::string g = "sensitivity/" + std::string(mi.name);
     if (e.method == DesignMethod::morris) {
       file.write_strings(g + "/names", names, "parameters");
@@ -130,7 +130,7 @@ void write_sweep(OutputFile& file, const Experiment& e, const Design& d, const S
       file.write_table(g + "/total", {k}, s.sobol.total.data(), "share", "Sobol total index");
       file.write_table(g + "/total_lo", {k}, s.sobol.total_lo.data(), "share", "lower end of its 95% bootstrap interval");
       file.write_table(g + "/total_hi", {k}, s.sobol.total_hi.data(), "share", "upper end of its 95% bootstrap interval");
-      file.set_attribute(g, "estimator", std::string(experiment::k_sobol_estimator));
+      file.set_attribute(g, "estimator", std::string(experiment::kSobolEstimator));
     }
   }
 }

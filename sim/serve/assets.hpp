@@ -12,16 +12,16 @@ struct Asset {
   const char* body;
 };
 
-extern const Asset k_assets[];
-extern const std::size_t k_asset_count;
-extern const char* const k_classroom_yaml;
+extern const Asset kAssets[];
+extern const std::size_t kAssetCount;
+extern const char* const kClassroomYaml;
 
 // scenarios/classroom.yaml and the arms of the comparison that extend it.
 struct ScenarioText {
   const char* file;  // e.g. "classroom_collaborative.yaml"
   const char* text;
 };
-extern const ScenarioText k_scenario_files[];
-extern const std::size_t k_scenario_file_count;
+extern const ScenarioText kScenarioFiles[];
+extern const std::size_t kScenarioFileCount;
 
 }  // namespace schoolsim::serve

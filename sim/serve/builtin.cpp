@@ -10,18 +10,18 @@ namespace schoolsim::live {
 
 namespace {
 
-constexpr const char* k_dir = "scenarios/";
+constexpr const char* kDir = "scenarios/";
 
 // Reads "scenarios/FILE" from the built-in copies.
 std::optional<std::string> read_builtin(const std::string& path) {
   const std::string p = std::filesystem::path(path).lexically_normal().string();
-  if (p.rfind(k_dir, 0) != 0) return std::nullopt;
-  return builtin_scenario(p.substr(std::string(k_dir).size()));
+  if (p.rfind(kDir, 0) != 0) return std::nullopt;
+  return builtin_scenario(p.substr(std::string(kDir).size()));
 }
 
 std::optional<ScenarioFile> load_builtin(const std::string& file, const std::string& label, const Registry& registry,
                                          std::vector<Diagnostic>& errors) {
-  LoadResult r = load_scenario(k_dir + file, registry, read_builtin);
+  LoadResult r = load_scenario(kDir + file, registry, read_builtin);
   if (!r.scenario) {
     errors.insert(errors.end(), r.errors.begin(), r.errors.end());
     return std::nullopt;
@@ -32,8 +32,8 @@ std::optional<ScenarioFile> load_builtin(const std::string& file, const std::str
 }  // namespace
 
 std::optional<std::string> builtin_scenario(const std::string& file) {
-  for (std::size_t i = 0; i < serve::k_scenario_file_count; ++i)
-    if (file == serve::k_scenario_files[i].file) return std::string(serve::k_scenario_files[i].text);
+  for (std::size_t i = 0; i < serve::kScenarioFileCount; ++i)
+    if (file == serve::kScenarioFiles[i].file) return std::string(serve::kScenarioFiles[i].text);
   return std::nullopt;
 }
 

@@ -82,8 +82,8 @@ void put_levers(std::string& out, const Levers& l, const std::string& programme)
   flag("durkheim", l.durkheim);
   flag("social_movement", l.social_movement);
   out += ",\"area_strategy\":";
-  put_string(out, l.area_strategy == k_area_strategy_off   ? "off"
-                  : l.area_strategy == k_area_strategy_all ? "all"
+  put_string(out, l.area_strategy == kAreaStrategyOff   ? "off"
+                  : l.area_strategy == kAreaStrategyAll ? "all"
                                                         : std::to_string(l.area_strategy));
   out += ",\"programme\":";
   put_string(out, programme);
@@ -105,7 +105,7 @@ std::pair<std::int32_t, std::int32_t> programme_terms(const Scenario& s) {
   if (y < 0) return {-1, -1};
   const auto year = static_cast<std::int32_t>(e->values[static_cast<std::size_t>(y)]);
   const auto funded = f < 0 ? 0 : static_cast<std::int32_t>(e->values[static_cast<std::size_t>(f)]);
-  return {year * k_terms_per_year, (year + funded) * k_terms_per_year};
+  return {year * kTermsPerYear, (year + funded) * kTermsPerYear};
 }
 
 // The page's levers, and what each one sets in the pipeline (docs/TEACHING.md).
@@ -194,7 +194,7 @@ Classroom::Classroom(std::string id, const ClassroomScenarios& scenarios, const 
     : id_(std::move(id)),
       scenarios_(scenarios),
       registry_(registry),
-      terms_(scenarios.single.scenario.years * k_terms_per_year),
+      terms_(scenarios.single.scenario.years * kTermsPerYear),
       levers_(levers_of(scenarios.single.scenario, registry)) {
   build(scenarios.single.scenario.seed);
 }
@@ -274,7 +274,7 @@ Reply Classroom::set_levers(const std::map<std::string, std::string>& fields) {
     for (const auto& p : c.problems) all += (all.empty() ? "" : "; ") + p;
     return {400, error_json(all)};
   }
-  if (c.levers.programme_year >= 0 && c.levers.programme_year * k_terms_per_year >= terms_)
+  if (c.levers.programme_year >= 0 && c.levers.programme_year * kTermsPerYear >= terms_)
     return {400, error_json("programme: the run ends before the next school year starts")};
   levers_ = c.levers;
   worlds_.front()->set_levers(levers_);
@@ -298,8 +298,8 @@ std::string Classroom::hello_json() const {
   put_string(out, scenarios_.single.scenario.name);
   out += std::string(R"(,"mode":")") + (compare_ ? "compare" : "single") + R"(","seed":)";
   put_number(out, static_cast<double>(worlds_.front()->seed()));
-  out += ",\"years\":" + std::to_string(terms_ / k_terms_per_year) +
-         ",\"terms_per_year\":" + std::to_string(k_terms_per_year) + ",\"playing\":" + (playing_ ? "true" : "false") +
+  out += ",\"years\":" + std::to_string(terms_ / kTermsPerYear) +
+         ",\"terms_per_year\":" + std::to_string(kTermsPerYear) + ",\"playing\":" + (playing_ ? "true" : "false") +
          ",\"speed\":";
   put_number(out, speed_);
   out += ",\"levers\":";
@@ -354,8 +354,8 @@ std::string Classroom::hello_json() const {
 std::string Classroom::frame_json(std::int32_t from_term) const {
   const std::int32_t t = terms_done();
   std::string out = "{\"term\":" + std::to_string(t) +
-                    ",\"year\":" + std::to_string(t == 0 ? 0 : (t - 1) / k_terms_per_year + 1) +
-                    ",\"term_of_year\":" + std::to_string(t == 0 ? 0 : (t - 1) % k_terms_per_year + 1) +
+                    ",\"year\":" + std::to_string(t == 0 ? 0 : (t - 1) / kTermsPerYear + 1) +
+                    ",\"term_of_year\":" + std::to_string(t == 0 ? 0 : (t - 1) % kTermsPerYear + 1) +
                     ",\"playing\":" + (playing_ ? "true" : "false") + ",\"finished\":" +
                     (finished() ? "true" : "false") + ",\"levers\":";
   put_levers(out, levers_, compare_ ? "none" : worlds_.front()->programme_status());

@@ -76,7 +76,7 @@ Levers levers_of(const Scenario& s, const Registry&) {
   l.social_movement = find_entry(s, "social_movement") != nullptr;
   l.movement_term = static_cast<std::int32_t>(value_of(s, "social_movement", "seed_term", 0));
   if (find_entry(s, "area_strategy"))
-    l.area_strategy = static_cast<std::int32_t>(value_of(s, "area_strategy", "area", k_area_strategy_all));
+    l.area_strategy = static_cast<std::int32_t>(value_of(s, "area_strategy", "area", kAreaStrategyAll));
   if (find_entry(s, "programme")) l.programme_year = static_cast<std::int32_t>(value_of(s, "programme", "year", 1));
   return l;
 }
@@ -106,7 +106,7 @@ Scenario apply_levers(const Scenario& base, const Registry& registry, const Leve
     const PipelineEntry* from = find_entry(base, name);
     bool on = from != nullptr;
     if (name == "programme") on = lv.programme_year >= 0;
-    else if (name == "area_strategy") on = lv.area_strategy != k_area_strategy_off;
+    else if (name == "area_strategy") on = lv.area_strategy != kAreaStrategyOff;
     else if (name == "tie_formation") on = lv.collaboration;
     else if (name == "tie_dissolution") on = on || lv.collaboration;  // ties still end when none form
     else if (name == "constructivism") on = lv.constructivism;
@@ -154,7 +154,7 @@ Scenario apply_levers(const Scenario& base, const Registry& registry, const Leve
 
 LeverChange parse_levers(const std::map<std::string, std::string>& fields, const Levers& current,
                          std::int32_t areas, std::int32_t next_term) {
-  const std::int32_t next_year = (next_term + k_terms_per_year - 1) / k_terms_per_year;
+  const std::int32_t next_year = (next_term + kTermsPerYear - 1) / kTermsPerYear;
   LeverChange c{current, {}};
   const std::vector<std::string> names = {"choice", "league_tables", "collaboration", "constructivism",
                                           "social_capital", "durkheim", "social_movement",
@@ -173,8 +173,8 @@ LeverChange parse_levers(const std::map<std::string, std::string>& fields, const
       else c.levers.choice = v;
     } else if (key == "area_strategy") {
       double v = 0;
-      if (text == "off") c.levers.area_strategy = k_area_strategy_off;
-      else if (text == "all") c.levers.area_strategy = k_area_strategy_all;
+      if (text == "off") c.levers.area_strategy = kAreaStrategyOff;
+      else if (text == "all") c.levers.area_strategy = kAreaStrategyAll;
       else if (parse_number(text, v) && v == std::floor(v) && v >= 0 && v < areas) {
         c.levers.area_strategy = static_cast<std::int32_t>(v);
       } else {
@@ -221,7 +221,7 @@ const std::vector<ChartMeasure>& chart_measures() {
 
 World::World(Scenario base, const Registry& registry, Levers levers, std::int32_t terms)
     : base_(std::move(base)), registry_(registry), levers_(levers), terms_(terms) {
-  base_.years = (terms + k_terms_per_year - 1) / k_terms_per_year;
+  base_.years = (terms + kTermsPerYear - 1) / kTermsPerYear;
   reset(base_.seed);
 }
 
@@ -273,7 +273,7 @@ void World::record() {
 std::string World::programme_status() const {
   if (levers_.programme_year < 0) return "none";
   const std::int32_t year = levers_.programme_year + 1;
-  return (terms_done() > levers_.programme_year * k_terms_per_year ? "launched in year " : "launches in year ") +
+  return (terms_done() > levers_.programme_year * kTermsPerYear ? "launched in year " : "launches in year ") +
          std::to_string(year);
 }
 

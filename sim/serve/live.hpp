@@ -16,8 +16,8 @@
 
 namespace schoolsim::live {
 
-inline constexpr std::int32_t k_area_strategy_off = -2;  // area_strategy lever: off
-inline constexpr std::int32_t k_area_strategy_all = -1;  // area_strategy lever: every area
+inline constexpr std::int32_t kAreaStrategyOff = -2;  // area_strategy lever: off
+inline constexpr std::int32_t kAreaStrategyAll = -1;  // area_strategy lever: every area
 
 // The levers a teacher moves. Each maps onto the pipeline: a module on or
 // off, or a parameter of one (docs/TEACHING.md).
@@ -30,7 +30,7 @@ struct Levers {
   bool durkheim = true;
   bool social_movement = false;
   std::int32_t movement_term = 0;  // term at whose start the movement's seed schools commit
-  std::int32_t area_strategy = k_area_strategy_off;  // off, all areas, or one area's index
+  std::int32_t area_strategy = kAreaStrategyOff;  // off, all areas, or one area's index
   std::int32_t programme_year = -1;               // year a networking programme launches, or -1
   bool operator==(const Levers&) const = default;
 };

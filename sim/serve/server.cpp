@@ -350,7 +350,7 @@ std::optional<std::string> header_value(std::string_view head, std::string_view 
   return std::nullopt;
 }
 
-inline constexpr std::size_t k_max_header_bytes = std::size_t{8} * 1024;
+inline constexpr std::size_t kMaxHeaderBytes = std::size_t{8} * 1024;
 
 // httplib's server with the connection handling above in place of its own.
 class Http : public httplib::Server {
@@ -416,7 +416,7 @@ class Http : public httplib::Server {
     };
     if (same >= o_.max_pending_per_client)
       drop(std::find_if(pending_.begin(), pending_.end(), [&](const auto& p) { return p->ip == c->ip; }));
-    if (pending_.size() >= k_max_pending) drop(pending_.begin());
+    if (pending_.size() >= kMaxPending) drop(pending_.begin());
     pending_.push_back(std::move(c));
     wake();
   }
@@ -426,10 +426,10 @@ class Http : public httplib::Server {
   Verdict examine(Conn& c) {
     const std::string_view view = std::string_view(c.buf).substr(c.pos);
     const std::size_t head_size = header_end(view);
-    if (head_size == 0 || head_size > k_max_header_bytes) {
-      if (view.size() <= k_max_header_bytes && head_size == 0) return Verdict::wait;
+    if (head_size == 0 || head_size > kMaxHeaderBytes) {
+      if (view.size() <= kMaxHeaderBytes && head_size == 0) return Verdict::wait;
       refuse(c.fd, 431, "Request Header Fields Too Large",
-             "request headers larger than " + std::to_string(k_max_header_bytes) + " bytes");
+             "request headers larger than " + std::to_string(kMaxHeaderBytes) + " bytes");
       return Verdict::refused;
     }
     const std::string_view head = view.substr(0, head_size);
@@ -476,7 +476,7 @@ class Http : public httplib::Server {
           Conn& c = *pending_[i];
           bool gone = false;
           char tmp[4096];
-          while (c.buf.size() - c.pos <= k_max_header_bytes + o_.max_body_bytes) {
+          while (c.buf.size() - c.pos <= kMaxHeaderBytes + o_.max_body_bytes) {
             const ssize_t n = ::recv(c.fd, tmp, sizeof tmp, MSG_DONTWAIT);
             if (n > 0) {
               c.buf.append(tmp, static_cast<std::size_t>(n));
@@ -525,7 +525,7 @@ class Http : public httplib::Server {
     ConnStream stream(*c, 5);
     close_after_ = false;
     bool closed = false;
-    const bool last = ++c->served >= k_max_requests_per_connection;
+    const bool last = ++c->served >= kMaxRequestsPerConnection;
     t_conn_fd = c->fd;
     const bool ok = process_request(stream, last, closed, {});
     t_conn_fd = -1;
@@ -533,8 +533,8 @@ class Http : public httplib::Server {
     else add(c);
   }
 
-  static constexpr std::size_t k_max_pending = 1024;
-  static constexpr std::int32_t k_max_requests_per_connection = 1000;
+  static constexpr std::size_t kMaxPending = 1024;
+  static constexpr std::int32_t kMaxRequestsPerConnection = 1000;
   static thread_local bool close_after_;  // NOLINT(readability-identifier-naming): private: suffix _ (check sees statics as variables)
   const serve::Options& o_;
   std::atomic<Pool*> pool_{nullptr};
@@ -718,8 +718,8 @@ std::shared_ptr<Session> Server::find(const std::string& id) {
 }
 
 void Server::routes() {
-  for (std::size_t i = 0; i < k_asset_count; ++i) {
-    const Asset& a = k_assets[i];
+  for (std::size_t i = 0; i < kAssetCount; ++i) {
+    const Asset& a = kAssets[i];
     http_.Get(a.path, [&a](const httplib::Request&, httplib::Response& res) {
       res.set_header("Cache-Control", "no-cache");
       res.set_content(a.body, a.type);
@@ -991,7 +991,7 @@ int Server::run(const std::atomic<bool>& stop, const std::function<void(int)>& r
                  options_.host.c_str(), options_.port);
     return 1;
   }
-  if (listen_fd >= 0) ::listen(listen_fd, k_listen_backlog);  // a second listen() sets the backlog
+  if (listen_fd >= 0) ::listen(listen_fd, kListenBacklog);  // a second listen() sets the backlog
   port_ = port;
   for (const char* name : {"localhost", "127.0.0.1", "::1"}) hosts_.insert(name);
   std::string bound = lower(options_.host);
@@ -1036,6 +1036,6 @@ int run_server(const live::ClassroomScenarios& scenarios, const Registry& regist
   return server.run(stop, ready);
 }
 
-const char* builtin_classroom_yaml() { return k_classroom_yaml; }
+const char* builtin_classroom_yaml() { return kClassroomYaml; }
 
 }  // namespace schoolsim::serve

@@ -41,14 +41,14 @@ struct Options {
 };
 
 // The listen backlog: connections the kernel queues before the server accepts them.
-inline constexpr int k_listen_backlog = 1024;
+inline constexpr int kListenBacklog = 1024;
 
 // The addresses to print for a server listening on `host`: the machine's own
 // addresses for 0.0.0.0 or ::, else `host` itself (127.0.0.1 for localhost).
 std::vector<std::string> listen_urls(const std::string& host, int port);
 
 // The largest world teaching mode draws and runs live.
-inline constexpr std::int32_t k_max_schools = 5000;
+inline constexpr std::int32_t kMaxSchools = 5000;
 
 // Serves until `stop` becomes true. Calls `ready` with the bound port once it
 // listens. Returns the exit code: 0 after a clean stop, 1 if it cannot listen.

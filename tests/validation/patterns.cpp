@@ -89,7 +89,7 @@ std::vector<double> federation_gaps(std::uint64_t seed, const Size& size) {
     double at_pairing = 0;
     while (!sim.finished()) {
       sim.step();
-      if (sim.terms_done() % k_terms_per_year != 0) continue;
+      if (sim.terms_done() % kTermsPerYear != 0) continue;
       const State& s = sim.state();
       if (treated.empty()) {
         for (std::int32_t i = 0; i < s.n_schools(); ++i) {
@@ -132,7 +132,7 @@ MarketRun market_run(std::uint64_t seed, const Size& size, double choice) {
     double last3 = 0;
     while (!sim.finished()) {
       sim.step();
-      if (sim.terms_done() % k_terms_per_year == 0 && sim.terms_done() >= sc.terms() - 2 * k_terms_per_year)
+      if (sim.terms_done() % kTermsPerYear == 0 && sim.terms_done() >= sc.terms() - 2 * kTermsPerYear)
         last3 += mean_attainment(sim.state()) / 3;
     }
     r.attainment_end = last3;
@@ -264,7 +264,7 @@ std::pair<double, double> league_table_run(std::uint64_t seed, const Size& size,
     double low = 0, high = 0;
     while (!sim.finished()) {
       sim.step();
-      if (sim.terms_done() % k_terms_per_year != 0 || sim.terms_done() < sc.terms() - 2 * k_terms_per_year) continue;
+      if (sim.terms_done() % kTermsPerYear != 0 || sim.terms_done() < sc.terms() - 2 * kTermsPerYear) continue;
       std::vector<std::int32_t> lo_set, hi_set;
       for (std::int32_t i = 0; i < sim.state().n_schools(); ++i) (top[static_cast<std::size_t>(i)] ? hi_set : lo_set).push_back(i);
       low += mean_result(sim.state(), lo_set) / 3, high += mean_result(sim.state(), hi_set) / 3;
@@ -288,9 +288,9 @@ double inspection_effect(std::uint64_t seed, const Size& size) {
   std::vector<std::tuple<int, std::int32_t, bool>> events;  // year, school, failed
   while (!sim.finished()) {
     sim.step();
-    if (sim.terms_done() % k_terms_per_year != 0) continue;
+    if (sim.terms_done() % kTermsPerYear != 0) continue;
     const State& s = sim.state();
-    const int year = sim.terms_done() / k_terms_per_year - 1;  // the year just ended
+    const int year = sim.terms_done() / kTermsPerYear - 1;  // the year just ended
     std::vector<double> r(static_cast<std::size_t>(s.n_schools()));
     for (std::int32_t i = 0; i < s.n_schools(); ++i) r[static_cast<std::size_t>(i)] = school_result(s, i);
     results.push_back(r);

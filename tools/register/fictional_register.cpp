@@ -10,7 +10,7 @@ namespace schoolsim::tools {
 namespace {
 
 // The columns of the GIAS "all establishment data" download, in order.
-const std::vector<std::string> k_header = {
+const std::vector<std::string> kHeader = {
     "URN",
     "LA (code)",
     "LA (name)",
@@ -197,22 +197,22 @@ double logistic(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
 }  // namespace
 
-const std::vector<std::string>& gias_header_columns() { return k_header; }
+const std::vector<std::string>& gias_header_columns() { return kHeader; }
 
 std::string gias_header_line() {
   std::string line;
-  for (std::size_t i = 0; i < k_header.size(); ++i) {
+  for (std::size_t i = 0; i < kHeader.size(); ++i) {
     if (i) line += ',';
-    line += quote(k_header[i]);
+    line += quote(kHeader[i]);
   }
   return line + "\r\n";
 }
 
 std::string gias_row(const std::map<std::string, std::string>& values) {
   std::string line;
-  for (std::size_t i = 0; i < k_header.size(); ++i) {
+  for (std::size_t i = 0; i < kHeader.size(); ++i) {
     if (i) line += ',';
-    const auto it = values.find(k_header[i]);
+    const auto it = values.find(kHeader[i]);
     if (it != values.end()) line += quote(it->second);
   }
   return line + "\r\n";
