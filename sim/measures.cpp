@@ -170,16 +170,18 @@ double dissimilarity(const State& s) {
     while (last < n && s.area[last] == s.area[first]) ++last;
     for (int phase = 0; phase < 2; ++phase) {
       double dis = 0, adv = 0;
-      for (std::int32_t i = first; i < last; ++i)
+      for (std::int32_t i = first; i < last; ++i) {
         if (s.phase[i] == phase) {
           dis += s.pupils[i] * s.disadvantaged[i];
           adv += s.pupils[i] * (1 - s.disadvantaged[i]);
         }
+      }
       if (dis <= 0 || adv <= 0) continue;
       double d = 0;
-      for (std::int32_t i = first; i < last; ++i)
+      for (std::int32_t i = first; i < last; ++i) {
         if (s.phase[i] == phase)
           d += std::abs(s.pupils[i] * s.disadvantaged[i] / dis - s.pupils[i] * (1 - s.disadvantaged[i]) / adv);
+      }
       weighted += 0.5 * d * (dis + adv);
       all += dis + adv;
     }

@@ -55,7 +55,7 @@ struct MeasureInfo {
   // and output files mark it (the `count` attribute, docs/OUTPUT.md).
   bool count = false;
   EffectScale effect = EffectScale::replicates;
-  double compute(const State& s) const { return of(s, MeasureInputs(s)); }
+  [[nodiscard]] double compute(const State& s) const { return of(s, MeasureInputs(s)); }
 };
 
 

@@ -157,9 +157,10 @@ class ParamTable {
         : spec(std::move(s)),
           bound(ParamType::choice),
           assign([m, name = spec.name](P& p, double v) {
-            if (!(v >= 0 && v < static_cast<double>(choice_names(E{}).size())) || v != std::floor(v))
+            if (!(v >= 0 && v < static_cast<double>(choice_names(E{}).size())) || v != std::floor(v)) {
               throw std::invalid_argument("parameter " + name + ": " + std::to_string(v) +
                                           " is not the index of one of its choices");
+            }
             p.*m = static_cast<E>(static_cast<std::underlying_type_t<E>>(v));
           }),
           read([m](const P& p) { return choice_value(p.*m); }) {
@@ -174,17 +175,18 @@ class ParamTable {
   };
 
   ParamTable(std::initializer_list<Entry> entries) : entries_(entries) {
-    for (const Entry& e : entries_)
+    for (const Entry& e : entries_) {
       if (e.spec.type != e.bound)
         throw std::logic_error("parameter " + e.spec.name + ": its spec's type differs from its member's type");
+    }
   }
 
-  std::vector<ParamSpec> specs() const {
+  [[nodiscard]] std::vector<ParamSpec> specs() const {
     std::vector<ParamSpec> out;
     for (const auto& e : entries_) out.push_back(e.spec);
     return out;
   }
-  P make(std::span<const double> values) const {
+  [[nodiscard]] P make(std::span<const double> values) const {
     P p{};
     for (std::size_t i = 0; i < entries_.size(); ++i) set(p, i, i < values.size() ? values[i] : entries_[i].spec.def);
     return p;
@@ -193,10 +195,10 @@ class ParamTable {
     entries_.at(i).assign(p, v);
   }
   // The value of parameter i of p, as it travels.
-  double get(const P& p, std::size_t i) const {
+  [[nodiscard]] double get(const P& p, std::size_t i) const {
     return entries_.at(i).read(p);
   }
-  std::size_t size() const { return entries_.size(); }
+  [[nodiscard]] std::size_t size() const { return entries_.size(); }
 
  private:
   std::vector<Entry> entries_;
@@ -210,9 +212,9 @@ inline constexpr std::int32_t kTermsPerYear = 3;
 
 struct Clock {
   std::int32_t term = 0;  // 0-based index of the term being simulated
-  std::int32_t year() const { return term / kTermsPerYear; }
-  std::int32_t term_of_year() const { return term % kTermsPerYear + 1; }  // 1, 2 or 3
-  bool year_end() const { return term_of_year() == kTermsPerYear; }
+  [[nodiscard]] std::int32_t year() const { return term / kTermsPerYear; }
+  [[nodiscard]] std::int32_t term_of_year() const { return term % kTermsPerYear + 1; }  // 1, 2 or 3
+  [[nodiscard]] bool year_end() const { return term_of_year() == kTermsPerYear; }
 };
 
 // ---------------------------------------------------------------- mechanisms
@@ -264,20 +266,21 @@ class Access {
   Access() = default;
   Access(std::initializer_list<Datum> items) {
     for (const Datum& d : items) {
-      if (d.is_store)
+      if (d.is_store) {
         stores_[static_cast<std::size_t>(d.store)] = true;
-      else if (!has(d.field))
+      } else if (!has(d.field)) {
         fields_.push_back(d.field);
+      }
     }
   }
-  bool has(Field f) const { return std::find(fields_.begin(), fields_.end(), f) != fields_.end(); }
-  bool has(Store s) const { return stores_[static_cast<std::size_t>(s)]; }
-  const std::vector<Field>& fields() const { return fields_; }
-  auto begin() const { return fields_.begin(); }
-  auto end() const { return fields_.end(); }
+  [[nodiscard]] bool has(Field f) const { return std::find(fields_.begin(), fields_.end(), f) != fields_.end(); }
+  [[nodiscard]] bool has(Store s) const { return stores_[static_cast<std::size_t>(s)]; }
+  [[nodiscard]] const std::vector<Field>& fields() const { return fields_; }
+  [[nodiscard]] auto begin() const { return fields_.begin(); }
+  [[nodiscard]] auto end() const { return fields_.end(); }
   // "capacity, practice, ties": the columns in table order, then the stores
   // ("" when empty).
-  std::string text() const {
+  [[nodiscard]] std::string text() const {
     std::string out;
     for (const auto& fi : kFields)
       if (has(fi.field)) out += (out.empty() ? "" : ", ") + std::string(fi.name);
@@ -307,7 +310,7 @@ struct StepContext {
   const Team* team = nullptr;
   static constexpr std::size_t kLoopChunk = 512;
 
-  Stream stream(std::uint64_t entity) const {
+  [[nodiscard]] Stream stream(std::uint64_t entity) const {
     return streams.stream(key, static_cast<std::uint32_t>(clock.term), entity);
   }
   // Members of the team (1 without one): the number of scratch spaces a loop
@@ -364,21 +367,21 @@ struct PipelineInfo {
   // here rather than keeping a copy of its own.
   std::vector<std::vector<ParamSpec>> specs = {};
   std::vector<std::vector<double>> values = {};
-  bool has(std::string_view name) const {
+  [[nodiscard]] bool has(std::string_view name) const {
     for (const auto& n : names)
       if (n == name) return true;
     return false;
   }
   // The parameter values of `mechanism` in this pipeline, or none (its
   // table's defaults) when it is not listed.
-  std::span<const double> values_of(std::string_view mechanism) const {
+  [[nodiscard]] std::span<const double> values_of(std::string_view mechanism) const {
     for (std::size_t m = 0; m < names.size() && m < values.size(); ++m)
       if (names[m] == mechanism) return values[m];
     return {};
   }
   // The value of mechanism.param in this pipeline, or `otherwise` when that
   // mechanism is not listed.
-  double param(std::string_view mechanism, std::string_view param, double otherwise) const {
+  [[nodiscard]] double param(std::string_view mechanism, std::string_view param, double otherwise) const {
     for (std::size_t m = 0; m < names.size() && m < specs.size(); ++m) {
       if (names[m] != mechanism) continue;
       for (std::size_t i = 0; i < specs[m].size(); ++i)
@@ -393,10 +396,10 @@ template <class P>
 class MechanismWith : public Mechanism {
  public:
   MechanismWith(const ParamTable<P>& table, std::span<const double> values,
-                const PipelineInfo& pipeline = {})
-      : table_(table), p_(table.make(values)), pipeline_(pipeline) {}
+                PipelineInfo pipeline = {})
+      : table_(table), p_(table.make(values)), pipeline_(std::move(pipeline)) {}
   void set_param(std::size_t index, double value) override { table_.set(p_, index, value); }
-  const P& params() const { return p_; }
+  [[nodiscard]] const P& params() const { return p_; }
 
  protected:
   const ParamTable<P>& table_;
@@ -418,7 +421,7 @@ struct MechanismInfo {
   std::string family;   // the models/ folder it lives in
   std::string summary;  // one line: what it does, in the model's words
   Phase phase = Phase::interaction;
-  Cadence cadence() const { return phase == Phase::yearly ? Cadence::year : Cadence::term; }
+  [[nodiscard]] Cadence cadence() const { return phase == Phase::yearly ? Cadence::year : Cadence::term; }
   // Everything of the state it reads (of `in`, or of what `out` starts as) and
   // everything it writes (of `out`; for Store::ties, what it records in
   // StepContext::ties, applied when its phase ends).

@@ -20,20 +20,20 @@ struct Neighbours {
   std::vector<double> overlap;  // [0,1]
   std::vector<double> rivalry;  // [0,1]
 
-  std::int32_t n_schools() const {
+  [[nodiscard]] std::int32_t n_schools() const {
     return offsets.empty() ? 0 : static_cast<std::int32_t>(offsets.size() - 1);
   }
   // A state built without neighbours (by hand, in tests) has empty rows.
-  std::int64_t begin(std::int32_t i) const {
+  [[nodiscard]] std::int64_t begin(std::int32_t i) const {
     return offsets.empty() ? 0 : offsets[static_cast<std::size_t>(i)];
   }
-  std::int64_t end(std::int32_t i) const {
+  [[nodiscard]] std::int64_t end(std::int32_t i) const {
     return offsets.empty() ? 0 : offsets[static_cast<std::size_t>(i) + 1];
   }
-  std::size_t size() const { return school.size(); }
+  [[nodiscard]] std::size_t size() const { return school.size(); }
 
   // The rivalry between i and j, or 0 when j is not within reach of i.
-  double rivalry_between(std::int32_t i, std::int32_t j) const {
+  [[nodiscard]] double rivalry_between(std::int32_t i, std::int32_t j) const {
     for (std::int64_t e = begin(i); e < end(i); ++e)
       if (school[static_cast<std::size_t>(e)] == j) return rivalry[static_cast<std::size_t>(e)];
     return 0.0;

@@ -37,8 +37,8 @@ struct Networks {
   std::vector<std::int32_t> funded_until_term; // first term without funding
   std::vector<double> facilitation;            // [0,1]: support for building trust
 
-  std::size_t size() const { return goal.size(); }
-  bool funded(std::int32_t network, std::int32_t term) const {
+  [[nodiscard]] std::size_t size() const { return goal.size(); }
+  [[nodiscard]] bool funded(std::int32_t network, std::int32_t term) const {
     return network >= 0 && term < funded_until_term[static_cast<std::size_t>(network)];
   }
   std::int32_t add(NetworkGoal g, std::uint8_t acts, NetworkPower p, NetworkEntry e, std::int32_t hub_school,

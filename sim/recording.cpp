@@ -2,11 +2,12 @@
 
 #include <array>
 #include <type_traits>
+#include <utility>
 
 namespace schoolsim {
 
-Recorder::Recorder(const RecordConfig& config, const State& initial, std::int32_t replicate)
-    : config_(config) {
+Recorder::Recorder(RecordConfig config, const State& initial, std::int32_t replicate)
+    : config_(std::move(config)) {
   rec_.replicate = replicate;
   rec_.n_schools = initial.n_schools();
   rec_.n_areas = initial.n_areas;
@@ -23,12 +24,13 @@ Recorder::Recorder(const RecordConfig& config, const State& initial, std::int32_
   if (config_.system) rec_.system.resize(kMeasureCount);
   // Ties present in the generated world are logged as formed at term 0, so the
   // event log adds up to the tie counts from the start.
-  if (config_.ties)
+  if (config_.ties) {
     initial.ties.for_each([&](TieStore::Slot t) {
       const TieStore& ties = initial.ties;
       rec_.tie_events.push_back({0, ties.id[t], ties.a[t], ties.b[t], ties.kind[t],
                                  TieEventType::formed, TieReason::initial});
     });
+  }
 }
 
 void Recorder::capture(const State& s, std::int32_t terms_done, bool year_end) {
@@ -76,10 +78,11 @@ void Recorder::reserve(std::int32_t first, std::int32_t last) {
   if (!rec_.series.empty()) {
     rec_.series_terms.reserve(rec_.series_terms.size() + series_rows);
     for (auto& buf : rec_.series) {
-      if (info(buf.field).storage == Storage::integer)
+      if (info(buf.field).storage == Storage::integer) {
         buf.integer.reserve(buf.integer.size() + series_rows * n);
-      else
+      } else {
         buf.real.reserve(buf.real.size() + series_rows * n * static_cast<std::size_t>(buf.width));
+      }
     }
   }
   if (config_.attainment) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "sim/fields.hpp"
@@ -49,10 +50,10 @@ struct Recording {
 // Collects a Recording from the running simulation as the scenario asks.
 class Recorder {
  public:
-  Recorder(const RecordConfig& config, const State& initial, std::int32_t replicate);
+  Recorder(RecordConfig config, const State& initial, std::int32_t replicate);
   // Continues a recording (a run restarted from a checkpoint).
-  Recorder(const RecordConfig& config, Recording so_far) : config_(config), rec_(std::move(so_far)) {}
-  const Recording& so_far() const { return rec_; }
+  Recorder(RecordConfig config, Recording so_far) : config_(std::move(config)), rec_(std::move(so_far)) {}
+  [[nodiscard]] const Recording& so_far() const { return rec_; }
   // Called with the state after `terms_done` terms (0 = the initial state).
   void capture(const State& s, std::int32_t terms_done, bool year_end);
   // Makes room for the captures after terms first..last (inclusive), so that

@@ -28,7 +28,7 @@ struct RegisterSource {
   // centre is that school's location.
   std::int64_t around_urn = 0;
   double around_easting = 0, around_northing = 0, radius_km = 0;
-  bool has_radius() const { return radius_km > 0; }
+  [[nodiscard]] bool has_radius() const { return radius_km > 0; }
 };
 
 // One kept school, as the register gives it (after imputation).

@@ -19,10 +19,11 @@ std::vector<double> defaults(std::span<const ParamSpec> specs) {
 void Registry::add(MechanismInfo info) {
   if (find(info.name)) throw std::logic_error("mechanism registered twice: " + info.name);
   // The registry's order is the default pipeline's: it follows the phases.
-  if (!mechanisms_.empty() && info.phase < mechanisms_.back().phase)
+  if (!mechanisms_.empty() && info.phase < mechanisms_.back().phase) {
     throw std::logic_error("mechanism '" + info.name + "' (phase " + std::string(phase_name(info.phase)) +
                            ") registered after '" + mechanisms_.back().name + "' (phase " +
                            std::string(phase_name(mechanisms_.back().phase)) + ")");
+  }
   // The kernel appends such a mechanism to a pipeline: only the last phase keeps
   // the pipeline's indices (which the timeline refers to) and its phase order.
   if (info.every_pipeline && info.phase != Phase::record)
@@ -79,7 +80,7 @@ std::string format_number(double v) {
 #if defined(__cpp_lib_to_chars) && __cpp_lib_to_chars >= 201611L
   char buf[64];
   const auto res = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, res.ptr);
+  return {buf, res.ptr};
 #else
   // The web build's standard library (libc++ 14) has no floating-point to_chars:
   // the shortest of 15 to 17 significant digits that reads back as the same number.

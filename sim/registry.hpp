@@ -17,10 +17,10 @@ class Registry {
   void set_world(WorldInfo world) { world_ = std::move(world); }
 
   // nullptr when unknown.
-  const MechanismInfo* find(std::string_view name) const;
-  const std::vector<MechanismInfo>& mechanisms() const { return mechanisms_; }
-  std::vector<std::string> names() const;
-  const WorldInfo& world() const { return world_; }
+  [[nodiscard]] const MechanismInfo* find(std::string_view name) const;
+  [[nodiscard]] const std::vector<MechanismInfo>& mechanisms() const { return mechanisms_; }
+  [[nodiscard]] std::vector<std::string> names() const;
+  [[nodiscard]] const WorldInfo& world() const { return world_; }
 
  private:
   std::vector<MechanismInfo> mechanisms_;

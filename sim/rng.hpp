@@ -86,13 +86,13 @@ class Streams {
  public:
   Streams(std::uint64_t seed, std::uint32_t replicate);
 
-  Stream stream(std::uint32_t mechanism, std::uint32_t step, std::uint64_t entity) const {
+  [[nodiscard]] Stream stream(std::uint32_t mechanism, std::uint32_t step, std::uint64_t entity) const {
     // The entity is taken modulo 2^32: tie ids would have to pass four billion
     // in one run before two ties shared a stream.
-    return Stream(key_, mechanism, step, static_cast<std::uint32_t>(entity));
+    return {key_, mechanism, step, static_cast<std::uint32_t>(entity)};
   }
   // The (seed, replicate) key: two Streams with the same key give the same draws.
-  std::array<std::uint32_t, 2> key() const { return key_; }
+  [[nodiscard]] std::array<std::uint32_t, 2> key() const { return key_; }
 
  private:
   std::array<std::uint32_t, 2> key_;

@@ -26,7 +26,7 @@ struct TimelineEvent {
   std::size_t entry = 0;  // index into Scenario::pipeline
   std::size_t param = 0;  // index into that mechanism's params
   double value = 0;
-  std::int32_t absolute_term() const { return year * kTermsPerYear + term - 1; }
+  [[nodiscard]] std::int32_t absolute_term() const { return year * kTermsPerYear + term - 1; }
 };
 
 struct RecordConfig {
@@ -53,7 +53,7 @@ struct Scenario {
   std::vector<TimelineEvent> timeline;
   RecordConfig record;
 
-  std::int32_t terms() const { return years * kTermsPerYear; }
+  [[nodiscard]] std::int32_t terms() const { return years * kTermsPerYear; }
 };
 
 }  // namespace schoolsim

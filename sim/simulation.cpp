@@ -182,10 +182,11 @@ State generate_world(const Scenario& scenario, const Registry& registry, std::in
   // The generator's first results, opportunity and budget follow the
   // equations of the scenario's own mechanisms, with its parameters.
   const PipelineInfo pipeline = pipeline_info(scenario);
-  if (scenario.register_data)  // a world read from a school register (docs/DATA.md)
+  if (scenario.register_data) {  // a world read from a school register (docs/DATA.md)
     registry.world().build_register(scenario.world, *scenario.register_data, pipeline, streams, s);
-  else
+  } else {
     registry.world().build(scenario.world, pipeline, streams, s);
+  }
   const int at = param_index(registry.world().params, "burn_in_years");
   if (at < 0) return s;
   Scenario warm;
@@ -230,11 +231,12 @@ Simulation::Simulation(const Scenario& scenario, const Registry& registry, std::
   // Mechanisms of the model itself (tie ageing) run in every pipeline. They are
   // of the last phase, so appending them keeps the phase order and the indices
   // the timeline refers to.
-  for (const MechanismInfo& m : registry.mechanisms())
+  for (const MechanismInfo& m : registry.mechanisms()) {
     if (m.every_pipeline && !pipeline.has(m.name)) {
       infos_.push_back(&m);
       values.emplace_back();
     }
+  }
   for (std::size_t i = 0; i < infos_.size(); ++i) {
     mechanisms_.push_back(infos_[i]->make(values[i], pipeline));
     keys_.push_back(stream_key(infos_[i]->name) ^ key_salt);

@@ -33,17 +33,17 @@ class Simulation {
   // (docs/ODD.md, section 3), each mechanism of a phase in the order listed.
   void step();
 
-  const State& state() const { return state_; }
+  [[nodiscard]] const State& state() const { return state_; }
   // Hands over the current state without copying it; the simulation cannot
   // be stepped afterwards.
   State release_state() {
     scratch_ = State();
     return std::move(state_);
   }
-  std::int32_t terms_done() const { return terms_done_; }
-  bool finished() const { return terms_done_ >= scenario_.terms(); }
+  [[nodiscard]] std::int32_t terms_done() const { return terms_done_; }
+  [[nodiscard]] bool finished() const { return terms_done_ >= scenario_.terms(); }
   // Tie events of the last step.
-  const std::vector<TieEvent>& last_events() const { return events_; }
+  [[nodiscard]] const std::vector<TieEvent>& last_events() const { return events_; }
   // The threads the mechanisms' loops run on from the next step (none: the
   // calling thread alone). The results do not depend on it.
   void use_team(const Team* team) { team_ = team; }
@@ -103,7 +103,7 @@ struct RunOptions {
   // (sim/parallel.hpp). See with_stop.
   const std::atomic<bool>* stop = nullptr;
 
-  bool cancelled() const {
+  [[nodiscard]] bool cancelled() const {
     return (cancel && cancel->load(std::memory_order_relaxed)) || (stop && stop->load(std::memory_order_relaxed));
   }
   // Called once the run has completed this many terms (checkpoints).

@@ -8,10 +8,11 @@ void State::allocate(std::int32_t n, std::int32_t areas, Eigen::Index practice_d
   for (const auto& fi : kFields) {
     visit_field(*this, fi.field, [&](auto& col) {
       using T = std::decay_t<decltype(col)>;
-      if constexpr (std::is_same_v<T, Eigen::MatrixXd>)
+      if constexpr (std::is_same_v<T, Eigen::MatrixXd>) {
         col = T::Zero(practice_dims, n);
-      else
+      } else {
         col = T::Zero(n);
+      }
     });
   }
   ties.reset(n);

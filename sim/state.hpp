@@ -42,8 +42,8 @@ struct State {
   // ties, mitigating disadvantage), raised by policy or by mobilisation.
   Eigen::ArrayXd area_strategy;
 
-  std::int32_t n_schools() const { return static_cast<std::int32_t>(capacity.size()); }
-  Eigen::Index practice_dims() const { return practice.rows(); }
+  [[nodiscard]] std::int32_t n_schools() const { return static_cast<std::int32_t>(capacity.size()); }
+  [[nodiscard]] Eigen::Index practice_dims() const { return practice.rows(); }
 
   // Sizes every column for n schools (zero-filled) and empties the tie store.
   void allocate(std::int32_t n, std::int32_t areas, Eigen::Index practice_dims);

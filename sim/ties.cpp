@@ -58,10 +58,11 @@ void TieStore::link(Slot s, int side, std::int32_t school) {
 void TieStore::unlink(Slot s, int side, std::int32_t school) {
   const std::int64_t nx = next_[side][s];
   const std::int64_t pv = prev_[side][s];
-  if (pv != kNone)
+  if (pv != kNone) {
     next_[pv & 1][static_cast<Slot>(pv >> 1)] = nx;
-  else
+  } else {
     head_[school] = nx;
+  }
   if (nx != kNone) prev_[nx & 1][static_cast<Slot>(nx >> 1)] = pv;
   --degree_[school];
 }
@@ -104,9 +105,10 @@ std::string TieStore::check_invariants() const {
         break;
       }
     }
-    if (walked != degree_[i] || walked != seen_degree[i])
+    if (walked != degree_[i] || walked != seen_degree[i]) {
       err << "school " << i << " degree " << degree_[i] << " but lists " << walked << " and has "
           << seen_degree[i] << "; ";
+    }
   }
   if (!err.str().empty()) return err.str();  // the walk below needs acyclic lists
   for (Slot s = 0; s < alive.size(); ++s) {
@@ -135,9 +137,10 @@ std::string TieStore::check_loaded(std::int32_t n_schools, std::size_t n_network
       if (!link_ok(next_[side][s]) || !link_ok(prev_[side][s])) return "tie slot " + std::to_string(s) + " links outside the store";
     if (!alive[s]) continue;
     ++live;
-    if (a[s] < 0 || a[s] >= n_schools || b[s] < 0 || b[s] >= n_schools)
+    if (a[s] < 0 || a[s] >= n_schools || b[s] < 0 || b[s] >= n_schools) {
       return "tie " + std::to_string(id[s]) + " joins school " + std::to_string(a[s]) + " and " +
              std::to_string(b[s]) + ", outside 0.." + std::to_string(n_schools - 1);
+    }
     if (static_cast<std::size_t>(kind[s]) >= kTieKindNames.size()) return "a tie has an unknown kind";
     if (static_cast<int>(lead[s]) < -1 || static_cast<int>(lead[s]) > 1) return "a tie has an unknown lead";
     if (network[s] < -1 || (network[s] >= 0 && static_cast<std::size_t>(network[s]) >= n_networks))
@@ -180,9 +183,10 @@ namespace {
 
 void TieChanges::check_slot(Slot s, std::string_view what) const {
   if (!base_) bad_change(std::string(what) + " before the phase began");
-  if (!base_->is_alive(s))
+  if (!base_->is_alive(s)) {
     bad_change(std::string(what) + " names slot " + std::to_string(s) +
                ", which is not a live tie of the store at the start of the phase");
+  }
 }
 
 bool TieChanges::tied(std::int32_t x, std::int32_t y) const {

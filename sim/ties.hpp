@@ -89,16 +89,16 @@ class TieStore {
   Slot add(const NewTie& t);
   void remove(Slot s);
 
-  std::int32_t n_schools() const { return static_cast<std::int32_t>(head_.size()); }
-  std::size_t size() const { return n_alive_; }
+  [[nodiscard]] std::int32_t n_schools() const { return static_cast<std::int32_t>(head_.size()); }
+  [[nodiscard]] std::size_t size() const { return n_alive_; }
   // One past the highest slot ever used: loop bound for scanning all ties.
-  std::size_t slot_bound() const { return alive.size(); }
-  bool is_alive(Slot s) const { return s < alive.size() && alive[s] != 0; }
-  std::int32_t degree(std::int32_t school) const { return degree_[school]; }
-  std::uint64_t next_id() const { return next_id_; }
+  [[nodiscard]] std::size_t slot_bound() const { return alive.size(); }
+  [[nodiscard]] bool is_alive(Slot s) const { return s < alive.size() && alive[s] != 0; }
+  [[nodiscard]] std::int32_t degree(std::int32_t school) const { return degree_[school]; }
+  [[nodiscard]] std::uint64_t next_id() const { return next_id_; }
 
   // The slot of the tie between a and b, or kNone. O(min degree).
-  std::int64_t find(std::int32_t a, std::int32_t b) const;
+  [[nodiscard]] std::int64_t find(std::int32_t a, std::int32_t b) const;
 
   // Calls f(slot, partner) for each tie of `school`.
   template <class F>
@@ -120,11 +120,11 @@ class TieStore {
   }
 
   // Checks every internal invariant; returns an empty string when all hold.
-  std::string check_invariants() const;
+  [[nodiscard]] std::string check_invariants() const;
   // Whether the store is safe to use at all, for data read back from a file:
   // every array the same length, every endpoint, link, enum and free slot in
   // range, then check_invariants(). Empty when sound, else what is wrong.
-  std::string check_loaded(std::int32_t n_schools, std::size_t n_networks) const;
+  [[nodiscard]] std::string check_loaded(std::int32_t n_schools, std::size_t n_networks) const;
 
   // Calls f on every member, private ones included, in a fixed order: how a
   // checkpoint saves and restores the store exactly (slots, lists, free list).
@@ -205,10 +205,10 @@ class TieChanges {
 
   // The store once the changes recorded so far are applied: degree of a school,
   // and whether two schools are tied.
-  std::int32_t degree(std::int32_t school) const {
+  [[nodiscard]] std::int32_t degree(std::int32_t school) const {
     return base_->degree(school) + (delta_.empty() ? 0 : delta_[static_cast<std::size_t>(school)]);
   }
-  bool tied(std::int32_t x, std::int32_t y) const;
+  [[nodiscard]] bool tied(std::int32_t x, std::int32_t y) const;
   // Calls f(const NewTie&) for each pending new tie of `school`.
   template <class F>
   void for_each_added(std::int32_t school, F&& f) const {
@@ -217,13 +217,13 @@ class TieChanges {
          h = next_[static_cast<std::size_t>(h)])
       f(added_[static_cast<std::size_t>(h >> 1)]);
   }
-  bool removed(Slot s) const { return s < gone_.size() && gone_[s] != 0; }
+  [[nodiscard]] bool removed(Slot s) const { return s < gone_.size() && gone_[s] != 0; }
 
-  std::size_t size() const { return changes_.size(); }
-  bool empty() const { return changes_.empty(); }
-  const std::vector<Change>& changes() const { return changes_; }
-  const std::vector<NewTie>& added() const { return added_; }
-  const TieStore* base() const { return base_; }
+  [[nodiscard]] std::size_t size() const { return changes_.size(); }
+  [[nodiscard]] bool empty() const { return changes_.empty(); }
+  [[nodiscard]] const std::vector<Change>& changes() const { return changes_; }
+  [[nodiscard]] const std::vector<NewTie>& added() const { return added_; }
+  [[nodiscard]] const TieStore* base() const { return base_; }
 
   // Applies every change to `ties` (the base store itself, or an exact copy of
   // it) in the order recorded, appends the tie events to `events` with term

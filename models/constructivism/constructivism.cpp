@@ -192,10 +192,11 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
       const double* r = rec + i * stride;
       pi_ = in.practice.col(i) + p.eta * CVec(r + k, k);
       const double norm = pi_.norm();
-      if (norm > 0)
+      if (norm > 0) {
         out.practice.col(i) = pi_ / norm;
-      else
+      } else {
         out.practice.col(i) = in.practice.col(i);
+      }
     }
   }
 
@@ -206,7 +207,7 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
     const auto doubles = static_cast<std::size_t>(n * stride);
     if (storage_.size() < doubles + 8) storage_.assign(doubles + 8, 0.0);
     auto base = reinterpret_cast<std::uintptr_t>(storage_.data());
-    records_ = reinterpret_cast<double*>((base + 63) / 64 * 64);
+    records_ = storage_.data() + ((base + 63) / 64 * 64 - base) / sizeof(double);
     for (Eigen::Index i = 0; i < n; ++i) {
       double* r = records_ + i * stride;
       const double* pr = in.practice.col(i).data();

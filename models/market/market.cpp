@@ -312,7 +312,7 @@ class Market final : public MechanismWith<MarketParams> {
     return need > 0 ? p.funding_sensitivity * (budget / need - 1.0) : 0.0;
   }
 
-  double utility(const State& in, const MarketParams& p, std::int32_t school, double distance,
+  [[nodiscard]] double utility(const State& in, const MarketParams& p, std::int32_t school, double distance,
                  bool disadvantaged, double mean_reputation) const {
     const double rep = p.league_tables
                            ? in.reputation[school]
@@ -323,7 +323,7 @@ class Market final : public MechanismWith<MarketParams> {
            (disadvantaged ? p.beta_distance_dis : p.beta_distance_adv) * distance;
   }
 
-  bool open(std::int32_t j) const { return free_[static_cast<std::size_t>(j)] > 0; }
+  [[nodiscard]] bool open(std::int32_t j) const { return free_[static_cast<std::size_t>(j)] > 0; }
 
   // Sends `count` families of `home` to schools with room: passive ones to the
   // nearest, active ones by logit over the schools within reach.
@@ -362,11 +362,13 @@ class Market final : public MechanismWith<MarketParams> {
     }
     for (double& w : sc.weights) w = std::exp(w - best);
     apportion(count, sc.weights, sc.parts, sc.pairs);
-    for (std::size_t o = 0; o < sc.options.size(); ++o)
+    for (std::size_t o = 0; o < sc.options.size(); ++o) {
       if (sc.parts[o] > 0) {
         const auto e = static_cast<std::size_t>(sc.options[o]);
         apps.push_back({home, in.near.school[e], in.near.distance_km[e], sc.parts[o], dis, active});
       }
+    }
+    }
   }
 
   void admit(const State& in, const MarketParams& p, int phase, Scratch& sc) {
@@ -379,7 +381,7 @@ class Market final : public MechanismWith<MarketParams> {
       const std::int64_t pupils = in.pupils[j];
       const std::int64_t dis = std::llround(in.disadvantaged[j] * static_cast<double>(pupils));
       const std::int64_t leavers = std::llround(static_cast<double>(pupils) / years);
-      const std::int64_t leavers_dis = std::min<std::int64_t>(
+      const auto leavers_dis = std::min<std::int64_t>(
           {dis, leavers, std::llround(in.disadvantaged[j] * static_cast<double>(leavers))});
       remain_[k] = pupils - leavers;
       remain_dis_[k] = dis - leavers_dis;
@@ -475,7 +477,7 @@ class Market final : public MechanismWith<MarketParams> {
         if (in.phase[i] == phase) ranked.emplace_back(school_result(in, i), i);
       std::stable_sort(ranked.begin(), ranked.end(),
                        [](const auto& a, const auto& b) { return a.first < b.first; });
-      const double m = static_cast<double>(ranked.size());
+      const auto m = static_cast<double>(ranked.size());
       for (std::size_t r = 0; r < ranked.size(); ++r) {
         const std::int32_t i = ranked[r].second;
         const double pct = (static_cast<double>(r) + 0.5) / m;  // 0 = worst

@@ -16,7 +16,7 @@ MechanismInfo market_info();
 struct Funding {
   double base_funding = 1;
   double premium = 0;
-  double budget(double disadvantaged) const { return base_funding + premium * disadvantaged; }
+  [[nodiscard]] double budget(double disadvantaged) const { return base_funding + premium * disadvantaged; }
 };
 // The funding of the pipeline's market; with no market listed, every school
 // has the base rate 1 (nothing funds it otherwise).

@@ -67,9 +67,10 @@ class AreaStrategy final : public MechanismWith<AreaStrategyParams> {
     if (ctx.clock.year() < p.year) return;
     const std::int32_t target = p.area;
     auto runs = [&](std::int32_t a) { return target < 0 || a == target; };
-    for (Eigen::Index a = 0; a < in.area_strategy.size(); ++a)
+    for (Eigen::Index a = 0; a < in.area_strategy.size(); ++a) {
       if (runs(static_cast<std::int32_t>(a)))
         out.area_strategy[a] = in.area_strategy[a] + p.build_rate * (p.strength - in.area_strategy[a]);
+    }
     // Brokering: a school of the area is introduced to a school of the same
     // area with a similar intake.
     for (std::int32_t i = 0; i < in.n_schools(); ++i) {

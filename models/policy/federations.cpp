@@ -132,10 +132,11 @@ class Federations final : public MechanismWith<FederationParams> {
     // all (none of its area and phase qualifies) is unmatched too: the
     // comparison holds only schools that could have been paired.
     auto could_pair = [&](std::int32_t w) {
-      for (std::int32_t j = 0; j < n; ++j)
+      for (std::int32_t j = 0; j < n; ++j) {
         if (j != w && in.area[j] == in.area[w] && in.phase[j] == in.phase[w] &&
             (p.rule != PairingRule::weak_strong || strong[static_cast<std::size_t>(j)]))
           return true;
+      }
       return false;
     };
     for (std::int32_t w : weak)

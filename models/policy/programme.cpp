@@ -176,9 +176,10 @@ class Programme final : public MechanismWith<ProgrammeParams> {
 
       const NetworkPower power = p.power;
       std::int32_t leader = hub;
-      if (power == NetworkPower::lead_school)
+      if (power == NetworkPower::lead_school) {
         for (auto m : members)
           if (in.capacity[m] > in.capacity[leader]) leader = m;
+      }
       const std::int32_t net = out.networks.add(
           p.goal, static_cast<std::uint8_t>(p.activities), power, entry, power == NetworkPower::flat ? -1 : leader,
           start, start + p.funding_years * kTermsPerYear, p.facilitation);
@@ -201,9 +202,10 @@ class Programme final : public MechanismWith<ProgrammeParams> {
       // The hub (or lead school) is tied to every member: that is its funded
       // role, so its own ties are not bounded by max_ties.
       const bool led = power != NetworkPower::flat;
-      if (led)
+      if (led) {
         for (auto m : members)
           if (m != leader && !ties.tied(m, leader)) tie(m, leader);
+      }
       // Peer partnerships: each member works with up to `partners` others,
       // nearest first (local networks) or in a random order (wide ones), and
       // no school beyond the tie limit of voluntary tie formation.
@@ -214,7 +216,7 @@ class Programme final : public MechanismWith<ProgrammeParams> {
       };
       std::vector<double> key(members.size());
       for (double& draw : key) draw = rng.uniform();
-      for (std::int32_t round = 0; round < partners; ++round)
+      for (std::int32_t round = 0; round < partners; ++round) {
         for (std::size_t x = 0; x < members.size(); ++x) {
           if (!free(x)) continue;
           std::size_t best = members.size();
@@ -230,6 +232,7 @@ class Programme final : public MechanismWith<ProgrammeParams> {
           tie(members[x], members[best]);
           ++got[x], ++got[best];
         }
+      }
     }
   }
 

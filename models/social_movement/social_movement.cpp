@@ -83,10 +83,11 @@ class Movement final : public MechanismWith<MovementParams> {
         total += ties.strength[s];
         if (in.commitment[j] > kCommitted) committed += ties.strength[s];
       });
-      if (committed > 0 && committed / total >= threshold)
+      if (committed > 0 && committed / total >= threshold) {
         m += p.adopt_rate * (1 - m);
-      else
+      } else {
         m -= p.lapse * m;
+      }
       out.commitment[i] = std::clamp(m, 0.0, 1.0);
       out.expectations[i] = std::clamp(in.expectations[i] + p.expectation_gain * m * (1 - in.expectations[i]), 0.0, 1.0);
     });
@@ -95,10 +96,12 @@ class Movement final : public MechanismWith<MovementParams> {
       schools_in_area[a] += 1;
       committed_in_area[a] += out.commitment[i] > kCommitted ? 1 : 0;
     }
-    for (std::size_t a = 0; a < schools_in_area.size(); ++a)
-      if (schools_in_area[a] > 0 && committed_in_area[a] / schools_in_area[a] >= p.mobilisation_share)
+    for (std::size_t a = 0; a < schools_in_area.size(); ++a) {
+      if (schools_in_area[a] > 0 && committed_in_area[a] / schools_in_area[a] >= p.mobilisation_share) {
         out.area_strategy[static_cast<Eigen::Index>(a)] +=
             p.mobilisation_gain * (1 - in.area_strategy[static_cast<Eigen::Index>(a)]);
+      }
+    }
   }
 
  private:

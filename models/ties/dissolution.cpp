@@ -68,13 +68,13 @@ class Dissolution final : public MechanismWith<DissolutionParams> {
     if (ties.kind[s] == TieKind::programme && net >= 0 &&
         in.networks.funded_until_term[static_cast<std::size_t>(net)] == ctx.clock.term &&
         ties.trust[s] < p.carry_trust) {
-      ended.push_back({s, TieReason::funding_ended});
+      ended.emplace_back(s, TieReason::funding_ended);
       return;
     }
     Stream rng = ctx.stream(ties.id[s]);
     if (rng.uniform() >= p.review_rate) return;
     if (ties.trust[s] < p.trust_min) {
-      ended.push_back({s, TieReason::trust_lost});
+      ended.emplace_back(s, TieReason::trust_lost);
       return;
     }
     if (ties.kind[s] != TieKind::voluntary && ties.kind[s] != TieKind::movement) return;
@@ -84,7 +84,7 @@ class Dissolution final : public MechanismWith<DissolutionParams> {
     const double benefit = ties.trust[s] * (std::abs(in.capacity[a] - in.capacity[b]) + diversity);
     double cost = p.cost * ties.strength[s];
     if (ties.kind[s] == TieKind::movement) cost *= 1.0 - p.movement_persistence;
-    if (benefit < cost) ended.push_back({s, TieReason::benefit_below_cost});
+    if (benefit < cost) ended.emplace_back(s, TieReason::benefit_below_cost);
   }
 
   Ended ended_;

@@ -190,7 +190,7 @@ class Formation final : public MechanismWith<FormationParams> {
     bool closure;
   };
 
-  double score_of(const State& in, const FormationParams& p, std::int32_t i, std::int32_t j, bool shared) const {
+  [[nodiscard]] double score_of(const State& in, const FormationParams& p, std::int32_t i, std::int32_t j, bool shared) const {
     const double dist = std::hypot(in.x[i] - in.x[j], in.y[i] - in.y[j]);
     double score = p.w_proximity * std::exp(-dist / p.spread_km) +
                    p.w_complement * std::abs(in.capacity[i] - in.capacity[j]) +

@@ -64,9 +64,10 @@ constexpr double kMaxEasting = 700000, kMaxNorthing = 1300000;
 
 bool iequal(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
+  for (std::size_t i = 0; i < a.size(); ++i) {
     if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
       return false;
+  }
   return true;
 }
 
@@ -237,8 +238,8 @@ struct Loader {
   void error(int line, int column, std::string msg) { errors.push_back({line, column, std::move(msg)}); }
 
   // Text of a field for messages, in UTF-8.
-  std::string text(const Field& f) const {
-    const std::string raw = unquote(f);
+  [[nodiscard]] std::string text(const Field& f) const {
+    std::string raw = unquote(f);
     if (utf8) return raw;
     std::string t;
     for (unsigned char c : raw) {
@@ -345,10 +346,12 @@ struct Loader {
                       first + "); see docs/DATA.md");
       return;
     }
-    for (std::size_t c = 0; c < c_count; ++c)
-      if (at[c] == SIZE_MAX)
+    for (std::size_t c = 0; c < c_count; ++c) {
+      if (at[c] == SIZE_MAX) {
         error(1, 1, "the GIAS column '" + std::string(kColumns[c]) +
                         "' is missing from the header; use the \"all establishment data\" download (docs/DATA.md)");
+      }
+    }
     if (!errors.empty()) return;
 
     std::unordered_set<std::string> wanted_areas(src.areas.begin(), src.areas.end());
@@ -439,10 +442,11 @@ struct Loader {
       if (v(c_easting).empty() || v(c_northing).empty() || (e && n && *e == 0 && *n == 0)) {
         if (!impute) error(line, f(c_easting).column, r.label + ": no coordinates (Easting, Northing)" + hint);
       } else if (!e || !n || *e < 0 || *e > kMaxEasting || *n < 0 || *n > kMaxNorthing) {
-        if (!impute)
+        if (!impute) {
           error(line, f(e && n ? c_easting : (e ? c_northing : c_easting)).column,
                 r.label + ": impossible coordinates (Easting '" + text(f(c_easting)) + "', Northing '" +
                     text(f(c_northing)) + "'; the British National Grid spans 0-700000 by 0-1300000 m)" + hint);
+        }
       } else {
         s.x_km = *e / 1000, s.y_km = *n / 1000, r.has_xy = true;
       }
@@ -459,23 +463,26 @@ struct Loader {
       if (v(c_places).empty()) {
         if (!impute) error(line, f(c_places).column, r.label + ": no SchoolCapacity (places)" + hint);
       } else if (!places || *places < 1 || *places != std::floor(*places) || *places > 100000) {
-        if (!impute)
+        if (!impute) {
           error(line, f(c_places).column,
                 r.label + ": impossible SchoolCapacity '" + text(f(c_places)) + "'" +
                     (places && *places == 0 ? " (0 places)" : "") + hint);
+        }
       } else {
         s.places = static_cast<std::int32_t>(*places), r.has_places = true;
       }
       // Share of pupils eligible for free school meals, in percent.
       const auto fsm = number(v(c_fsm));
       if (v(c_fsm).empty() || iequal(v(c_fsm), "SUPP")) {
-        if (!impute)
+        if (!impute) {
           error(line, f(c_fsm).column,
                 r.label + ": no PercentageFSM" + (v(c_fsm).empty() ? "" : " (suppressed)") + hint);
+        }
       } else if (!fsm || *fsm < 0 || *fsm > 100) {
-        if (!impute)
+        if (!impute) {
           error(line, f(c_fsm).column,
                 r.label + ": impossible PercentageFSM '" + text(f(c_fsm)) + "' (a percentage, 0 to 100)" + hint);
+        }
       } else {
         s.disadvantaged = *fsm / 100, r.has_fsm = true;
       }
@@ -631,9 +638,10 @@ struct Loader {
       sum << ")\n";
     }
     const int total_imputed = imputed[0] + imputed[1] + imputed[2] + imputed[3];
-    if (total_imputed > 0)
+    if (total_imputed > 0) {
       sum << "  imputed (world.register.missing: impute): " << imputed[0] << " coordinates, " << imputed[1]
           << " places, " << imputed[2] << " pupils, " << imputed[3] << " FSM shares\n";
+    }
     reg->summary = sum.str();
     out.data = std::move(reg);
   }
@@ -737,11 +745,14 @@ void build_register_world(std::span<const double> values, const SchoolRegister& 
   }
   const std::uint8_t fed_acts = staff_development | staff_exchange | shared_governance;
   const std::uint8_t trust_acts = staff_development | shared_data | shared_governance;
-  for (const auto& [code, m] : feds)
-    for (std::size_t a = 0; a < m.size(); ++a)
-      for (std::size_t b = a + 1; b < m.size(); ++b)
+  for (const auto& [code, m] : feds) {
+    for (std::size_t a = 0; a < m.size(); ++a) {
+      for (std::size_t b = a + 1; b < m.size(); ++b) {
         s.ties.add({.a = m[a], .b = m[b], .strength = kFederationStrength, .trust = kFederationTrust,
                     .kind = TieKind::federation, .activities = fed_acts});
+      }
+    }
+  }
   for (const auto& [code, m] : trusts) {
     for (const std::int32_t i : m) {
       std::vector<std::pair<double, std::int32_t>> near;

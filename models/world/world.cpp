@@ -238,7 +238,7 @@ void build(std::span<const double> values, const PipelineInfo& pipeline, const S
   // Schools, assigned to areas in contiguous blocks.
   for (std::int32_t i = 0; i < n; ++i) {
     Stream rng = streams.stream(kWorldStreamKey, 1, static_cast<std::uint64_t>(i));
-    const std::int32_t a = static_cast<std::int32_t>(static_cast<std::int64_t>(i) * areas / n);
+    const auto a = static_cast<std::int32_t>(static_cast<std::int64_t>(i) * areas / n);
     const auto ai = static_cast<std::size_t>(a);
     s.area[i] = a;
     s.x[i] = std::clamp(cx[ai] + p.area_radius_km * normal(rng), 0.0, p.map_km);

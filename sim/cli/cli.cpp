@@ -72,9 +72,10 @@ bool load_posterior_for(const char* command, const std::string& path, const Regi
                   << sc->name << "'; nothing was run or written.\n";
         return false;
       }
-      for (const auto& n : unused)
+      for (const auto& n : unused) {
         std::cerr << "schoolsim " << command << ": note: the posterior's " << n << " does not act in scenario '"
                   << sc->name << "' (its mechanism is not in the pipeline)\n";
+      }
     }
     out = std::make_shared<const Posterior>(std::move(p));
   } catch (const std::exception& e) {
@@ -87,7 +88,7 @@ bool load_posterior_for(const char* command, const std::string& path, const Regi
 // ------------------------------------------------------------------ describe, validate
 
 int cmd_describe(const Registry& registry, const std::vector<std::string>& only, bool markdown) {
-  for (const auto& name : only)
+  for (const auto& name : only) {
     if (name != "world" && name != "variables" && name != "measures" && !registry.find(name)) {
       std::cerr << "schoolsim describe: unknown mechanism '" << name << "'";
       auto names = registry.names();
@@ -98,10 +99,12 @@ int cmd_describe(const Registry& registry, const std::vector<std::string>& only,
       std::cerr << '\n';
       return kExitBadInput;
     }
-  if (markdown)
+  }
+  if (markdown) {
     std::cout << describe_markdown(registry, only);
-  else
+  } else {
     print_describe(std::cout, registry, only);
+  }
   return kExitOk;
 }
 
@@ -120,11 +123,12 @@ int cmd_validate(const Registry& registry, const std::vector<std::string>& files
       status = kExitBadInput;
       continue;
     }
-    if (resolved)
+    if (resolved) {
       std::cout << "# " << file << " (resolved)\n" << to_yaml(*r.scenario, registry);
-    else
+    } else {
       std::cout << file << ": ok (" << r.scenario->pipeline.size() << " mechanisms, " << r.scenario->years
                 << " years, " << r.scenario->replicates << " replicates)\n";
+    }
   }
   return status;
 }
@@ -206,12 +210,13 @@ int plan_run(const Registry& registry, const RunArgs& args, RunPlan& plan) {
                                  : fs::path(args.output);
   plan.checkpoint = !args.checkpoint_file.empty() ? fs::path(args.checkpoint_file)
                                                   : fs::path(plan.out).replace_extension(".ckpt");
-  if (!args.allow_large)
+  if (!args.allow_large) {
     if (const std::string why = too_large(sc, registry, args.threads, plan.out); !why.empty()) {
       std::cerr << "schoolsim run: " << args.scenario << " is too large to run here: " << why
                 << ". Nothing was run or written; --allow-large runs it anyway.\n";
       return kExitBadInput;
     }
+  }
   plan.resolved = to_yaml(sc, registry);
   if ((args.checkpoint_year || !args.restart_file.empty()) && sc.replicates != 1) {
     std::cerr << "schoolsim run: checkpoints hold one replicate; run with --replicates 1\n";
@@ -255,11 +260,12 @@ int cmd_run(const Registry& registry, const RunArgs& args) {
       file->write(rec);
       summary.add(rec);
     };
-    if (plan.restart)
+    if (plan.restart) {
       sink(continue_replicate(sc, registry, plan.restart->replicate, std::move(plan.restart->state),
                               plan.restart->terms_done, std::move(plan.restart->recording), opts));
-    else
+    } else {
       run_all(sc, registry, opts, sink);
+    }
   });
   if (status != kExitOk) return status;
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -306,11 +312,12 @@ int plan_pair(const Registry& registry, const CompareArgs& args, PairPlan& plan)
     return kExitBadInput;
   }
   if (args.years) {
-    for (const auto& [sc, label] : {std::pair{&a, "A (" + args.a + ")"}, std::pair{&b, "B (" + args.b + ")"}})
+    for (const auto& [sc, label] : {std::pair{&a, "A (" + args.a + ")"}, std::pair{&b, "B (" + args.b + ")"}}) {
       if (const std::string why = years_too_short(*sc, *args.years, label); !why.empty()) {
         std::cerr << "schoolsim compare: " << why << "; nothing was run or written.\n";
         return kExitBadInput;
       }
+    }
     a.years = b.years = *args.years;
   }
   if (args.seed) a.seed = *args.seed;
@@ -355,12 +362,13 @@ int cmd_decompose(const Registry& registry, const CompareArgs& args, PairPlan& p
     return kExitBadInput;
   }
   if (!load_branch(args, p)) return kExitBadInput;
-  for (const auto& l : set.levers)
+  for (const auto& l : set.levers) {
     if (p.branch && l.kind == LeverKind::world) {
       std::cerr << "schoolsim compare --decompose: the scenarios differ in " << l.name
                 << ", but runs branched from a checkpoint (--from) share its world; nothing was run or written.\n";
       return kExitBadInput;
     }
+  }
   const fs::path out = paired_output(args, "decompose");
   ShapleyOptions shapley;
   shapley.permutations = args.permutations;
@@ -438,10 +446,12 @@ std::vector<Diagnostic> sweep_overrides(Experiment& e, const std::vector<std::st
   std::vector<Diagnostic> bad;
   for (const auto& s : sets) {
     const std::string key = s.substr(0, s.find('='));
-    for (const auto& p : e.parameters)
-      if (p.name == key)
+    for (const auto& p : e.parameters) {
+      if (p.name == key) {
         bad.push_back({"--set " + s, 0, 0, key + ": swept by the experiment (" + e.source +
                                                ", parameters); --set can only fix a parameter the design does not vary"});
+      }
+    }
   }
   if (!bad.empty()) return bad;
   return apply_overrides(e.base, sets, registry, "the swept scenario (" + e.base.source + ")");
@@ -503,9 +513,10 @@ int run_share(const Experiment& e, const Design& d, const Registry& registry, co
     failed = 1;
   }
   if (ranks.max(failed) == 0) return kExitOk;
-  if (ranks.rank() == 0)
+  if (ranks.rank() == 0) {
     std::cerr << "schoolsim sweep: a rank failed; finished runs are kept in " << parts.string()
               << " and the same command resumes\n";
+  }
   return kExitFailure;
 }
 
@@ -580,9 +591,10 @@ int cmd_sweep(const Registry& registry, const SweepArgs& args) {
   const fs::path out = args.output.empty() ? fs::path("results") / (e.name + ".h5") : fs::path(args.output);
   const fs::path parts = out.string() + ".parts";
   if (const int bad = open_parts(ranks, parts, fingerprint(e, registry)); bad != kExitOk) return bad;
-  if (ranks.size() > 1)
+  if (ranks.size() > 1) {
     if (const int status = run_share(e, d, registry, args, ranks, parts); status != kExitOk || ranks.rank() != 0)
       return status;
+  }
   SweepResults res;
   if (const int status = run_all_runs(e, d, registry, args, parts, out, res); status != kExitOk) return status;
   std::vector<OutputSensitivity> sensitivity;
@@ -629,11 +641,12 @@ int plan_calibration(const Registry& registry, const CalibrateArgs& args, Calibr
     return kExitBadInput;
   }
   c = std::move(*r.calibration);
-  for (const auto& w : args.without)
+  for (const auto& w : args.without) {
     if (const std::string why = remove_from_experiments(c, w); !why.empty()) {
       std::cerr << "schoolsim calibrate: --without " << w << ": " << why << "; nothing was run or written.\n";
       return kExitBadInput;
     }
+  }
   return kExitOk;
 }
 
@@ -725,9 +738,10 @@ int cmd_serve(const Registry& registry, const ServeArgs& args) {
   options.port = args.port;
   options.max_sessions = args.max_sessions;
   options.allowed_hosts = args.allow_hosts;
-  if (options.host != "127.0.0.1" && options.host != "localhost")
+  if (options.host != "127.0.0.1" && options.host != "localhost") {
     std::cerr << "schoolsim: warning: listening on " << options.host
               << ", so other machines on the network can open the page and run simulations here\n";
+  }
   g_interrupted = false;
   catch_interrupts();
   std::signal(SIGPIPE, SIG_IGN);

@@ -1,7 +1,7 @@
 #include "sim/cli/common.hpp"
 
-#include <signal.h>
 #include <unistd.h>
+#include <csignal>
 
 #ifdef SCHOOLSIM_HAVE_MPI
 // The C API only: the deprecated C++ bindings need a library we do not link.
@@ -126,9 +126,10 @@ void CalibrationStatus::watch(CalibrateOptions& opts) {
     kept_ = kept;
     attempts_ = attempts;
     show();
-    if (!tty_ && log_ && kept == c_.population)
+    if (!tty_ && log_ && kept == c_.population) {
       std::fprintf(stderr, "schoolsim calibrate: generation %d/%d done: %d particles kept of %lld attempts, %.0f s elapsed\n",
                    g + 1, c_.generations, kept, static_cast<long long>(attempts), seconds());
+    }
   };
 }
 
@@ -147,9 +148,10 @@ void print_errors(const std::vector<Diagnostic>& errors) {
 }
 
 void remove_stale_temporaries(const char* command, const std::filesystem::path& destination) {
-  for (const auto& p : schoolsim::remove_stale_temporaries(destination))
+  for (const auto& p : schoolsim::remove_stale_temporaries(destination)) {
     std::cerr << "schoolsim " << command << ": removed " << (destination.has_parent_path() ? p : p.filename()).string()
               << ", left by an earlier run that was killed before it finished\n";
+  }
 }
 
 bool open_output(const char* command, const std::filesystem::path& out, const RunMeta& meta,
@@ -169,10 +171,11 @@ bool open_output(const char* command, const std::filesystem::path& out, const Ru
 std::string human_bytes(std::uintmax_t bytes) {
   std::ostringstream o;
   o << std::fixed << std::setprecision(1);
-  if (bytes >= (1u << 20))
+  if (bytes >= (1u << 20)) {
     o << static_cast<double>(bytes) / (1 << 20) << " MiB";
-  else
+  } else {
     o << static_cast<double>(bytes) / (1 << 10) << " KiB";
+  }
   return o.str();
 }
 
@@ -221,21 +224,25 @@ std::string too_large(const Scenario& sc, const Registry& registry, std::int32_t
   const SizeEstimate e = estimate_size(sc, registry, threads);
   const double memory = machine_memory(), disk = free_disk(out);
   std::string why;
-  if (memory > 0 && e.memory_bytes > memory)
+  if (memory > 0 && e.memory_bytes > memory) {
     why += "it would need about " + human_bytes(static_cast<std::uintmax_t>(e.memory_bytes)) +
            " of memory; this machine has " + human_bytes(static_cast<std::uintmax_t>(memory));
-  if (disk > 0 && e.output_bytes > disk)
+  }
+  if (disk > 0 && e.output_bytes > disk) {
     why += std::string(why.empty() ? "" : ", and ") + "it would write about " +
            human_bytes(static_cast<std::uintmax_t>(e.output_bytes)) + " where " +
            human_bytes(static_cast<std::uintmax_t>(disk)) + " are free";
+  }
   return why;
 }
 
 std::string years_too_short(const Scenario& sc, std::int32_t years, const std::string& label) {
-  for (const auto& ev : sc.timeline)
-    if (ev.year >= years)
+  for (const auto& ev : sc.timeline) {
+    if (ev.year >= years) {
       return "--years " + std::to_string(years) + " is too short for the timeline event of " + label + " in year " +
              std::to_string(ev.year);
+    }
+  }
   return "";
 }
 

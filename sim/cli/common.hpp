@@ -54,12 +54,12 @@ class Ranks {
   ~Ranks();
   Ranks(const Ranks&) = delete;
   Ranks& operator=(const Ranks&) = delete;
-  int rank() const { return rank_; }
-  int size() const { return size_; }
+  [[nodiscard]] int rank() const { return rank_; }
+  [[nodiscard]] int size() const { return size_; }
   // Every rank's values summed, in place, on every rank.
   void sum(std::vector<double>& v) const;
   // The largest value any rank holds.
-  int max(int v) const;
+  [[nodiscard]] int max(int v) const;
 
  private:
   int rank_ = 0, size_ = 1;
@@ -75,7 +75,7 @@ class CalibrationStatus {
   void watch(CalibrateOptions& opts);
   void finish();  // ends the status line (after an error or Ctrl-C)
   void clear();   // clears it (after success)
-  double seconds() const;  // since construction
+  [[nodiscard]] double seconds() const;  // since construction
 
  private:
   void show();

@@ -61,9 +61,10 @@ void describe_params_markdown(std::ostream& out, const std::vector<ParamSpec>& p
   }
   out << "| parameter | default | range | unit | meaning | basis of the value |\n"
       << "|---|---|---|---|---|---|\n";
-  for (const auto& p : params)
+  for (const auto& p : params) {
     out << "| `" << p.name << "` | " << default_text(p) << " | " << range_text(p) << " | "
         << p.unit << " | " << p.meaning << " | " << source_text(p.source) << " |\n";
+  }
 }
 
 }  // namespace
@@ -109,11 +110,12 @@ std::string describe_markdown(const Registry& registry, const std::vector<std::s
   if (all || wanted("variables")) {
     if (all) out << "### School variables\n\n";
     out << "| variable | storage | fixed or dynamic | unit | meaning |\n|---|---|---|---|---|\n";
-    for (const auto& f : kFields)
+    for (const auto& f : kFields) {
       out << "| `" << f.name << "` | "
           << (f.storage == Storage::real ? "real" : f.storage == Storage::integer ? "integer" : "vector")
           << " | " << (f.role == Role::fixed ? "fixed" : "dynamic") << " | " << f.unit << " | "
           << f.meaning << " |\n";
+    }
     out << "\n";
   }
   if (all || wanted("measures")) {
@@ -193,13 +195,15 @@ void print_describe(std::ostream& out, const Registry& registry, const std::vect
   }
   if (only.empty()) {
     out << "school variables:\n";
-    for (const auto& f : kFields)
+    for (const auto& f : kFields) {
       out << "  " << std::left << std::setw(16) << f.name << std::setw(24) << f.unit << f.meaning
           << "\n";
+    }
     out << "\nsystem measures (/system):\n";
-    for (const auto& m : kSystemMeasures)
+    for (const auto& m : kSystemMeasures) {
       out << "  " << std::left << std::setw(22) << m.name << std::setw(16) << m.unit << m.meaning
           << "\n";
+    }
   }
 }
 
@@ -283,14 +287,15 @@ void print_sweep(std::ostream& o, const Experiment& e, const SweepResults& r,
     for (std::size_t j = 0; j < k; ++j) {
       const auto i = static_cast<Eigen::Index>(j);
       const std::string& name = e.parameters[j].name;
-      if (e.method == DesignMethod::morris)
+      if (e.method == DesignMethod::morris) {
         o << "  " << std::left << std::setw(34) << name << " mu* " << std::right << std::setw(10)
           << fixed(s.morris.mu_star[i], 4) << "  sigma " << std::setw(10) << fixed(s.morris.sigma[i], 4) << "\n";
-      else if (e.method == DesignMethod::saltelli)
+      } else if (e.method == DesignMethod::saltelli) {
         o << "  " << std::left << std::setw(34) << name << " first " << std::right << fixed(s.sobol.first[i], 3)
           << " [" << fixed(s.sobol.first_lo[i], 3) << ", " << fixed(s.sobol.first_hi[i], 3) << "]  total "
           << fixed(s.sobol.total[i], 3) << " [" << fixed(s.sobol.total_lo[i], 3) << ", "
           << fixed(s.sobol.total_hi[i], 3) << "]\n";
+      }
     }
   }
   o << "\nwrote " << output.string() << "\n";

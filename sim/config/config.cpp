@@ -5,14 +5,15 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <cstdlib>
-#include <optional>
-#include <filesystem>
 #include <cmath>
+#include <cstddef>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
-#include <tuple>
 #include <sstream>
+#include <tuple>
 
 namespace schoolsim {
 
@@ -54,7 +55,7 @@ const std::vector<std::string> kRecordKeys = {"every", "schools", "attainment", 
 constexpr std::int32_t kMaxYears = 200;
 constexpr std::int32_t kMaxReplicates = 100000;
 // Scenario and experiment files are read whole; none needs to be larger.
-constexpr std::uintmax_t kMaxInputBytes = 4 * 1024 * 1024;
+constexpr std::uintmax_t kMaxInputBytes = std::uintmax_t{4} * 1024 * 1024;
 
 const std::vector<Field> kDefaultRecordedFields = {Field::capacity, Field::expectations,
                                                    Field::crisis, Field::pupils,
@@ -67,6 +68,15 @@ std::string join(const std::vector<std::string>& words) {
 }
 
 std::string fmt(double v) { return format_number(v); }
+
+// A message from its parts, in one string: no temporary per `+` (the messages
+// of a loop over a scenario's entries).
+template <typename... Parts>
+std::string concat(const Parts&... parts) {
+  std::string out;
+  (out += ... += parts);
+  return out;
+}
 
 // The text being parsed, and the place just after its last visible character
 // (1-based line and column), for Checker::error.
@@ -147,12 +157,13 @@ class Checker {
                const std::string& of = "") {
     std::string msg = prefix(path) + "unknown " + noun + " '" + word + "'" + of;
     const std::string guess = nearest(word, valid);
-    if (!guess.empty())
+    if (!guess.empty()) {
       msg += "; did you mean '" + guess + "'?";
-    else if (valid.empty())
+    } else if (valid.empty()) {
       msg += "; there are none to choose from";
-    else
+    } else {
       msg += "; valid " + noun + "s" + of + " are: " + join(valid);
+    }
     error(at, msg);
   }
 
@@ -253,7 +264,8 @@ class Checker {
     if (!inherit || values.size() != specs.size()) values = defaults(specs);
     if (!node || node.IsNull()) return;
     std::vector<std::string> names;
-    for (const auto& s : specs) names.push_back(s.name);
+    names.reserve(specs.size());
+for (const auto& s : specs) names.push_back(s.name);
     if (!check_map(node, path, names, "parameter")) return;
     for (const auto& kv : node) {
       if (!kv.first.IsScalar()) continue;
@@ -265,7 +277,7 @@ class Checker {
     }
   }
 
-  const std::string& file() const { return file_; }
+  [[nodiscard]] const std::string& file() const { return file_; }
 
   // The mechanisms this file's `without:` removed from the inherited pipeline,
   // each with the name it was removed by, so that a change to one says why it
@@ -324,7 +336,10 @@ bool parse_pipeline(Checker& c, const YAML::Node& node, const Registry& registry
         for (const auto& kv : item) found += " '" + (kv.first.IsScalar() ? kv.first.Scalar() : "?") + "'";
         found += " (indent a mechanism's parameters under its name)";
       }
-      c.error(item, path + ": expected a mechanism name, or one name mapped to its parameters; found " + found);
+      c.error(
+          item,
+          concat(path, ": expected a mechanism name, or one name mapped to its parameters; found ",
+                 found));
       ok = false;
       continue;
     }
@@ -341,7 +356,7 @@ bool parse_pipeline(Checker& c, const YAML::Node& node, const Registry& registry
       continue;
     }
     if (!seen.insert(name).second) {
-      c.error(name_node, path + ": mechanism '" + name + "' is listed twice");
+      c.error(name_node, concat(path, ": mechanism '", name, "' is listed twice"));
       continue;
     }
     if (latest) phase_order_problem(c, name_node, path, *info, *latest);
@@ -374,22 +389,24 @@ std::optional<std::pair<std::size_t, std::size_t>> resolve_name(Checker& c, cons
   if (entry == sc.pipeline.size()) {
     if (!pipeline_known) return std::nullopt;  // the pipeline's own error says why
     const auto gone = std::find_if(c.removed.begin(), c.removed.end(), [&](const auto& r) { return r.first == mech; });
-    if (gone != c.removed.end())
+    if (gone != c.removed.end()) {
       c.error(key_node, path + ": '" + mech + "' is removed from the pipeline by without: [" + gone->second +
                             "]; remove this change, or take '" + gone->second + "' out of without");
-    else if (registry.find(mech))
+    } else if (registry.find(mech)) {
       c.error(key_node, path + ": '" + mech +
                             "' is not in the pipeline of this scenario; add it to the pipeline "
                             "or remove this change");
-    else
+    } else {
       c.unknown(key_node, path, mech, in_pipeline, "mechanism");
+    }
     return std::nullopt;
   }
   const auto& specs = sc.pipeline[entry].info->params;
   const int pi = param_index(specs, param);
   if (pi < 0) {
     std::vector<std::string> pnames;
-    for (const auto& sp : specs) pnames.push_back(sp.name);
+    pnames.reserve(specs.size());
+for (const auto& sp : specs) pnames.push_back(sp.name);
     c.unknown(key_node, path, param, pnames, "parameter", " of " + mech);
     return std::nullopt;
   }
@@ -403,7 +420,7 @@ std::optional<std::tuple<std::size_t, std::size_t, double>> resolve_param(
   const auto target = resolve_name(c, key_node, path, registry, sc, pipeline_known);
   if (!target) return std::nullopt;
   const auto [entry, pi] = *target;
-  const std::string key = key_node.Scalar();
+  const std::string& key = key_node.Scalar();
   const auto v = c.value(value_node, path + "." + key, sc.pipeline[entry].info->params[pi]);
   if (!v) return std::nullopt;
   return std::tuple{entry, pi, *v};
@@ -434,10 +451,11 @@ void parse_timeline(Checker& c, const YAML::Node& node, const Registry& registry
       ok = false;
     }
     if (ev["term"]) {
-      if (auto t = c.number(ev["term"], path + ".term", ParamType::integer, 1, kTermsPerYear))
+      if (auto t = c.number(ev["term"], path + ".term", ParamType::integer, 1, kTermsPerYear)) {
         base.term = static_cast<std::int32_t>(*t);
-      else
+      } else {
         ok = false;
+      }
     }
     const YAML::Node set = ev["set"];
     if (!set) {
@@ -456,7 +474,7 @@ void parse_timeline(Checker& c, const YAML::Node& node, const Registry& registry
     for (const auto& kv : set) {
       const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
       if (!keys.insert(key).second) {
-        c.error(kv.first, path + ".set: '" + key + "' appears twice");
+        c.error(kv.first, concat(path, ".set: '", key, "' appears twice"));
         continue;
       }
       const auto target = resolve_param(c, kv.first, kv.second, path + ".set", registry, sc, pipeline_known);
@@ -467,8 +485,8 @@ void parse_timeline(Checker& c, const YAML::Node& node, const Registry& registry
       e.param = pi;
       e.value = v;
       if (!changed.insert({e.absolute_term(), e.entry, e.param}).second) {
-        c.error(kv.first, path + ".set: '" + key + "' is already changed in year " +
-                              std::to_string(e.year) + " term " + std::to_string(e.term));
+        c.error(kv.first, concat(path, ".set: '", key, "' is already changed in year ",
+                                 std::to_string(e.year), " term ", std::to_string(e.term)));
         continue;
       }
       sc.timeline.push_back(e);
@@ -482,18 +500,19 @@ void parse_record(Checker& c, const YAML::Node& node, RecordConfig& rec, bool in
   if (!c.check_map(node, "record", kRecordKeys)) return;
   if (const YAML::Node every = node["every"]) {
     if (auto s = c.text(every, "record.every")) {
-      if (*s == "term")
+      if (*s == "term") {
         rec.every = Cadence::term;
-      else if (*s == "year")
+      } else if (*s == "year") {
         rec.every = Cadence::year;
-      else
+      } else {
         c.unknown(every, "record.every", *s, {"term", "year"}, "rate");
+      }
     }
   }
   if (const YAML::Node schools = node["schools"]) {
     std::vector<std::string> names;
     for (const auto& f : kFields)
-      if (f.role == Role::dynamic) names.push_back(std::string(f.name));
+      if (f.role == Role::dynamic) names.emplace_back(f.name);
     if (schools.IsScalar() && schools.Scalar() == "all") {
       rec.schools.clear();
       for (const auto& f : kFields)
@@ -527,9 +546,10 @@ void parse_record(Checker& c, const YAML::Node& node, RecordConfig& rec, bool in
   }
   const std::pair<const char*, bool*> flags[] = {
       {"attainment", &rec.attainment}, {"system", &rec.system}, {"ties", &rec.ties}};
-  for (auto [key, target] : flags)
+  for (auto [key, target] : flags) {
     if (const YAML::Node n = node[key])
       if (auto v = c.boolean(n, std::string("record.") + key)) *target = *v != 0;
+  }
 }
 
 std::string stem_of(const std::string& name) {
@@ -598,24 +618,29 @@ YAML::Node parse_world_register(Checker& c, const YAML::Node& world, const std::
       src.around_urn = 0, src.around_easting = src.around_northing = 0, src.radius_km = 0;
       if (c.check_map(v, path, kAroundKeys)) {
         if (!v["radius_km"]) c.error(v, path + ": give radius_km, the radius of the circle in km");
-        if (v["radius_km"])
+        if (v["radius_km"]) {
           if (auto x = c.number(v["radius_km"], path + ".radius_km", ParamType::real, 0.1, 2000, "km"))
             src.radius_km = *x;
+        }
         const bool urn = static_cast<bool>(v["urn"]), en = v["easting"] || v["northing"];
-        if (urn == en)
+        if (urn == en) {
           c.error(v, path + ": give either urn (a school at the centre) or easting and northing (metres on the "
                             "British National Grid)");
-        if (urn)
+        }
+        if (urn) {
           if (auto x = c.number(v["urn"], path + ".urn", ParamType::integer, 1, 2147483647))
             src.around_urn = static_cast<std::int64_t>(*x);
+        }
         if (en) {
           if (!v["easting"] || !v["northing"]) c.error(v, path + ": give both easting and northing");
-          if (v["easting"])
+          if (v["easting"]) {
             if (auto x = c.number(v["easting"], path + ".easting", ParamType::real, 0, 700000, "m"))
               src.around_easting = *x;
-          if (v["northing"])
+          }
+          if (v["northing"]) {
             if (auto x = c.number(v["northing"], path + ".northing", ParamType::real, 0, 1300000, "m"))
               src.around_northing = *x;
+          }
         }
       }
     }
@@ -631,10 +656,11 @@ YAML::Node parse_world_register(Checker& c, const YAML::Node& world, const std::
       if (r.IsMap()) {
         if (c.check_map(r, "world.register", kRegisterKeys)) {
           if (!r["path"]) c.error(r, "world.register: give path, the register file");
-          for (const auto& e : r)
+          for (const auto& e : r) {
             if (e.first.IsScalar() &&
                 std::find(kRegisterKeys.begin(), kRegisterKeys.end(), e.first.Scalar()) != kRegisterKeys.end())
               set_key("world.register." + e.first.Scalar(), e.first.Scalar(), e.second);
+          }
         }
       } else {
         set_key("world.register", "path", r);
@@ -642,11 +668,12 @@ YAML::Node parse_world_register(Checker& c, const YAML::Node& world, const std::
     } else if (is_register_key(k) || k == "areas") {
       set_key("world." + k, k, kv.second);
     } else {
-      if (std::find(kRegisterReplaces.begin(), kRegisterReplaces.end(), k) != kRegisterReplaces.end())
+      if (std::find(kRegisterReplaces.begin(), kRegisterReplaces.end(), k) != kRegisterReplaces.end()) {
         c.error(kv.first, "world." + k + ": not used with world.register, which gives the schools, areas, "
                           "locations, sizes and intakes (docs/DATA.md); leave it out");
-      else
+      } else {
         rest.force_insert(kv.first, kv.second);
+      }
     }
   }
   if (src.path.empty()) return rest;
@@ -661,10 +688,11 @@ YAML::Node parse_world_register(Checker& c, const YAML::Node& world, const std::
   }
   const RegisterLoad load = registry.world().load_register(src);
   for (const auto& e : load.errors) {
-    if (e.line > 0)
+    if (e.line > 0) {
       c.external(src.resolved, e.line, std::max(1, e.column), e.message);
-    else
+    } else {
       c.error(anchor, e.message);
+    }
   }
   if (load.data) {
     sc.world_register = src;
@@ -699,7 +727,7 @@ std::optional<std::string> read_input_file(const std::string& path, std::string&
   }
   if (size > kMaxInputBytes) {
     why = "it is " + std::to_string(size) + " bytes; scenario and experiment files are at most " +
-          std::to_string(kMaxInputBytes / (1024 * 1024)) + " MiB";
+          std::to_string(kMaxInputBytes / (std::uintmax_t{1024} * 1024)) + " MiB";
     return std::nullopt;
   }
   std::ifstream in(path, std::ios::binary);
@@ -791,7 +819,7 @@ bool parse_without(Checker& c, const YAML::Node& node, const Registry& registry,
   if (node.IsScalar()) {
     items.push_back(node);
   } else if (node.IsSequence()) {
-    for (std::size_t i = 0; i < node.size(); ++i) items.push_back(node[i]);
+    for (const auto& i : node) items.push_back(i);
   } else {
     c.error(node, "without: expected a list of mechanism or framework names, such as [durkheim], found " +
                       Checker::describe(node));
@@ -817,7 +845,7 @@ bool parse_without(Checker& c, const YAML::Node& node, const Registry& registry,
     }
     const std::string name = item.Scalar();
     if (!seen.insert(name).second) {
-      c.error(item, path + ": '" + name + "' is listed twice");
+      c.error(item, concat(path, ": '", name, "' is listed twice"));
       continue;
     }
     const MechanismInfo* info = registry.find(name);
@@ -847,14 +875,16 @@ bool parse_without(Checker& c, const YAML::Node& node, const Registry& registry,
     const auto before = std::find_if(c.removed.begin(), c.removed.end(), [&](const auto& r) {
       return std::find(targets.begin(), targets.end(), r.first) != targets.end();
     });
-    if (before != c.removed.end())
-      c.error(item, path + ": '" + name + "' is already removed by '" + before->second + "' in this list");
-    else if (info)
-      c.error(item, path + ": '" + name + "' is not in the pipeline inherited from " + parent +
-                        " (" + listed() + ")");
-    else
-      c.error(item, path + ": no mechanism of '" + name + "' (" + join(family) +
-                        ") is in the pipeline inherited from " + parent + " (" + listed() + ")");
+    if (before != c.removed.end()) {
+      c.error(item, concat(path, ": '", name, "' is already removed by '", before->second,
+                           "' in this list"));
+    } else if (info) {
+      c.error(item, concat(path, ": '", name, "' is not in the pipeline inherited from ", parent,
+                           " (", listed(), ")"));
+    } else {
+      c.error(item, concat(path, ": no mechanism of '", name, "' (", join(family),
+                           ") is in the pipeline inherited from ", parent, " (", listed(), ")"));
+    }
     ok = false;
   }
   return ok;
@@ -942,7 +972,7 @@ LoadResult parse_node(const YAML::Node& root, const std::string& name, const Reg
 
   if (const YAML::Node n = root["name"])
     if (auto s = c.text(n, "name")) sc.name = *s;
-  if (const YAML::Node n = root["description"])
+  if (const YAML::Node n = root["description"]) {
     if (auto s = c.text(n, "description")) {
       // Without trailing line breaks, which a literal block adds: the resolved
       // scenario then reads back to the same text.
@@ -950,25 +980,29 @@ LoadResult parse_node(const YAML::Node& root, const std::string& name, const Reg
       while (!sc.description.empty() && (sc.description.back() == '\n' || sc.description.back() == ' '))
         sc.description.pop_back();
     }
+  }
   if (const YAML::Node n = root["seed"]) {
     std::uint64_t seed = 0;
     const std::string s = n.IsScalar() ? n.Scalar() : "";
     auto res = std::from_chars(s.data(), s.data() + s.size(), seed);
-    if (!n.IsScalar() || n.Tag() == "!" || res.ec != std::errc() || res.ptr != s.data() + s.size())
+    if (!n.IsScalar() || n.Tag() == "!" || res.ec != std::errc() || res.ptr != s.data() + s.size()) {
       c.error(n, "seed: expected a whole number from 0 to 18446744073709551615, found " +
                      Checker::describe(n));
-    else
+    } else {
       sc.seed = seed;
+    }
   }
-  if (const YAML::Node n = root["replicates"])
+  if (const YAML::Node n = root["replicates"]) {
     if (auto v = c.number(n, "replicates", ParamType::integer, 1, kMaxReplicates))
       sc.replicates = static_cast<std::int32_t>(*v);
+  }
   bool years_ok = true;
   if (const YAML::Node n = root["years"]) {
-    if (auto v = c.number(n, "years", ParamType::integer, 1, kMaxYears))
+    if (auto v = c.number(n, "years", ParamType::integer, 1, kMaxYears)) {
       sc.years = static_cast<std::int32_t>(*v);
-    else
+    } else {
       years_ok = false;
+    }
   }
   const YAML::Node world = parse_world_register(c, root["world"], name, registry, sc, inherit);
   c.params(world, "world", registry.world().params, sc.world, inherit);
@@ -988,10 +1022,11 @@ LoadResult parse_node(const YAML::Node& root, const std::string& name, const Reg
     pipeline_ok = parse_pipeline(c, root["pipeline"], registry, sc);
   }
   if (const YAML::Node n = root["without"]) {
-    if (inherit || !root["extends"])
+    if (inherit || !root["extends"]) {
       pipeline_ok = parse_without(c, n, registry, sc, inherit, root["pipeline"].IsDefined(), parent_name) && pipeline_ok;
-    else
+    } else {
       pipeline_ok = false;  // the extends key's own error says why
+    }
   }
   if (const YAML::Node set = root["set"]) {
     if (!set.IsMap()) {
@@ -1060,10 +1095,9 @@ YAML::Mark unclosed_flow(const std::string& text, const YAML::Mark& stop) {
   char quote = 0;
   bool comment = false;
   char prev = '\n';
-  for (std::size_t i = 0; i < text.size(); ++i) {
+  for (char ch : text) {
     if (!stop.is_null() && (at.line > stop.line || (at.line == stop.line && at.column >= stop.column)))
       break;
-    const char ch = text[i];
     if (ch == '\n') {
       comment = false;
       ++at.line, at.column = 0;
@@ -1216,10 +1250,11 @@ void parse_experiment(Checker& c, const YAML::Node& root, const std::string& pat
         if (auto t = c.text(m, "design.method")) {
           std::vector<std::string> names(kDesignMethodNames.begin(), kDesignMethodNames.end());
           const auto it = std::find(names.begin(), names.end(), *t);
-          if (it == names.end())
+          if (it == names.end()) {
             c.unknown(m, "design.method", *t, names, "method");
-          else
+          } else {
             e.method = static_cast<DesignMethod>(it - names.begin());
+          }
         }
       }
       if (const YAML::Node n = d["runs"])
@@ -1288,7 +1323,8 @@ void parse_experiment(Checker& c, const YAML::Node& root, const std::string& pat
   if (const YAML::Node n = root["series"])
     if (auto v = c.boolean(n, "series")) e.series = *v != 0;
   std::vector<std::string> measures;
-  for (const auto& m : kSystemMeasures) measures.emplace_back(m.name);
+  measures.reserve(kSystemMeasures.size());
+for (const auto& m : kSystemMeasures) measures.emplace_back(m.name);
   if (const YAML::Node outs = root["outputs"]) {
     if (!outs.IsSequence()) {
       c.error(outs, "outputs: expected a list of system measures");
@@ -1297,10 +1333,11 @@ void parse_experiment(Checker& c, const YAML::Node& root, const std::string& pat
         const auto name = c.text(outs[i], "outputs[" + std::to_string(i) + "]");
         if (!name) continue;
         const auto it = std::find(measures.begin(), measures.end(), *name);
-        if (it == measures.end())
+        if (it == measures.end()) {
           c.unknown(outs[i], "outputs[" + std::to_string(i) + "]", *name, measures, "measure");
-        else
+        } else {
           e.outputs.push_back(static_cast<std::size_t>(it - measures.begin()));
+        }
       }
     }
   } else {
@@ -1358,12 +1395,13 @@ std::vector<Diagnostic> apply_overrides(Scenario& scenario, const std::vector<st
   std::set<std::string> seen;
   const auto& world_specs = registry.world().params;
   std::vector<std::string> world_names;
-  for (const auto& sp : world_specs) world_names.push_back(sp.name);
+  world_names.reserve(world_specs.size());
+for (const auto& sp : world_specs) world_names.push_back(sp.name);
   for (const std::string& text : overrides) {
     std::vector<Diagnostic> found;
     Checker c("--set " + excerpt(text), found);
     const auto eq = text.find('=');
-    auto trim = [](std::string s) {
+    auto trim = [](const std::string& s) {
       const auto a = s.find_first_not_of(" \t"), b = s.find_last_not_of(" \t");
       return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
     };
@@ -1392,8 +1430,9 @@ std::vector<Diagnostic> apply_overrides(Scenario& scenario, const std::vector<st
           c.unknown(YAML::Node(param), "", param, world_names, "parameter", " of world");
         } else if (sc.register_data &&
                    std::find(kRegisterReplaces.begin(), kRegisterReplaces.end(), param) != kRegisterReplaces.end()) {
-          c.error(YAML::Mark::null_mark(), key + ": " + scenario_label + " reads its schools from a register, "
-                                           "which gives this (docs/DATA.md)");
+          c.error(YAML::Mark::null_mark(),
+                  concat(key, ": ", scenario_label,
+                         " reads its schools from a register, which gives this (docs/DATA.md)"));
         } else if (auto v = c.value(value, key, world_specs[static_cast<std::size_t>(i)])) {
           sc.world[static_cast<std::size_t>(i)] = *v;
         }
@@ -1406,21 +1445,23 @@ std::vector<Diagnostic> apply_overrides(Scenario& scenario, const std::vector<st
         }
         if (entry == sc.pipeline.size()) {
           if (registry.find(mech)) {
-            c.error(YAML::Mark::null_mark(), "'" + mech + "' is not in the pipeline of " + scenario_label +
-                                                 " (" + join(in_pipeline) + ")");
+            c.error(YAML::Mark::null_mark(), concat("'", mech, "' is not in the pipeline of ",
+                                                    scenario_label, " (", join(in_pipeline), ")"));
           } else {
-            in_pipeline.push_back("world");
+            in_pipeline.emplace_back("world");
             c.unknown(YAML::Node(mech), "", mech, in_pipeline, "mechanism");
           }
         } else {
           const auto& specs = sc.pipeline[entry].info->params;
           const int pi = param_index(specs, param);
           std::vector<std::string> pnames;
-          for (const auto& sp : specs) pnames.push_back(sp.name);
-          if (pi < 0)
+          pnames.reserve(specs.size());
+for (const auto& sp : specs) pnames.push_back(sp.name);
+          if (pi < 0) {
             c.unknown(YAML::Node(param), "", param, pnames, "parameter", " of " + mech);
-          else if (auto v = c.value(value, key, specs[static_cast<std::size_t>(pi)]))
+          } else if (auto v = c.value(value, key, specs[static_cast<std::size_t>(pi)])) {
             sc.pipeline[entry].values[static_cast<std::size_t>(pi)] = *v;
+          }
         }
       }
     }
@@ -1448,9 +1489,10 @@ std::string to_yaml(const Scenario& sc, const Registry& registry) {
   std::string description = sc.description;
   while (!description.empty() && (description.back() == '\n' || description.back() == ' '))
     description.pop_back();
-  if (!description.empty())
+  if (!description.empty()) {
     out << YAML::Key << "description" << YAML::Value
         << (description.find('\n') != std::string::npos ? YAML::Literal : YAML::Auto) << description;
+  }
   out << YAML::Key << "seed" << YAML::Value << std::to_string(sc.seed);
   out << YAML::Key << "replicates" << YAML::Value << std::to_string(sc.replicates);
   out << YAML::Key << "years" << YAML::Value << std::to_string(sc.years);
@@ -1479,9 +1521,10 @@ std::string to_yaml(const Scenario& sc, const Registry& registry) {
     }
     out << YAML::EndMap;
     const auto& specs = registry.world().params;
-    for (std::size_t i = 0; i < specs.size(); ++i)
+    for (std::size_t i = 0; i < specs.size(); ++i) {
       if (std::find(kRegisterReplaces.begin(), kRegisterReplaces.end(), specs[i].name) == kRegisterReplaces.end())
         out << YAML::Key << specs[i].name << YAML::Value << value_text(specs[i], sc.world[i]);
+    }
     out << YAML::EndMap;
   } else {
     param_map(registry.world().params, sc.world);
@@ -1648,10 +1691,11 @@ std::optional<CalibExperiment> parse_calib_experiment(Checker& c, const YAML::No
   e.scenario = std::move(*base.scenario);
   bool ok = true;
   if (const YAML::Node n = value["years"]) {
-    if (auto v = c.number(n, where + ".years", ParamType::integer, 1, 200))
+    if (auto v = c.number(n, where + ".years", ParamType::integer, 1, 200)) {
       e.scenario.years = static_cast<std::int32_t>(*v);
-    else
+    } else {
       ok = false;
+    }
   }
   if (const YAML::Node n = value["world"]) {
     const std::size_t before = errors.size();
@@ -1726,10 +1770,11 @@ void parse_calibration(Checker& c, const YAML::Node& root, const std::string& pa
   } else {
     for (const auto& kv : exps) {
       names.push_back(kv.first.IsScalar() ? kv.first.Scalar() : "");
-      if (auto e = parse_calib_experiment(c, kv.first, kv.second, path, registry, result.errors))
+      if (auto e = parse_calib_experiment(c, kv.first, kv.second, path, registry, result.errors)) {
         cal.experiments.push_back(std::move(*e));
-      else
+      } else {
         cal.experiments.push_back({names.back(), Scenario{}});
+      }
     }
   }
   // Every mechanism parameter must act in some experiment (of those it is set in).
@@ -1749,10 +1794,11 @@ void parse_calibration(Checker& c, const YAML::Node& root, const std::string& pa
             const auto v = c.text(in[k], "parameters." + p.name + ".in[" + std::to_string(k) + "]");
             if (!v) continue;
             const auto it = std::find(names.begin(), names.end(), *v);
-            if (it == names.end())
+            if (it == names.end()) {
               c.unknown(in[k], "parameters." + p.name + ".in", *v, names, "experiment");
-            else
+            } else {
               p.only.push_back(static_cast<std::size_t>(it - names.begin()));
+            }
           }
         }
       }
@@ -1762,13 +1808,15 @@ void parse_calibration(Checker& c, const YAML::Node& root, const std::string& pa
         if (!p.only.empty() && std::find(p.only.begin(), p.only.end(), e) == p.only.end()) continue;
         for (const auto& entry : cal.experiments[e].scenario.pipeline) used = used || entry.info->name == p.mechanism;
       }
-      if (!used)
+      if (!used) {
         c.error(kv.first, "parameters." + p.name + ": no experiment's pipeline has '" + p.mechanism +
                               "', so the targets cannot inform it");
+      }
     }
   }
   std::vector<std::string> measures;
-  for (const auto& m : kSystemMeasures) measures.emplace_back(m.name);
+  measures.reserve(kSystemMeasures.size());
+for (const auto& m : kSystemMeasures) measures.emplace_back(m.name);
   const YAML::Node targets = root["targets"];
   if (!targets || !targets.IsSequence() || targets.size() == 0) {
     c.error(targets ? targets : root, "targets: expected a list of targets, each {id, experiment, measure or "
@@ -1786,11 +1834,12 @@ void parse_calibration(Checker& c, const YAML::Node& root, const std::string& pa
         c.error(t, where + ": missing key '" + key + "'");
         return false;
       };
-      if (need("id"))
+      if (need("id")) {
         if (auto v = c.text(t["id"], where + ".id")) {
           tg.id = *v;
           if (!ids.insert(tg.id).second) c.error(t["id"], where + ".id: '" + tg.id + "' appears twice");
         }
+      }
       if (need("source"))
         if (auto v = c.text(t["source"], where + ".source")) tg.source = *v;
       auto experiment = [&](const char* key) -> std::optional<std::size_t> {
@@ -1803,12 +1852,11 @@ void parse_calibration(Checker& c, const YAML::Node& root, const std::string& pa
         }
         return static_cast<std::size_t>(it - names.begin());
       };
-      if (!need("experiment"))
-        ok = false;
-      else if (auto e = experiment("experiment"))
+      if (const auto e = need("experiment") ? experiment("experiment") : std::nullopt) {
         tg.experiment = *e;
-      else
+      } else {
         ok = false;
+      }
       if (t["against"]) {
         if (auto e = experiment("against")) tg.against = *e; else ok = false;
       }
@@ -1842,11 +1890,12 @@ void parse_calibration(Checker& c, const YAML::Node& root, const std::string& pa
             if (auto v = c.text(f, where + ".groups.field")) {
               std::vector<std::string> ints;
               std::optional<Field> found;
-              for (std::size_t i = 0; i < kFieldCount; ++i)
+              for (std::size_t i = 0; i < kFieldCount; ++i) {
                 if (kFields[i].storage == Storage::integer) {
                   ints.emplace_back(kFields[i].name);
                   if (kFields[i].name == *v) found = static_cast<Field>(i);
                 }
+              }
               if (!found) {
                 c.unknown(f, where + ".groups.field", *v, ints, "integer field");
                 ok = false;
@@ -1855,10 +1904,12 @@ void parse_calibration(Checker& c, const YAML::Node& root, const std::string& pa
               }
             }
           }
-          for (const char* key : {"treated", "control"})
-            if (const YAML::Node n = g[key])
+          for (const char* key : {"treated", "control"}) {
+            if (const YAML::Node n = g[key]) {
               if (auto v = c.number(n, where + ".groups." + key, ParamType::integer, -1e9, 1e9))
                 (std::string(key) == "treated" ? st.treated : st.control) = static_cast<std::int32_t>(*v);
+            }
+          }
         }
         if (const YAML::Node n = t["years_after"])
           if (auto v = c.number(n, where + ".years_after", ParamType::integer, 0, 200)) st.years_after = static_cast<std::int32_t>(*v);

@@ -22,7 +22,7 @@ struct Diagnostic {
   int line = 0;    // 1-based; 0 when the problem has no place in the file
   int column = 0;  // 1-based
   std::string message;
-  std::string str() const;  // "file:line:column: error: message"
+  [[nodiscard]] std::string str() const;  // "file:line:column: error: message"
 };
 
 struct LoadResult {

@@ -73,9 +73,10 @@ Kernel make_kernel(const Calibration& c, const Generation& prev) {
   const auto n = static_cast<Eigen::Index>(prev.theta.size());
   const auto d = static_cast<Eigen::Index>(c.parameters.size());
   k.points.resize(n, d);
-  for (Eigen::Index i = 0; i < n; ++i)
+  for (Eigen::Index i = 0; i < n; ++i) {
     for (Eigen::Index j = 0; j < d; ++j)
       k.points(i, j) = to_unit(c.parameters[static_cast<std::size_t>(j)], prev.theta[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)]);
+  }
   k.weights = prev.weights;
   double run = 0;
   for (double w : k.weights) k.cumulative.push_back(run += w);
@@ -200,11 +201,11 @@ std::vector<double> simulate(const Calibration& c, const Registry& registry, con
                              std::uint64_t seed, const Stop& stop) {
   std::vector<Scenario> scs = scenarios_for(c, theta);
   for (auto& sc : scs) sc.seed = seed;
-  const std::size_t T = c.targets.size();
+  const std::size_t n_targets = c.targets.size();
   // Each experiment runs once per replicate for every target that reads it.
   std::vector<std::vector<const Statistic*>> reads(scs.size());
-  std::vector<std::size_t> at(T), at_against(T);
-  for (std::size_t t = 0; t < T; ++t) {
+  std::vector<std::size_t> at(n_targets), at_against(n_targets);
+  for (std::size_t t = 0; t < n_targets; ++t) {
     const CalibTarget& tg = c.targets[t];
     at[t] = reads[tg.experiment].size();
     reads[tg.experiment].push_back(&tg.statistic);
@@ -213,12 +214,12 @@ std::vector<double> simulate(const Calibration& c, const Registry& registry, con
       reads[*tg.against].push_back(&tg.statistic);
     }
   }
-  std::vector<double> num(T, 0), den(T, 0);
+  std::vector<double> num(n_targets, 0), den(n_targets, 0);
   for (std::int32_t r = 0; r < c.replicates; ++r) {
     std::vector<std::vector<std::vector<double>>> series(scs.size());
     for (std::size_t e = 0; e < scs.size(); ++e)
       if (!reads[e].empty()) series[e] = run_series(reads[e], scs[e], registry, r, stop);
-    for (std::size_t t = 0; t < T; ++t) {
+    for (std::size_t t = 0; t < n_targets; ++t) {
       const CalibTarget& tg = c.targets[t];
       auto [n, d] = evaluate(tg.statistic, series[tg.experiment][at[t]]);
       if (tg.against) n -= evaluate(tg.statistic, series[*tg.against][at_against[t]]).first;
@@ -226,8 +227,8 @@ std::vector<double> simulate(const Calibration& c, const Registry& registry, con
       den[t] += d;
     }
   }
-  std::vector<double> out(T);
-  for (std::size_t t = 0; t < T; ++t) out[t] = num[t] / den[t];
+  std::vector<double> out(n_targets);
+  for (std::size_t t = 0; t < n_targets; ++t) out[t] = num[t] / den[t];
   return out;
 }
 
@@ -295,11 +296,12 @@ std::vector<double> current_values(const Calibration& c) {
         x = sc.world[p.param];
         continue;
       }
-      for (const auto& entry : sc.pipeline)
+      for (const auto& entry : sc.pipeline) {
         if (entry.info->name == p.mechanism) {
           x = entry.values[p.param];
           break;
         }
+      }
     }
     v.push_back(x);
   }
@@ -396,8 +398,8 @@ std::string fingerprint(const Calibration& c, const Registry& registry, std::str
 }
 
 CalibrationResult calibrate(const Calibration& c, const Registry& registry, const CalibrateOptions& opt) {
-  const std::size_t d = c.parameters.size(), T = c.targets.size();
-  const auto N = static_cast<std::size_t>(c.population);
+  const std::size_t d = c.parameters.size(), n_targets = c.targets.size();
+  const auto n_particles = static_cast<std::size_t>(c.population);
   const std::int64_t batch = c.batch > 0 ? c.batch : c.population;
   const std::string fp = fingerprint(c, registry);
   Parallel pool;  // the simulations of a batch, and of the posterior predictive
@@ -411,15 +413,15 @@ CalibrationResult calibrate(const Calibration& c, const Registry& registry, cons
     if (!opt.state.empty() && opt.rank == 0) save_state(opt.state, st, fp);
   };
   const std::int64_t max_attempts =
-      static_cast<std::int64_t>(std::ceil(static_cast<double>(N) / std::max(c.min_acceptance, 1e-6)));
-  const std::size_t slot = T + 2;  // per attempt: simulated flag, distance, statistics
+      static_cast<std::int64_t>(std::ceil(static_cast<double>(n_particles) / std::max(c.min_acceptance, 1e-6)));
+  const std::size_t slot = n_targets + 2;  // per attempt: simulated flag, distance, statistics
 
   while (static_cast<std::int32_t>(st.done.size()) < c.generations && res.stopped.empty()) {
     const auto g = static_cast<std::int32_t>(st.done.size());
     std::optional<Kernel> kernel;
     if (g > 0) kernel = make_kernel(c, st.done.back());
     Generation& gen = st.current;
-    while (gen.theta.size() < N) {
+    while (gen.theta.size() < n_particles) {
       if (gen.attempts >= max_attempts) {
         res.stopped = "generation " + std::to_string(g) + " kept " + std::to_string(gen.theta.size()) + " of " +
                       std::to_string(gen.attempts) + " attempts, below the minimum acceptance of " +
@@ -447,19 +449,19 @@ CalibrationResult calibrate(const Calibration& c, const Registry& registry, cons
       res.simulations += static_cast<std::int64_t>(mine.size());
       st.simulations += static_cast<std::int64_t>(mine.size());
       if (opt.ranks > 1 && opt.share) opt.share(slots);
-      for (std::int64_t a = 0; a < batch && gen.theta.size() < N; ++a) {
+      for (std::int64_t a = 0; a < batch && gen.theta.size() < n_particles; ++a) {
         gen.attempts = first + a + 1;
         const double* in = &slots[static_cast<std::size_t>(a) * slot];
         if (in[0] != 1 || !(in[1] <= gen.tolerance)) continue;
         gen.theta.push_back(theta_of(c, *moves[static_cast<std::size_t>(a)]));
         gen.distances.push_back(in[1]);
-        gen.stats.emplace_back(in + 2, in + 2 + T);
+        gen.stats.emplace_back(in + 2, in + 2 + n_targets);
       }
       save();
       if (opt.on_batch) opt.on_batch(g, static_cast<std::int32_t>(gen.theta.size()), gen.attempts);
     }
     if (!res.stopped.empty()) break;
-    gen.weights = kernel ? smc_weights(c, *kernel, gen) : std::vector<double>(N, 1.0 / static_cast<double>(N));
+    gen.weights = kernel ? smc_weights(c, *kernel, gen) : std::vector<double>(n_particles, 1.0 / static_cast<double>(n_particles));
     Generation next;
     next.tolerance = weighted_quantile(gen.distances, gen.weights, c.quantile);
     st.done.push_back(std::move(gen));
@@ -472,38 +474,40 @@ CalibrationResult calibrate(const Calibration& c, const Registry& registry, cons
   // Posterior predictive: each particle of the last generation simulated
   // afresh; and as many runs at the scenarios' own values, to compare.
   const Generation& last = st.done.back();
-  const auto G = static_cast<std::int32_t>(st.done.size()) + 1000;  // streams of their own
+  const auto generation = static_cast<std::int32_t>(st.done.size()) + 1000;  // streams of their own
   const std::size_t n = last.theta.size();
   res.defaults = current_values(c);
-  std::vector<double> slots(2 * n * T, 0.0);
+  std::vector<double> slots(2 * n * n_targets, 0.0);
   std::vector<std::size_t> mine;
   for (std::size_t i = 0; i < 2 * n; ++i)
     if (static_cast<std::int64_t>(i) % opt.ranks == opt.rank) mine.push_back(i);
   run_tasks(mine.size(), pool, [&](std::size_t m, const Stop& stop) {
     const std::size_t i = mine[m];
     const auto& theta = i < n ? last.theta[i] : res.defaults;
-    const auto stats = simulate(c, registry, theta, simulation_seed(c.seed, G, static_cast<std::int64_t>(i % n)), stop);
-    std::copy(stats.begin(), stats.end(), &slots[i * T]);
+    const auto stats = simulate(c, registry, theta, simulation_seed(c.seed, generation, static_cast<std::int64_t>(i % n)), stop);
+    std::copy(stats.begin(), stats.end(), &slots[i * n_targets]);
     if (opt.on_simulation) opt.on_simulation();
   });
   res.simulations += static_cast<std::int64_t>(mine.size());
   if (opt.ranks > 1 && opt.share) opt.share(slots);
-  res.predictive.assign(n, std::vector<double>(T));
-  res.at_defaults.assign(n, std::vector<double>(T));
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t t = 0; t < T; ++t) {
-      res.predictive[i][t] = slots[i * T + t];
-      res.at_defaults[i][t] = slots[(n + i) * T + t];
+  res.predictive.assign(n, std::vector<double>(n_targets));
+  res.at_defaults.assign(n, std::vector<double>(n_targets));
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t t = 0; t < n_targets; ++t) {
+      res.predictive[i][t] = slots[i * n_targets + t];
+      res.at_defaults[i][t] = slots[(n + i) * n_targets + t];
     }
+  }
   auto summarise = [&](const std::vector<std::vector<double>>& runs, const std::vector<double>& weights,
                        std::vector<double>& med, std::vector<double>& lo, std::vector<double>& hi) {
-    for (std::size_t t = 0; t < T; ++t) {
+    for (std::size_t t = 0; t < n_targets; ++t) {
       std::vector<double> v, w;
-      for (std::size_t i = 0; i < runs.size(); ++i)
+      for (std::size_t i = 0; i < runs.size(); ++i) {
         if (std::isfinite(runs[i][t])) {
           v.push_back(runs[i][t]);
           w.push_back(weights[i]);
         }
+      }
       med.push_back(weighted_quantile(v, w, 0.5));
       lo.push_back(weighted_quantile(v, w, 0.025));
       hi.push_back(weighted_quantile(v, w, 0.975));

@@ -71,12 +71,14 @@ double Comparison::mean_at(const std::vector<double>& arm, std::size_t row) cons
 }
 
 std::string comparable(const Scenario& a, const Scenario& b) {
-  if (a.world != b.world)
+  if (a.world != b.world) {
     return "the two scenarios generate different worlds (their 'world' sections differ); a paired "
            "comparison needs the same world in both arms";
-  if (a.years != b.years)
+  }
+  if (a.years != b.years) {
     return "the two scenarios run for different numbers of years (" + std::to_string(a.years) + " and " +
            std::to_string(b.years) + ")";
+  }
   return "";
 }
 
@@ -141,7 +143,7 @@ Comparison compare(const Scenario& a_in, const Scenario& b_in, const Registry& r
   pool.threads = options.threads;
   pool.cancel = options.cancel;
   run_ordered(
-      static_cast<std::size_t>(2 * std::max(0, replicates)), pool,
+      2 * static_cast<std::size_t>(std::max(0, replicates)), pool,
       [&](std::size_t t, const Stop& stop) {
         const auto rep = static_cast<std::int32_t>(t / 2);
         const RunOptions ro = with_stop(options, stop);
@@ -177,10 +179,11 @@ Comparison compare(const Scenario& a_in, const Scenario& b_in, const Registry& r
   for (std::size_t m = 0; m < kMeasureCount; ++m) {
     // The effect's scale, from arm A at the end.
     double scale = 1.0;
-    if (basis[m] == EffectBasis::between_schools)
+    if (basis[m] == EffectBasis::between_schools) {
       scale = std::sqrt(school_var[m]);
-    else if (basis[m] == EffectBasis::between_replicates)
+    } else if (basis[m] == EffectBasis::between_replicates) {
       scale = replicates > 1 ? std::sqrt(end_a[m].variance()) : kNaN;
+    }
     c.effect_scale[m] = scale;
     for (std::size_t row = 0; row < rows; ++row) {
       const Welford& w = diff[m][row];

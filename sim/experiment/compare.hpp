@@ -48,7 +48,7 @@ struct Comparison {
   std::vector<double> effect_scale;
   std::vector<EffectBasis> effect_basis;
 
-  double mean_at(const std::vector<double>& arm, std::size_t row) const;
+  [[nodiscard]] double mean_at(const std::vector<double>& arm, std::size_t row) const;
 };
 
 // Why two scenarios cannot be compared (different worlds or lengths), or "".
@@ -80,7 +80,7 @@ struct Welford {
     m2 += delta * (x - mean);
   }
   // The sample variance (n - 1 in the denominator); NaN for n < 2.
-  double variance() const {
+  [[nodiscard]] double variance() const {
     return n < 2 ? std::numeric_limits<double>::quiet_NaN() : m2 / static_cast<double>(n - 1);
   }
 };

@@ -38,11 +38,13 @@ std::string merge_pipelines(const Scenario& a, const Scenario& b, std::vector<Me
   for (const auto& e : b.pipeline)
     if (index_of(a.pipeline, e.info) >= 0) shared_b.push_back(e.info);
   if (shared_a != shared_b) {
-    for (std::size_t i = 0; i < shared_a.size(); ++i)
-      if (shared_a[i] != shared_b[i])
+    for (std::size_t i = 0; i < shared_a.size(); ++i) {
+      if (shared_a[i] != shared_b[i]) {
         return "the two scenarios run the mechanisms they share in different orders ('" + shared_a[i]->name +
                "' comes " + (i == 0 ? "first" : "after '" + shared_a[i - 1]->name + "'") + " in A but not in B); "
                "a decomposition switches parameters and mechanisms, not the order of the pipeline";
+      }
+    }
   }
   std::size_t i = 0, j = 0;
   while (i < a.pipeline.size() || j < b.pipeline.size()) {
@@ -105,25 +107,30 @@ LeverSet find_levers(const Scenario& a, const Scenario& b, const Registry& regis
   if (out.error = merge_pipelines(a, b, merged); !out.error.empty()) return out;
 
   const auto& wp = registry.world().params;
-  for (std::size_t p = 0; p < wp.size() && p < a.world.size() && p < b.world.size(); ++p)
-    if (a.world[p] != b.world[p])
+  for (std::size_t p = 0; p < wp.size() && p < a.world.size() && p < b.world.size(); ++p) {
+    if (a.world[p] != b.world[p]) {
       out.levers.push_back({LeverKind::world, "world." + wp[p].name,
                             value_text(wp[p], a.world[p]) + " -> " + value_text(wp[p], b.world[p]), p, nullptr});
+    }
+  }
   for (const Merged& m : merged) {
     const auto& specs = m.info->params;
     if (m.in_a >= 0 && m.in_b >= 0) {
       const auto& va = a.pipeline[static_cast<std::size_t>(m.in_a)].values;
       const auto& vb = b.pipeline[static_cast<std::size_t>(m.in_b)].values;
-      for (std::size_t p = 0; p < specs.size(); ++p)
-        if (va[p] != vb[p])
+      for (std::size_t p = 0; p < specs.size(); ++p) {
+        if (va[p] != vb[p]) {
           out.levers.push_back({LeverKind::param, m.info->name + "." + specs[p].name,
                                 value_text(specs[p], va[p]) + " -> " + value_text(specs[p], vb[p]), p, m.info});
+        }
+      }
     } else if (m.in_b >= 0) {
       const auto& vb = b.pipeline[static_cast<std::size_t>(m.in_b)].values;
       std::string with;
-      for (std::size_t p = 0; p < specs.size(); ++p)
+      for (std::size_t p = 0; p < specs.size(); ++p) {
         if (vb[p] != specs[p].def)
           with += (with.empty() ? "" : ", ") + specs[p].name + " " + value_text(specs[p], vb[p]);
+      }
       out.levers.push_back({LeverKind::add, "add " + m.info->name,
                             with.empty() ? "with default parameters" : "with " + with, 0, m.info});
     } else {
@@ -131,20 +138,23 @@ LeverSet find_levers(const Scenario& a, const Scenario& b, const Registry& regis
     }
   }
   const auto ta = named_timeline(a), tb = named_timeline(b);
-  if (ta != tb)
+  if (ta != tb) {
     out.levers.push_back({LeverKind::timeline, "timeline", events_text(ta.size()) + " -> " + events_text(tb.size()),
                           0, nullptr});
-  if (out.levers.size() > 62)
+  }
+  if (out.levers.size() > 62) {
     out.error = "the two scenarios differ in " + std::to_string(out.levers.size()) +
                 " levers; a decomposition takes at most 62";
+  }
   return out;
 }
 
 Scenario hybrid(const Scenario& a, const Scenario& b, const std::vector<Lever>& levers, std::uint64_t on) {
   auto is_on = [&](LeverKind kind, const MechanismInfo* info, std::size_t param) {
-    for (std::size_t i = 0; i < levers.size(); ++i)
+    for (std::size_t i = 0; i < levers.size(); ++i) {
       if (levers[i].kind == kind && levers[i].mechanism == info && levers[i].param == param)
         return ((on >> i) & 1u) != 0;
+    }
     return false;
   };
   Scenario out = a;
@@ -187,9 +197,9 @@ std::vector<std::vector<std::size_t>> lever_orders(std::size_t levers, std::int3
   std::vector<std::vector<std::size_t>> orders;
   if (options.exact(levers)) return orders;
   const Streams streams(options.seed, static_cast<std::uint32_t>(replicate));
-  constexpr std::uint32_t key = stream_key("decompose");
+  constexpr std::uint32_t kKey = stream_key("decompose");
   for (std::int32_t p = 0; p < options.permutations; ++p) {
-    Stream s = streams.stream(key, 0, static_cast<std::uint64_t>(p));
+    Stream s = streams.stream(kKey, 0, static_cast<std::uint64_t>(p));
     std::vector<std::size_t> order(levers);
     for (std::size_t i = 0; i < levers; ++i) order[i] = i;
     for (std::size_t i = levers; i > 1; --i) {  // Fisher-Yates
@@ -293,11 +303,12 @@ ShapleyEstimate estimate_shapley(std::size_t levers, std::int32_t replicates, co
   e.mean.assign(levers, std::vector<double>(outputs));
   e.lo = e.hi = e.mean;
   std::vector<double> xs(reps);
-  for (std::size_t i = 0; i < levers; ++i)
+  for (std::size_t i = 0; i < levers; ++i) {
     for (std::size_t o = 0; o < outputs; ++o) {
       for (std::size_t r = 0; r < reps; ++r) xs[r] = e.per_replicate[i][r][o];
       mean_interval(xs, e.mean[i][o], e.lo[i][o], e.hi[i][o]);
     }
+  }
   e.total_mean.assign(outputs, 0.0);
   e.total_lo = e.total_hi = e.total_mean;
   for (std::size_t o = 0; o < outputs; ++o) {
@@ -321,11 +332,14 @@ Decomposition decompose(const Scenario& a_in, const Scenario& b_in, const Regist
   LeverSet set = find_levers(a_in, b_in, registry);
   if (!set.error.empty()) throw std::invalid_argument(set.error);
   if (set.levers.empty()) throw std::invalid_argument("the two scenarios do not differ in any lever");
-  if (branch_state)
-    for (const auto& l : set.levers)
-      if (l.kind == LeverKind::world)
+  if (branch_state) {
+    for (const auto& l : set.levers) {
+      if (l.kind == LeverKind::world) {
         throw std::invalid_argument("the scenarios differ in " + l.name +
                                     ", but runs branched from a checkpoint share its world");
+      }
+    }
+  }
   if (replicates < 1) throw std::invalid_argument("a decomposition needs at least one replicate");
   const std::size_t k = set.levers.size();
   // Every arm from A's seed, recording the system measures only (as compare does).
@@ -372,11 +386,12 @@ Decomposition decompose(const Scenario& a_in, const Scenario& b_in, const Regist
                          : run_replicate(sc, registry, tasks[t].replicate, ro);
         std::vector<std::size_t> rows;
         Run run;
-        for (std::size_t i = 0; i < rec.system_terms.size(); ++i)
+        for (std::size_t i = 0; i < rec.system_terms.size(); ++i) {
           if (i == 0 || rec.system_terms[i] % kTermsPerYear == 0) {
             rows.push_back(i);
             run.terms.push_back(rec.system_terms[i]);
           }
+        }
         run.values.resize(kMeasureCount * rows.size());
         for (std::size_t m = 0; m < kMeasureCount; ++m)
           for (std::size_t j = 0; j < rows.size(); ++j) run.values[m * rows.size() + j] = rec.system[m][rows[j]];
@@ -416,7 +431,7 @@ Decomposition decompose(const Scenario& a_in, const Scenario& b_in, const Regist
   d.phi_lo = d.phi_hi = d.phi_mean;
   d.total_mean.assign(kMeasureCount, std::vector<double>(rows));
   d.total_lo = d.total_hi = d.total_mean;
-  for (std::size_t m = 0; m < kMeasureCount; ++m)
+  for (std::size_t m = 0; m < kMeasureCount; ++m) {
     for (std::size_t row = 0; row < rows; ++row) {
       const std::size_t o = m * rows + row;
       for (std::size_t r = 0; r < reps; ++r) {
@@ -433,6 +448,7 @@ Decomposition decompose(const Scenario& a_in, const Scenario& b_in, const Regist
       d.total_lo[m][row] = est.total_lo[o];
       d.total_hi[m][row] = est.total_hi[o];
     }
+  }
   return d;
 }
 
@@ -463,11 +479,12 @@ std::string decomposition_table(const Decomposition& d) {
   o << k << " levers differ between A and B:\n";
   for (const auto& l : d.levers) o << "  " << std::left << std::setw(static_cast<int>(width)) << l.name << "  " << l.change << "\n";
   o << "\nShapley values: ";
-  if (d.exact)
+  if (d.exact) {
     o << "exact, over all " << (1ull << k) << " lever subsets";
-  else
+  } else {
     o << "sampled, " << d.permutations << " random lever orders per replicate (Castro et al. 2009); the intervals "
       << "include that sampling";
+  }
   o << ". " << d.replicates << (d.replicates == 1 ? " replicate" : " replicates") << ", " << d.runs
     << " runs with common random numbers.\nEach lever's share is its mean contribution to B - A at the end; the "
        "shares sum to B - A.\n";
@@ -494,10 +511,11 @@ std::string decomposition_table(const Decomposition& d) {
     o << "  " << std::left << std::setw(static_cast<int>(width)) << "B - A" << std::right << std::setw(12)
       << fixed_text(d.total_mean[m][last], digits) << "  " << interval(d.total_lo[m][last], d.total_hi[m][last])
       << "\n";
-    for (std::size_t i = 0; i < k; ++i)
+    for (std::size_t i = 0; i < k; ++i) {
       o << "  " << std::left << std::setw(static_cast<int>(width)) << d.levers[i].name << std::right << std::setw(12)
         << fixed_text(d.phi_mean[m][i][last], digits) << "  " << interval(d.phi_lo[m][i][last], d.phi_hi[m][i][last])
         << "\n";
+    }
   }
   if (!unchanged.empty()) {
     o << "\nno difference at the end in any replicate:";

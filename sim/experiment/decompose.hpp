@@ -64,7 +64,7 @@ struct ShapleyOptions {
   std::int32_t permutations = 32;   // else: random lever orders per replicate
   std::uint64_t seed = 1;           // seeds the orders (with the replicate)
 
-  bool exact(std::size_t levers) const { return levers <= exact_max; }
+  [[nodiscard]] bool exact(std::size_t levers) const { return levers <= exact_max; }
 };
 
 // The random lever orders of one replicate (empty when exact): a function of

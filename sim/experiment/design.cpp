@@ -68,10 +68,10 @@ void append_json_string(std::string& out, const std::string& s) {
       out += '\\';
       out += c;
     } else if (u < 0x20) {
-      static constexpr char hex[] = "0123456789abcdef";
+      static constexpr char kHex[] = "0123456789abcdef";
       out += "\\u00";
-      out += hex[u >> 4];
-      out += hex[u & 0xF];
+      out += kHex[u >> 4];
+      out += kHex[u & 0xF];
     } else {
       out += c;
     }
@@ -95,8 +95,8 @@ Eigen::MatrixXd full_factorial(const std::vector<int>& levels) {
   std::vector<int> k(levels.size(), 0);  // mixed-radix counter, last digit fastest
   for (Eigen::Index r = 0; r < rows; ++r) {
     for (Eigen::Index j = 0; j < d; ++j) {
-      const int L = levels[static_cast<std::size_t>(j)];
-      x(r, j) = L == 1 ? 0.5 : static_cast<double>(k[static_cast<std::size_t>(j)]) / (L - 1);
+      const int n_levels = levels[static_cast<std::size_t>(j)];
+      x(r, j) = n_levels == 1 ? 0.5 : static_cast<double>(k[static_cast<std::size_t>(j)]) / (n_levels - 1);
     }
     for (auto j = static_cast<std::ptrdiff_t>(levels.size()) - 1; j >= 0; --j) {
       const auto u = static_cast<std::size_t>(j);
@@ -177,10 +177,11 @@ std::string to_salib_problem(const std::vector<std::string>& names, const Eigen:
   require(lo.size() == d && hi.size() == d,
           "to_salib_problem: " + std::to_string(d) + " names but " + std::to_string(lo.size()) +
               " lower and " + std::to_string(hi.size()) + " upper bounds");
-  for (Eigen::Index j = 0; j < d; ++j)
+  for (Eigen::Index j = 0; j < d; ++j) {
     require(std::isfinite(lo(j)) && std::isfinite(hi(j)) && lo(j) < hi(j),
             "to_salib_problem: parameter '" + names[static_cast<std::size_t>(j)] +
                 "' needs finite bounds with lower < upper");
+  }
   std::string out = "{\"num_vars\": " + std::to_string(d) + ", \"names\": [";
   for (Eigen::Index j = 0; j < d; ++j) {
     if (j) out += ", ";

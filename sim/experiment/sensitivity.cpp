@@ -22,9 +22,10 @@ void require(bool ok, const std::string& message) {
 }
 
 void require_finite(const Eigen::VectorXd& y, const char* who) {
-  for (Eigen::Index i = 0; i < y.size(); ++i)
+  for (Eigen::Index i = 0; i < y.size(); ++i) {
     require(std::isfinite(y(i)), std::string(who) + ": output y(" + std::to_string(i) + ") = " +
                                      std::to_string(y(i)) + " is not finite");
+  }
 }
 
 // Percentile of sorted values, interpolating linearly between order statistics
@@ -43,9 +44,9 @@ class SobolEstimator {
  public:
   SobolEstimator(const Eigen::VectorXd& y, int n, int d) : y_(y), n_(n), d_(d) {}
 
-  double fa(Eigen::Index i) const { return y_(i * (d_ + 2)); }
-  double fab(Eigen::Index i, Eigen::Index j) const { return y_(i * (d_ + 2) + 1 + j); }
-  double fb(Eigen::Index i) const { return y_(i * (d_ + 2) + d_ + 1); }
+  [[nodiscard]] double fa(Eigen::Index i) const { return y_(i * (d_ + 2)); }
+  [[nodiscard]] double fab(Eigen::Index i, Eigen::Index j) const { return y_(i * (d_ + 2) + 1 + j); }
+  [[nodiscard]] double fb(Eigen::Index i) const { return y_(i * (d_ + 2) + d_ + 1); }
 
   // Writes first[j] and total[j]; NaN when the outputs do not vary.
   void estimate(const std::vector<int>& w, Eigen::Ref<Eigen::VectorXd> first,
@@ -105,11 +106,12 @@ MorrisIndices morris_indices(const MorrisDesign& design, const Eigen::VectorXd& 
     std::fill(seen.begin(), seen.end(), false);
     for (Eigen::Index r = t * (d + 1); r < (t + 1) * (d + 1) - 1; ++r) {
       Eigen::Index changed = -1, count = 0;
-      for (Eigen::Index j = 0; j < d; ++j)
+      for (Eigen::Index j = 0; j < d; ++j) {
         if (x(r + 1, j) != x(r, j)) {
           changed = j;
           ++count;
         }
+      }
       require(count == 1 && !seen[static_cast<std::size_t>(changed)],
               "morris_indices: rows " + std::to_string(r) + " and " + std::to_string(r + 1) +
                   " of trajectory " + std::to_string(t) +

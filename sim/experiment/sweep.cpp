@@ -50,10 +50,11 @@ Scenario scenario_for(const Experiment& e, const Eigen::RowVectorXd& values, std
   for (std::size_t j = 0; j < e.parameters.size(); ++j) {
     const auto& p = e.parameters[j];
     const double v = values[static_cast<Eigen::Index>(j)];
-    if (p.world)
+    if (p.world) {
       sc.world[p.param] = v;
-    else
+    } else {
       sc.pipeline[p.entry].values[p.param] = v;
+    }
   }
   return sc;
 }
@@ -142,9 +143,10 @@ SweepResults run_sweep(const Experiment& e, const Design& d, const Registry& reg
     p.terms = rec.system_terms;
     if (e.series)
       for (std::size_t m = 0; m < kMeasureCount; ++m) p.series.insert(p.series.end(), rec.system[m].begin(), rec.system[m].end());
-    if (p.terms.size() != rows)
+    if (p.terms.size() != rows) {
       throw std::logic_error("a sweep run recorded " + std::to_string(p.terms.size()) + " rows, not " +
                              std::to_string(rows));
+    }
     save_part(part_path(options.parts, t), p, print, t);
     parts[static_cast<std::size_t>(t)] = std::move(p);
     if (options.on_task) options.on_task();
@@ -160,10 +162,11 @@ SweepResults run_sweep(const Experiment& e, const Design& d, const Registry& reg
     const Part& p = parts[static_cast<std::size_t>(t)];
     for (std::size_t m = 0; m < kMeasureCount; ++m) {
       res.finals[m][static_cast<std::size_t>(t)] = p.finals[m];
-      if (e.series)
+      if (e.series) {
         std::copy(p.series.begin() + static_cast<std::ptrdiff_t>(m * rows),
                   p.series.begin() + static_cast<std::ptrdiff_t>((m + 1) * rows),
                   res.series[m].begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(t) * rows));
+      }
     }
   }
   return res;

@@ -14,10 +14,11 @@ std::vector<OutputSensitivity> sweep_sensitivity(const Experiment& e, const Desi
     }
     OutputSensitivity o;
     o.measure = m;
-    if (e.method == DesignMethod::morris)
+    if (e.method == DesignMethod::morris) {
       o.morris = experiment::morris_indices(d.morris, y);
-    else if (e.method == DesignMethod::saltelli)
+    } else if (e.method == DesignMethod::saltelli) {
       o.sobol = experiment::sobol_indices(d.saltelli, y, e.bootstrap, 0.95, e.base.seed);
+    }
     out.push_back(std::move(o));
   }
   return out;

@@ -44,7 +44,7 @@ void write_calibration(OutputFile& f, const Calibration& c, const CalibrationRes
     text << in.rdbuf();
     f.write_text("meta/calibration", text.str(), "the calibration file");
   }
-  const std::size_t d = c.parameters.size(), T = c.targets.size();
+  const std::size_t d = c.parameters.size(), n_targets = c.targets.size();
   std::vector<std::string> names, priors, sources, ids, target_sources, experiments;
   std::vector<double> lo, hi, observed, sd;
   for (const auto& p : c.parameters) {
@@ -70,37 +70,37 @@ void write_calibration(OutputFile& f, const Calibration& c, const CalibrationRes
   f.write_strings("calibration/targets/id", ids, "target ids (docs/VALIDATION.md)");
   f.write_strings("calibration/targets/source", target_sources, "where each observed value comes from");
   f.write_strings("calibration/targets/experiment", experiments, "the experiment each target reads");
-  f.write_table("calibration/targets/observed", {T}, observed.data(), "target units", "observed value");
-  f.write_table("calibration/targets/sd", {T}, sd.data(), "target units", "standard error or tolerance");
+  f.write_table("calibration/targets/observed", {n_targets}, observed.data(), "target units", "observed value");
+  f.write_table("calibration/targets/sd", {n_targets}, sd.data(), "target units", "standard error or tolerance");
   if (!r.pred_median.empty()) {
-    f.write_table("calibration/targets/predictive_median", {T}, r.pred_median.data(), "target units",
+    f.write_table("calibration/targets/predictive_median", {n_targets}, r.pred_median.data(), "target units",
                   "posterior-predictive median");
-    f.write_table("calibration/targets/predictive_lo", {T}, r.pred_lo.data(), "target units",
+    f.write_table("calibration/targets/predictive_lo", {n_targets}, r.pred_lo.data(), "target units",
                   "posterior-predictive 2.5% quantile");
-    f.write_table("calibration/targets/predictive_hi", {T}, r.pred_hi.data(), "target units",
+    f.write_table("calibration/targets/predictive_hi", {n_targets}, r.pred_hi.data(), "target units",
                   "posterior-predictive 97.5% quantile");
-    f.write_table("calibration/targets/defaults_median", {T}, r.def_median.data(), "target units",
+    f.write_table("calibration/targets/defaults_median", {n_targets}, r.def_median.data(), "target units",
                   "median at the scenarios' own parameter values");
-    f.write_table("calibration/targets/defaults_lo", {T}, r.def_lo.data(), "target units",
+    f.write_table("calibration/targets/defaults_lo", {n_targets}, r.def_lo.data(), "target units",
                   "2.5% quantile at the scenarios' own parameter values");
-    f.write_table("calibration/targets/defaults_hi", {T}, r.def_hi.data(), "target units",
+    f.write_table("calibration/targets/defaults_hi", {n_targets}, r.def_hi.data(), "target units",
                   "97.5% quantile at the scenarios' own parameter values");
     f.write_table("calibration/parameters/defaults", {d}, r.defaults.data(), "parameter units",
                   "the values the experiments' scenarios give the parameters");
-    const auto pred = flat(r.predictive, T);
-    f.write_table("calibration/predictive", {r.predictive.size(), T}, pred.data(), "target units",
+    const auto pred = flat(r.predictive, n_targets);
+    f.write_table("calibration/predictive", {r.predictive.size(), n_targets}, pred.data(), "target units",
                   "a fresh simulation of each particle of the last generation (rows) for each target (columns)");
   }
   for (std::size_t g = 0; g < r.generations.size(); ++g) {
     const Generation& gen = r.generations[g];
     const std::string at = "calibration/generations/" + std::to_string(g);
-    const auto th = flat(gen.theta, d), st = flat(gen.stats, T);
+    const auto th = flat(gen.theta, d), st = flat(gen.stats, n_targets);
     f.write_table(at + "/theta", {gen.theta.size(), d}, th.data(), "parameter units",
                   "particles (rows) by parameter (columns)");
     f.write_table(at + "/weights", {gen.weights.size()}, gen.weights.data(), "share", "normalised importance weights");
     f.write_table(at + "/distances", {gen.distances.size()}, gen.distances.data(), "distance",
                   "root mean square of (simulated - observed) / sd over the targets");
-    f.write_table(at + "/statistics", {gen.stats.size(), T}, st.data(), "target units",
+    f.write_table(at + "/statistics", {gen.stats.size(), n_targets}, st.data(), "target units",
                   "each particle's simulated statistics (rows) for each target (columns)");
     f.set_attribute(at, "tolerance", gen.tolerance);
     f.set_attribute(at, "attempts", static_cast<double>(gen.attempts));
@@ -112,11 +112,12 @@ void write_calibration(OutputFile& f, const Calibration& c, const CalibrationRes
     const Generation& last = r.generations.back();
     std::vector<std::size_t> model;
     std::vector<std::string> model_names;
-    for (std::size_t j = 0; j < d; ++j)
+    for (std::size_t j = 0; j < d; ++j) {
       if (c.parameters[j].only.empty()) {
         model.push_back(j);
         model_names.push_back(names[j]);
       }
+    }
     std::vector<double> th;
     for (const auto& row : last.theta)
       for (std::size_t j : model) th.push_back(row[j]);
@@ -186,9 +187,10 @@ Posterior read_posterior(const std::filesystem::path& path) {
     if (!(total > 0)) throw std::runtime_error("weights: they sum to zero");
     for (double x : theta)
       if (!std::isfinite(x)) throw std::runtime_error("theta: a parameter value is not finite");
-    for (const auto& n : p.names)
+    for (const auto& n : p.names) {
       if (n.empty() || n.find('.') == std::string::npos)
         throw std::runtime_error("names: '" + n + "' is not world.x or mechanism.parameter");
+    }
     for (std::size_t i = 0; i < tdims[0]; ++i) p.theta.emplace_back(theta.begin() + static_cast<std::ptrdiff_t>(i * d),
                                                                     theta.begin() + static_cast<std::ptrdiff_t>((i + 1) * d));
     p.weights = weights;

@@ -95,7 +95,7 @@ class Reader {
     a.resize(n);
     take(a.data(), static_cast<std::size_t>(n) * sizeof(typename A::Scalar));
   }
-  std::size_t left() const { return body_.size() - at_; }
+  [[nodiscard]] std::size_t left() const { return body_.size() - at_; }
 
  private:
   void take(void* out, std::size_t n) {
@@ -116,13 +116,15 @@ class Reader {
 
 template <class IO>
 void visit_state(IO& io, State& s) {
-  for (const auto& fi : kFields)
+  for (const auto& fi : kFields) {
     visit_field(s, fi.field, [&](auto& col) {
-      if constexpr (std::is_same_v<std::decay_t<decltype(col)>, Eigen::MatrixXd>)
+      if constexpr (std::is_same_v<std::decay_t<decltype(col)>, Eigen::MatrixXd>) {
         io.matrix(col);
-      else
+      } else {
         io.array(col);
+      }
     });
+  }
   s.ties.for_each_member([&](auto& m) { io(m); });
   io(s.near.offsets), io(s.near.school), io(s.near.distance_km), io(s.near.overlap), io(s.near.rivalry);
   io(s.networks.goal), io(s.networks.activities), io(s.networks.power), io(s.networks.entry);
@@ -155,14 +157,15 @@ std::string check_state(const State& s, const char* what) {
   const std::int32_t n = s.n_schools();
   const std::string where = std::string(what) + ": ";
   std::string problem;
-  for (const auto& fi : kFields)
+  for (const auto& fi : kFields) {
     visit_field(const_cast<State&>(s), fi.field, [&](const auto& col) {
       if (!problem.empty()) return;
       if constexpr (std::is_same_v<std::decay_t<decltype(col)>, Eigen::MatrixXd>) {
-        if (col.cols() != n || col.rows() < 1 || col.rows() > 64)
+        if (col.cols() != n || col.rows() < 1 || col.rows() > 64) {
           problem = where + std::string(fi.name) + " is not " + std::to_string(n) + " columns of up to 64 rows";
-        else if (!col.allFinite())
+        } else if (!col.allFinite()) {
           problem = where + std::string(fi.name) + " holds a value that is not a number";
+        }
       } else {
         if (col.size() != n) problem = where + std::string(fi.name) + " does not have one value per school";
         if constexpr (std::is_same_v<std::decay_t<decltype(col)>, Eigen::ArrayXd>) {
@@ -176,6 +179,7 @@ std::string check_state(const State& s, const char* what) {
         }
       }
     });
+  }
   if (!problem.empty()) return problem;
   if (n < 0) return where + "a negative number of schools";
   if (s.n_areas < 1 || s.n_areas > n + 1) return where + "the number of areas is implausible";
@@ -248,11 +252,12 @@ std::string check_checkpoint(const Checkpoint& c) {
   if (!r.system.empty() && r.system.size() != kMeasureCount) return "the recording does not hold every system measure";
   for (const auto& m : r.system)
     if (m.size() != r.system_terms.size()) return "a recorded system measure has the wrong length";
-  for (const TieEvent& e : r.tie_events)
+  for (const TieEvent& e : r.tie_events) {
     if (e.school_a < 0 || e.school_a >= n || e.school_b < 0 || e.school_b >= n ||
         static_cast<std::size_t>(e.kind) >= kTieKindNames.size() || static_cast<int>(e.event) > 1 ||
         static_cast<std::size_t>(e.reason) >= kTieReasonNames.size())
       return "a recorded tie event names a school or kind that does not exist";
+  }
   return "";
 }
 
@@ -262,7 +267,7 @@ std::string check_checkpoint(const Checkpoint& c) {
 std::string checkpoint_bytes(const Checkpoint& c) {
   std::ostringstream body_out(std::ios::binary);
   Writer w(body_out);
-  Checkpoint& mutable_c = const_cast<Checkpoint&>(c);  // visit() is shared with reading; nothing is changed
+  auto& mutable_c = const_cast<Checkpoint&>(c);  // visit() is shared with reading; nothing is changed
   visit(w, mutable_c);
   const std::string body = std::move(body_out).str();
   std::ostringstream out(std::ios::binary);
@@ -300,13 +305,15 @@ Checkpoint parse_checkpoint(std::string_view bytes, bool verify_checksum) {
   std::memcpy(&version, bytes.data() + 8, 4);
   std::memcpy(&length, bytes.data() + 12, 8);
   std::memcpy(&crc, bytes.data() + 20, 4);
-  if (version != kCheckpointVersion)
+  if (version != kCheckpointVersion) {
     throw std::runtime_error("written by checkpoint version " + std::to_string(version) + ", this schoolsim reads " +
                              std::to_string(kCheckpointVersion));
+  }
   const std::string_view body = bytes.substr(kHeader);
-  if (length != body.size())
+  if (length != body.size()) {
     throw std::runtime_error("the file holds " + std::to_string(body.size()) + " bytes after its header, not the " +
                              std::to_string(length) + " it says (cut short or extended)");
+  }
   if (verify_checksum && crc32c(body) != crc)
     throw std::runtime_error("its checksum does not match: the file is corrupted");
   Reader r(body);

@@ -79,8 +79,8 @@ class Handle {
     return *this;
   }
 
-  hid_t id() const { return id_; }
-  bool valid() const { return id_ >= 0; }
+  [[nodiscard]] hid_t id() const { return id_; }
+  [[nodiscard]] bool valid() const { return id_ >= 0; }
 
   // Closes quietly (for destructors and error paths).
   void reset() noexcept {
@@ -149,13 +149,13 @@ inline Datatype utf8_string_type() {
 
 // ------------------------------------------------------------------ spaces
 
-inline Dataspace scalar_space() { return Dataspace(H5Screate(H5S_SCALAR), "create scalar dataspace"); }
+inline Dataspace scalar_space() { return {H5Screate(H5S_SCALAR), "create scalar dataspace"}; }
 
 inline Dataspace simple_space(const std::vector<hsize_t>& dims,
                               const std::vector<hsize_t>& maxdims = {}) {
-  return Dataspace(H5Screate_simple(static_cast<int>(dims.size()), dims.data(),
+  return {H5Screate_simple(static_cast<int>(dims.size()), dims.data(),
                                     maxdims.empty() ? nullptr : maxdims.data()),
-                   "create dataspace");
+                   "create dataspace"};
 }
 
 // The dimensions of a dataset's dataspace.
@@ -173,7 +173,7 @@ inline std::vector<hsize_t> dims_of(hid_t dataset) {
 // times, so that identical content gives identical bytes.
 inline Plist untimed_plist(hid_t plist_class) {
   Plist p(H5Pcreate(plist_class), "create property list");
-  check(H5Pset_obj_track_times(p.id(), 0), "disable time tracking");
+  check(H5Pset_obj_track_times(p.id(), false), "disable time tracking");
   return p;
 }
 
@@ -181,12 +181,12 @@ inline Plist untimed_plist(hid_t plist_class) {
 
 inline Group create_group(hid_t parent, const std::string& name) {
   const Plist gcpl = untimed_plist(H5P_GROUP_CREATE);
-  return Group(H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, gcpl.id(), H5P_DEFAULT),
-               "create group '" + name + "'");
+  return {H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, gcpl.id(), H5P_DEFAULT),
+               "create group '" + name + "'"};
 }
 
 inline Group open_group(hid_t parent, const std::string& name) {
-  return Group(H5Gopen2(parent, name.c_str(), H5P_DEFAULT), "open group '" + name + "'");
+  return {H5Gopen2(parent, name.c_str(), H5P_DEFAULT), "open group '" + name + "'"};
 }
 
 // ------------------------------------------------------------------ attributes

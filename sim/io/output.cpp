@@ -1,9 +1,9 @@
 // The run's output file (schema: docs/OUTPUT.md). The only code that touches HDF5.
 #include "sim/io/output.hpp"
 
-#include <signal.h>
 #include <sys/types.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <cerrno>
 
@@ -87,9 +87,10 @@ void write_array(hid_t parent, const std::string& name, const std::vector<hsize_
   const h5::Dataset ds(
       H5Dcreate2(parent, name.c_str(), h5::TypeOf<T>::file(), space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
       "create dataset '" + name + "'");
-  if (n > 0)
+  if (n > 0) {
     h5::check(H5Dwrite(ds.id(), h5::TypeOf<T>::mem(), h5::kAll, h5::kAll, H5P_DEFAULT, data),
               "write dataset '" + name + "'");
+  }
   describe(ds.id(), d);
 }
 
@@ -167,21 +168,23 @@ void validate(const Recording& rec) {
     require(buf.width >= 1, "series '" + name + "' has width < 1");
     require(fi.storage == Storage::vector || buf.width == 1, "scalar series '" + name + "' has width != 1");
     const std::size_t expected = rows * n * static_cast<std::size_t>(buf.width);
-    if (fi.storage == Storage::integer)
+    if (fi.storage == Storage::integer) {
       require(buf.integer.size() == expected && buf.real.empty(),
               "series '" + name + "' does not hold rows x n_schools integers");
-    else
+    } else {
       require(buf.real.size() == expected && buf.integer.empty(),
               "series '" + name + "' does not hold rows x n_schools x width reals");
+    }
   }
   const std::size_t years = rec.attainment_years.size();
   require(rec.attainment_dis.size() == years * n && rec.attainment_adv.size() == years * n,
           "attainment tables do not hold years x n_schools values");
   if (!rec.system.empty()) {
     require(rec.system.size() == kMeasureCount, "system measures do not match kSystemMeasures");
-    for (std::size_t m = 0; m < kMeasureCount; ++m)
+    for (std::size_t m = 0; m < kMeasureCount; ++m) {
       require(rec.system[m].size() == rec.system_terms.size(),
               "system measure '" + std::string(kSystemMeasures[m].name) + "' does not have one value per row");
+    }
   }
 }
 
@@ -268,9 +271,10 @@ void write_ties(hid_t rep, const Recording& rec, unsigned level) {
   const h5::Plist dcpl = dataset_plist({std::clamp<hsize_t>(n, 1, kChunkEvents)}, level);
   const h5::Dataset ds(H5Dcreate2(rep, "ties", file.id(), space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
                        "create dataset 'ties'");
-  if (n > 0)
+  if (n > 0) {
     h5::check(H5Dwrite(ds.id(), mem.id(), h5::kAll, h5::kAll, H5P_DEFAULT, rec.tie_events.data()),
               "write dataset 'ties'");
+  }
   describe(ds.id(), {"events", "tie formation and dissolution events, in the order they happened"});
 }
 
@@ -301,9 +305,10 @@ struct OutputFile::Impl {
 OutputFile::OutputFile(const fs::path& destination, const RunMeta& meta) : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.destination = destination;
-  if (meta.compression > 9)
+  if (meta.compression > 9) {
     throw std::invalid_argument("output file " + destination.string() + ": compression level " +
                                 std::to_string(meta.compression) + " is not a deflate level (0 to 9)");
+  }
   m.compression = meta.compression;
   m.temporary = destination;
   m.temporary += ".tmp-" + std::to_string(::getpid());
@@ -463,10 +468,12 @@ void OutputFile::write_strings(const std::string& path, const std::vector<std::s
     const h5::Dataset ds(H5Dcreate2(g.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
                          "create dataset '" + name + "'");
     std::vector<const char*> ptrs;
-    for (const auto& v : values) ptrs.push_back(v.c_str());
-    if (!ptrs.empty())
+    ptrs.reserve(values.size());
+for (const auto& v : values) ptrs.push_back(v.c_str());
+    if (!ptrs.empty()) {
       h5::check(H5Dwrite(ds.id(), type.id(), h5::kAll, h5::kAll, H5P_DEFAULT, ptrs.data()),
                 "write dataset '" + name + "'");
+    }
     describe(ds.id(), {"text", meaning});
   } catch (const std::exception& e) {
     m.fail("cannot write " + path, e);
@@ -475,8 +482,8 @@ void OutputFile::write_strings(const std::string& path, const std::vector<std::s
 
 namespace {
 h5::Handle<H5Oclose> open_object(hid_t file, const std::string& path) {
-  return h5::Handle<H5Oclose>(H5Oopen(file, path.empty() ? "/" : path.c_str(), H5P_DEFAULT),
-                              "open object '" + path + "'");
+  return {H5Oopen(file, path.empty() ? "/" : path.c_str(), H5P_DEFAULT),
+                              "open object '" + path + "'"};
 }
 }  // namespace
 
@@ -531,7 +538,7 @@ std::vector<fs::path> remove_stale_temporaries(const fs::path& destination) {
     const std::string pid_text = name.substr(prefix.size());
     if (pid_text.empty() || pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string::npos)
       continue;
-    const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+    const auto pid = static_cast<pid_t>(std::stol(pid_text));
     if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // still running (or not ours to know)
     std::error_code type_ec;
     if (!fs::is_regular_file(it->symlink_status(type_ec))) continue;

@@ -64,7 +64,7 @@ class OutputFile {
   // Flushes, closes and renames the file onto the destination.
   void commit();
 
-  const std::filesystem::path& temporary_path() const;
+  [[nodiscard]] const std::filesystem::path& temporary_path() const;
 
  private:
   template <class T>

@@ -161,11 +161,13 @@ std::vector<Difference> differences(const Scenario& a, const Scenario& b, const 
   std::vector<Difference> out;
   if (a.years != b.years) out.push_back({"runs " + std::to_string(a.years) + " years", ""});
   const auto& wp = registry.world().params;
-  for (std::size_t i = 0; i < wp.size() && i < a.world.size() && i < b.world.size(); ++i)
-    if (a.world[i] != b.world[i])
+  for (std::size_t i = 0; i < wp.size() && i < a.world.size() && i < b.world.size(); ++i) {
+    if (a.world[i] != b.world[i]) {
       out.push_back({"world." + wp[i].name + " " + value_text(wp[i], a.world[i]) + " (other: " +
                          value_text(wp[i], b.world[i]) + ")",
                      wp[i].meaning});
+    }
+  }
   for (const PipelineEntry& e : a.pipeline) {
     const MechanismInfo& m = *e.info;
     const PipelineEntry* other = entry_of(b, m.name);
@@ -173,11 +175,13 @@ std::vector<Difference> differences(const Scenario& a, const Scenario& b, const 
       out.push_back({m.name + " on", m.summary});
       continue;
     }
-    for (std::size_t i = 0; i < m.params.size(); ++i)
-      if (e.values[i] != other->values[i])
+    for (std::size_t i = 0; i < m.params.size(); ++i) {
+      if (e.values[i] != other->values[i]) {
         out.push_back({m.name + "." + m.params[i].name + " " + value_text(m.params[i], e.values[i]) + " (other: " +
                            value_text(m.params[i], other->values[i]) + ")",
                        m.params[i].meaning});
+      }
+    }
   }
   for (const PipelineEntry& e : b.pipeline)
     if (!entry_of(a, e.info->name)) out.push_back({e.info->name + " off", e.info->summary});
@@ -292,7 +296,7 @@ std::string Classroom::hello_json() const {
   put_string(out, id_);
   out += ",\"scenario\":";
   put_string(out, scenarios_.single.scenario.name);
-  out += std::string(",\"mode\":\"") + (compare_ ? "compare" : "single") + "\",\"seed\":";
+  out += std::string(R"(,"mode":")") + (compare_ ? "compare" : "single") + R"(","seed":)";
   put_number(out, static_cast<double>(worlds_.front()->seed()));
   out += ",\"years\":" + std::to_string(terms_ / kTermsPerYear) +
          ",\"terms_per_year\":" + std::to_string(kTermsPerYear) + ",\"playing\":" + (playing_ ? "true" : "false") +
@@ -388,7 +392,7 @@ std::string Classroom::frame_json(std::int32_t from_term) const {
     out += "],\"programme_ties\":" + std::to_string(programme_ties);
     const auto [launch, funding_end] = programme_terms(world.scenario());
     out += ",\"programme_term\":" + std::to_string(launch) + ",\"funding_end_term\":" + std::to_string(funding_end);
-    out += ",\"history\":{\"terms\":[";
+    out += R"(,"history":{"terms":[)";
     const auto& rows = world.measures();
     const std::int32_t from = std::max(0, from_term);
     for (std::int32_t k = from; k < static_cast<std::int32_t>(rows.size()); ++k) {
@@ -409,7 +413,7 @@ std::string Classroom::frame_json(std::int32_t from_term) const {
 }
 
 std::string Classroom::about_json() const {
-  std::string out = "{\"scenario\":{\"file\":";
+  std::string out = R"({"scenario":{"file":)";
   put_string(out, scenarios_.single.file);
   out += ",\"comment\":";
   put_string(out, scenarios_.single.comment);
@@ -468,9 +472,10 @@ Reply Classroom::school_json(const std::string& w, const std::string& k) const {
     return {404, error_json("no world '" + w.substr(0, 40) + "' in this session")};
   const World& wd = *worlds_[static_cast<std::size_t>(world)];
   if (k.empty() || k.size() > 9 || k.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoi(k) >= wd.state().n_schools())
+      std::stoi(k) >= wd.state().n_schools()) {
     return {404, error_json("no school " + k.substr(0, 40) + ": this world has " +
                             std::to_string(wd.state().n_schools()) + " schools")};
+  }
   const std::int32_t school = std::stoi(k);
   const State& st = wd.state();
   const World::SchoolHistory& h = wd.history(school);

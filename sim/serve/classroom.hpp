@@ -62,19 +62,19 @@ class Classroom {
   // (Re)builds the worlds from term 0 with `seed`, paused.
   void build(std::uint64_t seed);
   void step();  // every world one term
-  std::int32_t terms_done() const { return worlds_.front()->terms_done(); }
-  std::int32_t terms() const { return terms_; }
-  bool finished() const { return worlds_.front()->finished(); }
-  bool compare() const { return compare_; }
-  bool playing() const { return playing_; }
+  [[nodiscard]] std::int32_t terms_done() const { return worlds_.front()->terms_done(); }
+  [[nodiscard]] std::int32_t terms() const { return terms_; }
+  [[nodiscard]] bool finished() const { return worlds_.front()->finished(); }
+  [[nodiscard]] bool compare() const { return compare_; }
+  [[nodiscard]] bool playing() const { return playing_; }
   void set_playing(bool p) { playing_ = p; }
-  double speed() const { return speed_; }
-  std::int32_t areas() const;
-  std::uint64_t generation() const { return generation_; }  // bumped by reset and mode changes
-  std::uint64_t version() const { return version_; }        // bumped by every change
+  [[nodiscard]] double speed() const { return speed_; }
+  [[nodiscard]] std::int32_t areas() const;
+  [[nodiscard]] std::uint64_t generation() const { return generation_; }  // bumped by reset and mode changes
+  [[nodiscard]] std::uint64_t version() const { return version_; }        // bumped by every change
   void changed() { ++version_; }
-  const std::vector<std::unique_ptr<World>>& worlds() const { return worlds_; }
-  const Levers& levers() const { return levers_; }
+  [[nodiscard]] const std::vector<std::unique_ptr<World>>& worlds() const { return worlds_; }
+  [[nodiscard]] const Levers& levers() const { return levers_; }
 
   // action=play|pause|step|reset|speed|mode|ping, with `value` (speed, mode)
   // and `seed` (reset). Every problem gets status 400 and changes nothing.
@@ -82,15 +82,15 @@ class Classroom {
   // A lever change from the page: lever name -> text (server.cpp's /levers).
   Reply set_levers(const std::map<std::string, std::string>& fields);
 
-  std::string hello_json() const;
+  [[nodiscard]] std::string hello_json() const;
   // The state now, with the charts' history from term `from_term` on.
-  std::string frame_json(std::int32_t from_term) const;
-  std::string status_json() const;
+  [[nodiscard]] std::string frame_json(std::int32_t from_term) const;
+  [[nodiscard]] std::string status_json() const;
   // What the About panel says: the scenario files' comments, and each lever
   // with the mechanism and parameter it sets, from the parameter table.
-  std::string about_json() const;
+  [[nodiscard]] std::string about_json() const;
   // School `school` of world `world` (text, as sent in a URL): its history, or 404.
-  Reply school_json(const std::string& world, const std::string& school) const;
+  [[nodiscard]] Reply school_json(const std::string& world, const std::string& school) const;
 
  private:
   std::string id_;

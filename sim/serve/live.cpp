@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <stdexcept>
+#include <utility>
 
 #include "sim/measures.hpp"
 
@@ -141,11 +142,12 @@ Scenario apply_levers(const Scenario& base, const Registry& registry, const Leve
   // The base's timeline still applies to the mechanisms that remain.
   for (TimelineEvent ev : base.timeline) {
     const std::string& name = base.pipeline[ev.entry].info->name;
-    for (std::size_t i = 0; i < s.pipeline.size(); ++i)
+    for (std::size_t i = 0; i < s.pipeline.size(); ++i) {
       if (s.pipeline[i].info->name == name) {
         ev.entry = i;
         s.timeline.push_back(ev);
       }
+    }
   }
   return s;
 }
@@ -161,7 +163,9 @@ LeverChange parse_levers(const std::map<std::string, std::string>& fields, const
     const std::string& key = field.first;  // named, not a structured binding: lambdas capture them
     const std::string& text = field.second;
     auto problem = [&](const std::string& what) {
-      c.problems.push_back(key + ": " + what + ", got '" + text.substr(0, 40) + "'");
+      std::string msg = key + ": ";
+      msg.append(what).append(", got '").append(text.substr(0, 40)).append("'");
+      c.problems.push_back(std::move(msg));
     };
     if (key == "choice") {
       double v = 0;
@@ -171,10 +175,11 @@ LeverChange parse_levers(const std::map<std::string, std::string>& fields, const
       double v = 0;
       if (text == "off") c.levers.area_strategy = kAreaStrategyOff;
       else if (text == "all") c.levers.area_strategy = kAreaStrategyAll;
-      else if (parse_number(text, v) && v == std::floor(v) && v >= 0 && v < areas)
+      else if (parse_number(text, v) && v == std::floor(v) && v >= 0 && v < areas) {
         c.levers.area_strategy = static_cast<std::int32_t>(v);
-      else
+      } else {
         problem("expected off, all or an area number from 0 to " + std::to_string(areas - 1));
+      }
     } else if (key == "programme") {
       if (text == "launch") c.levers.programme_year = next_year;
       else if (text == "none") c.levers.programme_year = -1;
@@ -214,8 +219,8 @@ const std::vector<ChartMeasure>& chart_measures() {
   return m;
 }
 
-World::World(const Scenario& base, const Registry& registry, Levers levers, std::int32_t terms)
-    : base_(base), registry_(registry), levers_(levers), terms_(terms) {
+World::World(Scenario base, const Registry& registry, Levers levers, std::int32_t terms)
+    : base_(std::move(base)), registry_(registry), levers_(levers), terms_(terms) {
   base_.years = (terms + kTermsPerYear - 1) / kTermsPerYear;
   reset(base_.seed);
 }

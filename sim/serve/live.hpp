@@ -70,31 +70,31 @@ const std::vector<ChartMeasure>& chart_measures();
 // One school system run live: the simulation and everything it has done so far.
 class World {
  public:
-  World(const Scenario& base, const Registry& registry, Levers levers, std::int32_t terms);
+  World(Scenario base, const Registry& registry, Levers levers, std::int32_t terms);
 
   void step();  // one term; does nothing once finished
   // Applies from the next term on, keeping the state reached so far.
   void set_levers(const Levers& levers);
   void reset(std::uint64_t seed);
 
-  const Levers& levers() const { return levers_; }
-  const Scenario& scenario() const { return *scenario_; }  // what runs now: the base with the levers
-  const State& state() const { return sim_->state(); }
-  std::int32_t terms_done() const { return sim_->terms_done(); }
-  std::int32_t terms() const { return terms_; }
-  bool finished() const { return terms_done() >= terms_; }
-  std::uint64_t seed() const { return base_.seed; }
+  [[nodiscard]] const Levers& levers() const { return levers_; }
+  [[nodiscard]] const Scenario& scenario() const { return *scenario_; }  // what runs now: the base with the levers
+  [[nodiscard]] const State& state() const { return sim_->state(); }
+  [[nodiscard]] std::int32_t terms_done() const { return sim_->terms_done(); }
+  [[nodiscard]] std::int32_t terms() const { return terms_; }
+  [[nodiscard]] bool finished() const { return terms_done() >= terms_; }
+  [[nodiscard]] std::uint64_t seed() const { return base_.seed; }
   // "none", "launches in year N" or "launched in year N" (years counted from 1).
-  std::string programme_status() const;
+  [[nodiscard]] std::string programme_status() const;
 
   // Per term, from term 0 (the starting world): the chart measures, and each
   // school's history.
-  const std::vector<std::vector<double>>& measures() const { return measures_; }
+  [[nodiscard]] const std::vector<std::vector<double>>& measures() const { return measures_; }
   struct SchoolHistory {
     std::vector<float> capacity, expectations, attainment, disadvantaged;
     std::vector<std::int32_t> pupils, ties;
   };
-  const SchoolHistory& history(std::int32_t school) const { return history_[school]; }
+  [[nodiscard]] const SchoolHistory& history(std::int32_t school) const { return history_[school]; }
 
  private:
   void rebuild(State state, std::int32_t terms_done);

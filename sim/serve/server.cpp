@@ -31,6 +31,7 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -128,10 +129,11 @@ std::string peer_ip(int fd) {
   socklen_t len = sizeof addr;
   if (getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "";
   char text[INET6_ADDRSTRLEN] = "";
-  if (addr.ss_family == AF_INET)
+  if (addr.ss_family == AF_INET) {
     inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr, text, sizeof text);
-  else if (addr.ss_family == AF_INET6)
+  } else if (addr.ss_family == AF_INET6) {
     inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr, text, sizeof text);
+  }
   return text;
 }
 
@@ -179,12 +181,12 @@ int ms_until(Clock::time_point t) {
 class ConnStream : public httplib::Stream {
  public:
   ConnStream(Conn& c, double write_seconds) : c_(c), write_ms_(static_cast<int>(write_seconds * 1000)) {}
-  bool is_readable() const override {
+  [[nodiscard]] bool is_readable() const override {
     if (c_.pos < c_.buf.size()) return true;
     pollfd p{c_.fd, POLLIN, 0};
     return ::poll(&p, 1, ms_until(c_.deadline)) > 0;
   }
-  bool is_writable() const override {
+  [[nodiscard]] bool is_writable() const override {
     // An event stream ends as soon as its client hangs up (httplib asks before
     // each event), not at the next failed write.
     pollfd p{c_.fd, static_cast<short>(POLLOUT | (streaming() ? POLLRDHUP : 0)), 0};
@@ -225,7 +227,7 @@ class ConnStream : public httplib::Stream {
   }
   void get_remote_ip_and_port(std::string& ip, int& port) const override { ip_and_port(c_.fd, false, ip, port); }
   void get_local_ip_and_port(std::string& ip, int& port) const override { ip_and_port(c_.fd, true, ip, port); }
-  socket_t socket() const override { return c_.fd; }
+  [[nodiscard]] socket_t socket() const override { return c_.fd; }
 
  private:
   Conn& c_;
@@ -240,7 +242,7 @@ class Pool : public httplib::TaskQueue {
     std::lock_guard lock(mu_);
     for (std::size_t i = 0; i < base_; ++i) spawn();
   }
-  ~Pool() override { shutdown(); }
+  ~Pool() override { Pool::shutdown(); }
   void enqueue(std::function<void()> fn) override {
     {
       std::lock_guard lock(mu_);
@@ -298,8 +300,8 @@ class Pool : public httplib::TaskQueue {
       }
     }
   }
-  static thread_local Pool* current_;
-  static thread_local bool streaming_here_;
+  static thread_local Pool* current_;  // NOLINT(readability-identifier-naming): private: suffix _ (check sees statics as variables)
+  static thread_local bool streaming_here_;  // NOLINT(readability-identifier-naming): private: suffix _ (check sees statics as variables)
   std::size_t base_, max_streams_, streaming_ = 0;
   bool shutdown_ = false;
   std::mutex mu_;
@@ -348,7 +350,7 @@ std::optional<std::string> header_value(std::string_view head, std::string_view 
   return std::nullopt;
 }
 
-inline constexpr std::size_t kMaxHeaderBytes = 8 * 1024;
+inline constexpr std::size_t kMaxHeaderBytes = std::size_t{8} * 1024;
 
 // httplib's server with the connection handling above in place of its own.
 class Http : public httplib::Server {
@@ -488,10 +490,11 @@ class Http : public httplib::Server {
           if (v == Verdict::wait && !gone && now > c.deadline) {
             // A request begun and not finished in time is answered; an idle
             // connection (kept alive, or opened and never used) is just closed.
-            if (c.buf.size() > c.pos)
+            if (c.buf.size() > c.pos) {
               refuse(c.fd, 408, "Request Timeout",
                      "the request did not arrive within " + std::to_string(static_cast<int>(o_.request_seconds)) +
                          " seconds");
+            }
             v = Verdict::refused;
           }
           if (v == Verdict::ready) {
@@ -532,7 +535,7 @@ class Http : public httplib::Server {
 
   static constexpr std::size_t kMaxPending = 1024;
   static constexpr std::int32_t kMaxRequestsPerConnection = 1000;
-  static thread_local bool close_after_;
+  static thread_local bool close_after_;  // NOLINT(readability-identifier-naming): private: suffix _ (check sees statics as variables)
   const serve::Options& o_;
   std::atomic<Pool*> pool_{nullptr};
   std::mutex mu_;
@@ -558,12 +561,12 @@ std::vector<std::string> own_addresses(bool v6) {
     char text[INET6_ADDRSTRLEN] = "";
     if (a->ifa_addr->sa_family == AF_INET) {
       inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, text, sizeof text);
-      v4s.push_back(text);
+      v4s.emplace_back(text);
     } else if (v6 && a->ifa_addr->sa_family == AF_INET6) {
       const auto* in6 = reinterpret_cast<sockaddr_in6*>(a->ifa_addr);
       if (IN6_IS_ADDR_LINKLOCAL(&in6->sin6_addr)) continue;  // needs a zone id in a URL
       inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
-      v6s.push_back(text);
+      v6s.emplace_back(text);
     }
   }
   freeifaddrs(list);
@@ -586,9 +589,10 @@ std::vector<std::string> listen_urls(const std::string& host, int port) {
   std::vector<std::string> hosts;
   if (wildcard(host)) hosts = own_addresses(host == "::");
   else hosts.push_back(host == "localhost" ? "127.0.0.1" : host);
-  if (hosts.empty()) hosts.push_back("127.0.0.1");
+  if (hosts.empty()) hosts.emplace_back("127.0.0.1");
   std::vector<std::string> out;
-  for (const auto& h : hosts) out.push_back("http://" + url_host(h) + ":" + std::to_string(port) + "/");
+  out.reserve(hosts.size());
+for (const auto& h : hosts) out.push_back("http://" + url_host(h) + ":" + std::to_string(port) + "/");
   return out;
 }
 
@@ -676,8 +680,8 @@ bool token_matches(const httplib::Request& req, const std::string& token) {
 
 class Server {
  public:
-  Server(const live::ClassroomScenarios& scenarios, const Registry& registry, const Options& options)
-      : scenarios_(scenarios), registry_(registry), options_(options), http_(options_) {}
+  Server(const live::ClassroomScenarios& scenarios, const Registry& registry, Options options)
+      : scenarios_(scenarios), registry_(registry), options_(std::move(options)), http_(options_) {}
 
   int run(const std::atomic<bool>& stop, const std::function<void(int)>& ready);
 
@@ -692,8 +696,8 @@ class Server {
   void handle_control(Session& s, const httplib::Request& req, httplib::Response& res);
   void handle_levers(Session& s, const httplib::Request& req, httplib::Response& res);
   void handle_events(const std::shared_ptr<Session>& s, const httplib::Request& req, httplib::Response& res);
-  std::optional<std::pair<int, std::string>> check_origin(const httplib::Request& req) const;
-  bool allowed_host(const std::string& host_header) const;
+  [[nodiscard]] std::optional<std::pair<int, std::string>> check_origin(const httplib::Request& req) const;
+  [[nodiscard]] bool allowed_host(const std::string& host_header) const;
 
   const live::ClassroomScenarios& scenarios_;
   const Registry& registry_;
@@ -723,16 +727,17 @@ void Server::routes() {
   }
   http_.Get("/api/health", [this](const httplib::Request&, httplib::Response& res) {
     std::lock_guard lock(sessions_mu_);
-    reply(res, 200, "{\"ok\":true,\"sessions\":" + std::to_string(sessions_.size()) + "}");
+    reply(res, 200, R"({"ok":true,"sessions":)" + std::to_string(sessions_.size()) + "}");
   });
   http_.Post("/api/sessions", [this](const httplib::Request&, httplib::Response& res) {
     std::lock_guard lock(sessions_mu_);
-    if (static_cast<std::int32_t>(sessions_.size()) >= options_.max_sessions)
+    if (static_cast<std::int32_t>(sessions_.size()) >= options_.max_sessions) {
       return reply(res, 503,
                    error_json("too many open sessions (" + std::to_string(options_.max_sessions) +
                               "): close some tabs, or wait " +
                               std::to_string(static_cast<long>(std::ceil(options_.idle_seconds))) +
                               " seconds for closed ones to be cleared"));
+    }
     // 128-bit names and secrets from the system's CSPRNG: a client that has
     // seen other sessions can neither guess this one nor steer it.
     const std::string id = random_hex(16), token = random_hex(16);
@@ -753,9 +758,10 @@ void Server::routes() {
       auto s = find(req.matches[1]);
       if (!s) return reply(res, 404, error_json("no session '" + std::string(req.matches[1]).substr(0, 64) +
                                                 "': it was closed; reload the page to start a new one"));
-      if (!token_matches(req, s->token))
+      if (!token_matches(req, s->token)) {
         return reply(res, 403, error_json("this session belongs to another tab: a request must carry its "
                                           "token (the X-Session-Token header, or the page's cookie)"));
+      }
       {
         std::lock_guard lock(s->mu);
         s->last_seen = Clock::now();
@@ -799,16 +805,17 @@ void Server::routes() {
     if (res.status == 413)
       return res.set_content(error_json("request body too large"), "application/json");
     if (res.status == 404) res.set_content(error_json("no such page: " + req.path), "application/json");
-    else if (res.status == 400 || res.status == 411)
+    else if (res.status == 400 || res.status == 411) {
       res.set_content(error_json("bad request: send a form-encoded body, even an empty one (curl -d '' ...)"),
                       "application/json");
-    else
+    } else {
       res.set_content(error_json("HTTP status " + std::to_string(res.status)), "application/json");
+    }
   });
   http_.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "unknown error";
     try {
-      std::rethrow_exception(ep);
+      std::rethrow_exception(std::move(ep));
     } catch (const std::exception& e) {
       what = e.what();
     } catch (...) {
@@ -945,13 +952,15 @@ bool Server::allowed_host(const std::string& host_header) const {
 std::optional<std::pair<int, std::string>> Server::check_origin(const httplib::Request& req) const {
   const std::string host = req.get_header_value("Host");
   if (host.empty()) return std::pair{421, std::string("the request has no Host header")};
-  if (!allowed_host(host))
+  if (!allowed_host(host)) {
     return std::pair{421, "this server does not answer to '" + host.substr(0, 100) +
                               "': open it at an address it was started on (see docs/SECURITY.md; "
                               "serve --allow-host NAME adds a name)"};
-  if (req.has_header("Origin") && lower(req.get_header_value("Origin")) != "http://" + lower(host))
+  }
+  if (req.has_header("Origin") && lower(req.get_header_value("Origin")) != "http://" + lower(host)) {
     return std::pair{403, "requests from another site's page are refused (Origin '" +
                               req.get_header_value("Origin").substr(0, 100) + "')"};
+  }
   if (req.get_header_value("Sec-Fetch-Site") == "cross-site")
     return std::pair{403, std::string("requests from another site's page are refused")};
   return std::nullopt;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -33,7 +34,7 @@ struct Options {
   std::int32_t max_streams_per_client = 16;  // per IP address
   double request_seconds = 10;               // a request's headers and body must arrive within this
   std::int32_t max_pending_per_client = 64;  // connections still sending a request, per IP address
-  std::size_t max_body_bytes = 16 * 1024;    // form bodies are small; larger ones are refused from their headers
+  std::size_t max_body_bytes = std::size_t{16} * 1024;    // form bodies are small; larger ones are refused from their headers
   // Host names the server answers to besides the one it listens on, localhost
   // and (on 0.0.0.0 or ::) the machine's own addresses and name.
   std::vector<std::string> allowed_hosts;

@@ -256,7 +256,7 @@ std::string fictional_register(const FictionalOptions& o) {
 
   int urn = 900001;
   int estab = 2000;
-  const auto row = [&](std::map<std::string, std::string> v) { out += gias_row(v); };
+  const auto row = [&](const std::map<std::string, std::string>& v) { out += gias_row(v); };
   // Per-school federation pairing: a primary is federated with a probability,
   // with the next primary or two of its authority (88% pairs).
   for (int i = 0; i < o.schools; ++i) {
@@ -325,11 +325,12 @@ std::string fictional_register(const FictionalOptions& o) {
       // Join a trust with room near here, or start one (single-academy trusts
       // are about a third of academies; multi-academy trusts grow to 2-40).
       Trust* tr = nullptr;
-      for (auto& cand : open_trusts)
+      for (auto& cand : open_trusts) {
         if (cand.left > 0 && std::abs(cand.home - a) <= 1) {
           tr = &cand;
           break;
         }
+      }
       if (!tr) {
         Trust fresh;
         fresh.code = std::to_string(next_trust_code++);
@@ -338,7 +339,6 @@ std::string fictional_register(const FictionalOptions& o) {
         const double sz = rng.uniform();
         fresh.left = sz < 0.33 ? 1 : sz < 0.9 ? 2 + rng.below(8) : 10 + rng.below(30);
         open_trusts.push_back(fresh);
-        tr = &open_trusts.back();
         if (open_trusts.size() > 64) open_trusts.erase(open_trusts.begin());
         tr = &open_trusts.back();
       }

@@ -3,13 +3,14 @@
 #include "sim/cli/cli11.hpp"
 
 #include <cstdio>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 
 #include "tools/register/fictional_register.hpp"
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   schoolsim::tools::FictionalOptions o;
   std::string out;
   CLI::App app{
@@ -53,4 +54,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 0;
+} catch (const std::exception& e) {  // e.g. out of memory: say so, exit 1, never abort
+  std::cerr << "schoolsim-fictional-register: " << e.what() << '\n';
+  return 1;
 }
