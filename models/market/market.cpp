@@ -368,7 +368,6 @@ class Market final : public MechanismWith<MarketParams> {
         apps.push_back({home, in.near.school[e], in.near.distance_km[e], sc.parts[o], dis, active});
       }
     }
-    }
   }
 
   void admit(const State& in, const MarketParams& p, int phase, Scratch& sc) {

@@ -408,7 +408,7 @@ CalibrationResult calibrate(const Calibration& c, const Registry& registry, cons
   CalibrationResult res;
   CalibState st;
   st.current.tolerance = kInf;
-  if (!opt.state.empty()) res.resumed = load_state(opt.state, fp, d, T, st);
+  if (!opt.state.empty()) res.resumed = load_state(opt.state, fp, d, n_targets, st);
   auto save = [&] {
     if (!opt.state.empty() && opt.rank == 0) save_state(opt.state, st, fp);
   };
