@@ -259,13 +259,14 @@ class Market final : public MechanismWith<MarketParams> {
         areas_.size(),
         [&](std::int32_t member, std::size_t b, std::size_t e) {
           Scratch& sc = scratch_[static_cast<std::size_t>(member)];
-          for (std::size_t a = b; a < e; ++a)
+          for (std::size_t a = b; a < e; ++a) {
             for (int phase = 0; phase < 2; ++phase) {
               sc.group.clear();
               for (std::int32_t i = areas_[a].first; i < areas_[a].second; ++i)
                 if (in.phase[i] == phase) sc.group.push_back(i);
               if (!sc.group.empty()) admit(in, p, phase, sc);
             }
+          }
         },
         1);
 

@@ -96,10 +96,11 @@ class SocialCapital final : public MechanismWith<SocialCapitalParams> {
     ctx.for_chunks(static_cast<std::size_t>(in.n_schools()), [&](std::int32_t member, std::size_t b,
                                                                  std::size_t e) {
       std::vector<double>& mark = marks_[static_cast<std::size_t>(member)];
-      for (auto i = static_cast<std::int32_t>(b); i < static_cast<std::int32_t>(e); ++i)
+      for (auto i = static_cast<std::int32_t>(b); i < static_cast<std::int32_t>(e); ++i) {
         out.brokerage[i] = in.ties.degree(i) == 0
                                ? 0.0
                                : std::clamp(1.0 - burt_constraint(adj, i, mark), 0.0, 1.0);
+      }
     });
     // The new trust of every tie, from the trust at the start of the phase.
     const TieStore& ties = in.ties;
@@ -112,7 +113,7 @@ class SocialCapital final : public MechanismWith<SocialCapitalParams> {
   }
 
  private:
-  double next_trust(const State& in, TieStore::Slot s) const {
+  [[nodiscard]] double next_trust(const State& in, TieStore::Slot s) const {
     const auto& p = params();
     const TieStore& ties = in.ties;
     const std::int32_t a = ties.a[s], b = ties.b[s];

@@ -133,10 +133,11 @@ class Formation final : public MechanismWith<FormationParams> {
             if (in.ties.degree(i) >= max_ties) continue;
             Stream rng = ctx.stream(static_cast<std::uint64_t>(i));
             if (rng.uniform() >= p.search_rate) continue;
-            if (closure_)
+            if (closure_) {
               in.ties.for_each_tie(i, [&](TieStore::Slot, std::int32_t j) {
                 mark[static_cast<std::size_t>(j)] = i + 1;
               });
+            }
             std::int32_t best = -1;
             double best_score = -1e300;
             bool best_closure = false;
@@ -153,10 +154,11 @@ class Formation final : public MechanismWith<FormationParams> {
               if (j == i || in.ties.degree(j) >= max_ties || in.ties.find(i, j) != TieStore::kNone)
                 continue;
               bool shared = false;
-              if (closure_)
+              if (closure_) {
                 in.ties.for_each_tie(j, [&](TieStore::Slot, std::int32_t q) {
                   shared = shared || mark[static_cast<std::size_t>(q)] == i + 1;
                 });
+              }
               const double score = score_of(in, p, i, j, shared);
               if (score > best_score) best_score = score, best = j, best_closure = shared;
             }

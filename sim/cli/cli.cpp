@@ -38,7 +38,7 @@ namespace {
 using namespace cli;
 namespace fs = std::filesystem;
 
-const char* kExitCodesHelp =
+const char* const kExitCodesHelp =
     "Exit codes: 0 success; 1 the run failed (nothing left at the output path); 2 bad scenario "
     "or command line (nothing written); 130 interrupted by Ctrl-C (nothing written).";
 

@@ -102,7 +102,7 @@ Comparison compare(const Scenario& a_in, const Scenario& b_in, const Registry& r
     sc.seed = a_in.seed;
     sc.record = RecordConfig{Cadence::year, {}, false, true, false};
   }
-  const double kNaN = std::numeric_limits<double>::quiet_NaN();
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
   std::vector<EffectBasis> basis(kMeasureCount);
   for (std::size_t m = 0; m < kMeasureCount; ++m) basis[m] = effect_basis_of(m);
 

@@ -42,7 +42,7 @@ class Reader {
     if (n > (b_.size() - at_) / std::max<std::size_t>(unit, 1)) throw std::runtime_error("a length is longer than the file");
     return static_cast<std::size_t>(n);
   }
-  bool done() const { return at_ == b_.size(); }
+  [[nodiscard]] bool done() const { return at_ == b_.size(); }
 
  private:
   std::string_view b_;
@@ -72,8 +72,8 @@ Generation get_generation(Reader& r, std::size_t d, std::size_t t, bool weighted
   for (std::size_t i = 0; i < n; ++i) {
     std::vector<double> th(d), st(t);
     for (auto& x : th) x = r.get<double>();
-    const double w = r.get<double>();
-    const double dist = r.get<double>();
+    const auto w = r.get<double>();
+    const auto dist = r.get<double>();
     for (auto& x : st) x = r.get<double>();
     for (double x : th)
       if (!std::isfinite(x)) throw std::runtime_error("a parameter value is not finite");
