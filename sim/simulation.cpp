@@ -350,6 +350,8 @@ Recording run_replicate(const Scenario& scenario_in, const Registry& registry, s
   sim.use_team(&team);
   Recorder recorder(scenario.record, sim.state(), replicate);
   recorder.use_team(&team);
+  if (options.rows && !options.on_checkpoint)
+    recorder.stream_to(*options.rows, 0, scenario.terms());
   recorder.capture(sim.state(), 0, true);
   return finish_run(sim, recorder, scenario.terms(), options);
 }
@@ -384,6 +386,8 @@ void run_all(const Scenario& scenario, const Registry& registry, const RunOption
   // Threads the replicates cannot use go to the loops inside each replicate.
   RunOptions each = options;
   each.step_threads = std::max(options.step_threads, std::max(1, options.threads) / pool.threads);
+  // Rows can be streamed only by one replicate at a time, in order.
+  if (pool.threads > 1) each.rows = nullptr;
   run_ordered(
       static_cast<std::size_t>(replicates), pool,
       [&](std::size_t r, const Stop& stop) {

@@ -109,6 +109,12 @@ struct RunOptions {
   // Called once the run has completed this many terms (checkpoints).
   std::int32_t checkpoint_term = -1;
   std::function<void(const State&, const Recording&)> on_checkpoint;
+  // Where run_replicate sends each replicate's series and attainment rows as
+  // they are recorded (OutputFile::row_sink), instead of holding them; the
+  // Recording it returns is then `streamed`. run_all uses it only when the
+  // replicates run one at a time, and run_replicate not with checkpoints
+  // (a checkpoint holds the rows so far). Null: the rows are held.
+  RowSink* rows = nullptr;
 };
 
 // `options` for a task of a pool: it also stops when the pool stops.

@@ -26,7 +26,10 @@ world: {schools: 300, areas: 5, initial_ties_per_school: 4}
 record: {every: term, schools: all}
 )";
 
-std::string run_to_bytes(std::uint64_t seed, int threads, const fs::path& dir) {
+// With `stream`, each replicate's rows go to the file as they are recorded
+// (which run_all does only when the replicates run one at a time).
+std::string run_to_bytes(std::uint64_t seed, int threads, const fs::path& dir,
+                         bool stream = false) {
   auto r = parse_scenario(kScenario, "det.yaml", models::registry());
   REQUIRE(r.errors.empty());
   Scenario sc = *r.scenario;
@@ -35,23 +38,49 @@ std::string run_to_bytes(std::uint64_t seed, int threads, const fs::path& dir) {
   OutputFile file(out, {sc.name, to_yaml(sc, models::registry()), sc.seed, sc.replicates, sc.years, "test"});
   RunOptions opt;
   opt.threads = threads;
-  run_all(sc, models::registry(), opt, [&](Recording&& rec) { file.write(rec); });
+  if (stream) opt.rows = &file.row_sink();
+  std::int32_t streamed = 0;
+  run_all(sc, models::registry(), opt, [&](Recording&& rec) {
+    streamed += rec.streamed ? 1 : 0;
+    if (rec.streamed) CHECK(rec.series.at(0).real.empty());
+    file.write(rec);
+  });
   file.commit();
+  CHECK(streamed == (stream && threads == 1 ? sc.replicates : 0));
   return test::read_bytes(out);
 }
 
 }  // namespace
 
-TEST_CASE("determinism: same seed gives identical files at 1 and 2 threads - another seed differs") {
+TEST_CASE(
+    "determinism: same seed gives identical files at 1 and 2 threads with rows streamed or held - "
+    "another seed "
+    "differs") {
   test::TempDir dir;
   const std::string a = run_to_bytes(11, 1, dir.path());
-  const std::string b = run_to_bytes(11, 1, dir.path());
-  const std::string c = run_to_bytes(11, 2, dir.path());
+  const std::string b = run_to_bytes(11, 1, dir.path(), true);
+  const std::string c = run_to_bytes(11, 2, dir.path(), true);
   const std::string d = run_to_bytes(12, 2, dir.path());
   REQUIRE(a.size() > 1000);
   CHECK(a == b);
   CHECK(a == c);
   CHECK(a != d);
+}
+
+TEST_CASE(
+    "determinism: a recorder that streams its rows refuses to finish before every row it "
+    "announced") {
+  auto r = parse_scenario(kScenario, "det.yaml", models::registry());
+  REQUIRE(r.errors.empty());
+  const State world = generate_world(*r.scenario, models::registry(), 0);
+  test::TempDir dir;
+  OutputFile file(dir.path() / "short.h5", {"det", "", 1, 1, 4, "test"});
+  Recorder recorder(r.scenario->record, world, 0);
+  recorder.stream_to(file.row_sink(), 0, r.scenario->terms());
+  recorder.capture(world, 0, true);
+  recorder.capture(world, 1, false);
+  CHECK_THROWS_WITH_AS(std::move(recorder).finish(world), doctest::Contains("fewer rows"),
+                       std::logic_error);
 }
 
 namespace {
@@ -76,6 +105,7 @@ std::string one_replicate_bytes(const std::string& scenario, int threads, const 
   OutputFile file(out, {sc.name, to_yaml(sc, reg), sc.seed, sc.replicates, sc.years, "test"});
   RunOptions opt;
   opt.threads = threads;  // one replicate: the threads go to the loops inside its steps
+  if (threads != 2) opt.rows = &file.row_sink();  // streamed at 1 and 3 threads, held at 2
   run_all(sc, reg, opt, [&](Recording&& rec) { file.write(rec); });
   file.commit();
   return test::read_bytes(out);

@@ -484,6 +484,130 @@ TEST_CASE("output file: the same recordings give byte-identical files") {
   CHECK(a == b);
 }
 
+namespace {
+
+// Sends a hand-built recording's rows to `sink` one by one, as a Recorder does
+// (rows in order), and returns the recording without its rows (`streamed`).
+Recording stream_rows(RowSink& sink, Recording r, std::size_t series_rows, std::size_t years) {
+  Recording header = r;
+  for (auto& buf : header.series) {
+    buf.real.clear();
+    buf.integer.clear();
+  }
+  header.series_terms.clear();
+  header.attainment_years.clear();
+  header.attainment_dis.clear();
+  header.attainment_adv.clear();
+  sink.begin(header, r.series_terms, r.attainment_years);
+  const auto n = static_cast<std::size_t>(r.n_schools);
+  for (std::size_t row = 0; row < series_rows; ++row)
+    for (std::size_t k = 0; k < r.series.size(); ++k) {
+      const SeriesBuffer& buf = r.series[k];
+      const std::size_t at = row * n * static_cast<std::size_t>(buf.width);
+      if (buf.integer.empty()) {
+        sink.series_row(k, row, buf.real.data() + at);
+      } else {
+        sink.series_row(k, row, buf.integer.data() + at);
+      }
+    }
+  for (std::size_t y = 0; y < years; ++y)
+    sink.attainment_row(y, r.attainment_dis.data() + y * n, r.attainment_adv.data() + y * n);
+  header.series_terms = r.series_terms;
+  header.attainment_years = r.attainment_years;
+  header.streamed = true;
+  return header;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "output file: rows streamed as they are recorded give the same bytes as the recording written "
+    "whole") {
+  TempDir dir;
+  const std::vector<Recording> recs = {make_recording(0), make_recording(1, 0.5f)};
+  write_file(dir.path / "whole.h5", recs);
+  {
+    OutputFile out(dir.path / "streamed.h5", make_meta());
+    REQUIRE(out.streams_rows());
+    for (const auto& r : recs) {
+      const Recording rest = stream_rows(out.row_sink(), r, 2, 2);
+      CHECK(rest.series[0].real.empty());  // the rows were not held
+      out.write(rest);
+    }
+    out.commit();
+  }
+  const std::string whole = file_bytes(dir.path / "whole.h5");
+  REQUIRE(whole.size() > 1000);
+  CHECK(file_bytes(dir.path / "streamed.h5") == whole);
+  // Mixed: the first replicate streamed, the second written whole.
+  {
+    OutputFile out(dir.path / "mixed.h5", make_meta());
+    out.write(stream_rows(out.row_sink(), recs[0], 2, 2));
+    out.write(recs[1]);
+    out.commit();
+  }
+  CHECK(file_bytes(dir.path / "mixed.h5") == whole);
+}
+
+TEST_CASE(
+    "output file: a streamed replicate with rows missing or out of order is refused and nothing is "
+    "left") {
+  TempDir dir;
+  const fs::path dest = dir.path / "run.h5";
+  {
+    OutputFile out(dest, make_meta());
+    const Recording short_one =
+        stream_rows(out.row_sink(), make_recording(0), 1, 2);  // series row 1 missing
+    CHECK_THROWS_WITH_AS(out.write(short_one),
+                         doctest::Contains("series 'capacity' is missing rows"),
+                         std::runtime_error);
+  }
+  {
+    OutputFile out(dest, make_meta());
+    const Recording r = make_recording(0);
+    Recording header = r;
+    header.series_terms.clear();
+    header.attainment_years.clear();
+    for (auto& buf : header.series) {
+      buf.real.clear();
+      buf.integer.clear();
+    }
+    header.attainment_dis.clear();
+    header.attainment_adv.clear();
+    out.row_sink().begin(header, r.series_terms, r.attainment_years);
+    // Row 1 before row 0, and a second replicate opened before the first is done.
+    CHECK_THROWS_WITH_AS(out.row_sink().series_row(0, 1, r.series[0].real.data()),
+                         doctest::Contains("series rows out of order"), std::runtime_error);
+    CHECK_THROWS_WITH_AS(out.row_sink().begin(header, r.series_terms, r.attainment_years),
+                         doctest::Contains("replicate 0 is still open"), std::runtime_error);
+    CHECK_THROWS_WITH_AS(out.write(make_recording(1)),
+                         doctest::Contains("replicate 0 is still open"), std::runtime_error);
+    CHECK_THROWS_WITH_AS(out.commit(), doctest::Contains("replicate 0 was not finished"),
+                         std::runtime_error);
+    // A recording that says its rows were streamed, to a file that was not sent them.
+    OutputFile other(dir.path / "other.h5", make_meta());
+    Recording claims = make_recording(0);
+    for (auto& buf : claims.series) {
+      buf.real.clear();
+      buf.integer.clear();
+    }
+    claims.attainment_dis.clear();
+    claims.attainment_adv.clear();
+    claims.streamed = true;
+    CHECK_THROWS_WITH_AS(other.write(claims), doctest::Contains("not to this file"),
+                         std::runtime_error);
+  }
+  CHECK_FALSE(fs::exists(dest));
+  CHECK(fs::is_empty(dir.path));
+  // Compressed tables are written whole: a compressed file takes no rows.
+  RunMeta meta = make_meta();
+  meta.compression = 1;
+  OutputFile z(dir.path / "z.h5", meta);
+  CHECK_FALSE(z.streams_rows());
+  CHECK_THROWS_WITH_AS(stream_rows(z.row_sink(), make_recording(0), 2, 2),
+                       doctest::Contains("written whole"), std::runtime_error);
+}
+
 TEST_CASE("output file: errors are exceptions naming the file") {
   TempDir dir;
   const fs::path dest = dir.path / "run.h5";

@@ -245,6 +245,9 @@ int cmd_run(const Registry& registry, const RunArgs& args) {
   RunOptions opts = run_options(args.threads, progress);
   if (plan.posterior)
     opts.per_replicate = [&](std::int32_t rep, Scenario& one) { apply_posterior(*plan.posterior, sc.seed, rep, one); };
+  // Uncompressed, each replicate's rows go to the file as they are recorded
+  // (run_all: when replicates run one at a time), not held to the end.
+  if (file->streams_rows() && !args.checkpoint_year && !plan.restart) opts.rows = &file->row_sink();
   if (args.checkpoint_year) {
     opts.checkpoint_term = *args.checkpoint_year * kTermsPerYear;
     opts.on_checkpoint = [&](const State& state, const Recording& so_far) {

@@ -211,7 +211,9 @@ void RunSummary::add(const Recording& rec) {
   schools = rec.n_schools;
   areas = rec.n_areas;
   for (std::size_t m = 0; m < kMeasureCount; ++m) {
-    start[m] += kSystemMeasures[m].compute(rec.initial) / scenario->replicates;
+    const double at_start =
+        rec.streamed ? rec.initial_measures.at(m) : kSystemMeasures[m].compute(rec.initial);
+    start[m] += at_start / scenario->replicates;
     end[m] += kSystemMeasures[m].compute(rec.final_state) / scenario->replicates;
   }
 }

@@ -9,10 +9,13 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <numeric>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -72,26 +75,63 @@ void describe(hid_t obj, const Describe& d) {
   if (d.count >= 0) h5::write_scalar_attribute(obj, "count", static_cast<std::int32_t>(d.count));
 }
 
-// Writes an array of `dims` (row-major) from `data`. Per-school tables
-// (`chunk_limits` given) are chunked and compressed at `level`; uncompressed
-// (level 0) they are contiguous, since chunks would only add the padding of the
-// edge chunks. Empty arrays are written as zero-size contiguous datasets.
+// Creates an array of `dims` of T's type. Per-school tables (`chunk_limits`
+// given) are chunked and compressed at `level`; uncompressed (level 0) they are
+// contiguous, since chunks would only add the padding of the edge chunks, and
+// their space is allocated at once, so that the file's layout does not depend on
+// whether the rows come at once or one by one. Empty arrays are zero-size
+// contiguous datasets.
 template <class T>
-void write_array(hid_t parent, const std::string& name, const std::vector<hsize_t>& dims, const T* data,
-                 const Describe& d, const std::vector<hsize_t>& chunk_limits = {}, unsigned level = 0) {
+h5::Dataset create_array(hid_t parent, const std::string& name, const std::vector<hsize_t>& dims,
+                         const Describe& d, const std::vector<hsize_t>& chunk_limits = {},
+                         unsigned level = 0) {
   const hsize_t n = product(dims);
   const h5::Dataspace space = h5::simple_space(dims);
+  const bool chunked = n > 0 && level > 0 && !chunk_limits.empty();
   const h5::Plist dcpl =
-      dataset_plist(n > 0 && level > 0 && !chunk_limits.empty() ? chunk_for(dims, chunk_limits) : std::vector<hsize_t>{},
-                    level);
-  const h5::Dataset ds(
-      H5Dcreate2(parent, name.c_str(), h5::TypeOf<T>::file(), space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
-      "create dataset '" + name + "'");
-  if (n > 0) {
-    h5::check(H5Dwrite(ds.id(), h5::TypeOf<T>::mem(), h5::kAll, h5::kAll, H5P_DEFAULT, data),
-              "write dataset '" + name + "'");
-  }
+      dataset_plist(chunked ? chunk_for(dims, chunk_limits) : std::vector<hsize_t>{}, level);
+  if (!chunked && n > 0)
+    h5::check(H5Pset_alloc_time(dcpl.id(), H5D_ALLOC_TIME_EARLY), "set allocation time");
+  h5::Dataset ds(H5Dcreate2(parent, name.c_str(), h5::TypeOf<T>::file(), space.id(), H5P_DEFAULT,
+                            dcpl.id(), H5P_DEFAULT),
+                 "create dataset '" + name + "'");
   describe(ds.id(), d);
+  return ds;
+}
+
+// Writes all of `ds` (`n` values) from `data` (row-major); nothing when n is 0.
+template <class T>
+void write_all(const h5::Dataset& ds, const std::string& name, const T* data, hsize_t n) {
+  if (n == 0) return;
+  h5::check(H5Dwrite(ds.id(), h5::TypeOf<T>::mem(), h5::kAll, h5::kAll, H5P_DEFAULT, data),
+            "write dataset '" + name + "'");
+}
+
+// Writes row `row` of `ds` ([rows x ...], row-major) from `data`.
+template <class T>
+void write_row(const h5::Dataset& ds, const std::string& name, std::size_t row, const T* data) {
+  std::vector<hsize_t> dims = h5::dims_of(ds.id());
+  if (dims.empty() || row >= dims[0])
+    throw std::logic_error("row " + std::to_string(row) + " is not in '" + name + "'");
+  std::vector<hsize_t> start(dims.size(), 0);
+  start[0] = row;
+  dims[0] = 1;
+  const h5::Dataspace file(H5Dget_space(ds.id()), "get dataspace of '" + name + "'");
+  h5::check(
+      H5Sselect_hyperslab(file.id(), H5S_SELECT_SET, start.data(), nullptr, dims.data(), nullptr),
+      "select row of '" + name + "'");
+  const h5::Dataspace mem = h5::simple_space({product(dims)});
+  h5::check(H5Dwrite(ds.id(), h5::TypeOf<T>::mem(), mem.id(), file.id(), H5P_DEFAULT, data),
+            "write a row of '" + name + "'");
+}
+
+// Writes an array of `dims` (row-major) from `data`, as create_array makes it.
+template <class T>
+void write_array(hid_t parent, const std::string& name, const std::vector<hsize_t>& dims,
+                 const T* data, const Describe& d, const std::vector<hsize_t>& chunk_limits = {},
+                 unsigned level = 0) {
+  const h5::Dataset ds = create_array<T>(parent, name, dims, d, chunk_limits, level);
+  write_all(ds, name, data, product(dims));
 }
 
 Describe describe_field(Field f) { return {info(f).unit, info(f).meaning}; }
@@ -154,7 +194,8 @@ void validate(const Recording& rec) {
   require(rec.n_schools >= 0, "negative n_schools");
   require(rec.replicate >= 0, "negative replicate index");
   for (const auto& fi : kFields) {
-    if (fi.role != Role::fixed) continue;
+    if (fi.role != Role::fixed || rec.streamed)
+      continue;  // streamed: written by begin(), then released
     visit_field(rec.initial, fi.field, [&](const auto& col) {
       const auto schools = fi.storage == Storage::vector ? col.cols() : col.size();
       require(static_cast<std::size_t>(schools) == n,
@@ -167,7 +208,7 @@ void validate(const Recording& rec) {
     const std::string name(fi.name);
     require(buf.width >= 1, "series '" + name + "' has width < 1");
     require(fi.storage == Storage::vector || buf.width == 1, "scalar series '" + name + "' has width != 1");
-    const std::size_t expected = rows * n * static_cast<std::size_t>(buf.width);
+    const std::size_t expected = rec.streamed ? 0 : rows * n * static_cast<std::size_t>(buf.width);
     if (fi.storage == Storage::integer) {
       require(buf.integer.size() == expected && buf.real.empty(),
               "series '" + name + "' does not hold rows x n_schools integers");
@@ -176,7 +217,7 @@ void validate(const Recording& rec) {
               "series '" + name + "' does not hold rows x n_schools x width reals");
     }
   }
-  const std::size_t years = rec.attainment_years.size();
+  const std::size_t years = rec.streamed ? 0 : rec.attainment_years.size();
   require(rec.attainment_dis.size() == years * n && rec.attainment_adv.size() == years * n,
           "attainment tables do not hold years x n_schools values");
   if (!rec.system.empty()) {
@@ -209,45 +250,116 @@ void write_schools(hid_t rep, const Recording& rec, unsigned level) {
   }
 }
 
-void write_series(hid_t rep, const Recording& rec, unsigned level) {
-  if (rec.series.empty()) return;
-  const h5::Group g = h5::create_group(rep, "series");
-  const auto rows = static_cast<hsize_t>(rec.series_terms.size());
-  const auto n = static_cast<hsize_t>(rec.n_schools);
-  write_array(g.id(), "term", {rows}, rec.series_terms.data(),
-              {"terms", "terms completed at each record row (0 = the initial state)"});
-  for (const auto& buf : rec.series) {
-    const auto& fi = info(buf.field);
-    const std::string name(fi.name);
-    const auto d = describe_field(buf.field);
-    switch (fi.storage) {
-      case Storage::integer:
-        write_array(g.id(), name, {rows, n}, buf.integer.data(), d, {kChunkRows, kChunkSchools}, level);
-        break;
-      case Storage::real:
-        write_array(g.id(), name, {rows, n}, buf.real.data(), d, {kChunkRows, kChunkSchools}, level);
-        break;
-      case Storage::vector: {
-        const auto w = static_cast<hsize_t>(buf.width);
-        write_array(g.id(), name, {rows, n, w}, buf.real.data(), d,
-                    {kChunkRows, std::max<hsize_t>(1, kChunkSchools / w), w}, level);
-        break;
+// The per-school tables of the replicate being written, from open_replicate
+// until write() adds the rest: its series and attainment, created at their
+// final size, and how many rows each has received.
+struct OpenReplicate {
+  std::int32_t replicate = -1;
+  h5::Group rep;
+  std::vector<std::int32_t> series_terms, attainment_years;  // the rows to come
+  std::vector<h5::Dataset> series;                           // one per series of the recording
+  std::vector<std::string> names;
+  std::vector<std::size_t> series_written;
+  h5::Dataset dis, adv;
+  std::size_t years_written = 0;
+  hsize_t n = 0;
+};
+
+// Creates /replicates/<k> with its world (/schools) and its series and
+// attainment tables, empty, for the rows given.
+OpenReplicate open_replicate(hid_t replicates, const Recording& rec,
+                             std::vector<std::int32_t> series_terms,
+                             std::vector<std::int32_t> attainment_years, unsigned level) {
+  OpenReplicate o;
+  o.replicate = rec.replicate;
+  o.n = static_cast<hsize_t>(rec.n_schools);
+  o.rep = h5::create_group(replicates, std::to_string(rec.replicate));
+  h5::write_scalar_attribute(o.rep.id(), "n_schools", rec.n_schools);
+  h5::write_scalar_attribute(o.rep.id(), "n_areas", rec.n_areas);
+  write_schools(o.rep.id(), rec, level);
+  if (!rec.series.empty()) {
+    const h5::Group g = h5::create_group(o.rep.id(), "series");
+    const auto rows = static_cast<hsize_t>(series_terms.size());
+    write_array(g.id(), "term", {rows}, series_terms.data(),
+                {"terms", "terms completed at each record row (0 = the initial state)"});
+    for (const auto& buf : rec.series) {
+      const auto& fi = info(buf.field);
+      const std::string name(fi.name);
+      const auto d = describe_field(buf.field);
+      switch (fi.storage) {
+        case Storage::integer:
+          o.series.push_back(create_array<std::int32_t>(g.id(), name, {rows, o.n}, d,
+                                                        {kChunkRows, kChunkSchools}, level));
+          break;
+        case Storage::real:
+          o.series.push_back(create_array<float>(g.id(), name, {rows, o.n}, d,
+                                                 {kChunkRows, kChunkSchools}, level));
+          break;
+        case Storage::vector: {
+          const auto w = static_cast<hsize_t>(buf.width);
+          o.series.push_back(
+              create_array<float>(g.id(), name, {rows, o.n, w}, d,
+                                  {kChunkRows, std::max<hsize_t>(1, kChunkSchools / w), w}, level));
+          break;
+        }
       }
+      o.names.push_back(name);
     }
+    o.series_written.assign(o.series.size(), 0);
+  }
+  if (!attainment_years.empty()) {
+    const h5::Group g = h5::create_group(o.rep.id(), "attainment");
+    const auto years = static_cast<hsize_t>(attainment_years.size());
+    write_array(g.id(), "year", {years}, attainment_years.data(),
+                {"years",
+                 "years completed when the row was recorded (0 = the generated world's baseline)"});
+    o.dis = create_array<float>(g.id(), "attainment_dis", {years, o.n},
+                                describe_field(Field::attainment_dis), {kChunkRows, kChunkSchools},
+                                level);
+    o.adv = create_array<float>(g.id(), "attainment_adv", {years, o.n},
+                                describe_field(Field::attainment_adv), {kChunkRows, kChunkSchools},
+                                level);
+  }
+  o.series_terms = std::move(series_terms);
+  o.attainment_years = std::move(attainment_years);
+  return o;
+}
+
+// Writes a recording's buffered series and attainment into its open tables.
+void write_buffered(OpenReplicate& o, const Recording& rec) {
+  const auto rows = static_cast<hsize_t>(o.series_terms.size());
+  for (std::size_t k = 0; k < o.series.size(); ++k) {
+    const SeriesBuffer& buf = rec.series[k];
+    const hsize_t values = rows * o.n * static_cast<hsize_t>(buf.width);
+    if (info(buf.field).storage == Storage::integer) {
+      write_all(o.series[k], o.names[k], buf.integer.data(), values);
+    } else {
+      write_all(o.series[k], o.names[k], buf.real.data(), values);
+    }
+    o.series_written[k] = o.series_terms.size();
+  }
+  if (o.dis.valid()) {
+    const hsize_t values = static_cast<hsize_t>(o.attainment_years.size()) * o.n;
+    write_all(o.dis, "attainment_dis", rec.attainment_dis.data(), values);
+    write_all(o.adv, "attainment_adv", rec.attainment_adv.data(), values);
+    o.years_written = o.attainment_years.size();
   }
 }
 
-void write_attainment(hid_t rep, const Recording& rec, unsigned level) {
-  if (rec.attainment_years.empty()) return;
-  const h5::Group g = h5::create_group(rep, "attainment");
-  const auto years = static_cast<hsize_t>(rec.attainment_years.size());
-  const auto n = static_cast<hsize_t>(rec.n_schools);
-  write_array(g.id(), "year", {years}, rec.attainment_years.data(),
-              {"years", "years completed when the row was recorded (0 = the generated world's baseline)"});
-  write_array(g.id(), "attainment_dis", {years, n}, rec.attainment_dis.data(),
-              describe_field(Field::attainment_dis), {kChunkRows, kChunkSchools}, level);
-  write_array(g.id(), "attainment_adv", {years, n}, rec.attainment_adv.data(),
-              describe_field(Field::attainment_adv), {kChunkRows, kChunkSchools}, level);
+// Every row the tables were made for arrived, and they are the rows the
+// recording says it captured.
+void check_complete(const OpenReplicate& o, const Recording& rec) {
+  require(o.replicate == rec.replicate, "replicate " + std::to_string(rec.replicate) +
+                                            " was not the one being written (" +
+                                            std::to_string(o.replicate) + ")");
+  require(rec.series_terms == o.series_terms, "the series rows are not the rows announced");
+  require(rec.attainment_years == o.attainment_years,
+          "the attainment rows are not the rows announced");
+  for (std::size_t k = 0; k < o.series.size(); ++k) {
+    require(o.series_written[k] == o.series_terms.size(),
+            "series '" + o.names[k] + "' is missing rows");
+  }
+  require(o.years_written == o.attainment_years.size(), "attainment is missing rows");
 }
 
 void write_system(hid_t rep, const Recording& rec) {
@@ -287,9 +399,13 @@ struct OutputFile::Impl {
   h5::Group replicates;
   unsigned compression = kDefaultCompression;
   bool committed = false;
+  std::optional<OpenReplicate> open;  // the replicate being written
+  std::unique_ptr<RowSink> rows;      // writes rows into `open` as they are recorded
+  double row_seconds = 0;             // spent writing those rows
 
   ~Impl() {
     if (committed) return;
+    open.reset();
     replicates.reset();
     file.reset();
     std::error_code ec;
@@ -300,6 +416,71 @@ struct OutputFile::Impl {
     throw std::runtime_error("output file " + destination.string() + " (temporary " + temporary.string() +
                              "): " + doing + ": " + e.what());
   }
+};
+
+// OutputFile's RowSink: begin() opens the replicate's tables, each row is
+// written into them at once.
+class FileRows final : public RowSink {
+ public:
+  explicit FileRows(OutputFile::Impl& m) : m_(m) {}
+  void begin(const Recording& header, const std::vector<std::int32_t>& series_terms,
+             const std::vector<std::int32_t>& attainment_years) override {
+    guard("open replicate " + std::to_string(header.replicate), [&] {
+      if (m_.committed || !m_.file.valid()) throw std::logic_error("the file is already closed");
+      if (m_.open) {
+        throw std::logic_error("replicate " + std::to_string(m_.open->replicate) +
+                               " is still open");
+      }
+      if (m_.compression > 0)
+        throw std::logic_error("compressed tables are written whole, not row by row");
+      validate(header);
+      m_.open = open_replicate(m_.replicates.id(), header, series_terms, attainment_years,
+                               m_.compression);
+    });
+  }
+  void series_row(std::size_t k, std::size_t row, const float* values) override {
+    series(k, row, values);
+  }
+  void series_row(std::size_t k, std::size_t row, const std::int32_t* values) override {
+    series(k, row, values);
+  }
+  void attainment_row(std::size_t row, const float* dis, const float* adv) override {
+    guard("write attainment row " + std::to_string(row), [&] {
+      OpenReplicate& o = opened();
+      if (!o.dis.valid() || row != o.years_written)
+        throw std::logic_error("attainment rows out of order");
+      write_row(o.dis, "attainment_dis", row, dis);
+      write_row(o.adv, "attainment_adv", row, adv);
+      ++o.years_written;
+    });
+  }
+
+ private:
+  template <class T>
+  void series(std::size_t k, std::size_t row, const T* values) {
+    guard("write series row " + std::to_string(row), [&] {
+      OpenReplicate& o = opened();
+      if (k >= o.series.size() || row != o.series_written[k])
+        throw std::logic_error("series rows out of order");
+      write_row(o.series[k], o.names[k], row, values);
+      ++o.series_written[k];
+    });
+  }
+  OpenReplicate& opened() {
+    if (!m_.open) throw std::logic_error("a row before begin()");
+    return *m_.open;
+  }
+  template <class F>
+  void guard(const std::string& doing, F&& body) {
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+      body();
+    } catch (const std::exception& e) {
+      m_.fail("cannot " + doing, e);
+    }
+    m_.row_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  OutputFile::Impl& m_;
 };
 
 OutputFile::OutputFile(const fs::path& destination, const RunMeta& meta) : impl_(std::make_unique<Impl>()) {
@@ -354,23 +535,41 @@ void OutputFile::write(const Recording& rec) {
   try {
     if (m.committed || !m.file.valid()) throw std::logic_error("the file is already closed");
     validate(rec);
-    const h5::Group rep = h5::create_group(m.replicates.id(), std::to_string(rec.replicate));
-    h5::write_scalar_attribute(rep.id(), "n_schools", rec.n_schools);
-    h5::write_scalar_attribute(rep.id(), "n_areas", rec.n_areas);
-    write_schools(rep.id(), rec, m.compression);
-    write_series(rep.id(), rec, m.compression);
-    write_attainment(rep.id(), rec, m.compression);
-    write_system(rep.id(), rec);
-    write_ties(rep.id(), rec, m.compression);
+    if (rec.streamed) {
+      require(m.open.has_value(), "its rows were streamed, but not to this file");
+    } else {
+      if (m.open)
+        throw std::logic_error("replicate " + std::to_string(m.open->replicate) + " is still open");
+      m.open = open_replicate(m.replicates.id(), rec, rec.series_terms, rec.attainment_years,
+                              m.compression);
+      write_buffered(*m.open, rec);
+    }
+    check_complete(*m.open, rec);
+    write_system(m.open->rep.id(), rec);
+    write_ties(m.open->rep.id(), rec, m.compression);
+    m.open.reset();
   } catch (const std::exception& e) {
     m.fail("cannot write " + where, e);
   }
 }
 
+RowSink& OutputFile::row_sink() {
+  if (!impl_->rows) impl_->rows = std::make_unique<FileRows>(*impl_);
+  return *impl_->rows;
+}
+
+bool OutputFile::streams_rows() const { return impl_->compression == 0; }
+
+double OutputFile::row_seconds() const { return impl_->row_seconds; }
+
 void OutputFile::commit() {
   Impl& m = *impl_;
   try {
     if (m.committed || !m.file.valid()) throw std::logic_error("commit() called twice");
+    if (m.open) {
+      throw std::logic_error("replicate " + std::to_string(m.open->replicate) +
+                             " was not finished");
+    }
     m.replicates.close("close group /replicates");
     m.file.close("close file");
     fs::rename(m.temporary, m.destination);

@@ -42,8 +42,20 @@ class OutputFile {
   OutputFile(const OutputFile&) = delete;
   OutputFile& operator=(const OutputFile&) = delete;
 
-  // Writes one replicate under /replicates/<k>/. Call in replicate order.
+  // Writes one replicate under /replicates/<k>/. Call in replicate order. A
+  // recording whose rows were streamed to row_sink() gets the rest of its
+  // replicate written (system measures, tie events) and its tables checked.
   void write(const Recording& rec);
+
+  // Where a replicate's series and attainment rows can go as they are recorded
+  // (Recorder::stream_to), one replicate at a time: the file gets the same
+  // calls in the same order as write() makes for a buffered recording, so its
+  // bytes are the same either way. Only for uncompressed files (streams_rows()):
+  // compressed tables are written whole.
+  RowSink& row_sink();
+  [[nodiscard]] bool streams_rows() const;
+  // Seconds spent writing streamed rows so far (the benchmark report).
+  [[nodiscard]] double row_seconds() const;
 
   // Generic tables for comparison and sweep files (docs/OUTPUT.md): `path` is
   // a dataset path such as "compare/mean_attainment/a"; missing groups are
@@ -72,6 +84,7 @@ class OutputFile {
              std::string_view unit, std::string_view meaning);
 
   struct Impl;
+  friend class FileRows;
   std::unique_ptr<Impl> impl_;
 };
 
