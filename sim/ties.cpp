@@ -21,6 +21,17 @@ TieStore::Slot TieStore::add(const NewTie& t) {
     free_.pop_back();
   } else {
     s = static_cast<Slot>(alive.size());
+    // The slot arrays grow by a quarter, not by doubling: ties accumulate over
+    // a run, and doubling left up to half of every array unused at its peak
+    // (docs/PERFORMANCE.md, issue 16: memory).
+    if (alive.size() == alive.capacity()) {
+      const std::size_t cap = alive.size() + alive.size() / 4 + 256;
+      a.reserve(cap), b.reserve(cap), strength.reserve(cap), trust.reserve(cap), age.reserve(cap);
+      kind.reserve(cap), lead.reserve(cap), network.reserve(cap), activities.reserve(cap),
+          id.reserve(cap);
+      alive.reserve(cap);
+      for (int side = 0; side < 2; ++side) next_[side].reserve(cap), prev_[side].reserve(cap);
+    }
     a.push_back(0), b.push_back(0), strength.push_back(0), trust.push_back(0), age.push_back(0);
     kind.push_back(TieKind::voluntary), lead.push_back(TieLead::none), network.push_back(-1);
     activities.push_back(0), id.push_back(0), alive.push_back(0);
