@@ -148,6 +148,8 @@ void Recorder::stream_to(RowSink& sink, std::int32_t first, std::int32_t last) {
   sink.begin(rec_, p.series_terms, p.attainment_years);
   for (const auto& m : kSystemMeasures) rec_.initial_measures.push_back(m.compute(rec_.initial));
   rec_.initial = State{};
+  sink.tie_events(rec_.tie_events);  // the generated world's ties
+  std::vector<TieEvent>().swap(rec_.tie_events);
   sink_ = &sink;
   planned_series_ = p.series_terms.size();
   planned_years_ = p.attainment_years.size();
@@ -155,7 +157,12 @@ void Recorder::stream_to(RowSink& sink, std::int32_t first, std::int32_t last) {
 }
 
 void Recorder::add_events(const std::vector<TieEvent>& events) {
-  if (config_.ties) rec_.tie_events.insert(rec_.tie_events.end(), events.begin(), events.end());
+  if (!config_.ties) return;
+  if (sink_) {
+    sink_->tie_events(events);
+  } else {
+    rec_.tie_events.insert(rec_.tie_events.end(), events.begin(), events.end());
+  }
 }
 
 Recording Recorder::finish(State final_state) && {

@@ -51,8 +51,9 @@ struct Recording {
   // Final state summary for the terminal.
   State final_state;
 
-  // The series and attainment rows went to a RowSink as they were recorded:
-  // series_terms and attainment_years say which rows, the buffers are empty.
+  // The series and attainment rows and the tie events went to a RowSink as they
+  // were recorded: series_terms and attainment_years say which rows, the
+  // buffers and tie_events are empty.
   // The sink wrote the generated world's fixed columns too, so `initial` is
   // released, and `initial_measures` holds its system measures (kSystemMeasures
   // order) for the terminal summary.
@@ -60,7 +61,8 @@ struct Recording {
   std::vector<double> initial_measures;
 };
 
-// Receives a replicate's per-school rows as they are recorded, in order.
+// Receives a replicate's per-school rows and tie events as they are recorded,
+// in order.
 // OutputFile's sink writes them to the file at once (sim/io/output.hpp).
 class RowSink {
  public:
@@ -80,6 +82,8 @@ class RowSink {
   virtual void series_row(std::size_t k, std::size_t row, const std::int32_t* values) = 0;
   // Attainment row `row`: n_schools values each.
   virtual void attainment_row(std::size_t row, const float* dis, const float* adv) = 0;
+  // Tie events, appended in the order they happened.
+  virtual void tie_events(const std::vector<TieEvent>& events) = 0;
 };
 
 // Collects a Recording from the running simulation as the scenario asks.
@@ -95,8 +99,8 @@ class Recorder {
   // the buffers are allocated once at their final size instead of growing by
   // doubling (which leaves up to half of each unused at the end of a run).
   void reserve(std::int32_t first, std::int32_t last);
-  // Sends the rows of the captures after terms first..last (inclusive) to
-  // `sink` instead of holding them. Call before the first capture; the
+  // Sends the rows of the captures after terms first..last (inclusive), and
+  // the tie events, to `sink` instead of holding them. Call before the first capture; the
   // Recording then comes back with `streamed` set, and finish() throws unless
   // every row announced to the sink was captured.
   void stream_to(RowSink& sink, std::int32_t first, std::int32_t last);

@@ -512,6 +512,9 @@ Recording stream_rows(RowSink& sink, Recording r, std::size_t series_rows, std::
     }
   for (std::size_t y = 0; y < years; ++y)
     sink.attainment_row(y, r.attainment_dis.data() + y * n, r.attainment_adv.data() + y * n);
+  // The events one at a time, as terms deliver them.
+  for (const TieEvent& e : r.tie_events) sink.tie_events({e});
+  header.tie_events.clear();
   header.series_terms = r.series_terms;
   header.attainment_years = r.attainment_years;
   header.streamed = true;

@@ -34,7 +34,8 @@ namespace {
 // Chunk shape limits for per-school tables: rows (record points) x schools.
 constexpr hsize_t kChunkRows = 8;
 constexpr hsize_t kChunkSchools = 8192;
-constexpr hsize_t kChunkEvents = 4096;
+// Tie events are appended a chunk at a time, whatever batches they arrive in.
+constexpr hsize_t kChunkEvents = 1024;
 
 struct Describe {
   std::string_view unit;
@@ -263,7 +264,38 @@ struct OpenReplicate {
   h5::Dataset dis, adv;
   std::size_t years_written = 0;
   hsize_t n = 0;
+  h5::Dataset ties;               // extendible: tie events are appended
+  std::vector<TieEvent> pending;  // events not yet written: less than a chunk
+  hsize_t ties_written = 0;
 };
+
+// Appends events[0, n) to the replicate's `ties`: whole chunks as soon as they
+// fill, the rest at finish_ties(), so the calls depend only on the events.
+void write_events(OpenReplicate& o, const TieEvent* events, hsize_t n) {
+  const h5::Datatype mem = tie_event_type(true);
+  const hsize_t total = o.ties_written + n;
+  h5::check(H5Dset_extent(o.ties.id(), &total), "extend dataset 'ties'");
+  const h5::Dataspace file(H5Dget_space(o.ties.id()), "get dataspace of 'ties'");
+  h5::check(H5Sselect_hyperslab(file.id(), H5S_SELECT_SET, &o.ties_written, nullptr, &n, nullptr),
+            "select events of 'ties'");
+  const h5::Dataspace memory = h5::simple_space({n});
+  h5::check(H5Dwrite(o.ties.id(), mem.id(), memory.id(), file.id(), H5P_DEFAULT, events),
+            "write dataset 'ties'");
+  o.ties_written = total;
+}
+
+void append_events(OpenReplicate& o, const TieEvent* events, std::size_t n) {
+  o.pending.insert(o.pending.end(), events, events + n);
+  std::size_t done = 0;
+  for (; o.pending.size() - done >= kChunkEvents; done += kChunkEvents)
+    write_events(o, o.pending.data() + done, kChunkEvents);
+  o.pending.erase(o.pending.begin(), o.pending.begin() + static_cast<std::ptrdiff_t>(done));
+}
+
+void finish_ties(OpenReplicate& o) {
+  if (!o.pending.empty()) write_events(o, o.pending.data(), o.pending.size());
+  o.pending.clear();
+}
 
 // Creates /replicates/<k> with its world (/schools) and its series and
 // attainment tables, empty, for the rows given.
@@ -320,6 +352,17 @@ OpenReplicate open_replicate(hid_t replicates, const Recording& rec,
                                 describe_field(Field::attainment_adv), {kChunkRows, kChunkSchools},
                                 level);
   }
+  {
+    const h5::Datatype file = tie_event_type(false);
+    // Extendible, so chunked (and compressed) even when empty.
+    const h5::Dataspace space = h5::simple_space({0}, {H5S_UNLIMITED});
+    const h5::Plist dcpl = dataset_plist({kChunkEvents}, level);
+    o.ties = h5::Dataset(
+        H5Dcreate2(o.rep.id(), "ties", file.id(), space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
+        "create dataset 'ties'");
+    describe(o.ties.id(),
+             {"events", "tie formation and dissolution events, in the order they happened"});
+  }
   o.series_terms = std::move(series_terms);
   o.attainment_years = std::move(attainment_years);
   return o;
@@ -374,22 +417,6 @@ void write_system(hid_t rep, const Recording& rec) {
   }
 }
 
-void write_ties(hid_t rep, const Recording& rec, unsigned level) {
-  const h5::Datatype mem = tie_event_type(true);
-  const h5::Datatype file = tie_event_type(false);
-  const auto n = static_cast<hsize_t>(rec.tie_events.size());
-  // Extendible in principle, so that it can be chunked (and compressed) even when empty.
-  const h5::Dataspace space = h5::simple_space({n}, {H5S_UNLIMITED});
-  const h5::Plist dcpl = dataset_plist({std::clamp<hsize_t>(n, 1, kChunkEvents)}, level);
-  const h5::Dataset ds(H5Dcreate2(rep, "ties", file.id(), space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
-                       "create dataset 'ties'");
-  if (n > 0) {
-    h5::check(H5Dwrite(ds.id(), mem.id(), h5::kAll, h5::kAll, H5P_DEFAULT, rec.tie_events.data()),
-              "write dataset 'ties'");
-  }
-  describe(ds.id(), {"events", "tie formation and dissolution events, in the order they happened"});
-}
-
 }  // namespace
 
 struct OutputFile::Impl {
@@ -437,6 +464,9 @@ class FileRows final : public RowSink {
       m_.open = open_replicate(m_.replicates.id(), header, series_terms, attainment_years,
                                m_.compression);
     });
+  }
+  void tie_events(const std::vector<TieEvent>& events) override {
+    guard("write tie events", [&] { append_events(opened(), events.data(), events.size()); });
   }
   void series_row(std::size_t k, std::size_t row, const float* values) override {
     series(k, row, values);
@@ -538,15 +568,21 @@ void OutputFile::write(const Recording& rec) {
     if (rec.streamed) {
       require(m.open.has_value(), "its rows were streamed, but not to this file");
     } else {
-      if (m.open)
+      if (m.open) {
         throw std::logic_error("replicate " + std::to_string(m.open->replicate) + " is still open");
+      }
       m.open = open_replicate(m.replicates.id(), rec, rec.series_terms, rec.attainment_years,
                               m.compression);
       write_buffered(*m.open, rec);
     }
+    if (rec.streamed) {
+      require(rec.tie_events.empty(), "its tie events were streamed, yet it holds some");
+    } else {
+      append_events(*m.open, rec.tie_events.data(), rec.tie_events.size());
+    }
     check_complete(*m.open, rec);
+    finish_ties(*m.open);
     write_system(m.open->rep.id(), rec);
-    write_ties(m.open->rep.id(), rec, m.compression);
     m.open.reset();
   } catch (const std::exception& e) {
     m.fail("cannot write " + where, e);
