@@ -279,7 +279,13 @@ void write_events(OpenReplicate& o, const TieEvent* events, hsize_t n) {
   h5::check(H5Sselect_hyperslab(file.id(), H5S_SELECT_SET, &o.ties_written, nullptr, &n, nullptr),
             "select events of 'ties'");
   const h5::Dataspace memory = h5::simple_space({n});
-  h5::check(H5Dwrite(o.ties.id(), mem.id(), memory.id(), file.id(), H5P_DEFAULT, events),
+  // The events are converted (padded in memory, packed in the file) through a
+  // buffer of one chunk, not HDF5's default of 1 MiB, which its free lists
+  // would then keep for the rest of the run.
+  const h5::Plist dxpl(H5Pcreate(H5P_DATASET_XFER), "create transfer property list");
+  h5::check(H5Pset_buffer(dxpl.id(), kChunkEvents * sizeof(TieEvent), nullptr, nullptr),
+            "set conversion buffer");
+  h5::check(H5Dwrite(o.ties.id(), mem.id(), memory.id(), file.id(), dxpl.id(), events),
             "write dataset 'ties'");
   o.ties_written = total;
 }
