@@ -61,8 +61,9 @@ void Recorder::capture(const State& s, std::int32_t terms_done, bool year_end) {
   const bool series_due = config_.every == Cadence::term || year_end;
   if (series_due && !rec_.series.empty()) {
     const std::size_t row = rec_.series_terms.size();
-    if (sink_ && row >= planned_series_)
+    if (sink_ && row >= planned_series_) {
       throw std::logic_error("Recorder: a series row the sink was not told of");
+    }
     rec_.series_terms.push_back(terms_done);
     for (std::size_t k = 0; k < rec_.series.size(); ++k) {
       SeriesBuffer& buf = rec_.series[k];
@@ -88,8 +89,9 @@ void Recorder::capture(const State& s, std::int32_t terms_done, bool year_end) {
   // generated world's baseline.
   if (config_.attainment && year_end) {
     const std::size_t row = rec_.attainment_years.size();
-    if (sink_ && row >= planned_years_)
+    if (sink_ && row >= planned_years_) {
       throw std::logic_error("Recorder: an attainment row the sink was not told of");
+    }
     rec_.attainment_years.push_back(terms_done / kTermsPerYear);
     std::vector<float>& dis = sink_ ? row_ : rec_.attainment_dis;
     std::vector<float>& adv = sink_ ? row2_ : rec_.attainment_adv;
@@ -118,7 +120,7 @@ void Recorder::reserve(std::int32_t first, std::int32_t last) {
   if (!rec_.series.empty()) {
     rec_.series_terms.reserve(rec_.series_terms.size() + series_rows);
     for (auto& buf : rec_.series) {
-      if (sink_) break;  // the rows go to the sink
+      if (sink_) continue;  // the rows go to the sink
       if (info(buf.field).storage == Storage::integer) {
         buf.integer.reserve(buf.integer.size() + series_rows * n);
       } else {
@@ -140,8 +142,9 @@ void Recorder::reserve(std::int32_t first, std::int32_t last) {
 }
 
 void Recorder::stream_to(RowSink& sink, std::int32_t first, std::int32_t last) {
-  if (!rec_.series_terms.empty() || !rec_.attainment_years.empty() || sink_)
-    throw std::logic_error("Recorder::stream_to: rows were already captured");
+  if (!rec_.series_terms.empty() || !rec_.attainment_years.empty() || sink_) {
+    throw std::logic_error("Recorder::stream_to: rows were already captured or streamed");
+  }
   RecordPoints p = record_points(config_, first, last);
   if (rec_.series.empty()) p.series_terms.clear();
   if (!config_.attainment) p.attainment_years.clear();
