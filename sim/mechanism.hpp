@@ -320,11 +320,7 @@ struct StepContext {
   // on the team.
   template <class Body>
   void for_chunks(std::size_t n, Body&& body, std::size_t chunk = kLoopChunk) const {
-    if (team) {
-      team->for_chunks(n, chunk, body);
-    } else {
-      for (std::size_t b = 0; b < n; b += chunk) body(std::int32_t{0}, b, std::min(n, b + chunk));
-    }
+    (team ? *team : lone_team()).for_chunks(n, chunk, body);
   }
   // body(member, begin, end, part) for every chunk of [0, n), on the team, each
   // chunk appending to a `part` of its own; the parts are then appended to

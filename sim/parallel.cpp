@@ -237,4 +237,9 @@ void Team::run(std::size_t chunks,
   if (failure) std::rethrow_exception(failure);
 }
 
+const Team& lone_team() {
+  static const Team lone(1);
+  return lone;
+}
+
 }  // namespace schoolsim
