@@ -155,6 +155,12 @@ void check_outputs(const MechanismInfo& info, const State& out, const TieChanges
     const bool nan = c.op == TieChanges::Op::add
                          ? std::isnan(changes.added()[c.slot].strength) || std::isnan(changes.added()[c.slot].trust)
                          : (c.op == TieChanges::Op::set_trust || c.op == TieChanges::Op::set_strength) && std::isnan(c.value);
+    if (c.op == TieChanges::Op::set_trust_all) {
+      const TieStore& base = *changes.base();
+      const std::span<const double> trust = changes.trust_all(c.slot);
+      for (TieStore::Slot s = 0; s < base.slot_bound(); ++s)
+        if (base.alive[s] && std::isnan(trust[s])) fail(info, nan_written("a tie"));
+    }
     if (nan) fail(info, nan_written("a tie"));
   }
   if (w.has(Store::rivalry) && any_nan(out.near.rivalry)) fail(info, nan_written("rivalry"));
