@@ -17,7 +17,8 @@ MeasureInputs::MeasureInputs(const State& s, const Team* t) : team(t) {
   const double total = dis.sum() + adv.sum();
   mean_attainment = total <= 0 ? 0.0 : ((dis * s.attainment_dis).sum() + (adv * s.attainment_adv).sum()) / total;
   // The counts, whole numbers, chunk by chunk on the team and added in chunk
-  // order; the sum of trust, a floating-point one, in slot order on the caller.
+  // order; the sum of trust, a floating-point one, in slot order by one member
+  // (the first task, so that it starts first) while the others count.
   struct Counts {
     std::array<std::size_t, kTieKindNames.size()> kind{};
     std::size_t bridging = 0;
@@ -25,8 +26,15 @@ MeasureInputs::MeasureInputs(const State& s, const Team* t) : team(t) {
   };
   const std::size_t bound = s.ties.slot_bound(), chunk = 4096;
   std::vector<Counts> parts(chunk_count(bound, chunk));
-  (t ? *t : lone_team()).for_chunks(bound, chunk, [&](std::int32_t, std::size_t begin, std::size_t end) {
-    Counts& c = parts[begin / chunk];
+  (t ? *t : lone_team()).for_chunks(parts.size() + 1, 1, [&](std::int32_t, std::size_t task, std::size_t) {
+    if (task == 0) {
+      double sum = 0;
+      s.ties.for_each([&](TieStore::Slot k) { sum += s.ties.trust[k]; });
+      trust = sum;
+      return;
+    }
+    const std::size_t begin = (task - 1) * chunk, end = std::min(bound, begin + chunk);
+    Counts& c = parts[task - 1];
     for (auto k = static_cast<TieStore::Slot>(begin); k < end; ++k) {
       if (!s.ties.alive[k]) continue;
       const TieKind k_kind = s.ties.kind[k];
@@ -43,7 +51,6 @@ MeasureInputs::MeasureInputs(const State& s, const Team* t) : team(t) {
     bridging += c.bridging;
     after_funding += c.after_funding;
   }
-  s.ties.for_each([&](TieStore::Slot k) { trust += s.ties.trust[k]; });
 }
 
 // The named measures of the header: each the table's one implementation.
