@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstddef>
+#include <cstring>
 #include <limits>
 #include <span>
 #include <exception>
@@ -11,6 +13,39 @@
 #include <type_traits>
 
 namespace schoolsim {
+
+namespace {
+
+// Copies the columns `fields` of `from` into `to` (sized as in `from`), cut
+// into pieces copied side by side on the team: the same bytes however cut.
+void copy_fields(const std::vector<Field>& fields, const State& from, State& to, const Team& team) {
+  struct Piece {
+    std::byte* to;
+    const std::byte* from;
+    std::size_t bytes;
+  };
+  constexpr std::size_t kPieceBytes = std::size_t{64} * 1024;
+  std::vector<Piece> pieces;
+  for (Field f : fields) {
+    visit_field(to, f, [&](auto& col) {
+      visit_field(from, f, [&](const auto& src) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(col)>, std::decay_t<decltype(src)>>) {
+          col.resize(src.rows(), src.cols());
+          const std::size_t bytes = static_cast<std::size_t>(src.size()) * sizeof(*src.data());
+          auto* const t = reinterpret_cast<std::byte*>(col.data());
+          const auto* const s = reinterpret_cast<const std::byte*>(src.data());
+          for (std::size_t at = 0; at < bytes; at += kPieceBytes)
+            pieces.push_back({t + at, s + at, std::min(kPieceBytes, bytes - at)});
+        }
+      });
+    });
+  }
+  team.for_chunks(pieces.size(), 1, [&](std::int32_t, std::size_t begin, std::size_t end) {
+    for (std::size_t k = begin; k < end; ++k) std::memcpy(pieces[k].to, pieces[k].from, pieces[k].bytes);
+  });
+}
+
+}  // namespace
 
 #ifdef SCHOOLSIM_CHECKS
 namespace {
@@ -303,7 +338,7 @@ void Simulation::run_phase(Phase phase, const Clock& clock) {
 void Simulation::run_mechanism(std::size_t i, const Clock& clock) {
   const MechanismInfo& info = *infos_[i];
   const Access& w = info.writes;
-  for (Field f : w.fields()) scratch_.copy_field(f, state_);
+  copy_fields(w.fields(), state_, scratch_, team_ ? *team_ : lone_team());
   if (w.has(Store::rivalry)) scratch_.near.rivalry = state_.near.rivalry;
   if (w.has(Store::area_strategy)) scratch_.area_strategy = state_.area_strategy;
   if (w.has(Store::networks)) scratch_.networks = state_.networks;
