@@ -204,22 +204,31 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
           }
         },
         1);
+    // The new capacity per school, in chunks on the team: the same array
+    // expression on each chunk's segments, so the same value for every school.
     transfer_.resize(n);
     construct_.resize(n);
     strength_.resize(n);
-    for (Eigen::Index i = 0; i < n; ++i) {
-      const double* r = rec + i * stride;
-      transfer_[i] = r[tra];
-      construct_[i] = r[con];
-      strength_[i] = r[str];
-    }
-    const Eigen::ArrayXd& c = in.capacity;
-    Eigen::ArrayXd broker = Eigen::ArrayXd::Ones(n);
-    if (brokerage_) broker += p.brokerage_gain * in.brokerage;
-    out.capacity = (c + p.alpha * transfer_ * c / (c + p.c_half) +
-                    p.alpha_construct * broker * construct_ * (1.0 - c) - p.cost * strength_)
-                       .max(0.0)
-                       .min(1.0);
+    broker_.resize(n);
+    out.capacity.resize(n);
+    ctx.for_chunks(static_cast<std::size_t>(n), [&](std::int32_t, std::size_t begin, std::size_t end) {
+      const auto b = static_cast<Eigen::Index>(begin), len = static_cast<Eigen::Index>(end - begin);
+      for (Eigen::Index i = b; i < b + len; ++i) {
+        const double* r = rec + i * stride;
+        transfer_[i] = r[tra];
+        construct_[i] = r[con];
+        strength_[i] = r[str];
+      }
+      const auto c = in.capacity.segment(b, len);
+      auto broker = broker_.segment(b, len);
+      broker.setOnes();
+      if (brokerage_) broker += p.brokerage_gain * in.brokerage.segment(b, len);
+      out.capacity.segment(b, len) =
+          (c + p.alpha * transfer_.segment(b, len) * c / (c + p.c_half) +
+           p.alpha_construct * broker * construct_.segment(b, len) * (1.0 - c) - p.cost * strength_.segment(b, len))
+              .max(0.0)
+              .min(1.0);
+    });
     if (!converge_on) return;
     // One vector per member reused for every school (a fresh one per school
     // cost a heap allocation and two copies each); the same arithmetic on the
@@ -263,7 +272,7 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
  private:
   bool brokerage_;
   // Per-school sums, reused from term to term.
-  Eigen::ArrayXd transfer_, construct_, strength_;
+  Eigen::ArrayXd transfer_, construct_, strength_, broker_;
   // Each team member's practice vector, reused from school to school.
   std::vector<Eigen::VectorXd> pi_;
   // The terms of each tie slot (see step), reused from term to term.
