@@ -323,7 +323,7 @@ void Simulation::run_phase(Phase phase, const Clock& clock) {
   if (mechanisms.empty()) return;
   tie_changes_.begin(state_.ties);
   for (std::size_t i : mechanisms) run_mechanism(i, clock);
-  tie_changes_.apply(state_.ties, clock.term + 1, events_);
+  tie_changes_.apply(state_.ties, clock.term + 1, events_, team_);
 #ifdef SCHOOLSIM_CHECKS
   const std::string problems = state_.ties.check_invariants();
   if (!problems.empty())

@@ -1,5 +1,7 @@
 #include "sim/ties.hpp"
 
+#include "sim/parallel.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <sstream>
@@ -263,8 +265,17 @@ void TieChanges::set_trust_all(std::span<const double> trust) {
 
 void TieChanges::age_all() { changes_.push_back({Op::age_all, TieReason::initial, 0, 0, 0}); }
 
-void TieChanges::apply(TieStore& ties, std::int32_t event_term, std::vector<TieEvent>& events) {
+void TieChanges::apply(TieStore& ties, std::int32_t event_term, std::vector<TieEvent>& events, const Team* team) {
   const auto same = [&](const Change& c) { return ties.is_alive(c.slot) && ties.id[c.slot] == c.id; };
+  // A change to every tie: each slot on its own, so any chunks give the same store.
+  const Team& crew = team ? *team : lone_team();
+  constexpr std::size_t kChunk = 8192;
+  const auto each_slot = [&](std::size_t bound, const auto& change) {
+    crew.for_chunks(bound, kChunk, [&](std::int32_t, std::size_t begin, std::size_t end) {
+      for (auto s = static_cast<Slot>(begin); s < end; ++s)
+        if (ties.alive[s]) change(s);
+    });
+  };
   for (const Change& c : changes_) {
     switch (c.op) {
       case Op::add: {
@@ -287,16 +298,16 @@ void TieChanges::apply(TieStore& ties, std::int32_t event_term, std::vector<TieE
         if (same(c)) ties.strength[c.slot] = c.value;
         break;
       case Op::age_all:
-        ties.for_each([&](Slot s) { ++ties.age[s]; });
+        each_slot(ties.slot_bound(), [&](Slot s) { ++ties.age[s]; });
         break;
       case Op::set_trust_all: {
         // A live tie with an id below the base's next id was in the base
         // store, in this slot (ties never move): it is the base's tie, not
         // removed by an earlier change. Ties added since have higher ids.
         const std::vector<double>& values = trust_all_[c.slot];
-        const std::size_t bound = std::min(values.size(), ties.slot_bound());
-        for (Slot s = 0; s < bound; ++s)
-          if (ties.alive[s] && ties.id[s] < c.id) ties.trust[s] = values[s];
+        each_slot(std::min(values.size(), ties.slot_bound()), [&](Slot s) {
+          if (ties.id[s] < c.id) ties.trust[s] = values[s];
+        });
         break;
       }
     }

@@ -17,6 +17,8 @@
 
 namespace schoolsim {
 
+class Team;
+
 // trust: schools of one academy trust, as a register gives them (docs/DATA.md).
 enum class TieKind : std::uint8_t { voluntary, programme, federation, movement, trust };
 inline constexpr std::array<std::string_view, 5> kTieKindNames = {"voluntary", "programme",
@@ -238,8 +240,10 @@ class TieChanges {
 
   // Applies every change to `ties` (the base store itself, or an exact copy of
   // it) in the order recorded, appends the tie events to `events` with term
-  // `event_term`, and clears the buffer (begin() must be called again).
-  void apply(TieStore& ties, std::int32_t event_term, std::vector<TieEvent>& events);
+  // `event_term`, and clears the buffer (begin() must be called again). A
+  // change to every tie (age_all, set_trust_all) runs in chunks of slots on
+  // `team`, when given; the others in order on the calling thread.
+  void apply(TieStore& ties, std::int32_t event_term, std::vector<TieEvent>& events, const Team* team = nullptr);
 
  private:
   void check_slot(Slot s, std::string_view what) const;
