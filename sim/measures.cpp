@@ -11,14 +11,11 @@
 namespace schoolsim {
 
 MeasureInputs::MeasureInputs(const State& s, const Team* t) : team(t) {
-  const Eigen::ArrayXd n = s.pupils.cast<double>();
-  dis = n * s.disadvantaged;
-  adv = n * (1.0 - s.disadvantaged);
-  const double total = dis.sum() + adv.sum();
-  mean_attainment = total <= 0 ? 0.0 : ((dis * s.attainment_dis).sum() + (adv * s.attainment_adv).sum()) / total;
-  // The counts, whole numbers, chunk by chunk on the team and added in chunk
-  // order; the sum of trust, a floating-point one, in slot order by one member
-  // (the first task, so that it starts first) while the others count.
+  // Side by side on the team: the sum of trust, a floating-point one, in slot
+  // order by one member (the first task, so that it starts first); the pupil
+  // columns and mean result by another (whole-array expressions, as one
+  // thread computes them); and the counts of ties, whole numbers, chunk by
+  // chunk, added in chunk order afterwards.
   struct Counts {
     std::array<std::size_t, kTieKindNames.size()> kind{};
     std::size_t bridging = 0;
@@ -26,15 +23,25 @@ MeasureInputs::MeasureInputs(const State& s, const Team* t) : team(t) {
   };
   const std::size_t bound = s.ties.slot_bound(), chunk = 4096;
   std::vector<Counts> parts(chunk_count(bound, chunk));
-  (t ? *t : lone_team()).for_chunks(parts.size() + 1, 1, [&](std::int32_t, std::size_t task, std::size_t) {
+  constexpr std::size_t kFirstCount = 2;
+  (t ? *t : lone_team()).for_chunks(parts.size() + kFirstCount, 1, [&](std::int32_t, std::size_t task, std::size_t) {
     if (task == 0) {
       double sum = 0;
       s.ties.for_each([&](TieStore::Slot k) { sum += s.ties.trust[k]; });
       trust = sum;
       return;
     }
-    const std::size_t begin = (task - 1) * chunk, end = std::min(bound, begin + chunk);
-    Counts& c = parts[task - 1];
+    if (task == 1) {
+      const Eigen::ArrayXd n = s.pupils.cast<double>();
+      dis = n * s.disadvantaged;
+      adv = n * (1.0 - s.disadvantaged);
+      const double total = dis.sum() + adv.sum();
+      mean_attainment =
+          total <= 0 ? 0.0 : ((dis * s.attainment_dis).sum() + (adv * s.attainment_adv).sum()) / total;
+      return;
+    }
+    const std::size_t begin = (task - kFirstCount) * chunk, end = std::min(bound, begin + chunk);
+    Counts& c = parts[task - kFirstCount];
     for (auto k = static_cast<TieStore::Slot>(begin); k < end; ++k) {
       if (!s.ties.alive[k]) continue;
       const TieKind k_kind = s.ties.kind[k];
