@@ -224,9 +224,9 @@ State generate_world(const Scenario& scenario, const Registry& registry, std::in
   // equations of the scenario's own mechanisms, with its parameters.
   const PipelineInfo pipeline = pipeline_info(scenario);
   if (scenario.register_data) {  // a world read from a school register (docs/DATA.md)
-    registry.world().build_register(scenario.world, *scenario.register_data, pipeline, streams, s);
+    registry.world().build_register(scenario.world, *scenario.register_data, pipeline, streams, s, team);
   } else {
-    registry.world().build(scenario.world, pipeline, streams, s);
+    registry.world().build(scenario.world, pipeline, streams, s, team);
   }
   const int at = param_index(registry.world().params, "burn_in_years");
   if (at < 0) return s;
