@@ -16,9 +16,10 @@ namespace schoolsim {
 
 namespace {
 
-// Copies the columns `fields` of `from` into `to` (sized as in `from`), cut
-// into pieces copied side by side on the team: the same bytes however cut.
-void copy_fields(const std::vector<Field>& fields, const State& from, State& to, const Team& team) {
+// Copies the columns `w` names of `from` into `to` (sized as in `from`), and
+// the rivalry rows when it names them, cut into pieces copied side by side on
+// the team: the same bytes however cut.
+void copy_written(const Access& w, const State& from, State& to, const Team& team) {
   struct Piece {
     std::byte* to;
     const std::byte* from;
@@ -26,16 +27,22 @@ void copy_fields(const std::vector<Field>& fields, const State& from, State& to,
   };
   constexpr std::size_t kPieceBytes = std::size_t{64} * 1024;
   std::vector<Piece> pieces;
-  for (Field f : fields) {
+  const auto cut = [&](void* t, const void* s, std::size_t bytes) {
+    for (std::size_t at = 0; at < bytes; at += kPieceBytes) {
+      pieces.push_back({static_cast<std::byte*>(t) + at, static_cast<const std::byte*>(s) + at,
+                        std::min(kPieceBytes, bytes - at)});
+    }
+  };
+  if (w.has(Store::rivalry)) {
+    to.near.rivalry.resize(from.near.rivalry.size());
+    cut(to.near.rivalry.data(), from.near.rivalry.data(), from.near.rivalry.size() * sizeof(double));
+  }
+  for (Field f : w.fields()) {
     visit_field(to, f, [&](auto& col) {
       visit_field(from, f, [&](const auto& src) {
         if constexpr (std::is_same_v<std::decay_t<decltype(col)>, std::decay_t<decltype(src)>>) {
           col.resize(src.rows(), src.cols());
-          const std::size_t bytes = static_cast<std::size_t>(src.size()) * sizeof(*src.data());
-          auto* const t = reinterpret_cast<std::byte*>(col.data());
-          const auto* const s = reinterpret_cast<const std::byte*>(src.data());
-          for (std::size_t at = 0; at < bytes; at += kPieceBytes)
-            pieces.push_back({t + at, s + at, std::min(kPieceBytes, bytes - at)});
+          cut(col.data(), src.data(), static_cast<std::size_t>(src.size()) * sizeof(*src.data()));
         }
       });
     });
@@ -338,8 +345,7 @@ void Simulation::run_phase(Phase phase, const Clock& clock) {
 void Simulation::run_mechanism(std::size_t i, const Clock& clock) {
   const MechanismInfo& info = *infos_[i];
   const Access& w = info.writes;
-  copy_fields(w.fields(), state_, scratch_, team_ ? *team_ : lone_team());
-  if (w.has(Store::rivalry)) scratch_.near.rivalry = state_.near.rivalry;
+  copy_written(w, state_, scratch_, team_ ? *team_ : lone_team());
   if (w.has(Store::area_strategy)) scratch_.area_strategy = state_.area_strategy;
   if (w.has(Store::networks)) scratch_.networks = state_.networks;
   const StepContext ctx{clock, streams_, keys_[i], tie_changes_, team_};
