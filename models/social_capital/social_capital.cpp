@@ -1,6 +1,5 @@
 #include <algorithm>
 #include <cmath>
-#include <utility>
 
 #include "models/social_capital/social_capital.hpp"
 
@@ -21,18 +20,19 @@ void build_adjacency(const State& s, Adjacency& adj, const Team& team) {
   // order, whatever the parts.
   const auto parts = static_cast<std::size_t>(team.threads());
   const std::size_t bound = t.slot_bound();
+  const auto add = [&adj](std::int32_t i, std::int32_t j, double w) {
+    const auto at = static_cast<std::size_t>(adj.fill[static_cast<std::size_t>(i)]++);
+    adj.partner[at] = j, adj.strength[at] = w;
+    adj.total[static_cast<std::size_t>(i)] += w;
+  };
   team.for_chunks(parts, 1, [&](std::int32_t, std::size_t part, std::size_t) {
     const auto lo = static_cast<std::int32_t>(n * part / parts), hi = static_cast<std::int32_t>(n * (part + 1) / parts);
     for (TieStore::Slot slot = 0; slot < bound; ++slot) {
       if (!t.alive[slot]) continue;
       const std::int32_t a = t.a[slot], b = t.b[slot];
       const double w = t.strength[slot];
-      for (const auto& [i, j] : {std::pair{a, b}, std::pair{b, a}}) {
-        if (i < lo || i >= hi) continue;
-        const auto at = static_cast<std::size_t>(adj.fill[static_cast<std::size_t>(i)]++);
-        adj.partner[at] = j, adj.strength[at] = w;
-        adj.total[static_cast<std::size_t>(i)] += w;
-      }
+      if (a >= lo && a < hi) add(a, b, w);
+      if (b >= lo && b < hi) add(b, a, w);
     }
   });
 }
