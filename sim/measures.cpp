@@ -11,21 +11,53 @@
 namespace schoolsim {
 
 MeasureInputs::MeasureInputs(const State& s, const Team* t) : team(t) {
-  const Eigen::ArrayXd n = s.pupils.cast<double>();
-  dis = n * s.disadvantaged;
-  adv = n * (1.0 - s.disadvantaged);
-  const double total = dis.sum() + adv.sum();
-  mean_attainment = total <= 0 ? 0.0 : ((dis * s.attainment_dis).sum() + (adv * s.attainment_adv).sum()) / total;
-  s.ties.for_each([&](TieStore::Slot k) {
-    const TieKind k_kind = s.ties.kind[k];
-    ++kind[static_cast<std::size_t>(k_kind)];
-    bridging += schoolsim::bridging(s, s.ties.a[k], s.ties.b[k]) ? 1 : 0;
-    const std::int32_t net = s.ties.network[k];
-    if (k_kind == TieKind::programme && net >= 0 &&
-        s.networks.funded_until_term[static_cast<std::size_t>(net)] <= s.terms_done)
-      after_funding += 1;
-    trust += s.ties.trust[k];
+  // Side by side on the team: the sum of trust, a floating-point one, in slot
+  // order by one member (the first task, so that it starts first); the pupil
+  // columns and mean result by another (whole-array expressions, as one
+  // thread computes them); and the counts of ties, whole numbers, chunk by
+  // chunk, added in chunk order afterwards.
+  struct Counts {
+    std::array<std::size_t, kTieKindNames.size()> kind{};
+    std::size_t bridging = 0;
+    double after_funding = 0;
+  };
+  const std::size_t bound = s.ties.slot_bound(), chunk = 4096;
+  std::vector<Counts> parts(chunk_count(bound, chunk));
+  constexpr std::size_t kFirstCount = 2;
+  (t ? *t : lone_team()).for_chunks(parts.size() + kFirstCount, 1, [&](std::int32_t, std::size_t task, std::size_t) {
+    if (task == 0) {
+      double sum = 0;
+      s.ties.for_each([&](TieStore::Slot k) { sum += s.ties.trust[k]; });
+      trust = sum;
+      return;
+    }
+    if (task == 1) {
+      const Eigen::ArrayXd n = s.pupils.cast<double>();
+      dis = n * s.disadvantaged;
+      adv = n * (1.0 - s.disadvantaged);
+      const double total = dis.sum() + adv.sum();
+      mean_attainment =
+          total <= 0 ? 0.0 : ((dis * s.attainment_dis).sum() + (adv * s.attainment_adv).sum()) / total;
+      return;
+    }
+    const std::size_t begin = (task - kFirstCount) * chunk, end = std::min(bound, begin + chunk);
+    Counts& c = parts[task - kFirstCount];
+    for (auto k = static_cast<TieStore::Slot>(begin); k < end; ++k) {
+      if (!s.ties.alive[k]) continue;
+      const TieKind k_kind = s.ties.kind[k];
+      ++c.kind[static_cast<std::size_t>(k_kind)];
+      c.bridging += schoolsim::bridging(s, s.ties.a[k], s.ties.b[k]) ? 1 : 0;
+      const std::int32_t net = s.ties.network[k];
+      if (k_kind == TieKind::programme && net >= 0 &&
+          s.networks.funded_until_term[static_cast<std::size_t>(net)] <= s.terms_done)
+        c.after_funding += 1;
+    }
   });
+  for (const Counts& c : parts) {
+    for (std::size_t k = 0; k < kind.size(); ++k) kind[k] += c.kind[k];
+    bridging += c.bridging;
+    after_funding += c.after_funding;
+  }
 }
 
 // The named measures of the header: each the table's one implementation.
@@ -245,16 +277,25 @@ double clustering(const State& s, const Team* team) {
   for (std::int32_t i = 0; i < n; ++i) start[idx(i) + 1] = start[idx(i)] + s.ties.degree(i);
   partners.resize(idx(start[idx(n)]));
   fill.assign(start.begin(), start.end() - 1);
-  s.ties.for_each([&](TieStore::Slot t) {
-    const std::int32_t a = s.ties.a[t], b = s.ties.b[t];
-    partners[idx(fill[idx(a)]++)] = b;
-    partners[idx(fill[idx(b)]++)] = a;
+  // Each part of the schools walks the ties in slot order and fills its own
+  // schools' rows, so every row is in slot order, whatever the parts.
+  const Team& crew = team ? *team : lone_team();
+  const auto parts = static_cast<std::size_t>(crew.threads());
+  const std::size_t bound = s.ties.slot_bound();
+  crew.for_chunks(parts, 1, [&](std::int32_t, std::size_t part, std::size_t) {
+    const auto lo = static_cast<std::int32_t>(idx(n) * part / parts);
+    const auto hi = static_cast<std::int32_t>(idx(n) * (part + 1) / parts);
+    for (auto t = TieStore::Slot{0}; t < bound; ++t) {
+      if (!s.ties.alive[t]) continue;
+      const std::int32_t a = s.ties.a[t], b = s.ties.b[t];
+      if (a >= lo && a < hi) partners[idx(fill[idx(a)]++)] = b;
+      if (b >= lo && b < hi) partners[idx(fill[idx(b)]++)] = a;
+    }
   });
   // Both counts are whole numbers (triples below 2^53 in a double), so summing
   // them chunk by chunk, on several threads, gives the same values.
   const std::size_t chunk = 512, chunks = chunk_count(idx(n), chunk);
-  const std::int32_t members = team ? team->threads() : 1;
-  marks.resize(idx(members));
+  marks.resize(idx(crew.threads()));
   for (auto& mark : marks) mark.assign(idx(n), 0);  // mark[j] == i + 1 when j is a partner of i
   std::vector<double> chunk_triples(chunks, 0.0);
   std::vector<std::int64_t> chunk_triangles(chunks, 0);
@@ -281,11 +322,7 @@ double clustering(const State& s, const Team* team) {
     chunk_triples[b / chunk] = triples;
     chunk_triangles[b / chunk] = triangles;
   };
-  if (team) {
-    team->for_chunks(idx(n), chunk, count);
-  } else {
-    for (std::size_t b = 0; b < idx(n); b += chunk) count(0, b, std::min(idx(n), b + chunk));
-  }
+  crew.for_chunks(idx(n), chunk, count);
   double triples = 0;
   std::int64_t triangles = 0;
   for (std::size_t c = 0; c < chunks; ++c)
@@ -348,15 +385,30 @@ bool same(const A& a, const A& b) {
 
 void compute_system_measures(const State& s, double* out, MeasureCache* cache, const Team* team) {
   const bool reuse = cache && cache->valid && same(cache->pupils, s.pupils) && same(cache->disadvantaged, s.disadvantaged);
-  const MeasureInputs in(s, team);
+  const Team& crew = team ? *team : lone_team();
+  const MeasureInputs in(s, &crew);
+  // The measures are independent: each is computed whole by one member of the
+  // team, several at once, except the clustering, which runs its own loops on
+  // the team afterwards (no other measure uses in.team).
+  std::array<std::size_t, kMeasureCount> tasks{};
+  std::size_t n_tasks = 0, clustering_at = kMeasureCount;
   for (std::size_t m = 0; m < kMeasureCount; ++m) {
     const MeasureInfo& info = kSystemMeasures[m];
     if (reuse && info.enrolment_only) {
       out[m] = cache->values[m];
-      continue;
+    } else if (info.name == "clustering") {
+      clustering_at = m;
+    } else {
+      tasks[n_tasks++] = m;
     }
-    out[m] = info.of(s, in);
-    if (cache && info.enrolment_only) cache->values[m] = out[m];
+  }
+  crew.for_chunks(n_tasks, 1, [&](std::int32_t, std::size_t begin, std::size_t end) {
+    for (std::size_t t = begin; t < end; ++t) out[tasks[t]] = kSystemMeasures[tasks[t]].of(s, in);
+  });
+  if (clustering_at < kMeasureCount) out[clustering_at] = kSystemMeasures[clustering_at].of(s, in);
+  if (cache) {
+    for (std::size_t m = 0; m < kMeasureCount; ++m)
+      if (kSystemMeasures[m].enrolment_only) cache->values[m] = out[m];
   }
   if (cache && !reuse) {
     cache->pupils = s.pupils;

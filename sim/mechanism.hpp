@@ -320,11 +320,7 @@ struct StepContext {
   // on the team.
   template <class Body>
   void for_chunks(std::size_t n, Body&& body, std::size_t chunk = kLoopChunk) const {
-    if (team) {
-      team->for_chunks(n, chunk, body);
-    } else {
-      for (std::size_t b = 0; b < n; b += chunk) body(std::int32_t{0}, b, std::min(n, b + chunk));
-    }
+    (team ? *team : lone_team()).for_chunks(n, chunk, body);
   }
   // body(member, begin, end, part) for every chunk of [0, n), on the team, each
   // chunk appending to a `part` of its own; the parts are then appended to
@@ -451,7 +447,10 @@ struct MechanismInfo {
 struct WorldInfo {
   std::string summary;
   std::vector<ParamSpec> params;
-  std::function<void(std::span<const double>, const PipelineInfo&, const Streams&, State&)> build;
+  // `team` (none: the calling thread alone) runs the generator's loops that
+  // have no draws, such as the neighbour rows; the world is the same at any
+  // thread count.
+  std::function<void(std::span<const double>, const PipelineInfo&, const Streams&, State&, const Team*)> build;
   // The indices of the world parameters that set the number of schools and areas.
   std::size_t schools_param = 0;
   std::size_t areas_param = 1;
@@ -459,7 +458,8 @@ struct WorldInfo {
   // once, then builds each replicate from its schools, drawing only what the
   // register lacks by the generator's rules.
   std::function<RegisterLoad(const RegisterSource&)> load_register;
-  std::function<void(std::span<const double>, const SchoolRegister&, const PipelineInfo&, const Streams&, State&)>
+  std::function<void(std::span<const double>, const SchoolRegister&, const PipelineInfo&, const Streams&, State&,
+                     const Team*)>
       build_register;
 };
 

@@ -136,7 +136,11 @@ struct Team::Shared {
   // Guarded by mu:
   const std::function<void(std::size_t, std::int32_t)>* job = nullptr;
   std::uint64_t generation = 0;  // loops started
-  std::int32_t busy = 0;         // workers still in the current loop
+  // Whether workers may still join the current loop: the caller closes it once
+  // it finds no chunk left, and then waits only for the workers that joined
+  // (still running a chunk), not for those yet to wake.
+  bool open = false;
+  std::int32_t active = 0;  // workers that joined the current loop and have not left it
   bool quit = false;
   std::size_t failed_chunk = 0;
   std::exception_ptr failure;
@@ -202,13 +206,15 @@ void Team::work(std::int32_t member) const {
       sh.wake.wait(lock, [&] { return sh.quit || sh.generation != seen; });
       if (sh.quit) return;
       seen = sh.generation;
+      if (!sh.open) continue;  // woke after the loop was done: nothing to take
+      ++sh.active;
       job = sh.job;
       chunks = sh.chunks;
     }
     take_chunks(sh.next, chunks, member, *job, sh.mu, sh.failed_chunk, sh.failure);
     {
       std::lock_guard lock(sh.mu);
-      if (--sh.busy == 0) sh.done.notify_one();
+      if (--sh.active == 0) sh.done.notify_one();
     }
   }
 }
@@ -222,7 +228,8 @@ void Team::run(std::size_t chunks,
     sh.chunks = chunks;
     sh.next.store(0, std::memory_order_relaxed);
     sh.failure = nullptr;
-    sh.busy = threads_ - 1;
+    sh.open = true;
+    sh.active = 0;
     ++sh.generation;
   }
   sh.wake.notify_all();
@@ -230,11 +237,17 @@ void Team::run(std::size_t chunks,
   std::exception_ptr failure;
   {
     std::unique_lock lock(sh.mu);
-    sh.done.wait(lock, [&] { return sh.busy == 0; });
+    sh.open = false;
+    sh.done.wait(lock, [&] { return sh.active == 0; });
     sh.job = nullptr;
     failure = std::exchange(sh.failure, nullptr);
   }
   if (failure) std::rethrow_exception(failure);
+}
+
+const Team& lone_team() {
+  static const Team lone(1);
+  return lone;
 }
 
 }  // namespace schoolsim

@@ -173,4 +173,9 @@ class Team {
   std::unique_ptr<Shared> shared_;
 };
 
+// A team of one: the calling thread alone runs the chunks, one after another,
+// with the same bounds as any team's. For loops given no team; it starts no
+// thread, and any number of threads may use it at once.
+const Team& lone_team();
+
 }  // namespace schoolsim

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstddef>
+#include <cstring>
 #include <limits>
 #include <span>
 #include <exception>
@@ -11,6 +13,46 @@
 #include <type_traits>
 
 namespace schoolsim {
+
+namespace {
+
+// Copies the columns `w` names of `from` into `to` (sized as in `from`), and
+// the rivalry rows when it names them, cut into pieces copied side by side on
+// the team: the same bytes however cut.
+void copy_written(const Access& w, const State& from, State& to, const Team& team) {
+  struct Piece {
+    std::byte* to;
+    const std::byte* from;
+    std::size_t bytes;
+  };
+  constexpr std::size_t kPieceBytes = std::size_t{64} * 1024;
+  std::vector<Piece> pieces;
+  const auto cut = [&](void* t, const void* s, std::size_t bytes) {
+    for (std::size_t at = 0; at < bytes; at += kPieceBytes) {
+      pieces.push_back({static_cast<std::byte*>(t) + at, static_cast<const std::byte*>(s) + at,
+                        std::min(kPieceBytes, bytes - at)});
+    }
+  };
+  if (w.has(Store::rivalry)) {
+    to.near.rivalry.resize(from.near.rivalry.size());
+    cut(to.near.rivalry.data(), from.near.rivalry.data(), from.near.rivalry.size() * sizeof(double));
+  }
+  for (Field f : w.fields()) {
+    visit_field(to, f, [&](auto& col) {
+      visit_field(from, f, [&](const auto& src) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(col)>, std::decay_t<decltype(src)>>) {
+          col.resize(src.rows(), src.cols());
+          cut(col.data(), src.data(), static_cast<std::size_t>(src.size()) * sizeof(*src.data()));
+        }
+      });
+    });
+  }
+  team.for_chunks(pieces.size(), 1, [&](std::int32_t, std::size_t begin, std::size_t end) {
+    for (std::size_t k = begin; k < end; ++k) std::memcpy(pieces[k].to, pieces[k].from, pieces[k].bytes);
+  });
+}
+
+}  // namespace
 
 #ifdef SCHOOLSIM_CHECKS
 namespace {
@@ -155,6 +197,12 @@ void check_outputs(const MechanismInfo& info, const State& out, const TieChanges
     const bool nan = c.op == TieChanges::Op::add
                          ? std::isnan(changes.added()[c.slot].strength) || std::isnan(changes.added()[c.slot].trust)
                          : (c.op == TieChanges::Op::set_trust || c.op == TieChanges::Op::set_strength) && std::isnan(c.value);
+    if (c.op == TieChanges::Op::set_trust_all) {
+      const TieStore& base = *changes.base();
+      const std::span<const double> trust = changes.trust_all(c.slot);
+      for (TieStore::Slot s = 0; s < base.slot_bound(); ++s)
+        if (base.alive[s] && std::isnan(trust[s])) fail(info, nan_written("a tie"));
+    }
     if (nan) fail(info, nan_written("a tie"));
   }
   if (w.has(Store::rivalry) && any_nan(out.near.rivalry)) fail(info, nan_written("rivalry"));
@@ -183,9 +231,9 @@ State generate_world(const Scenario& scenario, const Registry& registry, std::in
   // equations of the scenario's own mechanisms, with its parameters.
   const PipelineInfo pipeline = pipeline_info(scenario);
   if (scenario.register_data) {  // a world read from a school register (docs/DATA.md)
-    registry.world().build_register(scenario.world, *scenario.register_data, pipeline, streams, s);
+    registry.world().build_register(scenario.world, *scenario.register_data, pipeline, streams, s, team);
   } else {
-    registry.world().build(scenario.world, pipeline, streams, s);
+    registry.world().build(scenario.world, pipeline, streams, s, team);
   }
   const int at = param_index(registry.world().params, "burn_in_years");
   if (at < 0) return s;
@@ -282,7 +330,7 @@ void Simulation::run_phase(Phase phase, const Clock& clock) {
   if (mechanisms.empty()) return;
   tie_changes_.begin(state_.ties);
   for (std::size_t i : mechanisms) run_mechanism(i, clock);
-  tie_changes_.apply(state_.ties, clock.term + 1, events_);
+  tie_changes_.apply(state_.ties, clock.term + 1, events_, team_);
 #ifdef SCHOOLSIM_CHECKS
   const std::string problems = state_.ties.check_invariants();
   if (!problems.empty())
@@ -297,8 +345,7 @@ void Simulation::run_phase(Phase phase, const Clock& clock) {
 void Simulation::run_mechanism(std::size_t i, const Clock& clock) {
   const MechanismInfo& info = *infos_[i];
   const Access& w = info.writes;
-  for (Field f : w.fields()) scratch_.copy_field(f, state_);
-  if (w.has(Store::rivalry)) scratch_.near.rivalry = state_.near.rivalry;
+  copy_written(w, state_, scratch_, team_ ? *team_ : lone_team());
   if (w.has(Store::area_strategy)) scratch_.area_strategy = state_.area_strategy;
   if (w.has(Store::networks)) scratch_.networks = state_.networks;
   const StepContext ctx{clock, streams_, keys_[i], tie_changes_, team_};

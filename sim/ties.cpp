@@ -1,5 +1,9 @@
 #include "sim/ties.hpp"
 
+#include "sim/parallel.hpp"
+
+#include <algorithm>
+#include <cstddef>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -175,6 +179,7 @@ void TieChanges::begin(const TieStore& base) {
   base_ = &base;
   changes_.clear();
   added_.clear();
+  n_trust_all_ = 0;
   next_.clear();
   const auto n = static_cast<std::size_t>(base.n_schools());
   if (delta_.size() != n) {
@@ -256,10 +261,32 @@ void TieChanges::set_strength(Slot s, double strength) {
   changes_.push_back({Op::set_strength, TieReason::initial, s, base_->id[s], strength});
 }
 
+void TieChanges::set_trust_all(std::span<const double> trust) {
+  if (!base_) bad_change("set_trust_all before the phase began");
+  if (trust.size() < base_->slot_bound()) {
+    bad_change("set_trust_all with " + std::to_string(trust.size()) + " values for " +
+               std::to_string(base_->slot_bound()) + " slots");
+  }
+  if (trust_all_.size() <= n_trust_all_) trust_all_.resize(n_trust_all_ + 1);
+  std::vector<double>& values = trust_all_[n_trust_all_];
+  values.assign(trust.begin(), trust.begin() + static_cast<std::ptrdiff_t>(base_->slot_bound()));
+  changes_.push_back({Op::set_trust_all, TieReason::initial, static_cast<Slot>(n_trust_all_), base_->next_id(), 0});
+  ++n_trust_all_;
+}
+
 void TieChanges::age_all() { changes_.push_back({Op::age_all, TieReason::initial, 0, 0, 0}); }
 
-void TieChanges::apply(TieStore& ties, std::int32_t event_term, std::vector<TieEvent>& events) {
+void TieChanges::apply(TieStore& ties, std::int32_t event_term, std::vector<TieEvent>& events, const Team* team) {
   const auto same = [&](const Change& c) { return ties.is_alive(c.slot) && ties.id[c.slot] == c.id; };
+  // A change to every tie: each slot on its own, so any chunks give the same store.
+  const Team& crew = team ? *team : lone_team();
+  constexpr std::size_t kChunk = 8192;
+  const auto each_slot = [&](std::size_t bound, const auto& change) {
+    crew.for_chunks(bound, kChunk, [&](std::int32_t, std::size_t begin, std::size_t end) {
+      for (auto s = static_cast<Slot>(begin); s < end; ++s)
+        if (ties.alive[s]) change(s);
+    });
+  };
   for (const Change& c : changes_) {
     switch (c.op) {
       case Op::add: {
@@ -282,8 +309,18 @@ void TieChanges::apply(TieStore& ties, std::int32_t event_term, std::vector<TieE
         if (same(c)) ties.strength[c.slot] = c.value;
         break;
       case Op::age_all:
-        ties.for_each([&](Slot s) { ++ties.age[s]; });
+        each_slot(ties.slot_bound(), [&](Slot s) { ++ties.age[s]; });
         break;
+      case Op::set_trust_all: {
+        // A live tie with an id below the base's next id was in the base
+        // store, in this slot (ties never move): it is the base's tie, not
+        // removed by an earlier change. Ties added since have higher ids.
+        const std::vector<double>& values = trust_all_[c.slot];
+        each_slot(std::min(values.size(), ties.slot_bound()), [&](Slot s) {
+          if (ties.id[s] < c.id) ties.trust[s] = values[s];
+        });
+        break;
+      }
     }
   }
   const TieStore* base = base_;

@@ -10,11 +10,14 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace schoolsim {
+
+class Team;
 
 // trust: schools of one academy trust, as a register gives them (docs/DATA.md).
 enum class TieKind : std::uint8_t { voluntary, programme, federation, movement, trust };
@@ -182,12 +185,14 @@ class TieStore {
 class TieChanges {
  public:
   using Slot = TieStore::Slot;
-  enum class Op : std::uint8_t { add, remove, set_trust, set_strength, age_all };
+  enum class Op : std::uint8_t { add, remove, set_trust, set_strength, age_all, set_trust_all };
   struct Change {
     Op op;
     TieReason reason;   // add, remove
-    Slot slot;          // remove, set_*: a slot of the base store; add: index into added()
-    std::uint64_t id;   // remove, set_*: the tie's id, so that a tie removed meanwhile is skipped
+    Slot slot;          // remove, set_*: a slot of the base store; add: index into added();
+                        // set_trust_all: index of its values (trust_all())
+    std::uint64_t id;   // remove, set_*: the tie's id, so that a tie removed meanwhile is skipped;
+                        // set_trust_all: the base store's next id (ties below it are the base's)
     double value;       // set_*
   };
 
@@ -202,6 +207,12 @@ class TieChanges {
   void set_trust(Slot s, double trust);
   void set_strength(Slot s, double strength);
   void age_all();  // every live tie ages one term
+  // Sets the trust of every live tie of the base store at once: the tie in
+  // slot s gets trust[s] (trust has a value for each slot below the base's
+  // slot_bound(); those of free slots are not read). The same as set_trust on
+  // each live tie in slot order, as one change: a loop on the team may fill
+  // `trust` and the change is recorded by one call.
+  void set_trust_all(std::span<const double> trust);
 
   // The store once the changes recorded so far are applied: degree of a school,
   // and whether two schools are tied.
@@ -223,12 +234,16 @@ class TieChanges {
   [[nodiscard]] bool empty() const { return changes_.empty(); }
   [[nodiscard]] const std::vector<Change>& changes() const { return changes_; }
   [[nodiscard]] const std::vector<NewTie>& added() const { return added_; }
+  // The values of the set_trust_all change whose Change::slot is k.
+  [[nodiscard]] std::span<const double> trust_all(Slot k) const { return trust_all_[k]; }
   [[nodiscard]] const TieStore* base() const { return base_; }
 
   // Applies every change to `ties` (the base store itself, or an exact copy of
   // it) in the order recorded, appends the tie events to `events` with term
-  // `event_term`, and clears the buffer (begin() must be called again).
-  void apply(TieStore& ties, std::int32_t event_term, std::vector<TieEvent>& events);
+  // `event_term`, and clears the buffer (begin() must be called again). A
+  // change to every tie (age_all, set_trust_all) runs in chunks of slots on
+  // `team`, when given; the others in order on the calling thread.
+  void apply(TieStore& ties, std::int32_t event_term, std::vector<TieEvent>& events, const Team* team = nullptr);
 
  private:
   void check_slot(Slot s, std::string_view what) const;
@@ -236,6 +251,10 @@ class TieChanges {
   const TieStore* base_ = nullptr;
   std::vector<Change> changes_;
   std::vector<NewTie> added_;
+  // The values of the set_trust_all changes (the first n_trust_all_ are this
+  // phase's; the vectors are kept from phase to phase for their memory).
+  std::vector<std::vector<double>> trust_all_;
+  std::size_t n_trust_all_ = 0;
   // Pending view: degree change per school, pending removals of base slots and
   // each school's pending new ties (half-edges 2*add + side, -1 ends a list).
   std::vector<std::int32_t> delta_;

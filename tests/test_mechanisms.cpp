@@ -138,7 +138,7 @@ TEST_CASE("world: areas in contiguous blocks sizes as asked disadvantage lowers 
   v[static_cast<std::size_t>(param_index(w.params, "areas"))] = 7;
   v[static_cast<std::size_t>(param_index(w.params, "initial_ties_per_school"))] = 4;
   State s;
-  w.build(v, {}, Streams(5, 0), s);
+  w.build(v, {}, Streams(5, 0), s, nullptr);
   REQUIRE(s.n_schools() == 3000);
   CHECK(s.n_areas == 7);
   CHECK(s.area.minCoeff() == 0);
@@ -183,8 +183,8 @@ TEST_CASE("world: year 0 follows the pipeline's attainment opportunities and mar
                     with(att, {{"intercept", intercept + 0.25}, {"beta_opportunity", 2 * beta_o}}),
                     with(market, {{"base_funding", 1.2}, {"premium", 0.5}})};
   State a, b;
-  w.build(v, {}, Streams(5, 0), a);  // no mechanism listed: the tables' defaults, the base rate of funding
-  w.build(v, changed, Streams(5, 0), b);
+  w.build(v, {}, Streams(5, 0), a, nullptr);  // no mechanism listed: the tables' defaults, the base rate of funding
+  w.build(v, changed, Streams(5, 0), b, nullptr);
   REQUIRE(b.n_schools() == 300);
   CHECK((a.capacity == b.capacity).all());  // the generator's draws do not depend on the pipeline
   CHECK((a.expectations == b.expectations).all());

@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <span>
 #include <boost/random/uniform_int_distribution.hpp>
 #include <set>
 
@@ -199,6 +201,52 @@ TEST_CASE("a tie removed twice in one phase is removed once and logged once") {
   CHECK(t.trust[s23] == 0.3);        // not the removed tie's change
   CHECK(t.trust[s12] == 0.7);
   CHECK(t.check_invariants().empty());
+}
+
+TEST_CASE("setting the trust of every tie at once gives what one set_trust per live tie in slot order gives") {
+  // A store with free slots; in the phase, ties are removed and new ones take
+  // their slots before (and after) the trust of all is set.
+  TieStore start(40);
+  Stream rng = Streams(5, 0).stream(1, 0, 0);
+  boost::random::uniform_int_distribution<std::int32_t> school(0, 39);
+  for (int k = 0; k < 90; ++k) {
+    const std::int32_t a = school(rng), b = school(rng);
+    if (a != b && start.find(a, b) == TieStore::kNone) start.add({.a = std::min(a, b), .b = std::max(a, b)});
+  }
+  std::vector<TieStore::Slot> live;
+  start.for_each([&](TieStore::Slot s) { live.push_back(s); });
+  for (std::size_t k = 0; k < live.size(); k += 4) start.remove(live[k]);
+  std::vector<double> trust(start.slot_bound(), std::nan(""));  // free slots' values are not read
+  start.for_each([&](TieStore::Slot s) { trust[s] = 0.001 * static_cast<double>(s + 1); });
+  const auto record = [&](TieChanges& changes, bool all) {
+    std::int32_t removed = 0;
+    start.for_each([&](TieStore::Slot s) {
+      if (s % 5 == 1 && removed++ < 4) changes.remove(s, TieReason::trust_lost);
+    });
+    changes.add({.a = 0, .b = 39, .trust = 0.25}, TieReason::search);  // takes a freed slot
+    if (all) {
+      changes.set_trust_all(trust);
+    } else {
+      start.for_each([&](TieStore::Slot s) { changes.set_trust(s, trust[s]); });
+    }
+    changes.add({.a = 1, .b = 38, .trust = 0.75}, TieReason::search);
+  };
+  TieStore one = start, each = start;
+  TieChanges all_changes(start), each_changes(start);
+  record(all_changes, true);
+  record(each_changes, false);
+  CHECK(all_changes.size() < each_changes.size());
+  std::vector<TieEvent> all_events, each_events;
+  all_changes.apply(one, 3, all_events);
+  each_changes.apply(each, 3, each_events);
+  check_same_store(one, each);
+  CHECK(one.trust[static_cast<TieStore::Slot>(one.find(0, 39))] == 0.25);
+  CHECK(one.trust[static_cast<TieStore::Slot>(one.find(1, 38))] == 0.75);
+  CHECK(all_events.size() == each_events.size());
+  CHECK(one.check_invariants().empty());
+  TieChanges short_changes(start);
+  CHECK_THROWS_WITH_AS(short_changes.set_trust_all(std::span<const double>(trust).first(1)),
+                       doctest::Contains("values for"), std::logic_error);
 }
 
 TEST_CASE("a pair tied twice in one phase is tied once and a change must name a live tie of the start") {

@@ -104,9 +104,15 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
   // cache miss: what the tie loop touches of one school (its practice, the
   // pull on it, its capacity, autonomy and sums) is first packed into one
   // record of adjacent cache lines, one miss per endpoint instead of seven.
-  // The arithmetic is the same, in the same order, on the same Eigen
-  // expression types, so the results are the same bits.
-  void step(const State& in, State& out, const StepContext&) override {
+  //
+  // On the team (issue 16) the loop runs in two passes. First each tie's
+  // terms (what it transfers to either side, what the pair makes together,
+  // the pull of b's practice on a's) are computed in chunks of slots into a
+  // per-slot array; then the schools are split into parts and each part walks
+  // the slots in order, adding the terms of its own schools' ties. So every
+  // school adds the same terms in the same (slot) order as one loop would:
+  // the same bits at any thread count, and whatever the parts.
+  void step(const State& in, State& out, const StepContext& ctx) override {
     const auto& p = params();
     const TieStore& ties = in.ties;
     const auto n = static_cast<Eigen::Index>(in.n_schools());
@@ -117,112 +123,160 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
     // stride is a whole number of cache lines.
     const Eigen::Index cap = 2 * k, aut = cap + 1, tra = cap + 2, con = cap + 3, str = cap + 4;
     const Eigen::Index stride = (cap + 5 + 7) / 8 * 8;
-    pack(in, n, k, stride);
+    pack(in, n, k, stride, ctx);
     double* const rec = records_;
     const double lead_factor = 1.0 + p.lead_gain;
     using Vec = Eigen::Map<Eigen::VectorXd>;
     using CVec = Eigen::Map<const Eigen::VectorXd>;
     const std::size_t bound = ties.slot_bound();
-    for (TieStore::Slot s = 0; s < bound; ++s) {
-      // The endpoints of a tie some way ahead are known: their records are
-      // fetched while this tie's arithmetic runs (a hint only; it changes no value).
-      if (s + kAhead < bound && ties.alive[s + kAhead]) {
-        const double* fa = rec + static_cast<Eigen::Index>(ties.a[s + kAhead]) * stride;
-        const double* fb = rec + static_cast<Eigen::Index>(ties.b[s + kAhead]) * stride;
-        __builtin_prefetch(fa);
-        __builtin_prefetch(fa + stride - 1);
-        __builtin_prefetch(fb);
-        __builtin_prefetch(fb + stride - 1);
+    // Per-slot terms: to a, to b, made together, then w (pb - pa) (k doubles).
+    const Eigen::Index tk = 3 + k;
+    terms_.resize(bound * static_cast<std::size_t>(tk));
+    double* const terms = terms_.data();
+    ctx.for_chunks(bound, [&](std::int32_t, std::size_t begin, std::size_t end) {
+      for (auto s = static_cast<TieStore::Slot>(begin); s < end; ++s) {
+        // The endpoints of a tie some way ahead are known: their records are
+        // fetched while this tie's arithmetic runs (a hint only; it changes no value).
+        if (s + kAhead < end && ties.alive[s + kAhead]) {
+          const double* fa = rec + static_cast<Eigen::Index>(ties.a[s + kAhead]) * stride;
+          const double* fb = rec + static_cast<Eigen::Index>(ties.b[s + kAhead]) * stride;
+          __builtin_prefetch(fa);
+          __builtin_prefetch(fa + stride - 1);
+          __builtin_prefetch(fb);
+          __builtin_prefetch(fb + stride - 1);
+        }
+        if (!ties.alive[s]) continue;
+        const double* const ra = rec + static_cast<Eigen::Index>(ties.a[s]) * stride;
+        const double* const rb = rec + static_cast<Eigen::Index>(ties.b[s]) * stride;
+        double* const t = terms + static_cast<Eigen::Index>(s) * tk;
+        const double w = ties.strength[s], wt = w * ties.trust[s];
+        const double ca = ra[cap], cb = rb[cap];
+        // On a led tie, only the led school learns, and faster.
+        const TieLead lead = ties.lead[s];
+        const double to_a = lead == TieLead::none ? 1.0 : lead == TieLead::b ? lead_factor : 0.0;
+        const double to_b = lead == TieLead::none ? 1.0 : lead == TieLead::a ? lead_factor : 0.0;
+        t[0] = to_a * wt * std::max(0.0, cb - ca);
+        t[1] = to_b * wt * std::max(0.0, ca - cb);
+        const CVec pa(ra, k), pb(rb, k);
+        if (construct_on) {
+          // Co-construction pays only on its conditions: ownership (both
+          // autonomies), a real difference of practice, a specific focus, and
+          // external expertise where a network brings it.
+          const double beyond = (pa - pb).norm() - p.difference_min;
+          const std::int32_t net = ties.network[s];
+          const bool focused = net >= 0 || ties.kind[s] == TieKind::federation;
+          const double expertise =
+              net >= 0 ? 1.0 + p.expertise_gain * in.networks.facilitation[static_cast<std::size_t>(net)] : 1.0;
+          t[2] = beyond > 0 ? wt * ra[aut] * rb[aut] * beyond * (focused ? 1.0 : p.informal_focus) * expertise
+                            : 0.0;
+        }
+        // b's pull is a's negated: w (pa - pb) is exactly -(w (pb - pa)).
+        if (converge_on) Vec(t + 3, k) = w * (pb - pa);
       }
-      if (!ties.alive[s]) continue;
-      double* const ra = rec + static_cast<Eigen::Index>(ties.a[s]) * stride;
-      double* const rb = rec + static_cast<Eigen::Index>(ties.b[s]) * stride;
-      const double w = ties.strength[s], wt = w * ties.trust[s];
-      const double ca = ra[cap], cb = rb[cap];
-      // On a led tie, only the led school learns, and faster.
-      const TieLead lead = ties.lead[s];
-      const double to_a = lead == TieLead::none ? 1.0 : lead == TieLead::b ? lead_factor : 0.0;
-      const double to_b = lead == TieLead::none ? 1.0 : lead == TieLead::a ? lead_factor : 0.0;
-      ra[tra] += to_a * wt * std::max(0.0, cb - ca);
-      rb[tra] += to_b * wt * std::max(0.0, ca - cb);
-      ra[str] += w;
-      rb[str] += w;
-      const CVec pa(ra, k), pb(rb, k);
-      if (construct_on) {
-        // Co-construction pays only on its conditions: ownership (both
-        // autonomies), a real difference of practice, a specific focus, and
-        // external expertise where a network brings it.
-        const double beyond = (pa - pb).norm() - p.difference_min;
-        const std::int32_t net = ties.network[s];
-        const bool focused = net >= 0 || ties.kind[s] == TieKind::federation;
-        const double expertise =
-            net >= 0 ? 1.0 + p.expertise_gain * in.networks.facilitation[static_cast<std::size_t>(net)] : 1.0;
-        const double made = beyond > 0 ? wt * ra[aut] * rb[aut] * beyond *
-                                             (focused ? 1.0 : p.informal_focus) * expertise
-                                       : 0.0;
-        ra[con] += made;
-        rb[con] += made;
-      }
-      if (converge_on) {
-        Vec(ra + k, k) += w * (pb - pa);
-        Vec(rb + k, k) += w * (pa - pb);
-      }
-    }
+    });
+    const auto parts = static_cast<std::size_t>(ctx.members());
+    ctx.for_chunks(
+        parts,
+        [&](std::int32_t, std::size_t part, std::size_t) {
+          const auto lo = static_cast<std::int32_t>(static_cast<std::size_t>(n) * part / parts);
+          const auto hi = static_cast<std::int32_t>(static_cast<std::size_t>(n) * (part + 1) / parts);
+          for (TieStore::Slot s = 0; s < bound; ++s) {
+            if (!ties.alive[s]) continue;
+            const std::int32_t ia = ties.a[s], ib = ties.b[s];
+            const bool mine_a = ia >= lo && ia < hi, mine_b = ib >= lo && ib < hi;
+            if (!mine_a && !mine_b) continue;
+            const double* const t = terms + static_cast<Eigen::Index>(s) * tk;
+            const double w = ties.strength[s];
+            if (mine_a) {
+              double* const ra = rec + static_cast<Eigen::Index>(ia) * stride;
+              ra[tra] += t[0];
+              ra[str] += w;
+              if (construct_on) ra[con] += t[2];
+              if (converge_on) Vec(ra + k, k) += CVec(t + 3, k);
+            }
+            if (mine_b) {
+              double* const rb = rec + static_cast<Eigen::Index>(ib) * stride;
+              rb[tra] += t[1];
+              rb[str] += w;
+              if (construct_on) rb[con] += t[2];
+              if (converge_on) Vec(rb + k, k) -= CVec(t + 3, k);
+            }
+          }
+        },
+        1);
+    // The new capacity per school, in chunks on the team: the same array
+    // expression on each chunk's segments, so the same value for every school.
     transfer_.resize(n);
     construct_.resize(n);
     strength_.resize(n);
-    for (Eigen::Index i = 0; i < n; ++i) {
-      const double* r = rec + i * stride;
-      transfer_[i] = r[tra];
-      construct_[i] = r[con];
-      strength_[i] = r[str];
-    }
-    const Eigen::ArrayXd& c = in.capacity;
-    Eigen::ArrayXd broker = Eigen::ArrayXd::Ones(n);
-    if (brokerage_) broker += p.brokerage_gain * in.brokerage;
-    out.capacity = (c + p.alpha * transfer_ * c / (c + p.c_half) +
-                    p.alpha_construct * broker * construct_ * (1.0 - c) - p.cost * strength_)
-                       .max(0.0)
-                       .min(1.0);
-    if (!converge_on) return;
-    // One vector reused for every school (a fresh one per school cost a heap
-    // allocation and two copies each); the same arithmetic on the same type.
-    pi_.resize(k);
-    for (Eigen::Index i = 0; i < n; ++i) {
-      const double* r = rec + i * stride;
-      pi_ = in.practice.col(i) + p.eta * CVec(r + k, k);
-      const double norm = pi_.norm();
-      if (norm > 0) {
-        out.practice.col(i) = pi_ / norm;
-      } else {
-        out.practice.col(i) = in.practice.col(i);
+    broker_.resize(n);
+    out.capacity.resize(n);
+    ctx.for_chunks(static_cast<std::size_t>(n), [&](std::int32_t, std::size_t begin, std::size_t end) {
+      const auto b = static_cast<Eigen::Index>(begin), len = static_cast<Eigen::Index>(end - begin);
+      for (Eigen::Index i = b; i < b + len; ++i) {
+        const double* r = rec + i * stride;
+        transfer_[i] = r[tra];
+        construct_[i] = r[con];
+        strength_[i] = r[str];
       }
-    }
+      const auto c = in.capacity.segment(b, len);
+      auto broker = broker_.segment(b, len);
+      broker.setOnes();
+      if (brokerage_) broker += p.brokerage_gain * in.brokerage.segment(b, len);
+      out.capacity.segment(b, len) =
+          (c + p.alpha * transfer_.segment(b, len) * c / (c + p.c_half) +
+           p.alpha_construct * broker * construct_.segment(b, len) * (1.0 - c) - p.cost * strength_.segment(b, len))
+              .max(0.0)
+              .min(1.0);
+    });
+    if (!converge_on) return;
+    // One vector per member reused for every school (a fresh one per school
+    // cost a heap allocation and two copies each); the same arithmetic on the
+    // same type.
+    pi_.resize(static_cast<std::size_t>(ctx.members()));
+    for (auto& v : pi_) v.resize(k);
+    ctx.for_chunks(static_cast<std::size_t>(n), [&](std::int32_t member, std::size_t begin, std::size_t end) {
+      Eigen::VectorXd& pi = pi_[static_cast<std::size_t>(member)];
+      for (auto i = static_cast<Eigen::Index>(begin); i < static_cast<Eigen::Index>(end); ++i) {
+        const double* r = rec + i * stride;
+        pi = in.practice.col(i) + p.eta * CVec(r + k, k);
+        const double norm = pi.norm();
+        if (norm > 0) {
+          out.practice.col(i) = pi / norm;
+        } else {
+          out.practice.col(i) = in.practice.col(i);
+        }
+      }
+    });
   }
 
  private:
   static constexpr TieStore::Slot kAhead = 12;
   // Fills the records from the state, sums zero; 64-byte aligned.
-  void pack(const State& in, Eigen::Index n, Eigen::Index k, Eigen::Index stride) {
+  void pack(const State& in, Eigen::Index n, Eigen::Index k, Eigen::Index stride, const StepContext& ctx) {
     const auto doubles = static_cast<std::size_t>(n * stride);
     if (storage_.size() < doubles + 8) storage_.assign(doubles + 8, 0.0);
     auto base = reinterpret_cast<std::uintptr_t>(storage_.data());
     records_ = storage_.data() + ((base + 63) / 64 * 64 - base) / sizeof(double);
-    for (Eigen::Index i = 0; i < n; ++i) {
+    ctx.for_each(static_cast<std::int32_t>(n), [&](std::int32_t school) {
+      const Eigen::Index i = school;
       double* r = records_ + i * stride;
       const double* pr = in.practice.col(i).data();
       for (Eigen::Index d = 0; d < k; ++d) r[d] = pr[d];
       for (Eigen::Index d = k; d < stride; ++d) r[d] = 0.0;
       r[2 * k] = in.capacity[i];
       r[2 * k + 1] = in.autonomy[i];
-    }
+    });
   }
 
  private:
   bool brokerage_;
   // Per-school sums, reused from term to term.
-  Eigen::ArrayXd transfer_, construct_, strength_;
-  Eigen::VectorXd pi_;
+  Eigen::ArrayXd transfer_, construct_, strength_, broker_;
+  // Each team member's practice vector, reused from school to school.
+  std::vector<Eigen::VectorXd> pi_;
+  // The terms of each tie slot (see step), reused from term to term.
+  std::vector<double> terms_;
   // The packed per-school records (see step), and where the aligned ones start.
   std::vector<double> storage_;
   double* records_ = nullptr;

@@ -292,7 +292,7 @@ class Market final : public MechanismWith<MarketParams> {
       }
     });
 
-    accountability(in, out, p, ctx.clock.year());
+    accountability(in, out, p, ctx.clock.year(), ctx);
   }
 
  private:
@@ -467,35 +467,76 @@ class Market final : public MechanismWith<MarketParams> {
 
   // League tables and inspections: pressure on the low-ranked; a failed
   // inspection is an immediate problem.
-  void accountability(const State& in, State& out, const MarketParams& p, std::int32_t year) const {
+  // The league table of each phase: schools ranked by result, ties in index
+  // order (what a stable sort of the schools in index order gives; that order
+  // is unique, so sorting pieces on the team and merging them gives it too).
+  void accountability(const State& in, State& out, const MarketParams& p, std::int32_t year,
+                      const StepContext& ctx) {
     const std::int32_t n = in.n_schools();
+    using Ranked = std::pair<double, std::int32_t>;
+    const auto before = [](const Ranked& a, const Ranked& b) {
+      return a.first < b.first || (!(b.first < a.first) && a.second < b.second);
+    };
     for (int phase = 0; phase < 2; ++phase) {
-      // Each school's result computed once, not at every comparison: the same
-      // values compared in the same stable sort give the same ranking.
-      std::vector<std::pair<double, std::int32_t>> ranked;
+      // Each school's result computed once, not at every comparison.
+      std::vector<Ranked>& ranked = ranked_[static_cast<std::size_t>(phase)];
+      ranked.clear();
       for (std::int32_t i = 0; i < n; ++i)
         if (in.phase[i] == phase) ranked.emplace_back(school_result(in, i), i);
-      std::stable_sort(ranked.begin(), ranked.end(),
-                       [](const auto& a, const auto& b) { return a.first < b.first; });
+    }
+    // Each phase's table in kRankPieces pieces sorted side by side, then merged.
+    const auto piece = [&](std::size_t task) {
+      const std::vector<Ranked>& ranked = ranked_[task / kRankPieces];
+      const std::size_t k = task % kRankPieces, size = ranked.size();
+      return std::pair{size * k / kRankPieces, size * (k + 1) / kRankPieces};
+    };
+    ctx.for_chunks(
+        2 * kRankPieces,
+        [&](std::int32_t, std::size_t task, std::size_t) {
+          const auto [b, e] = piece(task);
+          auto& ranked = ranked_[task / kRankPieces];
+          std::sort(ranked.begin() + static_cast<std::ptrdiff_t>(b), ranked.begin() + static_cast<std::ptrdiff_t>(e),
+                    before);
+        },
+        1);
+    ctx.for_chunks(
+        2,
+        [&](std::int32_t, std::size_t phase, std::size_t) {
+          auto& ranked = ranked_[phase];
+          for (std::size_t k = 1; k < kRankPieces; ++k) {
+            const auto [b, e] = piece(phase * kRankPieces + k);
+            std::inplace_merge(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(b),
+                               ranked.begin() + static_cast<std::ptrdiff_t>(e), before);
+          }
+        },
+        1);
+    for (int phase = 0; phase < 2; ++phase) {
+      const std::vector<Ranked>& ranked = ranked_[static_cast<std::size_t>(phase)];
       const auto m = static_cast<double>(ranked.size());
-      for (std::size_t r = 0; r < ranked.size(); ++r) {
-        const std::int32_t i = ranked[r].second;
-        const double pct = (static_cast<double>(r) + 0.5) / m;  // 0 = worst
-        double now = 0;
-        if (p.league_tables && p.league_pressure_share > 0 && pct < p.league_pressure_share)
-          now = 1.0 - pct / p.league_pressure_share;
-        const std::int32_t cycle = p.inspection_cycle;
-        double scrutiny = in.scrutiny[i] * (1 - p.scrutiny_decay);
-        if (cycle > 0 && (year + i) % cycle == 0 && pct < p.inspection_fail_share) {
-          out.crisis[i] = std::max(in.crisis[i], p.inspection_severity);
-          now = 1.0;
-          scrutiny = 1.0;
+      ctx.for_chunks(ranked.size(), [&](std::int32_t, std::size_t begin, std::size_t end) {
+        for (std::size_t r = begin; r < end; ++r) {
+          const std::int32_t i = ranked[r].second;
+          const double pct = (static_cast<double>(r) + 0.5) / m;  // 0 = worst
+          double now = 0;
+          if (p.league_tables && p.league_pressure_share > 0 && pct < p.league_pressure_share)
+            now = 1.0 - pct / p.league_pressure_share;
+          const std::int32_t cycle = p.inspection_cycle;
+          double scrutiny = in.scrutiny[i] * (1 - p.scrutiny_decay);
+          if (cycle > 0 && (year + i) % cycle == 0 && pct < p.inspection_fail_share) {
+            out.crisis[i] = std::max(in.crisis[i], p.inspection_severity);
+            now = 1.0;
+            scrutiny = 1.0;
+          }
+          out.pressure[i] = std::max(in.pressure[i] * (1 - p.pressure_decay), now);
+          out.scrutiny[i] = scrutiny;
         }
-        out.pressure[i] = std::max(in.pressure[i] * (1 - p.pressure_decay), now);
-        out.scrutiny[i] = scrutiny;
-      }
+      });
     }
   }
+
+  static constexpr std::size_t kRankPieces = 4;
+  // The two phases' league tables, reused from year to year.
+  std::array<std::vector<std::pair<double, std::int32_t>>, 2> ranked_;
 
   // Per school: each area's admissions write only the entries of its own
   // schools, so areas can run on several threads with the same results.

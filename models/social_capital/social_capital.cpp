@@ -5,27 +5,41 @@
 
 namespace schoolsim::models {
 
-Adjacency adjacency(const State& s) {
-  Adjacency adj;
+void build_adjacency(const State& s, Adjacency& adj, const Team& team) {
   const auto n = static_cast<std::size_t>(s.n_schools());
-  adj.offsets.assign(n + 1, 0);
-  adj.total.assign(n, 0.0);
   const TieStore& t = s.ties;
-  t.for_each([&](TieStore::Slot slot) {
-    ++adj.offsets[static_cast<std::size_t>(t.a[slot]) + 1];
-    ++adj.offsets[static_cast<std::size_t>(t.b[slot]) + 1];
-  });
-  for (std::size_t i = 0; i < n; ++i) adj.offsets[i + 1] += adj.offsets[i];
+  adj.offsets.resize(n + 1);
+  adj.offsets[0] = 0;
+  for (std::size_t i = 0; i < n; ++i) adj.offsets[i + 1] = adj.offsets[i] + t.degree(static_cast<std::int32_t>(i));
   adj.partner.resize(static_cast<std::size_t>(adj.offsets[n]));
   adj.strength.resize(adj.partner.size());
-  std::vector<std::int64_t> fill(adj.offsets.begin(), adj.offsets.end() - 1);
-  t.for_each([&](TieStore::Slot slot) {
-    const auto a = static_cast<std::size_t>(t.a[slot]), b = static_cast<std::size_t>(t.b[slot]);
-    const double w = t.strength[slot];
-    adj.partner[static_cast<std::size_t>(fill[a])] = t.b[slot], adj.strength[static_cast<std::size_t>(fill[a]++)] = w;
-    adj.partner[static_cast<std::size_t>(fill[b])] = t.a[slot], adj.strength[static_cast<std::size_t>(fill[b]++)] = w;
-    adj.total[a] += w, adj.total[b] += w;
+  adj.total.assign(n, 0.0);
+  adj.fill.assign(adj.offsets.begin(), adj.offsets.end() - 1);
+  // Each part of the schools walks the ties in slot order and fills its own
+  // schools' rows and totals: every row, and every total's sum, is in slot
+  // order, whatever the parts.
+  const auto parts = static_cast<std::size_t>(team.threads());
+  const std::size_t bound = t.slot_bound();
+  const auto add = [&adj](std::int32_t i, std::int32_t j, double w) {
+    const auto at = static_cast<std::size_t>(adj.fill[static_cast<std::size_t>(i)]++);
+    adj.partner[at] = j, adj.strength[at] = w;
+    adj.total[static_cast<std::size_t>(i)] += w;
+  };
+  team.for_chunks(parts, 1, [&](std::int32_t, std::size_t part, std::size_t) {
+    const auto lo = static_cast<std::int32_t>(n * part / parts), hi = static_cast<std::int32_t>(n * (part + 1) / parts);
+    for (TieStore::Slot slot = 0; slot < bound; ++slot) {
+      if (!t.alive[slot]) continue;
+      const std::int32_t a = t.a[slot], b = t.b[slot];
+      const double w = t.strength[slot];
+      if (a >= lo && a < hi) add(a, b, w);
+      if (b >= lo && b < hi) add(b, a, w);
+    }
   });
+}
+
+Adjacency adjacency(const State& s) {
+  Adjacency adj;
+  build_adjacency(s, adj, lone_team());
   return adj;
 }
 
@@ -92,7 +106,8 @@ class SocialCapital final : public MechanismWith<SocialCapitalParams> {
     // Scratch for burt_constraint, one per member of the team (left all zero).
     marks_.resize(static_cast<std::size_t>(ctx.members()));
     for (auto& m : marks_) m.resize(static_cast<std::size_t>(in.n_schools()), 0.0);
-    const Adjacency adj = adjacency(in);
+    build_adjacency(in, adj_, ctx.team ? *ctx.team : lone_team());
+    const Adjacency& adj = adj_;
     ctx.for_chunks(static_cast<std::size_t>(in.n_schools()), [&](std::int32_t member, std::size_t b,
                                                                  std::size_t e) {
       std::vector<double>& mark = marks_[static_cast<std::size_t>(member)];
@@ -109,7 +124,7 @@ class SocialCapital final : public MechanismWith<SocialCapitalParams> {
       for (auto s = static_cast<TieStore::Slot>(begin); s < end; ++s)
         if (ties.alive[s]) trust_[s] = next_trust(in, s);
     });
-    ties.for_each([&](TieStore::Slot s) { ctx.ties.set_trust(s, trust_[s]); });
+    ctx.ties.set_trust_all(trust_);
   }
 
  private:
@@ -134,6 +149,7 @@ class SocialCapital final : public MechanismWith<SocialCapitalParams> {
 
   std::vector<std::vector<double>> marks_;
   std::vector<double> trust_;
+  Adjacency adj_;  // rebuilt each term, its memory kept
 };
 
 }  // namespace

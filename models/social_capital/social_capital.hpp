@@ -18,8 +18,11 @@ struct Adjacency {
   std::vector<std::int32_t> partner;
   std::vector<double> strength;
   std::vector<double> total;  // summed tie strength of each school
+  std::vector<std::int64_t> fill;  // scratch of the build
 };
 Adjacency adjacency(const State& s);
+// The same into `adj` (its memory reused), the rows filled on the team.
+void build_adjacency(const State& s, Adjacency& adj, const Team& team);
 double burt_constraint(const Adjacency& adj, std::int32_t i, std::vector<double>& mark);
 
 }  // namespace schoolsim::models

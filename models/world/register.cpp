@@ -696,7 +696,7 @@ constexpr int kTrustNearest = 3;  // each school is tied to its nearest fellow m
 }  // namespace
 
 void build_register_world(std::span<const double> values, const SchoolRegister& reg, const PipelineInfo& pipeline,
-                          const Streams& streams, State& s) {
+                          const Streams& streams, State& s, const Team* team) {
   const auto specs = world_info().params;
   const auto param = [&](std::string_view name) {
     for (std::size_t i = 0; i < specs.size(); ++i)
@@ -733,7 +733,7 @@ void build_register_world(std::span<const double> values, const SchoolRegister& 
     s.home_disadvantaged[i] = d;
   }
   set_year_zero(pipeline, s);  // as the generated world
-  build_neighbours(s, reach);
+  build_neighbours(s, reach, team ? *team : lone_team());
 
   // Federations: every pair of members. Trusts: each member with its nearest
   // fellow members. A pair in both is a federation tie.

@@ -20,7 +20,8 @@ RegisterLoad parse_register(std::string_view text, const RegisterSource& src);
 // expectations, autonomy and practice drawn by the generator's rules given
 // each school's disadvantaged share; federations and trusts as initial ties.
 void build_register_world(std::span<const double> world_values, const SchoolRegister& reg,
-                          const PipelineInfo& pipeline, const Streams& streams, State& s);
+                          const PipelineInfo& pipeline, const Streams& streams, State& s,
+                          const Team* team = nullptr);
 
 // The GIAS columns the loader reads (docs/DATA.md).
 std::span<const std::string_view> gias_columns_used();

@@ -160,34 +160,52 @@ double lens_overlap(double d, double r) {
   return area / (pi * r * r);
 }
 
-void build_neighbours(State& s, double reach_km) {
+void build_neighbours(State& s, double reach_km, const Team& team) {
   const std::int32_t n = s.n_schools();
   Neighbours& nb = s.near;
   nb = Neighbours();
   nb.offsets.assign(static_cast<std::size_t>(n) + 1, 0);
-  std::vector<std::pair<double, std::int32_t>> found;
-  std::int32_t block_start = 0;
-  for (std::int32_t i = 0; i < n; ++i) {
-    while (s.area[block_start] != s.area[i]) ++block_start;
-    found.clear();
-    for (std::int32_t j = block_start; j < n && s.area[j] == s.area[i]; ++j) {
-      if (s.phase[j] != s.phase[i]) continue;
-      const double dx = s.x[i] - s.x[j], dy = s.y[i] - s.y[j];
-      const double d2 = dx * dx + dy * dy;
-      if (j == i || d2 <= reach_km * reach_km) found.emplace_back(j == i ? -1.0 : std::sqrt(d2), j);
+  // Each chunk of schools builds its rows apart; they are joined in order.
+  struct Rows {
+    std::vector<std::int32_t> school;
+    std::vector<double> distance_km, overlap;
+  };
+  constexpr std::size_t kChunk = 512;
+  std::vector<Rows> parts(chunk_count(static_cast<std::size_t>(n), kChunk));
+  team.for_chunks(static_cast<std::size_t>(n), kChunk, [&](std::int32_t, std::size_t begin, std::size_t end) {
+    Rows& rows = parts[begin / kChunk];
+    std::vector<std::pair<double, std::int32_t>> found;
+    auto block_start = static_cast<std::int32_t>(begin);
+    while (block_start > 0 && s.area[block_start - 1] == s.area[static_cast<std::int32_t>(begin)]) --block_start;
+    for (auto i = static_cast<std::int32_t>(begin); i < static_cast<std::int32_t>(end); ++i) {
+      while (s.area[block_start] != s.area[i]) ++block_start;
+      found.clear();
+      for (std::int32_t j = block_start; j < n && s.area[j] == s.area[i]; ++j) {
+        if (s.phase[j] != s.phase[i]) continue;
+        const double dx = s.x[i] - s.x[j], dy = s.y[i] - s.y[j];
+        const double d2 = dx * dx + dy * dy;
+        if (j == i || d2 <= reach_km * reach_km) found.emplace_back(j == i ? -1.0 : std::sqrt(d2), j);
+      }
+      std::sort(found.begin(), found.end());
+      for (const auto& [d, j] : found) {
+        rows.school.push_back(j);
+        rows.distance_km.push_back(std::max(0.0, d));
+        rows.overlap.push_back(j == i ? 1.0 : lens_overlap(d, reach_km));
+      }
+      nb.offsets[static_cast<std::size_t>(i) + 1] = static_cast<std::int64_t>(found.size());
     }
-    std::sort(found.begin(), found.end());
-    for (const auto& [d, j] : found) {
-      nb.school.push_back(j);
-      nb.distance_km.push_back(std::max(0.0, d));
-      nb.overlap.push_back(j == i ? 1.0 : lens_overlap(d, reach_km));
-    }
-    nb.offsets[static_cast<std::size_t>(i) + 1] = static_cast<std::int64_t>(nb.school.size());
+  });
+  for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) nb.offsets[i + 1] += nb.offsets[i];
+  // The rows are fixed from here on: each array is sized once, to its rows.
+  const auto rows = static_cast<std::size_t>(nb.offsets.back());
+  nb.school.reserve(rows);
+  nb.distance_km.reserve(rows);
+  nb.overlap.reserve(rows);
+  for (const Rows& part : parts) {
+    nb.school.insert(nb.school.end(), part.school.begin(), part.school.end());
+    nb.distance_km.insert(nb.distance_km.end(), part.distance_km.begin(), part.distance_km.end());
+    nb.overlap.insert(nb.overlap.end(), part.overlap.begin(), part.overlap.end());
   }
-  // The rows are fixed from here on: give back what growing them left unused.
-  nb.school.shrink_to_fit();
-  nb.distance_km.shrink_to_fit();
-  nb.overlap.shrink_to_fit();
   nb.rivalry.assign(nb.school.size(), 0.0);
 }
 
@@ -216,7 +234,8 @@ namespace {
 double logistic(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 double clamp01(double x) { return std::clamp(x, 0.0, 1.0); }
 
-void build(std::span<const double> values, const PipelineInfo& pipeline, const Streams& streams, State& s) {
+void build(std::span<const double> values, const PipelineInfo& pipeline, const Streams& streams, State& s,
+           const Team* team) {
   const WorldParams p = kTable.make(values);
   const std::int32_t n = p.schools;
   const std::int32_t areas = std::min(p.areas, p.schools);
@@ -263,7 +282,7 @@ void build(std::span<const double> values, const PipelineInfo& pipeline, const S
   }
   set_year_zero(pipeline, s);
 
-  build_neighbours(s, p.reach_km);
+  build_neighbours(s, p.reach_km, team ? *team : lone_team());
 
   // Random within-area ties (off by default).
   if (p.initial_ties_per_school > 0) {

@@ -11,7 +11,9 @@ WorldInfo world_info();
 // Fills s.near: for each school, the schools of the same area and phase within
 // reach_km (itself first, then by distance), with the overlap of their
 // catchments (the lens of two discs of radius reach_km). Needs area, phase, x, y.
-void build_neighbours(State& s, double reach_km);
+// On `team` in chunks of schools, each building its schools' rows; the rows
+// are then joined in school order (the same rows at any thread count).
+void build_neighbours(State& s, double reach_km, const Team& team = lone_team());
 
 // Year 0's columns that mechanisms compute in later years, by their
 // equations and with the pipeline's parameters (defaults where one is not
