@@ -105,13 +105,14 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
   // pull on it, its capacity, autonomy and sums) is first packed into one
   // record of adjacent cache lines, one miss per endpoint instead of seven.
   //
-  // On the team (issue 16) the loop runs in two passes. First each tie's
+  // On a team of several (issue 16) the loop runs in two passes. First each tie's
   // terms (what it transfers to either side, what the pair makes together,
   // the pull of b's practice on a's) are computed in chunks of slots into a
   // per-slot array; then the schools are split into parts and each part walks
   // the slots in order, adding the terms of its own schools' ties. So every
   // school adds the same terms in the same (slot) order as one loop would:
-  // the same bits at any thread count, and whatever the parts.
+  // the same bits at any thread count, and whatever the parts. On one thread
+  // it is that one loop.
   void step(const State& in, State& out, const StepContext& ctx) override {
     const auto& p = params();
     const TieStore& ties = in.ties;
@@ -131,79 +132,98 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
     const std::size_t bound = ties.slot_bound();
     // Per-slot terms: to a, to b, made together, then w (pb - pa) (k doubles).
     const Eigen::Index tk = 3 + k;
-    terms_.resize(bound * static_cast<std::size_t>(tk));
-    double* const terms = terms_.data();
-    ctx.for_chunks(bound, [&](std::int32_t, std::size_t begin, std::size_t end) {
-      for (auto s = static_cast<TieStore::Slot>(begin); s < end; ++s) {
-        // The endpoints of a tie some way ahead are known: their records are
-        // fetched while this tie's arithmetic runs (a hint only; it changes no value).
-        if (s + kAhead < end && ties.alive[s + kAhead]) {
-          const double* fa = rec + static_cast<Eigen::Index>(ties.a[s + kAhead]) * stride;
-          const double* fb = rec + static_cast<Eigen::Index>(ties.b[s + kAhead]) * stride;
-          __builtin_prefetch(fa);
-          __builtin_prefetch(fa + stride - 1);
-          __builtin_prefetch(fb);
-          __builtin_prefetch(fb + stride - 1);
-        }
-        if (!ties.alive[s]) continue;
-        const double* const ra = rec + static_cast<Eigen::Index>(ties.a[s]) * stride;
-        const double* const rb = rec + static_cast<Eigen::Index>(ties.b[s]) * stride;
-        double* const t = terms + static_cast<Eigen::Index>(s) * tk;
-        const double w = ties.strength[s], wt = w * ties.trust[s];
-        const double ca = ra[cap], cb = rb[cap];
-        // On a led tie, only the led school learns, and faster.
-        const TieLead lead = ties.lead[s];
-        const double to_a = lead == TieLead::none ? 1.0 : lead == TieLead::b ? lead_factor : 0.0;
-        const double to_b = lead == TieLead::none ? 1.0 : lead == TieLead::a ? lead_factor : 0.0;
-        t[0] = to_a * wt * std::max(0.0, cb - ca);
-        t[1] = to_b * wt * std::max(0.0, ca - cb);
-        const CVec pa(ra, k), pb(rb, k);
-        if (construct_on) {
-          // Co-construction pays only on its conditions: ownership (both
-          // autonomies), a real difference of practice, a specific focus, and
-          // external expertise where a network brings it.
-          const double beyond = (pa - pb).norm() - p.difference_min;
-          const std::int32_t net = ties.network[s];
-          const bool focused = net >= 0 || ties.kind[s] == TieKind::federation;
-          const double expertise =
-              net >= 0 ? 1.0 + p.expertise_gain * in.networks.facilitation[static_cast<std::size_t>(net)] : 1.0;
-          t[2] = beyond > 0 ? wt * ra[aut] * rb[aut] * beyond * (focused ? 1.0 : p.informal_focus) * expertise
-                            : 0.0;
-        }
-        // b's pull is a's negated: w (pa - pb) is exactly -(w (pb - pa)).
-        if (converge_on) Vec(t + 3, k) = w * (pb - pa);
+    // The endpoints of a tie some way ahead are known: their records are
+    // fetched while this tie's arithmetic runs (a hint only; it changes no value).
+    const auto prefetch = [&](TieStore::Slot s, std::size_t end) {
+      if (s + kAhead < end && ties.alive[s + kAhead]) {
+        const double* fa = rec + static_cast<Eigen::Index>(ties.a[s + kAhead]) * stride;
+        const double* fb = rec + static_cast<Eigen::Index>(ties.b[s + kAhead]) * stride;
+        __builtin_prefetch(fa);
+        __builtin_prefetch(fa + stride - 1);
+        __builtin_prefetch(fb);
+        __builtin_prefetch(fb + stride - 1);
       }
-    });
-    const auto parts = static_cast<std::size_t>(ctx.members());
-    ctx.for_chunks(
-        parts,
-        [&](std::int32_t, std::size_t part, std::size_t) {
-          const auto lo = static_cast<std::int32_t>(static_cast<std::size_t>(n) * part / parts);
-          const auto hi = static_cast<std::int32_t>(static_cast<std::size_t>(n) * (part + 1) / parts);
-          for (TieStore::Slot s = 0; s < bound; ++s) {
-            if (!ties.alive[s]) continue;
-            const std::int32_t ia = ties.a[s], ib = ties.b[s];
-            const bool mine_a = ia >= lo && ia < hi, mine_b = ib >= lo && ib < hi;
-            if (!mine_a && !mine_b) continue;
-            const double* const t = terms + static_cast<Eigen::Index>(s) * tk;
-            const double w = ties.strength[s];
-            if (mine_a) {
-              double* const ra = rec + static_cast<Eigen::Index>(ia) * stride;
-              ra[tra] += t[0];
-              ra[str] += w;
-              if (construct_on) ra[con] += t[2];
-              if (converge_on) Vec(ra + k, k) += CVec(t + 3, k);
-            }
-            if (mine_b) {
-              double* const rb = rec + static_cast<Eigen::Index>(ib) * stride;
-              rb[tra] += t[1];
-              rb[str] += w;
-              if (construct_on) rb[con] += t[2];
-              if (converge_on) Vec(rb + k, k) -= CVec(t + 3, k);
-            }
-          }
-        },
-        1);
+    };
+    // The terms of live tie s, into t.
+    const auto tie_terms = [&](TieStore::Slot s, double* const t) {
+      const double* const ra = rec + static_cast<Eigen::Index>(ties.a[s]) * stride;
+      const double* const rb = rec + static_cast<Eigen::Index>(ties.b[s]) * stride;
+      const double w = ties.strength[s], wt = w * ties.trust[s];
+      const double ca = ra[cap], cb = rb[cap];
+      // On a led tie, only the led school learns, and faster.
+      const TieLead lead = ties.lead[s];
+      const double to_a = lead == TieLead::none ? 1.0 : lead == TieLead::b ? lead_factor : 0.0;
+      const double to_b = lead == TieLead::none ? 1.0 : lead == TieLead::a ? lead_factor : 0.0;
+      t[0] = to_a * wt * std::max(0.0, cb - ca);
+      t[1] = to_b * wt * std::max(0.0, ca - cb);
+      const CVec pa(ra, k), pb(rb, k);
+      if (construct_on) {
+        // Co-construction pays only on its conditions: ownership (both
+        // autonomies), a real difference of practice, a specific focus, and
+        // external expertise where a network brings it.
+        const double beyond = (pa - pb).norm() - p.difference_min;
+        const std::int32_t net = ties.network[s];
+        const bool focused = net >= 0 || ties.kind[s] == TieKind::federation;
+        const double expertise =
+            net >= 0 ? 1.0 + p.expertise_gain * in.networks.facilitation[static_cast<std::size_t>(net)] : 1.0;
+        t[2] = beyond > 0 ? wt * ra[aut] * rb[aut] * beyond * (focused ? 1.0 : p.informal_focus) * expertise
+                          : 0.0;
+      }
+      // b's pull is a's negated: w (pa - pb) is exactly -(w (pb - pa)).
+      if (converge_on) Vec(t + 3, k) = w * (pb - pa);
+    };
+    // Adds tie s's terms t to the sums of its endpoints in [lo, hi).
+    const auto add_terms = [&](TieStore::Slot s, const double* const t, std::int32_t lo, std::int32_t hi) {
+      const std::int32_t ia = ties.a[s], ib = ties.b[s];
+      const double w = ties.strength[s];
+      if (ia >= lo && ia < hi) {
+        double* const ra = rec + static_cast<Eigen::Index>(ia) * stride;
+        ra[tra] += t[0];
+        ra[str] += w;
+        if (construct_on) ra[con] += t[2];
+        if (converge_on) Vec(ra + k, k) += CVec(t + 3, k);
+      }
+      if (ib >= lo && ib < hi) {
+        double* const rb = rec + static_cast<Eigen::Index>(ib) * stride;
+        rb[tra] += t[1];
+        rb[str] += w;
+        if (construct_on) rb[con] += t[2];
+        if (converge_on) Vec(rb + k, k) -= CVec(t + 3, k);
+      }
+    };
+    if (ctx.members() == 1) {
+      // One thread: each tie's terms are added as soon as they are computed,
+      // in slot order (the order of the second pass below), without the
+      // per-slot array (about 5 MB at England scale).
+      terms_.resize(static_cast<std::size_t>(tk));
+      terms_.shrink_to_fit();
+      const auto all = static_cast<std::int32_t>(n);
+      for (TieStore::Slot s = 0; s < bound; ++s) {
+        prefetch(s, bound);
+        if (!ties.alive[s]) continue;
+        tie_terms(s, terms_.data());
+        add_terms(s, terms_.data(), 0, all);
+      }
+    } else {
+      terms_.resize(bound * static_cast<std::size_t>(tk));
+      double* const terms = terms_.data();
+      ctx.for_chunks(bound, [&](std::int32_t, std::size_t begin, std::size_t end) {
+        for (auto s = static_cast<TieStore::Slot>(begin); s < end; ++s) {
+          prefetch(s, end);
+          if (ties.alive[s]) tie_terms(s, terms + static_cast<Eigen::Index>(s) * tk);
+        }
+      });
+      const auto parts = static_cast<std::size_t>(ctx.members());
+      ctx.for_chunks(
+          parts,
+          [&](std::int32_t, std::size_t part, std::size_t) {
+            const auto lo = static_cast<std::int32_t>(static_cast<std::size_t>(n) * part / parts);
+            const auto hi = static_cast<std::int32_t>(static_cast<std::size_t>(n) * (part + 1) / parts);
+            for (TieStore::Slot s = 0; s < bound; ++s)
+              if (ties.alive[s]) add_terms(s, terms + static_cast<Eigen::Index>(s) * tk, lo, hi);
+          },
+          1);
+    }
     // The new capacity per school, in chunks on the team: the same array
     // expression on each chunk's segments, so the same value for every school.
     transfer_.resize(n);
