@@ -486,18 +486,26 @@ TEST_CASE("output file: the same recordings give byte-identical files") {
 
 namespace {
 
-// Sends a hand-built recording's rows to `sink` one by one, as a Recorder does
-// (rows in order), and returns the recording without its rows (`streamed`).
-Recording stream_rows(RowSink& sink, Recording r, std::size_t series_rows, std::size_t years) {
-  Recording header = r;
-  for (auto& buf : header.series) {
+// `r` without its series and attainment values; with `terms`, without the
+// rows' terms and years too (what a sink's begin() is given).
+Recording without_rows(Recording r, bool terms) {
+  for (auto& buf : r.series) {
     buf.real.clear();
     buf.integer.clear();
   }
-  header.series_terms.clear();
-  header.attainment_years.clear();
-  header.attainment_dis.clear();
-  header.attainment_adv.clear();
+  r.attainment_dis.clear();
+  r.attainment_adv.clear();
+  if (terms) {
+    r.series_terms.clear();
+    r.attainment_years.clear();
+  }
+  return r;
+}
+
+// Sends a hand-built recording's rows to `sink` one by one, as a Recorder does
+// (rows in order), and returns the recording without its rows (`streamed`).
+Recording stream_rows(RowSink& sink, Recording r, std::size_t series_rows, std::size_t years) {
+  Recording header = without_rows(r, true);
   sink.begin(header, r.series_terms, r.attainment_years);
   const auto n = static_cast<std::size_t>(r.n_schools);
   for (std::size_t row = 0; row < series_rows; ++row)
@@ -568,15 +576,7 @@ TEST_CASE(
   {
     OutputFile out(dest, make_meta());
     const Recording r = make_recording(0);
-    Recording header = r;
-    header.series_terms.clear();
-    header.attainment_years.clear();
-    for (auto& buf : header.series) {
-      buf.real.clear();
-      buf.integer.clear();
-    }
-    header.attainment_dis.clear();
-    header.attainment_adv.clear();
+    const Recording header = without_rows(r, true);
     out.row_sink().begin(header, r.series_terms, r.attainment_years);
     // Row 1 before row 0, and a second replicate opened before the first is done.
     CHECK_THROWS_WITH_AS(out.row_sink().series_row(0, 1, r.series[0].real.data()),
@@ -589,13 +589,7 @@ TEST_CASE(
                          std::runtime_error);
     // A recording that says its rows were streamed, to a file that was not sent them.
     OutputFile other(dir.path / "other.h5", make_meta());
-    Recording claims = make_recording(0);
-    for (auto& buf : claims.series) {
-      buf.real.clear();
-      buf.integer.clear();
-    }
-    claims.attainment_dis.clear();
-    claims.attainment_adv.clear();
+    Recording claims = without_rows(make_recording(0), false);
     claims.streamed = true;
     CHECK_THROWS_WITH_AS(other.write(claims), doctest::Contains("not to this file"),
                          std::runtime_error);
