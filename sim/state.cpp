@@ -21,15 +21,6 @@ void State::allocate(std::int32_t n, std::int32_t areas, Eigen::Index practice_d
   area_strategy = Eigen::ArrayXd::Zero(areas);
 }
 
-void State::copy_field(Field f, const State& from) {
-  visit_field(*this, f, [&](auto& col) {
-    visit_field(from, f, [&](const auto& src) {
-      if constexpr (std::is_same_v<std::decay_t<decltype(col)>, std::decay_t<decltype(src)>>)
-        col = src;
-    });
-  });
-}
-
 void State::swap_field(Field f, State& other) {
   visit_field(*this, f, [&](auto& col) {
     visit_field(other, f, [&](auto& o) {

@@ -48,8 +48,6 @@ struct State {
   // Sizes every column for n schools (zero-filled) and empties the tie store.
   void allocate(std::int32_t n, std::int32_t areas, Eigen::Index practice_dims);
 
-  // Copies one column from another state of the same size.
-  void copy_field(Field f, const State& from);
   // Exchanges one column with another state's (O(1)).
   void swap_field(Field f, State& other);
 };
