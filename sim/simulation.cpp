@@ -358,7 +358,13 @@ void Simulation::run_mechanism(std::size_t i, const Clock& clock) {
 #else
   mechanisms_[i]->step(state_, scratch_, ctx);
 #endif
-  for (Field f : w.fields()) state_.swap_field(f, scratch_);
+  // The scratch state keeps nothing between mechanisms: what it held for this
+  // one (the old columns, after the swap) is freed for the next one's to reuse,
+  // so that the peak holds one mechanism's written columns, not every one's.
+  for (Field f : w.fields()) {
+    state_.swap_field(f, scratch_);
+    scratch_.release_field(f);
+  }
   if (w.has(Store::rivalry)) {
     state_.near.rivalry.swap(scratch_.near.rivalry);
     // Rivalry changes at most yearly: the old rows need not be kept until then.

@@ -30,4 +30,8 @@ void State::swap_field(Field f, State& other) {
   });
 }
 
+void State::release_field(Field f) {
+  visit_field(*this, f, [](auto& col) { col = std::decay_t<decltype(col)>(); });
+}
+
 }  // namespace schoolsim

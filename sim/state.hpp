@@ -50,6 +50,8 @@ struct State {
 
   // Exchanges one column with another state's (O(1)).
   void swap_field(Field f, State& other);
+  // Frees field f's column (the kernel's scratch state between mechanisms).
+  void release_field(Field f);
 };
 
 // The one definition of a bridging tie: a tie between schools a and b is bridging when it links schools of different

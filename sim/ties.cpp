@@ -262,14 +262,18 @@ void TieChanges::set_strength(Slot s, double strength) {
 }
 
 void TieChanges::set_trust_all(std::span<const double> trust) {
+  set_trust_all(std::vector<double>(trust.begin(), trust.end()));
+}
+
+void TieChanges::set_trust_all(std::vector<double>&& trust) {
   if (!base_) bad_change("set_trust_all before the phase began");
   if (trust.size() < base_->slot_bound()) {
     bad_change("set_trust_all with " + std::to_string(trust.size()) + " values for " +
                std::to_string(base_->slot_bound()) + " slots");
   }
+  trust.resize(base_->slot_bound());
   if (trust_all_.size() <= n_trust_all_) trust_all_.resize(n_trust_all_ + 1);
-  std::vector<double>& values = trust_all_[n_trust_all_];
-  values.assign(trust.begin(), trust.begin() + static_cast<std::ptrdiff_t>(base_->slot_bound()));
+  trust_all_[n_trust_all_] = std::move(trust);
   changes_.push_back({Op::set_trust_all, TieReason::initial, static_cast<Slot>(n_trust_all_), base_->next_id(), 0});
   ++n_trust_all_;
 }

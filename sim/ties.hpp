@@ -213,6 +213,8 @@ class TieChanges {
   // each live tie in slot order, as one change: a loop on the team may fill
   // `trust` and the change is recorded by one call.
   void set_trust_all(std::span<const double> trust);
+  // The same, taking the values' memory (`trust` may be longer than the slot bound).
+  void set_trust_all(std::vector<double>&& trust);
 
   // The store once the changes recorded so far are applied: degree of a school,
   // and whether two schools are tied.

@@ -117,14 +117,19 @@ class SocialCapital final : public MechanismWith<SocialCapitalParams> {
                                : std::clamp(1.0 - burt_constraint(adj, i, mark), 0.0, 1.0);
       }
     });
-    // The new trust of every tie, from the trust at the start of the phase.
+    // Freed, for the arrays below and the mechanisms after this one to reuse,
+    // rather than held between terms (about 3 MB at England scale).
+    adj_ = Adjacency();
+    marks_.clear();
+    // The new trust of every tie, from the trust at the start of the phase,
+    // handed over to the phase's changes.
     const TieStore& ties = in.ties;
-    trust_.resize(ties.slot_bound());
+    std::vector<double> trust(ties.slot_bound());
     ctx.for_chunks(ties.slot_bound(), [&](std::int32_t, std::size_t begin, std::size_t end) {
       for (auto s = static_cast<TieStore::Slot>(begin); s < end; ++s)
-        if (ties.alive[s]) trust_[s] = next_trust(in, s);
+        if (ties.alive[s]) trust[s] = next_trust(in, s);
     });
-    ctx.ties.set_trust_all(trust_);
+    ctx.ties.set_trust_all(std::move(trust));
   }
 
  private:
@@ -148,8 +153,7 @@ class SocialCapital final : public MechanismWith<SocialCapitalParams> {
   }
 
   std::vector<std::vector<double>> marks_;
-  std::vector<double> trust_;
-  Adjacency adj_;  // rebuilt each term, its memory kept
+  Adjacency adj_;  // built each term, freed after use
 };
 
 }  // namespace
