@@ -84,6 +84,43 @@ TEST_CASE("cli: run writes the file and a summary - a failed run leaves the old 
   CHECK(test::read_bytes(dir.path() / "results" / "small.h5") == good);
 }
 
+TEST_CASE(
+    "cli: the binary maps no HTTP TLS MPI or S3 library - they are in modules loaded by serve and "
+    "mpirun") {
+  // What a run maps is most of its fixed memory (docs/PERFORMANCE.md): the
+  // teaching server and MPI are modules beside the binary, HDF5 is static.
+  test::TempDir dir;
+  const fs::path listing = dir.path() / "ldd.txt";
+  const std::string ldd = std::string("ldd '") + SCHOOLSIM_EXE + "' > '" + listing.string() + "'";
+  REQUIRE(std::system(ldd.c_str()) == 0);
+  const std::string libs = test::read_bytes(listing);
+  CHECK(libs.find("libc.so") != std::string::npos);  // the listing is real
+  for (const char* lib :
+       {"libcpp-httplib", "libssl", "libcrypto", "libmpi", "libcurl", "libhdf5"}) {
+    INFO(lib);
+    CHECK(libs.find(lib) == std::string::npos);
+  }
+  for (const char* module : {"schoolsim-serve.so"})
+    CHECK(fs::exists(fs::path(SCHOOLSIM_EXE).parent_path() / module));
+}
+
+TEST_CASE(
+    "cli: serve without its module beside the binary says which file is missing and exits 1") {
+  test::TempDir dir;
+  const fs::path lone = dir.path() / "schoolsim";
+  fs::copy_file(SCHOOLSIM_EXE, lone);
+  const fs::path err = dir.path() / "stderr.txt";
+  std::string cmd = "'";  // built in steps: GCC 12 warns falsely on "'" + std::string
+  cmd += lone.string();
+  cmd += "' serve --port 0 > /dev/null 2> '" + err.string() + "' < /dev/null";
+  const int status = std::system(cmd.c_str());
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  const std::string text = test::read_bytes(err);
+  CHECK(text.find((dir.path() / "schoolsim-serve.so").string()) != std::string::npos);
+  CHECK(text.find("must stay beside it") != std::string::npos);
+}
+
 TEST_CASE("cli: help version usage errors and describe") {
   test::TempDir dir;
   Result r = run("--help", dir.path());

@@ -10,8 +10,8 @@
 #include <memory>
 #include <optional>
 
-#include "sim/io/checkpoint.hpp"
 #include "sim/cli/common.hpp"
+#include "sim/cli/module.hpp"
 #include "sim/cli/print.hpp"
 #include "sim/config/config.hpp"
 #include "sim/experiment/compare.hpp"
@@ -19,6 +19,7 @@
 #include "sim/experiment/sweep.hpp"
 #include "sim/experiment/sweep_sensitivity.hpp"
 #include "sim/io/calibration.hpp"
+#include "sim/io/checkpoint.hpp"
 #include "sim/io/compare.hpp"
 #include "sim/io/output.hpp"
 #include "sim/io/sweep.hpp"
@@ -748,8 +749,28 @@ int cmd_serve(const Registry& registry, const ServeArgs& args) {
   g_interrupted = false;
   catch_interrupts();
   std::signal(SIGPIPE, SIG_IGN);
-  const int code = serve::run_server(*r.scenarios, registry, options, g_interrupted,
-                                     [&](int port) { print_serving(sc, serve::listen_urls(options.host, port)); });
+  std::string error;
+  const auto entry = reinterpret_cast<serve::ModuleEntry>(
+      module_function(serve::kModuleFile, serve::kModuleEntry, error));
+  if (entry == nullptr) {
+    std::cerr << "schoolsim serve: " << error << '\n';
+    return kExitFailure;
+  }
+  const std::function<void(const std::vector<std::string>&)> ready =
+      [&](const std::vector<std::string>& urls) { print_serving(sc, urls); };
+  serve::ModuleCall call;
+  call.error = &error;
+  call.scenarios = &*r.scenarios;
+  call.registry = &registry;
+  call.options = &options;
+  call.stop = &g_interrupted;
+  call.ready = &ready;
+  const int code = entry(&call);
+  if (code == serve::kModuleRefused) {
+    std::cerr << "schoolsim serve: "
+              << (error.empty() ? "its module is not from this build" : error) << '\n';
+    return kExitFailure;
+  }
   if (code == 0) std::fprintf(stderr, "schoolsim: stopped serving\n");
   return code == 0 ? 0 : kExitFailure;
 }

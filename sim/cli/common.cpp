@@ -3,21 +3,16 @@
 #include <unistd.h>
 #include <csignal>
 
-#ifdef SCHOOLSIM_HAVE_MPI
-// The C API only: the deprecated C++ bindings need a library we do not link.
-#define OMPI_SKIP_MPICXX 1
-#define MPICH_SKIP_MPICXX 1
-#include <mpi.h>
-#endif
-
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iomanip>
 #include <sstream>
+#include <stdexcept>
 #include <system_error>
 
+#include "sim/cli/module.hpp"
 #include "sim/fields.hpp"
 #include "sim/measures.hpp"
 #include "sim/recording.hpp"
@@ -61,45 +56,49 @@ void Progress::finish() {
 
 bool progress_wanted(bool quiet) { return !quiet && isatty(STDERR_FILENO); }
 
+// The functions of schoolsim-mpi.so (sim/cli/mpi_module.cpp), once loaded.
+struct Ranks::Mpi {
+  void (*init)(int*, int*) = nullptr;
+  void (*finalize)() = nullptr;
+  void (*sum)(const double*, double*, int) = nullptr;
+  int (*max)(int) = nullptr;
+};
+
+namespace {
+template <class F>
+void load(F& fn, const char* symbol) {
+  std::string error;
+  fn = reinterpret_cast<F>(module_function("schoolsim-mpi.so", symbol, error));
+  if (fn == nullptr) throw std::runtime_error("started by mpirun, but " + error);
+}
+}  // namespace
+
 Ranks::Ranks() {
 #ifdef SCHOOLSIM_HAVE_MPI
   if (std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") || std::getenv("PMIX_RANK")) {
-    MPI_Init(nullptr, nullptr);
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
-    MPI_Comm_size(MPI_COMM_WORLD, &size_);
-    active_ = true;
+    static Mpi mpi;
+    load(mpi.init, "schoolsim_mpi_init");
+    load(mpi.finalize, "schoolsim_mpi_finalize");
+    load(mpi.sum, "schoolsim_mpi_sum");
+    load(mpi.max, "schoolsim_mpi_max");
+    mpi.init(&rank_, &size_);
+    mpi_ = &mpi;
   }
 #endif
 }
 
 Ranks::~Ranks() {
-#ifdef SCHOOLSIM_HAVE_MPI
-  if (active_) MPI_Finalize();
-#endif
+  if (mpi_ != nullptr) mpi_->finalize();
 }
 
 void Ranks::sum(std::vector<double>& v) const {
-#ifdef SCHOOLSIM_HAVE_MPI
-  if (active_) {
-    std::vector<double> out(v.size());
-    MPI_Allreduce(v.data(), out.data(), static_cast<int>(v.size()), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-    v = std::move(out);
-  }
-#else
-  (void)v;
-#endif
+  if (mpi_ == nullptr) return;
+  std::vector<double> out(v.size());
+  mpi_->sum(v.data(), out.data(), static_cast<int>(v.size()));
+  v = std::move(out);
 }
 
-int Ranks::max(int v) const {
-#ifdef SCHOOLSIM_HAVE_MPI
-  if (active_) {
-    int out = v;
-    MPI_Allreduce(&v, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    return out;
-  }
-#endif
-  return v;
-}
+int Ranks::max(int v) const { return mpi_ != nullptr ? mpi_->max(v) : v; }
 
 CalibrationStatus::CalibrationStatus(const Calibration& c, bool tty, bool log)
     : c_(c), tty_(tty), log_(log), start_(std::chrono::steady_clock::now()) {}

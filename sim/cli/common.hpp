@@ -48,6 +48,7 @@ bool progress_wanted(bool quiet);
 
 // MPI, when schoolsim was started by mpirun (or srun): initialised for the
 // life of a sweep or calibration, and only then, so a plain run never touches MPI.
+// MPI's calls are in a module beside the binary (schoolsim-mpi.so), loaded then.
 class Ranks {
  public:
   Ranks();
@@ -63,7 +64,8 @@ class Ranks {
 
  private:
   int rank_ = 0, size_ = 1;
-  bool active_ = false;
+  struct Mpi;
+  const Mpi* mpi_ = nullptr;  // the MPI module's functions, when MPI started this process
 };
 
 // The status line of a calibration on a terminal (`tty`), or, in a log

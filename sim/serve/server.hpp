@@ -55,6 +55,27 @@ inline constexpr std::int32_t kMaxSchools = 5000;
 int run_server(const live::ClassroomScenarios& scenarios, const Registry& registry, const Options& options,
                const std::atomic<bool>& stop, const std::function<void(int port)>& ready);
 
+// `schoolsim serve` runs the server from a module beside the binary
+// (kModuleFile, see sim/cli/module.hpp), so that other commands do not map
+// cpp-httplib and OpenSSL: its function kModuleEntry takes run_server's
+// arguments. `size` comes first so a module from another build refuses the
+// call before reading the rest.
+struct ModuleCall {
+  std::size_t size = sizeof(ModuleCall);
+  std::string* error = nullptr;  // why the call failed, when it returns kModuleRefused
+  const char* version = SCHOOLSIM_VERSION;
+  const live::ClassroomScenarios* scenarios = nullptr;
+  const Registry* registry = nullptr;
+  const Options* options = nullptr;
+  const std::atomic<bool>* stop = nullptr;
+  // Called once it listens, with the addresses to print (listen_urls).
+  const std::function<void(const std::vector<std::string>& urls)>* ready = nullptr;
+};
+inline constexpr const char* kModuleFile = "schoolsim-serve.so";
+inline constexpr const char* kModuleEntry = "schoolsim_serve_module";
+inline constexpr int kModuleRefused = 3;  // not this build's module, or the server threw
+using ModuleEntry = int (*)(const ModuleCall*);
+
 // The scenario `schoolsim serve` opens when given none: scenarios/classroom.yaml,
 // built into the binary.
 const char* builtin_classroom_yaml();
