@@ -287,8 +287,9 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
   // Fills the records from the state, sums zero; 64-byte aligned.
   void pack(const State& in, Eigen::Index n, Eigen::Index k, Eigen::Index stride, const StepContext& ctx) {
     const auto doubles = static_cast<std::size_t>(n * stride);
-    storage_ =
-        std::make_unique_for_overwrite<double[]>(doubles + 8);  // every record is written below
+    // Left uninitialised: every record is written below. (Not
+    // make_unique_for_overwrite, which the teaching page's libc++ lacks.)
+    storage_.reset(new double[doubles + 8]);
     auto base = reinterpret_cast<std::uintptr_t>(storage_.get());
     records_ = storage_.get() + ((base + 63) / 64 * 64 - base) / sizeof(double);
     ctx.for_each(static_cast<std::int32_t>(n), [&](std::int32_t school) {
