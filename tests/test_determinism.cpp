@@ -4,9 +4,12 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <mutex>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include "models/register_all.hpp"
 #include "sim/config/config.hpp"
@@ -86,8 +89,10 @@ TEST_CASE(
 namespace {
 
 // One replicate of a library scenario, cut to `schools` schools and `years`
-// years, recording everything, with the loops of each step on `threads` threads.
-std::string one_replicate_bytes(const std::string& scenario, int threads, const fs::path& dir) {
+// years, recording everything, with the loops of each step on `threads` threads;
+// `change` edits the scenario first.
+std::string one_replicate_bytes(const std::string& scenario, int threads, const fs::path& dir,
+                                const std::function<void(Scenario&)>& change = {}) {
   auto r = load_scenario(std::string(SCHOOLSIM_SOURCE_DIR) + "/scenarios/" + scenario,
                          models::registry());
   REQUIRE(r.errors.empty());
@@ -101,6 +106,7 @@ std::string one_replicate_bytes(const std::string& scenario, int threads, const 
   for (const auto& f : kFields) sc.record.schools.push_back(f.field);
   sc.record.ties = true;
   sc.record.system = true;
+  if (change) change(sc);
   const fs::path out = dir / (scenario + "-" + std::to_string(threads) + ".h5");
   OutputFile file(out, {sc.name, to_yaml(sc, reg), sc.seed, sc.replicates, sc.years, "test"});
   RunOptions opt;
@@ -123,6 +129,37 @@ TEST_CASE(
     REQUIRE(one.size() > 100000);
     CHECK(one == one_replicate_bytes(scenario, 2, dir.path()));
     CHECK(one == one_replicate_bytes(scenario, 3, dir.path()));
+  }
+}
+
+TEST_CASE(
+    "determinism: constructivism with co-construction or convergence off gives identical files on "
+    "1 "
+    "and 3 threads - and off changes the result") {
+  // The one-thread tie loop is compiled for the terms that are on, with a
+  // smaller record when both are off; the team's loop reads them at run time.
+  test::TempDir dir;
+  std::string all_on;
+  for (const auto& [construct, converge] :
+       std::vector<std::pair<double, double>>{{0.03, 0.05}, {0, 0}, {0.03, 0}, {0, 0.05}}) {
+    CAPTURE(construct);
+    CAPTURE(converge);
+    const auto change = [&](Scenario& sc) {
+      for (auto& entry : sc.pipeline)
+        if (entry.info->name == "constructivism") {
+          entry.values[static_cast<std::size_t>(
+              param_index(entry.info->params, "alpha_construct"))] = construct;
+          entry.values[static_cast<std::size_t>(param_index(entry.info->params, "eta"))] = converge;
+        }
+    };
+    const std::string one = one_replicate_bytes("collaborative.yaml", 1, dir.path(), change);
+    REQUIRE(one.size() > 100000);
+    CHECK(one == one_replicate_bytes("collaborative.yaml", 3, dir.path(), change));
+    if (all_on.empty()) {
+      all_on = one;
+    } else {
+      CHECK(one != all_on);
+    }
   }
 }
 

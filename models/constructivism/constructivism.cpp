@@ -1,10 +1,16 @@
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 #include "models/constructivism/constructivism.hpp"
+// The tie loop's lambdas are inlined into it (GCC called them, which cost
+// about 15% of the transfer step); GCC and clang (the teaching page) both
+// take the attribute.
+#define SCHOOLSIM_INLINE __attribute__((always_inline))
 
 namespace schoolsim::models {
 
@@ -132,12 +138,17 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
     const auto n = static_cast<Eigen::Index>(in.n_schools());
     const Eigen::Index k = in.practice.rows();
     const bool construct_on = p.alpha_construct > 0, converge_on = p.eta > 0;
-    // Record layout, in doubles: practice [0, k), pull [k, 2k), then capacity,
-    // autonomy and the sums of transfer, co-construction and strength; the
-    // stride is a whole number of cache lines.
-    const Eigen::Index cap = 2 * k, aut = cap + 1, tra = cap + 2, con = cap + 3, str = cap + 4;
-    const Eigen::Index stride = (cap + 5 + 7) / 8 * 8;
-    pack(in, n, k, stride, ctx);
+    // Record layout, in doubles: capacity and the sums of transfer and
+    // strength; then, if co-construction or convergence is on, autonomy, the
+    // sum of co-construction and practice [prac, prac + k); then, if
+    // convergence is on, the pull [pull, pull + k). Only what the tie loop
+    // reads is packed: with both off, two records share a cache line (the
+    // stride is half a line), otherwise a record is whole lines.
+    const Eigen::Index cap = kCap, aut = kAut, tra = kTra, con = kCon, str = kStr, prac = kPrac;
+    const bool practice_on = construct_on || converge_on;
+    const Eigen::Index pull = practice_on ? prac + k : prac;
+    const Eigen::Index stride = practice_on ? (pull + (converge_on ? k : 0) + 7) / 8 * 8 : 4;
+    pack(in, n, pull - prac, stride, ctx);
     double* const rec = records_;
     const double lead_factor = 1.0 + p.lead_gain;
     using Vec = Eigen::Map<Eigen::VectorXd>;
@@ -147,7 +158,7 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
     const Eigen::Index tk = 3 + k;
     // The endpoints of a tie some way ahead are known: their records are
     // fetched while this tie's arithmetic runs (a hint only; it changes no value).
-    const auto prefetch = [&](TieStore::Slot s, std::size_t end) {
+    const auto prefetch = [&](TieStore::Slot s, std::size_t end) SCHOOLSIM_INLINE {
       if (s + kAhead < end && ties.alive[s + kAhead]) {
         const double* fa = rec + static_cast<Eigen::Index>(ties.a[s + kAhead]) * stride;
         const double* fb = rec + static_cast<Eigen::Index>(ties.b[s + kAhead]) * stride;
@@ -158,7 +169,7 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
       }
     };
     // The terms of live tie s, into t.
-    const auto tie_terms = [&](TieStore::Slot s, double* const t) {
+    const auto tie_terms = [&](auto on, TieStore::Slot s, double* const t) SCHOOLSIM_INLINE {
       const double* const ra = rec + static_cast<Eigen::Index>(ties.a[s]) * stride;
       const double* const rb = rec + static_cast<Eigen::Index>(ties.b[s]) * stride;
       const double w = ties.strength[s], wt = w * ties.trust[s];
@@ -169,8 +180,8 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
       const double to_b = lead == TieLead::none ? 1.0 : lead == TieLead::a ? lead_factor : 0.0;
       t[0] = to_a * wt * std::max(0.0, cb - ca);
       t[1] = to_b * wt * std::max(0.0, ca - cb);
-      const CVec pa(ra, k), pb(rb, k);
-      if (construct_on) {
+      const CVec pa(ra + prac, k), pb(rb + prac, k);
+      if (on.construct()) {
         // Co-construction pays only on its conditions: ownership (both
         // autonomies), a real difference of practice, a specific focus, and
         // external expertise where a network brings it.
@@ -183,47 +194,66 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
                           : 0.0;
       }
       // b's pull is a's negated: w (pa - pb) is exactly -(w (pb - pa)).
-      if (converge_on) Vec(t + 3, k) = w * (pb - pa);
+      if (on.converge()) Vec(t + 3, k) = w * (pb - pa);
     };
     // Adds tie s's terms t to the sums of its endpoints in [lo, hi).
-    const auto add_terms = [&](TieStore::Slot s, const double* const t, std::int32_t lo, std::int32_t hi) {
+    const auto add_terms = [&](auto on, TieStore::Slot s, const double* const t, std::int32_t lo,
+                               std::int32_t hi) SCHOOLSIM_INLINE {
       const std::int32_t ia = ties.a[s], ib = ties.b[s];
       const double w = ties.strength[s];
       if (ia >= lo && ia < hi) {
         double* const ra = rec + static_cast<Eigen::Index>(ia) * stride;
         ra[tra] += t[0];
         ra[str] += w;
-        if (construct_on) ra[con] += t[2];
-        if (converge_on) Vec(ra + k, k) += CVec(t + 3, k);
+        if (on.construct()) ra[con] += t[2];
+        if (on.converge()) Vec(ra + pull, k) += CVec(t + 3, k);
       }
       if (ib >= lo && ib < hi) {
         double* const rb = rec + static_cast<Eigen::Index>(ib) * stride;
         rb[tra] += t[1];
         rb[str] += w;
-        if (construct_on) rb[con] += t[2];
-        if (converge_on) Vec(rb + k, k) -= CVec(t + 3, k);
+        if (on.construct()) rb[con] += t[2];
+        if (on.converge()) Vec(rb + pull, k) -= CVec(t + 3, k);
       }
     };
     if (ctx.members() == 1) {
       // One thread: each tie's terms are added as soon as they are computed,
       // in slot order (the order of the second pass below), without the
-      // per-slot array (about 5 MB at England scale).
-      terms_.resize(static_cast<std::size_t>(tk));
-      terms_.shrink_to_fit();
-      const auto all = static_cast<std::int32_t>(n);
-      for (TieStore::Slot s = 0; s < bound; ++s) {
-        prefetch(s, bound);
-        if (!ties.alive[s]) continue;
-        tie_terms(s, terms_.data());
-        add_terms(s, terms_.data(), 0, all);
+      // per-slot array (about 5 MB at England scale), in a loop compiled for
+      // the terms that are on (the same arithmetic as the general one). With
+      // co-construction and convergence off, the records (768 KB at England
+      // scale) stay in cache and prefetching them only costs time.
+      if (k > static_cast<Eigen::Index>(kMaxPractice)) {
+        throw std::logic_error(
+            "constructivism: practice has more dimensions than its tie loop holds");
+      }
+      const auto one_thread = [&](auto on) {
+        std::array<double, 3 + kMaxPractice> t{};
+        const auto all = static_cast<std::int32_t>(n);
+        for (TieStore::Slot s = 0; s < bound; ++s) {
+          if (on.construct() || on.converge()) prefetch(s, bound);
+          if (!ties.alive[s]) continue;
+          tie_terms(on, s, t.data());
+          add_terms(on, s, t.data(), 0, all);
+        }
+      };
+      if (construct_on && converge_on) {
+        one_thread(Terms<true, true>{});
+      } else if (construct_on) {
+        one_thread(Terms<true, false>{});
+      } else if (converge_on) {
+        one_thread(Terms<false, true>{});
+      } else {
+        one_thread(Terms<false, false>{});
       }
     } else {
+      const RuntimeTerms on{construct_on, converge_on};
       terms_.resize(bound * static_cast<std::size_t>(tk));
       double* const terms = terms_.data();
       ctx.for_chunks(bound, [&](std::int32_t, std::size_t begin, std::size_t end) {
         for (auto s = static_cast<TieStore::Slot>(begin); s < end; ++s) {
           prefetch(s, end);
-          if (ties.alive[s]) tie_terms(s, terms + static_cast<Eigen::Index>(s) * tk);
+          if (ties.alive[s]) tie_terms(on, s, terms + static_cast<Eigen::Index>(s) * tk);
         }
       });
       const auto parts = static_cast<std::size_t>(ctx.members());
@@ -232,8 +262,10 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
           [&](std::int32_t, std::size_t part, std::size_t) {
             const auto lo = static_cast<std::int32_t>(static_cast<std::size_t>(n) * part / parts);
             const auto hi = static_cast<std::int32_t>(static_cast<std::size_t>(n) * (part + 1) / parts);
-            for (TieStore::Slot s = 0; s < bound; ++s)
-              if (ties.alive[s]) add_terms(s, terms + static_cast<Eigen::Index>(s) * tk, lo, hi);
+            for (TieStore::Slot s = 0; s < bound; ++s) {
+              if (ties.alive[s])
+                add_terms(on, s, terms + static_cast<Eigen::Index>(s) * tk, lo, hi);
+            }
           },
           1);
     }
@@ -249,7 +281,7 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
       for (Eigen::Index i = b; i < b + len; ++i) {
         const double* r = rec + i * stride;
         transfer_[i] = r[tra];
-        construct_[i] = r[con];
+        construct_[i] = construct_on ? r[con] : 0.0;  // no such field when it is off
         strength_[i] = r[str];
       }
       const auto c = in.capacity.segment(b, len);
@@ -272,7 +304,7 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
       Eigen::VectorXd& pi = pi_[static_cast<std::size_t>(member)];
       for (auto i = static_cast<Eigen::Index>(begin); i < static_cast<Eigen::Index>(end); ++i) {
         const double* r = rec + i * stride;
-        pi = in.practice.col(i) + p.eta * CVec(r + k, k);
+        pi = in.practice.col(i) + p.eta * CVec(r + pull, k);
         const double norm = pi.norm();
         if (norm > 0) {
           out.practice.col(i) = pi / norm;
@@ -284,7 +316,24 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
   }
 
   static constexpr TieStore::Slot kAhead = 12;
-  // Fills the records from the state, sums zero; 64-byte aligned.
+  static constexpr std::size_t kMaxPractice = 8;  // world's practice_dims at most
+  // Which of a tie's optional terms are on: fixed at compile time (Terms), or
+  // read at run time (RuntimeTerms).
+  template <bool Construct, bool Converge>
+  struct Terms {
+    [[nodiscard]] static constexpr bool construct() { return Construct; }
+    [[nodiscard]] static constexpr bool converge() { return Converge; }
+  };
+  struct RuntimeTerms {
+    bool construct_on, converge_on;
+    [[nodiscard]] bool construct() const { return construct_on; }
+    [[nodiscard]] bool converge() const { return converge_on; }
+  };
+  // The fixed fields of a school's record (see transfer).
+  static constexpr Eigen::Index kCap = 0, kTra = 1, kStr = 2, kAut = 3, kCon = 4, kPrac = 5;
+  // Fills the records from the state (capacity, autonomy if the record has
+  // room for it, the first `k` dimensions of practice: all of them, or none),
+  // sums and pull zero; 64-byte aligned. The layout is transfer's.
   void pack(const State& in, Eigen::Index n, Eigen::Index k, Eigen::Index stride, const StepContext& ctx) {
     const auto doubles = static_cast<std::size_t>(n * stride);
     // Left uninitialised: every record is written below. (Not
@@ -296,10 +345,10 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
       const Eigen::Index i = school;
       double* r = records_ + i * stride;
       const double* pr = in.practice.col(i).data();
-      for (Eigen::Index d = 0; d < k; ++d) r[d] = pr[d];
-      for (Eigen::Index d = k; d < stride; ++d) r[d] = 0.0;
-      r[2 * k] = in.capacity[i];
-      r[2 * k + 1] = in.autonomy[i];
+      for (Eigen::Index d = 0; d < stride; ++d) r[d] = 0.0;
+      r[kCap] = in.capacity[i];
+      if (stride > kAut) r[kAut] = in.autonomy[i];
+      for (Eigen::Index d = 0; d < k; ++d) r[kPrac + d] = pr[d];
     });
   }
 
