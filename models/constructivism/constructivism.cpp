@@ -121,13 +121,14 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
   // the same bits at any thread count, and whatever the parts. On one thread
   // it is that one loop.
   //
-  // Its working arrays (about 4 MB at England scale) are freed after each
+  // Its records and sums (about 4 MB at England scale) are freed after each
   // step, for the mechanisms after it to reuse, instead of being held between
-  // terms beside theirs.
+  // terms beside theirs. The per-slot terms of a team of several (about 5 MB)
+  // are kept: allocated afresh each term they cost, on 2 threads, about 0.18 s
+  // of system time a run in page faults and TLB flushes (docs/PERFORMANCE.md).
   void step(const State& in, State& out, const StepContext& ctx) override {
     transfer(in, out, ctx);
     storage_.reset();
-    std::vector<double>().swap(terms_);
     for (Eigen::ArrayXd* a : {&transfer_, &construct_, &strength_, &broker_}) *a = Eigen::ArrayXd();
   }
 
@@ -358,7 +359,7 @@ class Constructivism final : public MechanismWith<ConstructivismParams> {
   Eigen::ArrayXd transfer_, construct_, strength_, broker_;
   // Each team member's practice vector, reused from school to school.
   std::vector<Eigen::VectorXd> pi_;
-  // The terms of each tie slot (see step).
+  // The terms of each tie slot, on a team of several (see step), kept from term to term.
   std::vector<double> terms_;
   // The packed per-school records (see step), and where the aligned ones start.
   std::unique_ptr<double[]> storage_;
