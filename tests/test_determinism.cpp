@@ -133,9 +133,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "determinism: constructivism with co-construction or convergence off gives identical files on "
-    "1 "
-    "and 3 threads - and off changes the result") {
+    "determinism: constructivism with either of its terms off gives identical files on 1 and 3 "
+    "threads - and off changes the result") {
   // The one-thread tie loop is compiled for the terms that are on, with a
   // smaller record when both are off; the team's loop reads them at run time.
   test::TempDir dir;
