@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -12,8 +13,10 @@ namespace schoolsim {
 
 void TieStore::reset(std::int32_t n_schools) {
   *this = TieStore();
-  head_.assign(static_cast<std::size_t>(n_schools), kNone);
-  degree_.assign(static_cast<std::size_t>(n_schools), 0);
+  const auto n = static_cast<std::size_t>(n_schools);
+  off_.assign(n, 0);
+  cap_.assign(n, 0);
+  degree_.assign(n, 0);
 }
 
 TieStore::Slot TieStore::add(const NewTie& t) {
@@ -34,67 +37,104 @@ TieStore::Slot TieStore::add(const NewTie& t) {
       kind.reserve(cap), lead.reserve(cap), network.reserve(cap), activities.reserve(cap),
           id.reserve(cap);
       alive.reserve(cap);
-      for (int side = 0; side < 2; ++side) next_[side].reserve(cap), prev_[side].reserve(cap);
     }
     a.push_back(0), b.push_back(0), strength.push_back(0), trust.push_back(0), age.push_back(0);
     kind.push_back(TieKind::voluntary), lead.push_back(TieLead::none), network.push_back(-1);
     activities.push_back(0), id.push_back(0), alive.push_back(0);
-    for (int side = 0; side < 2; ++side) next_[side].push_back(kNone), prev_[side].push_back(kNone);
   }
   a[s] = t.a, b[s] = t.b, strength[s] = t.strength, trust[s] = t.trust, age[s] = 0;
   kind[s] = t.kind, lead[s] = t.lead, network[s] = t.network, activities[s] = t.activities;
   id[s] = next_id_++;
   alive[s] = 1;
-  link(s, 0, t.a);
-  link(s, 1, t.b);
+  link(t.a, s, t.b);
+  link(t.b, s, t.a);
   ++n_alive_;
   return s;
 }
 
 void TieStore::remove(Slot s) {
   if (!is_alive(s)) throw std::invalid_argument("TieStore::remove: slot is not a live tie");
-  unlink(s, 0, a[s]);
-  unlink(s, 1, b[s]);
+  unlink(a[s], s);
+  unlink(b[s], s);
   alive[s] = 0;
   free_.push_back(s);
   --n_alive_;
 }
 
-void TieStore::link(Slot s, int side, std::int32_t school) {
-  const std::int64_t h = 2 * static_cast<std::int64_t>(s) + side;
-  const std::int64_t old = head_[school];
-  next_[side][s] = old;
-  prev_[side][s] = kNone;
-  if (old != kNone) prev_[old & 1][static_cast<Slot>(old >> 1)] = h;
-  head_[school] = h;
-  ++degree_[school];
+void TieStore::link(std::int32_t school, Slot s, std::int32_t partner) {
+  const auto i = static_cast<std::size_t>(school);
+  if (static_cast<std::uint32_t>(degree_[i]) == cap_[i]) grow(i);
+  adj_[off_[i] + static_cast<std::uint32_t>(degree_[i])] = Half{s, partner};
+  ++degree_[i];
 }
 
-void TieStore::unlink(Slot s, int side, std::int32_t school) {
-  const std::int64_t nx = next_[side][s];
-  const std::int64_t pv = prev_[side][s];
-  if (pv != kNone) {
-    next_[pv & 1][static_cast<Slot>(pv >> 1)] = nx;
-  } else {
-    head_[school] = nx;
+void TieStore::unlink(std::int32_t school, Slot s) {
+  const auto i = static_cast<std::size_t>(school);
+  Half* block = adj_.data() + off_[i];
+  Half* end = block + degree_[i];
+  Half* at = std::find_if(block, end, [s](const Half& h) { return h.slot == s; });
+  std::copy(at + 1, end, at);  // the others keep their order
+  --degree_[i];
+}
+
+// Gives school i a block half as large again (4 entries at first). A block at
+// the end of the pool grows in place; any other moves to the end, leaving its
+// entries unused. When the pool is full and at least an eighth of it is
+// unused, it is compacted in place first; otherwise it grows by a quarter.
+void TieStore::grow(std::size_t i) {
+  const std::uint32_t cap = std::max<std::uint32_t>(4, cap_[i] + cap_[i] / 2 + 1);
+  const std::size_t more = cap - cap_[i];
+  if (cap_[i] > 0 && off_[i] + cap_[i] == adj_.size()) {
+    if (adj_.size() + more > adj_.capacity())
+      adj_.reserve(adj_.size() + std::max(more, adj_.size() / 4 + 1024));
+    adj_.resize(adj_.size() + more);
+    cap_[i] = cap;
+    return;
   }
-  if (nx != kNone) prev_[nx & 1][static_cast<Slot>(nx >> 1)] = pv;
-  --degree_[school];
+  if (adj_.size() + cap > adj_.capacity() && unused_ >= adj_.size() / 8 && unused_ > 0) compact();
+  if (adj_.size() + cap > adj_.capacity())
+    adj_.reserve(adj_.size() + std::max<std::size_t>(cap, adj_.size() / 4 + 1024));
+  if (adj_.size() + cap > std::numeric_limits<std::uint32_t>::max())
+    throw std::length_error("TieStore: more tie ends than the store can index");
+  const auto at = static_cast<std::uint32_t>(adj_.size());
+  adj_.resize(adj_.size() + cap);
+  std::copy_n(adj_.begin() + off_[i], degree_[i], adj_.begin() + at);
+  unused_ += cap_[i];
+  off_[i] = at;
+  cap_[i] = cap;
+}
+
+// Slides every block towards the start of the pool, in the order of their
+// offsets (so no block overwrites one not yet moved), keeping each capacity.
+void TieStore::compact() {
+  std::vector<std::uint32_t> order;
+  order.reserve(off_.size());
+  for (std::size_t i = 0; i < off_.size(); ++i)
+    if (cap_[i] > 0) order.push_back(static_cast<std::uint32_t>(i));
+  std::sort(order.begin(), order.end(),
+            [&](std::uint32_t x, std::uint32_t y) { return off_[x] < off_[y]; });
+  std::uint32_t at = 0;
+  for (std::uint32_t i : order) {
+    if (off_[i] != at) std::copy_n(adj_.begin() + off_[i], degree_[i], adj_.begin() + at);
+    off_[i] = at;
+    at += cap_[i];
+  }
+  adj_.resize(at);
+  unused_ = 0;
 }
 
 std::int64_t TieStore::find(std::int32_t x, std::int32_t y) const {
   if (degree_[y] < degree_[x]) std::swap(x, y);
-  std::int64_t found = kNone;
-  for_each_tie(x, [&](Slot s, std::int32_t partner) {
-    if (partner == y) found = s;
-  });
-  return found;
+  const Half* block = adj_.data() + off_[static_cast<std::size_t>(x)];
+  for (std::int32_t k = 0; k < degree_[x]; ++k)
+    if (block[k].partner == y) return block[k].slot;
+  return kNone;
 }
 
 std::string TieStore::check_invariants() const {
   std::ostringstream err;
   std::size_t live = 0;
-  std::vector<std::int32_t> seen_degree(head_.size(), 0);
+  std::vector<std::int32_t> seen_degree(degree_.size(), 0);
   for (Slot s = 0; s < alive.size(); ++s) {
     if (!alive[s]) continue;
     ++live;
@@ -104,28 +144,27 @@ std::string TieStore::check_invariants() const {
   }
   if (live != n_alive_) err << "live count " << live << " != " << n_alive_ << "; ";
   if (live + free_.size() != alive.size()) err << "free list does not cover the dead slots; ";
-  for (std::size_t i = 0; i < head_.size(); ++i) {
-    std::int32_t walked = 0;
-    std::int64_t prev = kNone;
-    for (std::int64_t h = head_[i]; h != kNone; h = next_[h & 1][static_cast<Slot>(h >> 1)]) {
-      const auto s = static_cast<Slot>(h >> 1);
-      const auto side = static_cast<int>(h & 1);
-      if (!alive[s]) err << "school " << i << " lists dead slot " << s << "; ";
-      if ((side == 0 ? a[s] : b[s]) != static_cast<std::int32_t>(i))
-        err << "school " << i << " lists slot " << s << " on the wrong side; ";
-      if (prev_[side][s] != prev) err << "broken back link at slot " << s << "; ";
-      prev = h;
-      if (++walked > static_cast<std::int32_t>(alive.size()) * 2) {
-        err << "cycle in the list of school " << i << "; ";
-        break;
+  // Each live slot is listed once by each of its schools, with the other as partner.
+  std::vector<std::uint8_t> listed(alive.size(), 0);
+  for (std::size_t i = 0; i < degree_.size(); ++i) {
+    const auto school = static_cast<std::int32_t>(i);
+    for_each_tie(school, [&](Slot s, std::int32_t partner) {
+      if (s >= alive.size() || !alive[s]) {
+        err << "school " << i << " lists dead slot " << s << "; ";
+        return;
       }
-    }
-    if (walked != degree_[i] || walked != seen_degree[i]) {
-      err << "school " << i << " degree " << degree_[i] << " but lists " << walked << " and has "
-          << seen_degree[i] << "; ";
-    }
+      if (!((a[s] == school && b[s] == partner) || (b[s] == school && a[s] == partner)))
+        err << "school " << i << " lists slot " << s << " with the wrong schools; ";
+      ++listed[s];
+    });
+    if (degree_[i] != seen_degree[i])
+      err << "school " << i << " degree " << degree_[i] << " but has " << seen_degree[i]
+          << " ties; ";
   }
-  if (!err.str().empty()) return err.str();  // the walk below needs acyclic lists
+  for (Slot s = 0; s < alive.size(); ++s)
+    if (alive[s] && listed[s] != 2)
+      err << "tie slot " << s << " is listed " << int{listed[s]} << " times; ";
+  if (!err.str().empty()) return err.str();
   for (Slot s = 0; s < alive.size(); ++s) {
     if (!alive[s]) continue;
     std::int32_t count = 0;
@@ -137,19 +176,33 @@ std::string TieStore::check_invariants() const {
 
 std::string TieStore::check_loaded(std::int32_t n_schools, std::size_t n_networks) const {
   const std::size_t n = alive.size();
-  for (std::size_t len : {a.size(), b.size(), strength.size(), trust.size(), age.size(), kind.size(), lead.size(),
-                          network.size(), activities.size(), id.size(), next_[0].size(), next_[1].size(),
-                          prev_[0].size(), prev_[1].size()})
+  for (std::size_t len : {a.size(), b.size(), strength.size(), trust.size(), age.size(),
+                          kind.size(), lead.size(), network.size(), activities.size(), id.size()})
     if (len != n) return "the tie arrays have different lengths";
-  if (head_.size() != static_cast<std::size_t>(n_schools) || degree_.size() != head_.size())
+  const auto schools = static_cast<std::size_t>(n_schools);
+  if (degree_.size() != schools || off_.size() != schools || cap_.size() != schools)
     return "the tie lists do not cover the " + std::to_string(n_schools) + " schools";
   if (n > (std::size_t{1} << 31)) return "implausibly many tie slots";
-  auto link_ok = [&](std::int64_t h) { return h == kNone || (h >= 0 && static_cast<std::uint64_t>(h >> 1) < n); };
+  // The blocks lie inside the pool, do not overlap, and with the unused entries make it up.
+  std::vector<std::uint32_t> order;
+  std::uint64_t in_blocks = 0;
+  for (std::size_t i = 0; i < schools; ++i) {
+    if (degree_[i] < 0 || static_cast<std::uint64_t>(degree_[i]) > cap_[i] ||
+        std::uint64_t{off_[i]} + cap_[i] > adj_.size())
+      return "school " + std::to_string(i) + "'s tie list lies outside the store";
+    in_blocks += cap_[i];
+    if (cap_[i] > 0) order.push_back(static_cast<std::uint32_t>(i));
+  }
+  if (in_blocks + unused_ != adj_.size())
+    return "the tie lists and the unused entries do not make up the pool";
+  std::sort(order.begin(), order.end(),
+            [&](std::uint32_t x, std::uint32_t y) { return off_[x] < off_[y]; });
+  for (std::size_t k = 1; k < order.size(); ++k)
+    if (off_[order[k - 1]] + cap_[order[k - 1]] > off_[order[k]])
+      return "two schools' tie lists overlap";
   std::size_t live = 0;
   for (std::size_t s = 0; s < n; ++s) {
     if (alive[s] > 1) return "tie slot " + std::to_string(s) + " is neither alive nor dead";
-    for (int side = 0; side < 2; ++side)
-      if (!link_ok(next_[side][s]) || !link_ok(prev_[side][s])) return "tie slot " + std::to_string(s) + " links outside the store";
     if (!alive[s]) continue;
     ++live;
     if (a[s] < 0 || a[s] >= n_schools || b[s] < 0 || b[s] >= n_schools) {
@@ -164,8 +217,6 @@ std::string TieStore::check_loaded(std::int32_t n_schools, std::size_t n_network
     if (!(strength[s] >= 0 && strength[s] <= 1) || !(trust[s] >= 0 && trust[s] <= 1))
       return "a tie's strength or trust is outside [0,1]";
   }
-  for (std::int64_t h : head_)
-    if (!link_ok(h)) return "a school's tie list starts outside the store";
   std::vector<std::uint8_t> listed(n, 0);
   for (Slot s : free_)
     if (s >= n || alive[s] || listed[s]++) return "the free list names a slot that is not free";

@@ -1,11 +1,15 @@
 // The tie store: undirected collaboration ties between schools (docs/ODD.md).
 //
 // Ties live in slots of parallel arrays (one array per attribute). Each school
-// keeps an intrusive doubly-linked list of its ties threaded through the slots,
-// so adding and removing a tie is O(1) and a school's ties are visited without
-// scanning the others. Freed slots are reused last-in first-out, which keeps the
-// layout a deterministic function of the sequence of calls. Every tie gets a
-// unique, never reused id that event records refer to.
+// keeps its ties as a contiguous block of (slot, partner) entries in one shared
+// pool, oldest first, and visits them newest first, so a school's ties are read
+// from consecutive memory rather than by following a link per tie (each link was
+// a cache miss the next step waited on; docs/PERFORMANCE.md). Adding a tie
+// appends to both schools' blocks (a full block moves to the end of the pool,
+// which is compacted in place when it fills); removing one closes the gap,
+// which keeps the order of the others. Freed slots are reused last-in first-out.
+// Slots, blocks and visiting order are a deterministic function of the sequence
+// of calls. Every tie gets a unique, never reused id that event records refer to.
 #pragma once
 
 #include <array>
@@ -92,7 +96,7 @@ class TieStore {
   Slot add(const NewTie& t);
   void remove(Slot s);
 
-  [[nodiscard]] std::int32_t n_schools() const { return static_cast<std::int32_t>(head_.size()); }
+  [[nodiscard]] std::int32_t n_schools() const { return static_cast<std::int32_t>(degree_.size()); }
   [[nodiscard]] std::size_t size() const { return n_alive_; }
   // One past the highest slot ever used: loop bound for scanning all ties.
   [[nodiscard]] std::size_t slot_bound() const { return alive.size(); }
@@ -103,16 +107,13 @@ class TieStore {
   // The slot of the tie between a and b, or kNone. O(min degree).
   [[nodiscard]] std::int64_t find(std::int32_t a, std::int32_t b) const;
 
-  // Calls f(slot, partner) for each tie of `school`.
+  // Calls f(slot, partner) for each tie of `school`, newest first. f must not
+  // add or remove ties.
   template <class F>
   void for_each_tie(std::int32_t school, F&& f) const {
-    for (std::int64_t h = head_[school]; h != kNone;) {
-      const auto s = static_cast<Slot>(h >> 1);
-      const int side = static_cast<int>(h & 1);
-      const std::int64_t nx = next_[side][s];
-      f(s, side == 0 ? b[s] : a[s]);
-      h = nx;
-    }
+    const auto i = static_cast<std::size_t>(school);
+    const Half* block = adj_.data() + off_[i];
+    for (std::int32_t k = degree_[i]; k-- > 0;) f(block[k].slot, block[k].partner);
   }
 
   // Calls f(slot) for each live tie, in slot order.
@@ -134,7 +135,7 @@ class TieStore {
   template <class F>
   void for_each_member(F&& f) {
     f(a), f(b), f(strength), f(trust), f(age), f(kind), f(lead), f(network), f(activities), f(id), f(alive);
-    f(next_[0]), f(next_[1]), f(prev_[0]), f(prev_[1]), f(head_), f(degree_), f(free_), f(n_alive_), f(next_id_);
+    f(adj_), f(off_), f(cap_), f(degree_), f(unused_), f(free_), f(n_alive_), f(next_id_);
   }
 
   // Tie attributes, one entry per slot (valid where alive[s] != 0).
@@ -149,13 +150,23 @@ class TieStore {
   std::vector<std::uint8_t> alive;
 
  private:
-  void link(Slot s, int side, std::int32_t school);
-  void unlink(Slot s, int side, std::int32_t school);
+  // One end of a tie as its school sees it.
+  struct Half {
+    Slot slot;
+    std::int32_t partner;
+  };
+  void link(std::int32_t school, Slot s, std::int32_t partner);
+  void unlink(std::int32_t school, Slot s);
+  void grow(std::size_t school);
+  void compact();
 
-  // Half-edge h = 2*slot + side, where side 0 is endpoint a and 1 is endpoint b.
-  std::array<std::vector<std::int64_t>, 2> next_, prev_;
-  std::vector<std::int64_t> head_;
+  // School i's ties are adj_[off_[i] .. off_[i] + degree_[i]), oldest first, in
+  // a block of cap_[i] entries; unused_ counts the pool's entries in no block
+  // (left behind by blocks that moved).
+  std::vector<Half> adj_;
+  std::vector<std::uint32_t> off_, cap_;
   std::vector<std::int32_t> degree_;
+  std::size_t unused_ = 0;
   std::vector<Slot> free_;
   std::size_t n_alive_ = 0;
   std::uint64_t next_id_ = 0;

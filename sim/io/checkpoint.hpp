@@ -18,7 +18,8 @@
 namespace schoolsim {
 
 // 2: a header with the body's length and CRC-32C, and every shape checked on reading.
-inline constexpr std::uint32_t kCheckpointVersion = 2;
+// 3: each school's ties as a block of a shared pool instead of linked lists.
+inline constexpr std::uint32_t kCheckpointVersion = 3;
 // No checkpoint schoolsim writes is larger; a larger file is refused unread.
 inline constexpr std::uintmax_t kMaxCheckpointBytes = std::uintmax_t{16} << 30;
 
