@@ -260,38 +260,18 @@ double density(const State& s) {
 }
 
 double clustering(const State& s, const Team* team) {
-  // Transitivity: 3 x triangles / connected triples. The partner lists are first
-  // copied into contiguous arrays (CSR), since walking the tie store's linked
-  // lists jumps around memory. Then for each school i: mark its partners, and
-  // count the ties among them by walking its higher-numbered partners'
-  // partners, so that each triangle is counted once. O(sum of squared degrees).
+  // Transitivity: 3 x triangles / connected triples. For each school i: mark
+  // its partners, and count the ties among them by walking its higher-numbered
+  // partners' partners, so that each triangle is counted once. O(sum of
+  // squared degrees). The counts do not depend on the order of a school's
+  // ties, so they are read straight from the tie store's blocks.
   const std::int32_t n = s.n_schools();
   // Scratch kept from call to call (one set per calling thread). The chunks
   // below may run on other threads: they use these through references (a
   // thread_local named in a lambda is the running thread's own).
-  thread_local std::vector<std::int32_t> kept_start, kept_partners, kept_fill;
   thread_local std::vector<std::vector<std::int32_t>> kept_marks;
-  std::vector<std::int32_t>&start = kept_start, &partners = kept_partners, &fill = kept_fill;
   std::vector<std::vector<std::int32_t>>& marks = kept_marks;
-  start.assign(idx(n) + 1, 0);
-  for (std::int32_t i = 0; i < n; ++i) start[idx(i) + 1] = start[idx(i)] + s.ties.degree(i);
-  partners.resize(idx(start[idx(n)]));
-  fill.assign(start.begin(), start.end() - 1);
-  // Each part of the schools walks the ties in slot order and fills its own
-  // schools' rows, so every row is in slot order, whatever the parts.
   const Team& crew = team ? *team : lone_team();
-  const auto parts = static_cast<std::size_t>(crew.threads());
-  const std::size_t bound = s.ties.slot_bound();
-  crew.for_chunks(parts, 1, [&](std::int32_t, std::size_t part, std::size_t) {
-    const auto lo = static_cast<std::int32_t>(idx(n) * part / parts);
-    const auto hi = static_cast<std::int32_t>(idx(n) * (part + 1) / parts);
-    for (auto t = TieStore::Slot{0}; t < bound; ++t) {
-      if (!s.ties.alive[t]) continue;
-      const std::int32_t a = s.ties.a[t], b = s.ties.b[t];
-      if (a >= lo && a < hi) partners[idx(fill[idx(a)]++)] = b;
-      if (b >= lo && b < hi) partners[idx(fill[idx(b)]++)] = a;
-    }
-  });
   // Both counts are whole numbers (triples below 2^53 in a double), so summing
   // them chunk by chunk, on several threads, gives the same values.
   const std::size_t chunk = 512, chunks = chunk_count(idx(n), chunk);
@@ -304,19 +284,17 @@ double clustering(const State& s, const Team* team) {
     double triples = 0;
     std::int64_t triangles = 0;
     for (auto i = static_cast<std::int32_t>(b); i < static_cast<std::int32_t>(e); ++i) {
-      const std::int32_t lo = start[idx(i)], hi = start[idx(i) + 1];
-      const double d = hi - lo;
+      const auto mine = s.ties.ends(i);
+      const auto d = static_cast<double>(mine.size());
       triples += d * (d - 1) / 2;
-      if (hi - lo < 2) continue;
-      for (std::int32_t p = lo; p < hi; ++p) mark[idx(partners[idx(p)])] = i + 1;
+      if (mine.size() < 2) continue;
+      for (const TieStore::End& p : mine) mark[idx(p.partner)] = i + 1;
       // Each triangle once, from its lowest school i, through its middle one j.
-      for (std::int32_t p = lo; p < hi; ++p) {
-        const std::int32_t j = partners[idx(p)];
+      for (const TieStore::End& p : mine) {
+        const std::int32_t j = p.partner;
         if (j < i) continue;
-        for (std::int32_t q = start[idx(j)]; q < start[idx(j) + 1]; ++q) {
-          const std::int32_t k = partners[idx(q)];
-          triangles += (k > j && mark[idx(k)] == i + 1) ? 1 : 0;
-        }
+        for (const TieStore::End& q : s.ties.ends(j))
+          triangles += (q.partner > j && mark[idx(q.partner)] == i + 1) ? 1 : 0;
       }
     }
     chunk_triples[b / chunk] = triples;

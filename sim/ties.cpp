@@ -64,15 +64,15 @@ void TieStore::remove(Slot s) {
 void TieStore::link(std::int32_t school, Slot s, std::int32_t partner) {
   const auto i = static_cast<std::size_t>(school);
   if (static_cast<std::uint32_t>(degree_[i]) == cap_[i]) grow(i);
-  adj_[off_[i] + static_cast<std::uint32_t>(degree_[i])] = Half{s, partner};
+  adj_[off_[i] + static_cast<std::uint32_t>(degree_[i])] = End{s, partner};
   ++degree_[i];
 }
 
 void TieStore::unlink(std::int32_t school, Slot s) {
   const auto i = static_cast<std::size_t>(school);
-  Half* block = adj_.data() + off_[i];
-  Half* end = block + degree_[i];
-  Half* at = std::find_if(block, end, [s](const Half& h) { return h.slot == s; });
+  End* block = adj_.data() + off_[i];
+  End* end = block + degree_[i];
+  End* at = std::find_if(block, end, [s](const End& h) { return h.slot == s; });
   std::copy(at + 1, end, at);  // the others keep their order
   --degree_[i];
 }
@@ -125,7 +125,7 @@ void TieStore::compact() {
 
 std::int64_t TieStore::find(std::int32_t x, std::int32_t y) const {
   if (degree_[y] < degree_[x]) std::swap(x, y);
-  const Half* block = adj_.data() + off_[static_cast<std::size_t>(x)];
+  const End* block = adj_.data() + off_[static_cast<std::size_t>(x)];
   for (std::int32_t k = 0; k < degree_[x]; ++k)
     if (block[k].partner == y) return block[k].slot;
   return kNone;

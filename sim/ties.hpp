@@ -107,12 +107,25 @@ class TieStore {
   // The slot of the tie between a and b, or kNone. O(min degree).
   [[nodiscard]] std::int64_t find(std::int32_t a, std::int32_t b) const;
 
+  // One end of a tie as its school sees it.
+  struct End {
+    Slot slot;
+    std::int32_t partner;
+  };
+  // The ties of `school`, oldest first (for_each_tie's order reversed): for
+  // loops whose result does not depend on the order, such as counts. Valid
+  // until a tie is added or removed.
+  [[nodiscard]] std::span<const End> ends(std::int32_t school) const {
+    const auto i = static_cast<std::size_t>(school);
+    return {adj_.data() + off_[i], static_cast<std::size_t>(degree_[i])};
+  }
+
   // Calls f(slot, partner) for each tie of `school`, newest first. f must not
   // add or remove ties.
   template <class F>
   void for_each_tie(std::int32_t school, F&& f) const {
     const auto i = static_cast<std::size_t>(school);
-    const Half* block = adj_.data() + off_[i];
+    const End* block = adj_.data() + off_[i];
     for (std::int32_t k = degree_[i]; k-- > 0;) f(block[k].slot, block[k].partner);
   }
 
@@ -150,11 +163,6 @@ class TieStore {
   std::vector<std::uint8_t> alive;
 
  private:
-  // One end of a tie as its school sees it.
-  struct Half {
-    Slot slot;
-    std::int32_t partner;
-  };
   void link(std::int32_t school, Slot s, std::int32_t partner);
   void unlink(std::int32_t school, Slot s);
   void grow(std::size_t school);
@@ -163,7 +171,7 @@ class TieStore {
   // School i's ties are adj_[off_[i] .. off_[i] + degree_[i]), oldest first, in
   // a block of cap_[i] entries; unused_ counts the pool's entries in no block
   // (left behind by blocks that moved).
-  std::vector<Half> adj_;
+  std::vector<End> adj_;
   std::vector<std::uint32_t> off_, cap_;
   std::vector<std::int32_t> degree_;
   std::size_t unused_ = 0;
