@@ -123,6 +123,15 @@ void TieStore::compact() {
   unused_ = 0;
 }
 
+std::size_t TieStore::memory_bytes() const {
+  std::size_t bytes = 0;
+  const auto held = [&bytes](const auto& v) { bytes += v.capacity() * sizeof(v[0]); };
+  held(a), held(b), held(strength), held(trust), held(age), held(kind), held(lead), held(network);
+  held(activities), held(id), held(alive), held(adj_), held(off_), held(cap_), held(degree_),
+      held(free_);
+  return bytes;
+}
+
 std::int64_t TieStore::find(std::int32_t x, std::int32_t y) const {
   if (degree_[y] < degree_[x]) std::swap(x, y);
   const End* block = adj_.data() + off_[static_cast<std::size_t>(x)];

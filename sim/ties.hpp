@@ -136,6 +136,10 @@ class TieStore {
       if (alive[s]) f(s);
   }
 
+  // Bytes the store holds: the capacity of every slot array, per-school array
+  // and the pool of tie ends (for the benchmark report's bytes per tie).
+  [[nodiscard]] std::size_t memory_bytes() const;
+
   // Checks every internal invariant; returns an empty string when all hold.
   [[nodiscard]] std::string check_invariants() const;
   // Whether the store is safe to use at all, for data read back from a file:

@@ -112,6 +112,10 @@ TEST_CASE("tie store: each school visits its ties newest first through block mov
   }
   CHECK(most > 600);  // schools of degree 20 and more: blocks grew from 4 several times
   CHECK(t.check_invariants().empty());
+  // What the store holds: at least 44 bytes a slot and two 8-byte ends a tie,
+  // and well under the 200 bytes a tie the design allows.
+  CHECK(t.memory_bytes() >= 44 * t.slot_bound() + 16 * t.size());
+  CHECK(t.memory_bytes() <= 200 * most);
   for (std::int32_t i = 0; i < n; ++i) {
     std::vector<std::pair<TieStore::Slot, std::int32_t>> seen;
     t.for_each_tie(i, [&](TieStore::Slot s, std::int32_t j) { seen.emplace_back(s, j); });
