@@ -166,13 +166,15 @@ std::string TieStore::check_invariants() const {
         err << "school " << i << " lists slot " << s << " with the wrong schools; ";
       ++listed[s];
     });
-    if (degree_[i] != seen_degree[i])
+    if (degree_[i] != seen_degree[i]) {
       err << "school " << i << " degree " << degree_[i] << " but has " << seen_degree[i]
           << " ties; ";
+    }
   }
-  for (Slot s = 0; s < alive.size(); ++s)
+  for (Slot s = 0; s < alive.size(); ++s) {
     if (alive[s] && listed[s] != 2)
       err << "tie slot " << s << " is listed " << int{listed[s]} << " times; ";
+  }
   if (!err.str().empty()) return err.str();
   for (Slot s = 0; s < alive.size(); ++s) {
     if (!alive[s]) continue;
@@ -206,9 +208,10 @@ std::string TieStore::check_loaded(std::int32_t n_schools, std::size_t n_network
     return "the tie lists and the unused entries do not make up the pool";
   std::sort(order.begin(), order.end(),
             [&](std::uint32_t x, std::uint32_t y) { return off_[x] < off_[y]; });
-  for (std::size_t k = 1; k < order.size(); ++k)
+  for (std::size_t k = 1; k < order.size(); ++k) {
     if (off_[order[k - 1]] + cap_[order[k - 1]] > off_[order[k]])
       return "two schools' tie lists overlap";
+  }
   std::size_t live = 0;
   for (std::size_t s = 0; s < n; ++s) {
     if (alive[s] > 1) return "tie slot " + std::to_string(s) + " is neither alive nor dead";
