@@ -1,5 +1,6 @@
 #include "sim/parallel.hpp"
 
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -135,12 +136,14 @@ struct Team::Shared {
   std::condition_variable wake, done;
   // Guarded by mu:
   const std::function<void(std::size_t, std::int32_t)>* job = nullptr;
-  std::uint64_t generation = 0;  // loops started
+  // Loops started; written under mu, read without it by a member spinning
+  // before it blocks.
+  std::atomic<std::uint64_t> generation{0};
   // Whether workers may still join the current loop: the caller closes it once
   // it finds no chunk left, and then waits only for the workers that joined
   // (still running a chunk), not for those yet to wake.
   bool open = false;
-  std::int32_t active = 0;  // workers that joined the current loop and have not left it
+  std::atomic<std::int32_t> active{0};  // workers that joined the current loop and have not left it
   bool quit = false;
   std::size_t failed_chunk = 0;
   std::exception_ptr failure;
@@ -176,6 +179,32 @@ Team::~Team() {
 }
 
 namespace {
+// How long a member spins on a condition before it blocks. A step runs its
+// loops a few microseconds apart, and waking a blocked thread costs tens of
+// microseconds (more on a virtual machine), so a member that blocked at once
+// would miss the start of most short loops; a member that spins longer than
+// this between two loops sleeps, so an idle team costs no CPU.
+constexpr auto kSpin = std::chrono::microseconds(50);
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Spins until ready() or kSpin has passed; whether ready() came true.
+template <class Ready>
+bool spin_until(Ready&& ready) {
+  const auto until = std::chrono::steady_clock::now() + kSpin;
+  for (std::uint32_t k = 1;; ++k) {
+    if (ready()) return true;
+    cpu_relax();
+    if (k % 64 == 0 && std::chrono::steady_clock::now() >= until) return ready();
+  }
+}
+
 // Takes chunks until none is left; a failure is kept (the lowest chunk's) and
 // stops the chunks not yet taken.
 void take_chunks(std::atomic<std::size_t>& next, std::size_t chunks, std::int32_t member,
@@ -201,6 +230,7 @@ void Team::work(std::int32_t member) const {
   for (;;) {
     const std::function<void(std::size_t, std::int32_t)>* job = nullptr;
     std::size_t chunks = 0;
+    spin_until([&] { return sh.generation.load(std::memory_order_acquire) != seen; });
     {
       std::unique_lock lock(sh.mu);
       sh.wake.wait(lock, [&] { return sh.quit || sh.generation != seen; });
@@ -238,6 +268,13 @@ void Team::run(std::size_t chunks,
   {
     std::unique_lock lock(sh.mu);
     sh.open = false;
+    // A worker still in a chunk usually leaves it within microseconds: spin
+    // (unlocked) for that before blocking on its notification.
+    if (sh.active != 0) {
+      lock.unlock();
+      spin_until([&] { return sh.active.load(std::memory_order_acquire) == 0; });
+      lock.lock();
+    }
     sh.done.wait(lock, [&] { return sh.active == 0; });
     sh.job = nullptr;
     failure = std::exchange(sh.failure, nullptr);

@@ -131,7 +131,9 @@ T parallel_reduce(std::size_t n, std::size_t chunk, const Parallel& options, T i
 // A team of threads for the loops inside one replicate's step (issue 16): the
 // per-school and per-tie loops of the mechanisms and measures. The caller works
 // as member 0 and `threads - 1` workers wait between loops, so a loop costs a
-// wake-up, not a thread start. A loop is split into chunks whose bounds depend
+// wake-up, not a thread start. A member that finishes a loop spins for up to
+// 50 microseconds before it blocks (a step starts its next loop sooner than a
+// blocked thread wakes), so only a team left idle for longer sleeps. A loop is split into chunks whose bounds depend
 // only on the range and the chunk size, never on the thread count; each chunk
 // writes only its own results, and whatever is summed across chunks is summed
 // by the caller in chunk order, so a step gives the same bytes at any thread
