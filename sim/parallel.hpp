@@ -133,7 +133,10 @@ T parallel_reduce(std::size_t n, std::size_t chunk, const Parallel& options, T i
 // as member 0 and `threads - 1` workers wait between loops, so a loop costs a
 // wake-up, not a thread start. A member that finishes a loop spins for up to
 // 50 microseconds before it blocks (a step starts its next loop sooner than a
-// blocked thread wakes), so only a team left idle for longer sleeps. A loop is split into chunks whose bounds depend
+// blocked thread wakes), so only a team left idle for longer sleeps. Each
+// member takes a contiguous share of a loop's chunks first (the same schools
+// loop after loop, so they stay in its core's cache), then helps with what is
+// left of the others' shares. A loop is split into chunks whose bounds depend
 // only on the range and the chunk size, never on the thread count; each chunk
 // writes only its own results, and whatever is summed across chunks is summed
 // by the caller in chunk order, so a step gives the same bytes at any thread
@@ -171,6 +174,8 @@ class Team {
   void work(std::int32_t member) const;
 
   struct Shared;
+  static void take_chunks(Shared& sh, std::int32_t member,
+                          const std::function<void(std::size_t, std::int32_t)>& job);
   std::int32_t threads_ = 1;
   std::unique_ptr<Shared> shared_;
 };

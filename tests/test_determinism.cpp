@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -177,6 +178,17 @@ TEST_CASE(
         for (std::size_t i = b; i < e; ++i) ++hits[i];
       });
     CHECK(std::all_of(hits.begin(), hits.end(), [](int h) { return h == 50; }));
+    // Fewer chunks than members, and counts that do not split evenly: some
+    // members' shares are empty or one chunk longer than others'.
+    for (std::size_t n : {2, 3, 4, 5, 7}) {
+      CAPTURE(n);
+      std::vector<std::atomic<int>> seen(n);
+      team.for_chunks(n, 1, [&](std::int32_t, std::size_t b, std::size_t e) {
+        for (std::size_t i = b; i < e; ++i) seen[i].fetch_add(1);
+      });
+      CHECK(std::all_of(seen.begin(), seen.end(),
+                        [](const std::atomic<int>& h) { return h.load() == 1; }));
+    }
     // Chunks 3 and 7 fail: chunk 3's exception comes out, and the team still works afterwards.
     try {
       team.for_chunks(1000, 100, [&](std::int32_t, std::size_t b, std::size_t) {
