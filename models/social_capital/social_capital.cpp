@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <cmath>
 
 #include "models/social_capital/social_capital.hpp"
@@ -53,11 +55,19 @@ double burt_constraint(const Adjacency& adj, std::int32_t i, std::vector<double>
   for (std::size_t e = begin; e < end; ++e) {
     const auto j = static_cast<std::size_t>(adj.partner[e]);
     // Sum over q, partners of both i and j, of p_iq p_qj (p_qj over q's ties).
+    // Without a branch: whether q is also i's partner is a coin toss for the
+    // branch predictor. mark[i] is 0 (no school is its own partner), and a
+    // term whose p_iq is 0 is masked to +0 (bits, since the compiler turns a
+    // select back into a branch), so the sum is the same, bit for bit, as
+    // adding only the common partners' terms (a partner with no strength at
+    // all gives 0 / 0, which the mask drops too).
     double indirect = 0;
     for (auto f = static_cast<std::size_t>(adj.offsets[j]); f < static_cast<std::size_t>(adj.offsets[j + 1]); ++f) {
       const auto q = static_cast<std::size_t>(adj.partner[f]);
-      const double p_iq = q == ui ? 0.0 : mark[q];
-      if (p_iq > 0) indirect += p_iq * adj.strength[f] / adj.total[q];
+      const double p_iq = mark[q];
+      const double term = p_iq * adj.strength[f] / adj.total[q];
+      const std::uint64_t keep = 0 - static_cast<std::uint64_t>(p_iq > 0);
+      indirect += std::bit_cast<double>(std::bit_cast<std::uint64_t>(term) & keep);
     }
     const double direct = mark[j];
     constraint += (direct + indirect) * (direct + indirect);
