@@ -229,6 +229,7 @@ class Market final : public MechanismWith<MarketParams> {
     std::vector<double> weights;
     std::vector<std::int64_t> parts;
     std::vector<std::pair<double, std::size_t>> pairs;
+    std::vector<std::size_t> starts, fill;  // sort_applications' buckets
   };
 
  public:
@@ -409,11 +410,7 @@ class Market final : public MechanismWith<MarketParams> {
     // Rounds of admission: a school with more applicants than places admits
     // the nearest families and fills; the rest apply again elsewhere.
     while (!apps.empty()) {
-      std::stable_sort(apps.begin(), apps.end(), [&](const Application& a, const Application& b) {
-        if (a.school != b.school) return a.school < b.school;
-        if (a.distance != b.distance) return a.distance < b.distance;
-        return a.home < b.home;
-      });
+      sort_applications(apps, next, sc);
       next.clear();
       for (std::size_t a = 0; a < apps.size();) {
         std::size_t b = a;
@@ -456,6 +453,47 @@ class Market final : public MechanismWith<MarketParams> {
       for (const auto& r : next)
         apply(in, p, r.home, r.count, r.disadvantaged, r.active, mean_rep, apps, sc);
     }
+  }
+
+  // Orders the applications by school, then distance, then home, equal ones
+  // in the order they were made: the order of a stable sort on that key. A
+  // counting sort by school (the group's schools are ascending and lie
+  // between its first and last), then each school's few applications sorted
+  // in place: stable_sort's merge passes and buffer cost more than the
+  // admissions that follow them.
+  static void sort_applications(std::vector<Application>& apps, std::vector<Application>& sorted,
+                                Scratch& sc) {
+    const std::int32_t base = sc.group.front();
+    const auto span = static_cast<std::size_t>(sc.group.back() - base) + 1;
+    const auto bucket = [base](const Application& a) {
+      return static_cast<std::size_t>(a.school - base);
+    };
+    sc.starts.assign(span + 1, 0);
+    for (const Application& a : apps) ++sc.starts[bucket(a) + 1];
+    for (std::size_t k = 0; k < span; ++k) sc.starts[k + 1] += sc.starts[k];
+    sc.fill.assign(sc.starts.begin(), sc.starts.end() - 1);
+    sorted.resize(apps.size());
+    for (const Application& a : apps) sorted[sc.fill[bucket(a)]++] = a;
+    const auto before = [](const Application& a, const Application& b) {
+      return a.distance != b.distance ? a.distance < b.distance : a.home < b.home;
+    };
+    for (std::size_t k = 0; k < span; ++k) {
+      const auto first = sorted.begin() + static_cast<std::ptrdiff_t>(sc.starts[k]);
+      const auto last = sorted.begin() + static_cast<std::ptrdiff_t>(sc.starts[k + 1]);
+      if (last - first > 32) {
+        std::stable_sort(first, last, before);
+        continue;
+      }
+      // Insertion sort: an element moves only past ones strictly after it, so
+      // equal ones keep their order.
+      for (auto it = first + (first != last ? 1 : 0); it < last; ++it) {
+        const Application x = *it;
+        auto hole = it;
+        for (; hole != first && before(x, *(hole - 1)); --hole) *hole = *(hole - 1);
+        *hole = x;
+      }
+    }
+    apps.swap(sorted);
   }
 
   void take(const Application& a, std::int64_t count) {
