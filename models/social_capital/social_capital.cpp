@@ -1,11 +1,27 @@
 #include <algorithm>
-#include <bit>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 #include "models/social_capital/social_capital.hpp"
 
 namespace schoolsim::models {
+
+namespace {
+
+// x with its bits and-ed with keep (all ones or all zeros). By memcpy, not
+// std::bit_cast, since the web build's libc++ (emscripten 3.1.6) has none;
+// the compiler makes the same two moves of a register either way.
+double masked(double x, std::uint64_t keep) {
+  std::uint64_t bits = 0;
+  std::memcpy(&bits, &x, sizeof bits);
+  bits &= keep;
+  double out = 0;
+  std::memcpy(&out, &bits, sizeof out);
+  return out;
+}
+
+}  // namespace
 
 void build_adjacency(const State& s, Adjacency& adj, const Team& team) {
   const auto n = static_cast<std::size_t>(s.n_schools());
@@ -67,7 +83,7 @@ double burt_constraint(const Adjacency& adj, std::int32_t i, std::vector<double>
       const double p_iq = mark[q];
       const double term = p_iq * adj.strength[f] / adj.total[q];
       const std::uint64_t keep = 0 - static_cast<std::uint64_t>(p_iq > 0);
-      indirect += std::bit_cast<double>(std::bit_cast<std::uint64_t>(term) & keep);
+      indirect += masked(term, keep);
     }
     const double direct = mark[j];
     constraint += (direct + indirect) * (direct + indirect);
