@@ -151,9 +151,30 @@ class SocialCapital final : public MechanismWith<SocialCapitalParams> {
     // handed over to the phase's changes.
     const TieStore& ties = in.ties;
     std::vector<double> trust(ties.slot_bound());
+    // The schools of a tie some way ahead are known: what next_trust reads of
+    // them (autonomy, crisis, the start of a's neighbour row) is fetched while
+    // this tie's arithmetic runs (hints only; they change no value).
+    const Neighbours& near = in.near;
+    const bool rows = !near.offsets.empty();
     ctx.for_chunks(ties.slot_bound(), [&](std::int32_t, std::size_t begin, std::size_t end) {
-      for (auto s = static_cast<TieStore::Slot>(begin); s < end; ++s)
+      for (auto s = static_cast<TieStore::Slot>(begin); s < end; ++s) {
+        if (s + kFar < end && ties.alive[s + kFar]) {
+          const auto a = static_cast<std::size_t>(ties.a[s + kFar]);
+          const auto b = static_cast<std::size_t>(ties.b[s + kFar]);
+          __builtin_prefetch(in.autonomy.data() + a);
+          __builtin_prefetch(in.crisis.data() + a);
+          __builtin_prefetch(in.autonomy.data() + b);
+          __builtin_prefetch(in.crisis.data() + b);
+          if (rows) __builtin_prefetch(near.offsets.data() + a);
+        }
+        if (rows && s + kNear < end && ties.alive[s + kNear]) {
+          const auto e =
+              static_cast<std::size_t>(near.offsets[static_cast<std::size_t>(ties.a[s + kNear])]);
+          __builtin_prefetch(near.school.data() + e);
+          __builtin_prefetch(near.rivalry.data() + e);
+        }
         if (ties.alive[s]) trust[s] = next_trust(in, s);
+      }
     });
     ctx.ties.set_trust_all(std::move(trust));
   }
@@ -178,6 +199,8 @@ class SocialCapital final : public MechanismWith<SocialCapitalParams> {
     return std::clamp(next, 0.0, 1.0);
   }
 
+  // How far ahead the trust loop fetches a tie's schools, and their rows.
+  static constexpr TieStore::Slot kFar = 16, kNear = 8;
   std::vector<std::vector<double>> marks_;
   Adjacency adj_;  // built each term, freed after use
 };
