@@ -294,9 +294,10 @@ double clustering(const State& s, const Team* team) {
         const std::int32_t j = p.partner;
         if (j < i) continue;
         // Both tests without a branch (whether q is past j is a coin toss).
-        for (const TieStore::End& q : s.ties.ends(j))
+        for (const TieStore::End& q : s.ties.ends(j)) {
           triangles += static_cast<std::int64_t>(static_cast<int>(q.partner > j) &
                                                  static_cast<int>(mark[idx(q.partner)] == i + 1));
+        }
       }
     }
     chunk_triples[b / chunk] = triples;
