@@ -129,26 +129,6 @@ class TieStore {
     for (std::int32_t k = degree_[i]; k-- > 0;) f(block[k].slot, block[k].partner);
   }
 
-  // A hint before a walk of `school`'s ties: fetches each tie's strength and
-  // trust and, if `by_partner` is given, by_partner[partner]; the reads of a
-  // walk are scattered, a cache miss each. It changes no value. (The empty
-  // asm keeps the loop: to the compiler a loop of prefetches alone does
-  // nothing, and it removes it. The teaching page's WebAssembly has no
-  // prefetch.)
-  void prefetch_ends(std::int32_t school, const double* by_partner = nullptr) const {
-#ifndef __EMSCRIPTEN__
-    for (const End& e : ends(school)) {
-      const double* w = strength.data() + e.slot;
-      __builtin_prefetch(w);
-      __builtin_prefetch(trust.data() + e.slot);
-      if (by_partner != nullptr) __builtin_prefetch(by_partner + e.partner);
-      asm volatile("" : : "r"(w));
-    }
-#else
-    (void)school, (void)by_partner;
-#endif
-  }
-
   // Calls f(slot) for each live tie, in slot order.
   template <class F>
   void for_each(F&& f) const {

@@ -64,7 +64,6 @@ class Durkheim final : public MechanismWith<DurkheimParams> {
     const auto& p = params();
     const TieStore& ties = in.ties;
     ctx.for_each(in.n_schools(), [&](std::int32_t i) {
-      if (i + kAhead < in.n_schools()) ties.prefetch_ends(i + kAhead, in.expectations.data());
       double strength = 0, weight = 0, norm = 0, mandated = 0;
       ties.for_each_tie(i, [&](TieStore::Slot s, std::int32_t j) {
         strength += ties.strength[s];
@@ -106,7 +105,6 @@ class Durkheim final : public MechanismWith<DurkheimParams> {
   }
 
  private:
-  static constexpr std::int32_t kAhead = 10;  // schools ahead whose ties are fetched
   std::vector<TieStore::Slot> withdrawn_;
 };
 

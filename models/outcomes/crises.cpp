@@ -58,8 +58,8 @@ class Crises final : public MechanismWith<CrisisParams> {
       // an England run. It may differ from pow in the last bit, in about one
       // school-term in a thousand; the draw below is then compared with a
       // chance one part in 10^16 away.
-      const double chance = p.rate * (p.rate_exponent == 2 ? weak * weak : std::pow(weak, p.rate_exponent));
-      if (i + kAhead < in.n_schools()) in.ties.prefetch_ends(i + kAhead, in.capacity.data());
+      const double chance =
+          p.rate * (p.rate_exponent == 2 ? weak * weak : std::pow(weak, p.rate_exponent));
       double help = 0;
       in.ties.for_each_tie(i, [&](TieStore::Slot s, std::int32_t j) {
         help += in.ties.strength[s] * in.ties.trust[s] * std::max(0.0, in.capacity[j] - in.capacity[i]);
@@ -69,9 +69,6 @@ class Crises final : public MechanismWith<CrisisParams> {
       out.crisis[i] = rng.uniform() < chance ? std::max(faded, severity(rng)) : faded;
     });
   }
-
- private:
-  static constexpr std::int32_t kAhead = 10;  // schools ahead whose ties are fetched
 };
 
 }  // namespace
